@@ -1,0 +1,3 @@
+export declare class RaftLog<C> {
+  private readonly phantom: C;
+}
