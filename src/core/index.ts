@@ -1,1 +1,30 @@
+/**
+ * pureraft's core: Raft as a pure reducer. This module is the public face described in CONTRACT.md.
+ */
+
+export { InvariantError } from './invariant.js';
+export type { LogPosition } from './log.js';
+export type { Transition } from './raft.js';
+export { ELECTION_TIMER, init, status, step } from './raft.js';
+export { HEARTBEAT_TIMER } from './replication.js';
+export { DEFAULTS, defaultCommandSize } from './settings.js';
 export type * from './types.js';
+export { isWellFormed } from './wellformed.js';
+
+import type { RaftLog } from './log.js';
+import type { Entry, RaftState } from './types.js';
+
+/** A read-only view of a node's log, for checkers, tests and tools. */
+export interface LogView<C> {
+  readonly firstIndex: number;
+  readonly lastIndex: number;
+  readonly lastTerm: number;
+  entry(index: number): Entry<C> | undefined;
+  term(index: number): number | undefined;
+  slice(from: number, to?: number): Entry<C>[];
+}
+
+export function logOf<C>(state: RaftState<C>): LogView<C> {
+  const log: RaftLog<C> = state.log;
+  return log;
+}

@@ -1,0 +1,80 @@
+/**
+ * What one transition produces, gathered while a handler runs and put in contract order at the end.
+ *
+ * Order (CONTRACT.md, "Effects run in order"): a `persist` goes before every `send` that depends on it, so a
+ * vote or an acknowledgement never leaves before what it promises is on disk. The one exception is the
+ * leader's own new entries: nothing it sends depends on them being on its own disk, so a leader with an
+ * unchanged hard state sends first and writes its log in parallel (Raft thesis §10.2.1). It counts its own
+ * entries toward a commit only in a later transition, after this one's persist has completed.
+ * Applies come last: they may deliver entries that this very transition persisted.
+ */
+import { invariant } from './invariant.js';
+import type { Effect, Entry, HardState, Message, RaftState } from './types.js';
+
+export class Output<C> {
+  readonly sends: Message<C>[] = [];
+  /** Pending timers by name: a delay to arm, or null to cancel. The last word on a name wins. */
+  readonly timers = new Map<string, number | null>();
+  truncateFrom: number | undefined;
+  appended: Entry<C>[] = [];
+  applies: readonly Entry<C>[] = [];
+
+  send(message: Message<C>): void {
+    this.sends.push(message);
+  }
+
+  setTimer(timer: string, delay: number): void {
+    this.timers.delete(timer);
+    this.timers.set(timer, delay);
+  }
+
+  cancelTimer(timer: string): void {
+    this.timers.delete(timer);
+    this.timers.set(timer, null);
+  }
+
+  /** Records log writes for the persist effect; a truncation drops whatever this transition appended past it. */
+  truncated(index: number): void {
+    this.truncateFrom = Math.min(this.truncateFrom ?? index, index);
+    this.appended = this.appended.filter((entry) => entry.index < index);
+  }
+
+  appendedEntries(entries: readonly Entry<C>[]): void {
+    this.appended.push(...entries);
+  }
+
+  effects(before: RaftState<C>, after: RaftState<C>): Effect<C>[] {
+    const hardStateChanged = before.term !== after.term || before.votedFor !== after.votedFor;
+    const hardState: HardState | undefined = hardStateChanged
+      ? { term: after.term, votedFor: after.votedFor }
+      : undefined;
+    const persist = this.persistEffect(hardState);
+    const sends: Effect<C>[] = this.sends.map((message) => ({ type: 'send', message }));
+    const timers: Effect<C>[] = [...this.timers].map(([timer, delay]) =>
+      delay === null ? { type: 'cancelTimer', timer } : { type: 'setTimer', timer, delay },
+    );
+    const applies: Effect<C>[] = this.applies.length > 0 ? [{ type: 'apply', entries: this.applies }] : [];
+    const leaderWritesInParallel =
+      after.role === 'leader' && !hardStateChanged && this.truncateFrom === undefined;
+    const ordered = leaderWritesInParallel ? [...sends, ...persist] : [...persist, ...sends];
+    return [...ordered, ...timers, ...applies];
+  }
+
+  private persistEffect(hardState: HardState | undefined): Effect<C>[] {
+    if (hardState === undefined && this.truncateFrom === undefined && this.appended.length === 0) return [];
+    for (let i = 1; i < this.appended.length; i++) {
+      invariant(
+        this.appended[i]!.index === this.appended[i - 1]!.index + 1,
+        'persisted entries are contiguous',
+      );
+    }
+    return [
+      {
+        type: 'persist',
+        ...(hardState !== undefined && { hardState }),
+        ...(this.truncateFrom !== undefined && { truncateFrom: this.truncateFrom }),
+        ...(this.appended.length > 0 && { entries: this.appended }),
+      },
+    ];
+  }
+}

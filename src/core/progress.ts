@@ -1,0 +1,81 @@
+/**
+ * Per-follower flow control on the leader (etcd's tracker.Progress, simplified). These functions update a
+ * progress record in place: they run on immer drafts inside `step`, never on a state a caller holds.
+ */
+import type { Draft } from 'immer';
+import { invariant } from './invariant.js';
+import type { Progress } from './types.js';
+
+type P = Draft<Progress>;
+
+/** A new leader knows nothing of a follower's log: probe from just past its own last entry (§5.3). */
+export function initialProgress(lastIndex: number): P {
+  return {
+    state: 'probe',
+    match: 0,
+    next: lastIndex + 1,
+    probeSent: false,
+    inflight: [],
+    matchAtLastHeartbeat: 0,
+    inflightAtLastHeartbeat: false,
+  };
+}
+
+export function becomeProbe(pr: P, next: number): void {
+  invariant(next > pr.match, () => `probe next ${next} must pass match ${pr.match}`);
+  pr.state = 'probe';
+  pr.next = next;
+  pr.probeSent = false;
+  pr.inflight = [];
+}
+
+/** The follower's log is known to match up to `match`: stream from there. */
+export function becomeReplicate(pr: P): void {
+  pr.state = 'replicate';
+  pr.next = pr.match + 1;
+  pr.probeSent = false;
+  pr.inflight = [];
+}
+
+/** Whether the leader must hold back new appends to this follower. */
+export function isPaused(pr: Progress, maxInflight: number): boolean {
+  return pr.state === 'probe' ? pr.probeSent : pr.inflight.length >= maxInflight;
+}
+
+/** Records an append sent from `pr.next` whose last entry is `lastSent` (pr.next - 1 when empty). */
+export function recordSent(pr: P, lastSent: number): void {
+  if (pr.state === 'probe') {
+    pr.probeSent = true;
+    return;
+  }
+  invariant(lastSent >= pr.next, 'replicate sends carry entries');
+  pr.inflight.push(lastSent);
+  pr.next = lastSent + 1;
+}
+
+/** A success at `index`: the follower's log matches the leader's up to there. Returns whether match grew. */
+export function recordMatch(pr: P, index: number): boolean {
+  pr.inflight = pr.inflight.filter((last) => last > index);
+  if (index <= pr.match) return false;
+  pr.match = index;
+  if (pr.next <= index) pr.next = index + 1;
+  return true;
+}
+
+/**
+ * Called on every heartbeat. Appends in flight since the previous heartbeat with no progress at all since
+ * then are presumed lost (Raft tolerates loss): fall back to probing from `match`, so a follower that missed
+ * a message is repaired within two heartbeat intervals, even when the leader has nothing new to send.
+ */
+export function checkStalled(pr: P): void {
+  if (
+    pr.state === 'replicate' &&
+    pr.inflightAtLastHeartbeat &&
+    pr.inflight.length > 0 &&
+    pr.match === pr.matchAtLastHeartbeat
+  ) {
+    becomeProbe(pr, pr.match + 1);
+  }
+  pr.matchAtLastHeartbeat = pr.match;
+  pr.inflightAtLastHeartbeat = pr.inflight.length > 0;
+}

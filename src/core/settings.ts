@@ -1,0 +1,65 @@
+/** Validates a Config and settles its optional fields. A bad config is a programming error: throw clearly. */
+import type { Config, Settings } from './types.js';
+
+export const DEFAULTS = {
+  maxEntriesPerAppend: 64,
+  maxBytesPerAppend: 1024 * 1024,
+  maxInflightAppends: 4,
+} as const;
+
+const textEncoder = new TextEncoder();
+
+/** The default `commandSize`: pure, and close enough to the bytes on the wire for flow control. */
+export function defaultCommandSize(command: unknown): number {
+  if (typeof command === 'string') return textEncoder.encode(command).length;
+  if (command instanceof Uint8Array) return command.byteLength;
+  if (command === undefined) return 0;
+  return textEncoder.encode(JSON.stringify(command) ?? '').length;
+}
+
+function positiveInteger(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 1)
+    throw new RangeError(`config.${name} must be a positive integer, got ${value}`);
+  return value;
+}
+
+export function settle(config: Config): Settings {
+  const { id, voters, electionTimeout, heartbeatInterval } = config;
+  if (typeof id !== 'string' || id.length === 0) throw new TypeError('config.id must be a non-empty string');
+  if (!Array.isArray(voters) || voters.length === 0)
+    throw new TypeError('config.voters must be a non-empty array');
+  if (new Set(voters).size !== voters.length)
+    throw new TypeError(`config.voters has duplicates: ${voters.join(', ')}`);
+  if (!voters.includes(id)) throw new TypeError(`config.voters must include config.id (${id})`);
+  const [min, max] = electionTimeout;
+  if (!(Number.isFinite(min) && Number.isFinite(max) && min > 0 && max >= min)) {
+    throw new RangeError(
+      `config.electionTimeout must be [min, max) with 0 < min <= max, got [${min}, ${max}]`,
+    );
+  }
+  if (!(Number.isFinite(heartbeatInterval) && heartbeatInterval > 0 && heartbeatInterval < min)) {
+    throw new RangeError(
+      `config.heartbeatInterval must be positive and below the election timeout's minimum (${min}), got ${heartbeatInterval}`,
+    );
+  }
+  if (!Number.isFinite(config.seed)) throw new TypeError('config.seed must be a finite number');
+  return {
+    id,
+    voters: [...voters],
+    electionTimeout: [min, max],
+    heartbeatInterval,
+    maxEntriesPerAppend: positiveInteger(
+      'maxEntriesPerAppend',
+      config.maxEntriesPerAppend ?? DEFAULTS.maxEntriesPerAppend,
+    ),
+    maxBytesPerAppend: positiveInteger(
+      'maxBytesPerAppend',
+      config.maxBytesPerAppend ?? DEFAULTS.maxBytesPerAppend,
+    ),
+    maxInflightAppends: positiveInteger(
+      'maxInflightAppends',
+      config.maxInflightAppends ?? DEFAULTS.maxInflightAppends,
+    ),
+    commandSize: config.commandSize ?? defaultCommandSize,
+  };
+}
