@@ -108,7 +108,8 @@ export class ByteReader {
 
   bytes(maxLength = this.remaining): Uint8Array {
     const length = this.varint();
-    if (length > maxLength || length > this.remaining) throw new DecodeError(`byte string of ${length} bytes does not fit`);
+    if (length > maxLength || length > this.remaining)
+      throw new DecodeError(`byte string of ${length} bytes does not fit`);
     const value = this.buffer.subarray(this.offset, this.offset + length);
     this.offset += length;
     return value;
