@@ -1,0 +1,288 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { Entry, EntryKind, Message } from '../../core/index.js';
+import { ByteWriter, type CommandCodec, jsonCodec, writeEntry } from '../binary.js';
+import { checkMessage, decodeMessage, encodeMessage, MAX_NODE_ID_BYTES } from './codec.js';
+
+/** A plain-data command that survives JSON exactly (no -0, no undefined). */
+type TestCommand = string | { readonly key: string; readonly value: number };
+
+const command: fc.Arbitrary<TestCommand> = fc.oneof(
+  fc.string(),
+  fc.record({ key: fc.string(), value: fc.integer() }),
+);
+
+/** Any valid node id, up to the 256-byte bound: 64 code points of at most 4 bytes each. */
+const nodeId: fc.Arbitrary<string> = fc.string({ unit: 'binary', minLength: 1, maxLength: 64 });
+
+/** Small numbers, and large ones up to the safe-integer bound that varints must carry. */
+const count = fc.oneof(fc.nat({ max: 1000 }), fc.maxSafeNat());
+
+const entryKind: fc.Arbitrary<EntryKind> = fc.constantFrom('command', 'noop', 'config');
+
+/** Entries contiguous from `prevLogIndex + 1`, with terms non-decreasing from `prevLogTerm` up to `term`. */
+function entries(
+  prevLogIndex: number,
+  prevLogTerm: number,
+  term: number,
+): fc.Arbitrary<Entry<TestCommand>[]> {
+  const entry = fc.record({ term: fc.integer({ min: prevLogTerm, max: term }), kind: entryKind, command });
+  return fc.array(entry, { maxLength: 8 }).map((drafts) => {
+    const terms = drafts.map((draft) => draft.term).sort((a, b) => a - b);
+    return drafts.map(({ kind, command }, offset): Entry<TestCommand> => {
+      const position = { index: prevLogIndex + 1 + offset, term: terms[offset]! };
+      return kind === 'command' ? { ...position, kind, command } : { ...position, kind };
+    });
+  });
+}
+
+const base = fc.record({ term: count, from: nodeId, to: nodeId });
+
+const message: fc.Arbitrary<Message<TestCommand>> = fc.oneof(
+  base.chain(({ term, from, to }) =>
+    fc.record({
+      type: fc.constant('RequestVote' as const),
+      term: fc.constant(term),
+      from: fc.constant(from),
+      to: fc.constant(to),
+      lastLogIndex: count,
+      lastLogTerm: fc.integer({ min: 0, max: term }),
+    }),
+  ),
+  fc.record({
+    type: fc.constant('RequestVoteResponse' as const),
+    term: count,
+    from: nodeId,
+    to: nodeId,
+    voteGranted: fc.boolean(),
+  }),
+  fc
+    .record({
+      term: fc.nat({ max: 1_000_000 }),
+      from: nodeId,
+      to: nodeId,
+      prevLogIndex: fc.nat({ max: 1_000_000_000 }),
+      leaderCommit: count,
+    })
+    .chain((fields) =>
+      fc.integer({ min: 0, max: fields.term }).chain((prevLogTerm) =>
+        entries(fields.prevLogIndex, prevLogTerm, fields.term).map(
+          (list): Message<TestCommand> => ({
+            type: 'AppendEntries',
+            ...fields,
+            prevLogTerm,
+            entries: list,
+          }),
+        ),
+      ),
+    ),
+  fc.record({
+    type: fc.constant('AppendEntriesResponse' as const),
+    term: count,
+    from: nodeId,
+    to: nodeId,
+    success: fc.boolean(),
+    index: count,
+    conflictTerm: count,
+    conflictIndex: count,
+  }),
+);
+
+const codec = jsonCodec<TestCommand>();
+
+/** Wire bytes of an AppendEntries written field by field, bypassing the encoder's checks. */
+function rawAppendEntries(
+  fields: { term: number; prevLogIndex: number; prevLogTerm: number; from?: string },
+  list: readonly Entry<TestCommand>[],
+  count = list.length,
+): Uint8Array {
+  const writer = new ByteWriter()
+    .u8(3)
+    .varint(fields.term)
+    .string(fields.from ?? 'a')
+    .string('b');
+  writer.varint(fields.prevLogIndex).varint(fields.prevLogTerm).varint(0).varint(count);
+  for (const entry of list) writeEntry(writer, entry, codec);
+  return writer.finish();
+}
+
+function rejection(bytes: Uint8Array, commandCodec: CommandCodec<TestCommand> = codec): string {
+  const result = decodeMessage(bytes, commandCodec, { maxEntries: 16 });
+  if (result.ok) throw new Error(`accepted ${JSON.stringify(result.message)}`);
+  return result.error;
+}
+
+const heartbeat: Message<TestCommand> = {
+  type: 'AppendEntries',
+  term: 3,
+  from: 'a',
+  to: 'b',
+  prevLogIndex: 4,
+  prevLogTerm: 2,
+  leaderCommit: 4,
+  entries: [],
+};
+
+describe('message codec properties', () => {
+  it('decodes what it encodes, exactly', () => {
+    fc.assert(
+      fc.property(message, (original) => {
+        const decoded = decodeMessage(encodeMessage(original, codec), codec);
+        expect(decoded).toEqual({ ok: true, message: original });
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('never throws on random bytes', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 256 }), (bytes) => {
+        expect(typeof decodeMessage(bytes, codec).ok).toBe('boolean');
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('never throws on random bytes behind a valid type tag', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 4 }), fc.uint8Array({ maxLength: 256 }), (tag, tail) => {
+        expect(typeof decodeMessage(Uint8Array.of(tag, ...tail), codec).ok).toBe('boolean');
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('never throws on corrupted encodings, and what it accepts is well-formed', () => {
+    const corruption = fc.oneof(
+      fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }),
+      fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), mask: fc.integer({ min: 1, max: 255 }) }),
+      fc.record({
+        kind: fc.constant('append' as const),
+        tail: fc.uint8Array({ minLength: 1, maxLength: 8 }),
+      }),
+    );
+    fc.assert(
+      fc.property(message, corruption, (original, change) => {
+        const bytes = encodeMessage(original, codec).slice();
+        let corrupted: Uint8Array;
+        if (change.kind === 'truncate') corrupted = bytes.subarray(0, change.at % bytes.length);
+        else if (change.kind === 'append') corrupted = Uint8Array.of(...bytes, ...change.tail);
+        else {
+          const at = change.at % bytes.length;
+          bytes[at] = bytes[at]! ^ change.mask;
+          corrupted = bytes;
+        }
+        const result = decodeMessage(corrupted, codec);
+        if (result.ok) {
+          expect(checkMessage(result.message)).toBeUndefined();
+          expect(decodeMessage(encodeMessage(result.message, codec), codec)).toEqual(result);
+        }
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});
+
+describe('message codec rejects', () => {
+  it('an unknown type tag, an empty buffer, and trailing bytes', () => {
+    expect(rejection(new Uint8Array())).toMatch(/end of data/);
+    expect(rejection(new ByteWriter().u8(9).varint(1).string('a').string('b').finish())).toMatch(
+      /unknown message tag/,
+    );
+    const valid = encodeMessage(heartbeat, codec);
+    expect(rejection(Uint8Array.of(...valid, 0))).toMatch(/trailing/);
+  });
+
+  it('a varint that is too long or beyond the safe integers', () => {
+    expect(rejection(Uint8Array.of(1, ...new Array(9).fill(0xff)))).toMatch(/varint too long/);
+    expect(rejection(Uint8Array.of(1, ...new Array(7).fill(0xff), 0x7f))).toMatch(/safe integer/);
+  });
+
+  it('node ids that are empty, too long, or not UTF-8', () => {
+    const id = (from: Uint8Array) => new ByteWriter().u8(2).varint(1).bytes(from).string('b').u8(1).finish();
+    expect(rejection(id(new Uint8Array()))).toMatch(/non-empty/);
+    expect(rejection(id(new Uint8Array(MAX_NODE_ID_BYTES + 1).fill(0x61)))).toMatch(/does not fit/);
+    expect(decodeMessage(id(new Uint8Array(MAX_NODE_ID_BYTES).fill(0x61)), codec).ok).toBe(true);
+    expect(rejection(id(Uint8Array.of(0xc3, 0x28)))).toMatch(/UTF-8/);
+  });
+
+  it('a flag byte other than 0 or 1', () => {
+    const vote = new ByteWriter().u8(2).varint(1).string('a').string('b').u8(2).finish();
+    expect(rejection(vote)).toMatch(/flag/);
+  });
+
+  it('a candidate or leader whose log terms exceed its term', () => {
+    const vote = new ByteWriter().u8(1).varint(1).string('a').string('b').varint(5).varint(2).finish();
+    expect(rejection(vote)).toMatch(/lastLogTerm exceeds term/);
+    expect(rejection(rawAppendEntries({ term: 1, prevLogIndex: 0, prevLogTerm: 2 }, []))).toMatch(
+      /prevLogTerm/,
+    );
+  });
+
+  it('entries that are not contiguous from prevLogIndex + 1', () => {
+    const fields = { term: 3, prevLogIndex: 4, prevLogTerm: 2 };
+    const skipFirst = [{ index: 6, term: 3, kind: 'noop' as const }];
+    expect(rejection(rawAppendEntries(fields, skipFirst))).toMatch(/index 6 where 5 was due/);
+    const gap = [
+      { index: 5, term: 3, kind: 'noop' as const },
+      { index: 7, term: 3, kind: 'noop' as const },
+    ];
+    expect(rejection(rawAppendEntries(fields, gap))).toMatch(/entry 1: index 7 where 6 was due/);
+  });
+
+  it('entry terms that decrease or exceed the message term', () => {
+    const fields = { term: 3, prevLogIndex: 0, prevLogTerm: 2 };
+    const belowPrev = [{ index: 1, term: 1, kind: 'noop' as const }];
+    expect(rejection(rawAppendEntries(fields, belowPrev))).toMatch(/term decreases/);
+    const decreasing = [
+      { index: 1, term: 3, kind: 'noop' as const },
+      { index: 2, term: 2, kind: 'noop' as const },
+    ];
+    expect(rejection(rawAppendEntries(fields, decreasing))).toMatch(/term decreases/);
+    const future = [{ index: 1, term: 4, kind: 'noop' as const }];
+    expect(rejection(rawAppendEntries(fields, future))).toMatch(/exceeds the message term/);
+  });
+
+  it('more entries than the limit, before reading them', () => {
+    const fields = { term: 1, prevLogIndex: 0, prevLogTerm: 0 };
+    expect(rejection(rawAppendEntries(fields, [], 1_000_000_000))).toMatch(/more than 16 entries/);
+  });
+
+  it('commands the command codec refuses, whatever it throws', () => {
+    const list = [{ index: 1, term: 1, kind: 'command' as const, command: 'x' }];
+    const bytes = rawAppendEntries({ term: 1, prevLogIndex: 0, prevLogTerm: 0 }, list);
+    const refusing = (thrown: unknown): CommandCodec<TestCommand> => ({
+      encode: codec.encode,
+      decode: () => {
+        throw thrown;
+      },
+    });
+    expect(rejection(bytes, refusing(new Error('no')))).toMatch(/command does not decode: no/);
+    expect(typeof rejection(bytes, refusing(null))).toBe('string');
+    const hostile = {
+      get message(): string {
+        throw new Error('gotcha');
+      },
+    };
+    expect(typeof rejection(bytes, refusing(hostile))).toBe('string');
+    const silent: CommandCodec<TestCommand> = { encode: codec.encode, decode: () => undefined as never };
+    expect(rejection(bytes, silent)).toMatch(/command entry without a command/);
+  });
+});
+
+describe('message encoder', () => {
+  it('refuses messages its peers would reject', () => {
+    expect(() => encodeMessage({ ...heartbeat, term: 1.5 }, codec)).toThrow(RangeError);
+    expect(() => encodeMessage({ ...heartbeat, term: -1 }, codec)).toThrow(/non-negative/);
+    expect(() => encodeMessage({ ...heartbeat, from: '\uD800' }, codec)).toThrow(/well-formed/);
+    expect(() => encodeMessage({ ...heartbeat, to: 'x'.repeat(MAX_NODE_ID_BYTES + 1) }, codec)).toThrow(
+      /longer/,
+    );
+    const unknown = { ...heartbeat, type: 'Snapshot' } as unknown as Message<TestCommand>;
+    expect(() => encodeMessage(unknown, codec)).toThrow(/unknown message type/);
+  });
+
+  it('is compact: a heartbeat takes a dozen bytes', () => {
+    expect(encodeMessage(heartbeat, codec).length).toBeLessThanOrEqual(12);
+  });
+});
