@@ -1,0 +1,82 @@
+/**
+ * The payload of a write-ahead log record. One record holds one whole `persist` effect: its hard state, its
+ * truncation and its entries, in the order the contract applies them. A record is checksummed as a unit, so
+ * recovery sees each persist entirely or not at all, and the log replays to the state after some prefix of the
+ * persist calls, never to a state in the middle of one.
+ *
+ * Layout: u8 record type (1 = persist), u8 flags (which parts follow), then
+ *   hard state: varint term, u8 has-vote, [string votedFor];  truncate: varint truncateFrom;
+ *   entries: varint count, then each entry as `writeEntry` in binary.ts.
+ * The type byte leaves room for other record kinds (a snapshot marker, for log compaction).
+ */
+import type { Entry, HardState } from '../../core/index.js';
+import { ByteReader, ByteWriter, type CommandCodec, DecodeError, readEntry, writeEntry } from '../binary.js';
+import type { PersistEffect } from './storage.js';
+
+const PERSIST_RECORD = 1;
+const HAS_HARD_STATE = 1;
+const HAS_TRUNCATE = 2;
+const HAS_ENTRIES = 4;
+const KNOWN_FLAGS = HAS_HARD_STATE | HAS_TRUNCATE | HAS_ENTRIES;
+
+/** Whether the effect changes nothing, and so needs no record at all. */
+export function isEmptyPersist(effect: PersistEffect<unknown>): boolean {
+  return (
+    effect.hardState === undefined &&
+    effect.truncateFrom === undefined &&
+    (effect.entries === undefined || effect.entries.length === 0)
+  );
+}
+
+export function encodePersistRecord<C>(effect: PersistEffect<C>, codec: CommandCodec<C>): Uint8Array {
+  const entries = effect.entries ?? [];
+  const flags =
+    (effect.hardState !== undefined ? HAS_HARD_STATE : 0) |
+    (effect.truncateFrom !== undefined ? HAS_TRUNCATE : 0) |
+    (entries.length > 0 ? HAS_ENTRIES : 0);
+  const writer = new ByteWriter().u8(PERSIST_RECORD).u8(flags);
+  if (effect.hardState !== undefined) {
+    writer.varint(effect.hardState.term);
+    if (effect.hardState.votedFor === null) writer.u8(0);
+    else writer.u8(1).string(effect.hardState.votedFor);
+  }
+  if (effect.truncateFrom !== undefined) writer.varint(effect.truncateFrom);
+  if (entries.length > 0) {
+    writer.varint(entries.length);
+    for (const entry of entries) writeEntry(writer, entry, codec);
+  }
+  return writer.finish();
+}
+
+/** Throws `DecodeError` on a payload that is not a well-formed record. */
+export function decodePersistRecord<C>(payload: Uint8Array, codec: CommandCodec<C>): PersistEffect<C> {
+  const reader = new ByteReader(payload);
+  const type = reader.u8();
+  if (type !== PERSIST_RECORD) throw new DecodeError(`unknown record type ${type}`);
+  const flags = reader.u8();
+  if ((flags & ~KNOWN_FLAGS) !== 0) throw new DecodeError(`unknown record flags ${flags}`);
+  let hardState: HardState | undefined;
+  let truncateFrom: number | undefined;
+  let entries: Entry<C>[] | undefined;
+  if (flags & HAS_HARD_STATE) {
+    const term = reader.varint();
+    const hasVote = reader.u8();
+    if (hasVote > 1) throw new DecodeError(`bad vote flag ${hasVote}`);
+    hardState = { term, votedFor: hasVote === 1 ? reader.string() : null };
+  }
+  if (flags & HAS_TRUNCATE) truncateFrom = reader.varint();
+  if (flags & HAS_ENTRIES) {
+    const count = reader.varint();
+    // Each entry takes at least 3 bytes, so a count beyond that is garbage; checking first bounds the work.
+    if (count > reader.remaining / 3) throw new DecodeError(`entry count ${count} does not fit`);
+    entries = [];
+    for (let i = 0; i < count; i++) entries.push(readEntry(reader, codec));
+  }
+  reader.end();
+  return {
+    type: 'persist',
+    ...(hardState !== undefined && { hardState }),
+    ...(truncateFrom !== undefined && { truncateFrom }),
+    ...(entries !== undefined && { entries }),
+  };
+}

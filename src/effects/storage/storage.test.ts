@@ -1,0 +1,143 @@
+import { describe, expect, it } from 'vitest';
+import type { Entry } from '../../core/index.js';
+import { MemoryStorage } from './memory.js';
+import { applyPersist, DurableLog, initialHardState, type PersistEffect } from './storage.js';
+
+const entry = (index: number, term: number, command = `c${index}`): Entry<string> => ({
+  index,
+  term,
+  kind: 'command',
+  command,
+});
+const entries = (from: number, to: number, term: number): Entry<string>[] =>
+  Array.from({ length: to - from + 1 }, (_, i) => entry(from + i, term));
+
+describe('applyPersist', () => {
+  const empty = { hardState: initialHardState, entries: [] };
+
+  it('replaces the hard state and leaves entries alone', () => {
+    const before = applyPersist<string>(empty, { type: 'persist', entries: entries(1, 2, 1) });
+    const after = applyPersist(before, { type: 'persist', hardState: { term: 3, votedFor: 'b' } });
+    expect(after).toEqual({ hardState: { term: 3, votedFor: 'b' }, entries: entries(1, 2, 1) });
+  });
+
+  it('truncates before appending, so a conflicting suffix is replaced', () => {
+    const before = applyPersist<string>(empty, { type: 'persist', entries: entries(1, 5, 1) });
+    const after = applyPersist(before, { type: 'persist', truncateFrom: 3, entries: entries(3, 4, 2) });
+    expect(after.entries).toEqual([...entries(1, 2, 1), ...entries(3, 4, 2)]);
+  });
+
+  it('applies hard state, then truncation, then entries in one effect', () => {
+    const before = applyPersist<string>(empty, { type: 'persist', entries: entries(1, 3, 1) });
+    const after = applyPersist(before, {
+      type: 'persist',
+      hardState: { term: 2, votedFor: null },
+      truncateFrom: 1,
+      entries: entries(1, 1, 2),
+    });
+    expect(after).toEqual({ hardState: { term: 2, votedFor: null }, entries: entries(1, 1, 2) });
+  });
+
+  it('treats a truncation past the end as deleting nothing', () => {
+    const before = applyPersist<string>(empty, { type: 'persist', entries: entries(1, 2, 1) });
+    expect(applyPersist(before, { type: 'persist', truncateFrom: 9 }).entries).toEqual(entries(1, 2, 1));
+  });
+
+  it('does not modify its argument', () => {
+    const before = applyPersist<string>(empty, { type: 'persist', entries: entries(1, 3, 1) });
+    applyPersist(before, { type: 'persist', truncateFrom: 2, entries: entries(2, 2, 5) });
+    expect(before.entries).toEqual(entries(1, 3, 1));
+  });
+
+  it('rejects a gap, within an effect or after the log, with a clear error', () => {
+    const before = applyPersist<string>(empty, { type: 'persist', entries: entries(1, 2, 1) });
+    expect(() => applyPersist(before, { type: 'persist', entries: [entry(4, 1)] })).toThrow(
+      /entry index 4 does not continue the log, whose last index is 2/,
+    );
+    expect(() => applyPersist(before, { type: 'persist', entries: [entry(3, 1), entry(5, 1)] })).toThrow(
+      /gap/,
+    );
+    expect(() => applyPersist(empty, { type: 'persist', entries: [entry(0, 1)] })).toThrow(/gap/);
+    // Truncating to 2 leaves index 1 as the last, so the next entry must be 2.
+    expect(() => applyPersist(before, { type: 'persist', truncateFrom: 2, entries: [entry(3, 2)] })).toThrow(
+      /gap/,
+    );
+  });
+
+  it('rejects a truncateFrom that is not a positive integer', () => {
+    expect(() => applyPersist(empty, { type: 'persist', truncateFrom: 0 })).toThrow(/positive integer/);
+    expect(() => applyPersist(empty, { type: 'persist', truncateFrom: 1.5 })).toThrow(/positive integer/);
+  });
+
+  it('rejects an initial state whose entries are not 1-based and contiguous', () => {
+    expect(() =>
+      applyPersist({ hardState: initialHardState, entries: [entry(2, 1)] }, { type: 'persist' }),
+    ).toThrow(/index 2, not 1/);
+  });
+});
+
+describe('DurableLog', () => {
+  it('changes nothing when an effect is rejected', () => {
+    const log = new DurableLog<string>();
+    log.apply({ type: 'persist', entries: entries(1, 3, 1) });
+    expect(() =>
+      log.apply({
+        type: 'persist',
+        hardState: { term: 9, votedFor: 'x' },
+        truncateFrom: 2,
+        entries: [entry(5, 9)],
+      }),
+    ).toThrow(/gap/);
+    expect(log.snapshot()).toEqual({ hardState: initialHardState, entries: entries(1, 3, 1) });
+  });
+
+  it('keeps appending to one array, and snapshots are independent copies', () => {
+    const log = new DurableLog<string>();
+    const view = log.entries;
+    for (let index = 1; index <= 1000; index++) log.apply({ type: 'persist', entries: [entry(index, 1)] });
+    expect(log.entries).toBe(view);
+    const snapshot = log.snapshot();
+    log.apply({ type: 'persist', truncateFrom: 1 });
+    expect(snapshot.entries).toHaveLength(1000);
+    expect(log.lastIndex).toBe(0);
+  });
+});
+
+describe('MemoryStorage', () => {
+  it('makes persisted effects durable, in the order given', async () => {
+    const storage = new MemoryStorage<string>();
+    expect(await storage.load()).toEqual({ hardState: initialHardState, entries: [] });
+    const effects: PersistEffect<string>[] = [
+      { type: 'persist', hardState: { term: 1, votedFor: 'a' }, entries: entries(1, 4, 1) },
+      { type: 'persist', hardState: { term: 2, votedFor: null }, truncateFrom: 3, entries: entries(3, 3, 2) },
+    ];
+    await Promise.all(effects.map((effect) => storage.persist(effect)));
+    expect(storage.durable).toEqual({
+      hardState: { term: 2, votedFor: null },
+      entries: [...entries(1, 2, 1), entry(3, 2)],
+    });
+    expect(storage.persistCount).toBe(2);
+  });
+
+  it('restarts from what another one held', async () => {
+    const first = new MemoryStorage<string>();
+    await first.load();
+    await first.persist({
+      type: 'persist',
+      hardState: { term: 4, votedFor: 'c' },
+      entries: entries(1, 2, 4),
+    });
+    const restarted = new MemoryStorage(first.durable);
+    expect(await restarted.load()).toEqual(first.durable);
+  });
+
+  it('rejects a gap, persist before load and persist after close', async () => {
+    const storage = new MemoryStorage<string>();
+    await expect(storage.persist({ type: 'persist', entries: [entry(1, 1)] })).rejects.toThrow(/before load/);
+    await storage.load();
+    await expect(storage.persist({ type: 'persist', entries: [entry(2, 1)] })).rejects.toThrow(/gap/);
+    expect(storage.durable.entries).toEqual([]);
+    await storage.close();
+    await expect(storage.persist({ type: 'persist', entries: [entry(1, 1)] })).rejects.toThrow(/after close/);
+  });
+});
