@@ -1,0 +1,84 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { AcceptorHandshake, ConnectorHandshake, type HandshakeOutcome } from './handshake.js';
+
+const secret = new TextEncoder().encode('cluster secret');
+const otherSecret = new TextEncoder().encode('another secret');
+
+function reply(outcome: HandshakeOutcome): Uint8Array {
+  if (outcome.kind === 'failed' || outcome.reply === undefined)
+    throw new Error(`no reply: ${JSON.stringify(outcome)}`);
+  return outcome.reply;
+}
+
+/** Runs a full handshake between a connector `a` and an acceptor `b`, returning both outcomes. */
+function handshake(connectorSecret: Uint8Array, acceptorSecret: Uint8Array, expectedPeer = 'b') {
+  const acceptor = new AcceptorHandshake('b', acceptorSecret);
+  const connector = new ConnectorHandshake('a', expectedPeer, connectorSecret);
+  const afterHello = connector.receive(acceptor.hello);
+  if (afterHello.kind === 'failed') return { connector: afterHello };
+  const atAcceptor = acceptor.receive(reply(afterHello));
+  if (atAcceptor.kind === 'failed') return { acceptor: atAcceptor };
+  return { acceptor: atAcceptor, connector: connector.receive(reply(atAcceptor)) };
+}
+
+describe('handshake', () => {
+  it('authenticates both sides that hold the secret', () => {
+    const { acceptor, connector } = handshake(secret, secret);
+    expect(acceptor).toMatchObject({ kind: 'authenticated', peerId: 'a' });
+    expect(connector).toEqual({ kind: 'authenticated', peerId: 'b' });
+  });
+
+  it('refuses a connector with the wrong secret', () => {
+    expect(handshake(otherSecret, secret).acceptor).toMatchObject({ kind: 'failed', reason: /wrong secret/ });
+  });
+
+  it('refuses an acceptor that cannot prove it holds the secret', () => {
+    const acceptor = new AcceptorHandshake('b', otherSecret);
+    const connector = new ConnectorHandshake('a', 'b', secret);
+    reply(connector.receive(acceptor.hello));
+    // Without the secret an impostor can only guess the 32-byte proof.
+    expect(connector.receive(new Uint8Array(32).fill(7))).toMatchObject({
+      kind: 'failed',
+      reason: /does not hold/,
+    });
+  });
+
+  it('refuses an acceptor that is not the expected peer', () => {
+    expect(handshake(secret, secret, 'c').connector).toMatchObject({ kind: 'failed', reason: /held by "b"/ });
+  });
+
+  it('refuses a replayed auth frame: the acceptor chose a new nonce', () => {
+    const first = new AcceptorHandshake('b', secret);
+    const auth = reply(new ConnectorHandshake('a', 'b', secret).receive(first.hello));
+    expect(first.receive(auth).kind).toBe('authenticated');
+    expect(new AcceptorHandshake('b', secret).receive(auth)).toMatchObject({ kind: 'failed' });
+  });
+
+  it('refuses a connector claiming to be the acceptor itself', () => {
+    const acceptor = new AcceptorHandshake('b', secret);
+    const auth = reply(new ConnectorHandshake('b', 'b', secret).receive(acceptor.hello));
+    expect(acceptor.receive(auth)).toMatchObject({ kind: 'failed', reason: /this node/ });
+  });
+
+  it('refuses another protocol version', () => {
+    const hello = new AcceptorHandshake('b', secret).hello.slice();
+    hello[0] = 2;
+    const outcome = new ConnectorHandshake('a', 'b', secret).receive(hello);
+    expect(outcome).toMatchObject({ kind: 'failed', reason: /version 2/ });
+  });
+
+  it('never throws on random frames', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 400 }), fc.uint8Array({ maxLength: 40 }), (first, second) => {
+        const connector = new ConnectorHandshake('a', 'b', secret);
+        expect(connector.receive(first).kind).toBe('failed');
+        expect(new AcceptorHandshake('b', secret).receive(first).kind).toBe('failed');
+        const genuine = new ConnectorHandshake('a', 'b', secret);
+        reply(genuine.receive(new AcceptorHandshake('b', secret).hello));
+        expect(genuine.receive(second).kind).toBe('failed');
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

@@ -1,0 +1,143 @@
+/**
+ * Mutual authentication of a new connection with the cluster's shared secret, as two small state machines
+ * that turn received handshake frames into frames to send; the socket code only moves bytes.
+ *
+ *   acceptor → connector  Hello:   version, acceptor nonce (32 bytes), acceptor id
+ *   connector → acceptor  Auth:    connector id, connector nonce, HMAC(secret, "connector", acceptor nonce, ids)
+ *   acceptor → connector  Welcome: HMAC(secret, "acceptor", connector nonce, ids)
+ *
+ * Each side proves knowledge of the secret over a nonce the other chose just now, so a recorded handshake
+ * cannot be replayed; the role label keeps one side's proof from being reflected back as the other's; and the
+ * connector checks the acceptor's id, so a stale address never receives messages meant for another node.
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { NodeId } from '../../core/index.js';
+import { ByteReader, ByteWriter, DecodeError } from '../binary.js';
+import { checkNodeId, MAX_NODE_ID_BYTES } from './codec.js';
+
+export const PROTOCOL_VERSION = 1;
+const NONCE_BYTES = 32;
+const PROOF_BYTES = 32;
+
+/** Handshake frames are a few hundred bytes: an unauthenticated peer may make us buffer no more than this. */
+export const HANDSHAKE_MAX_FRAME_BYTES = 1024;
+
+export type HandshakeOutcome =
+  /** Send `reply` and wait for the next frame. */
+  | { readonly kind: 'continue'; readonly reply: Uint8Array }
+  /** The peer proved it holds the secret; send `reply` if present, then the connection carries messages. */
+  | { readonly kind: 'authenticated'; readonly peerId: NodeId; readonly reply?: Uint8Array }
+  | { readonly kind: 'failed'; readonly reason: string };
+
+export class AcceptorHandshake {
+  private readonly nonce = randomBytes(NONCE_BYTES);
+  /** The first frame of the handshake, to send as soon as the connection is accepted. */
+  readonly hello: Uint8Array;
+
+  constructor(
+    private readonly ownId: NodeId,
+    private readonly secret: Uint8Array,
+  ) {
+    this.hello = new ByteWriter().u8(PROTOCOL_VERSION).bytes(this.nonce).string(ownId).finish();
+  }
+
+  /** Handles the connector's Auth frame. */
+  receive(payload: Uint8Array): HandshakeOutcome {
+    let auth: { connectorId: NodeId; nonce: Uint8Array; proof: Uint8Array };
+    try {
+      const reader = new ByteReader(payload);
+      auth = {
+        connectorId: readNodeId(reader),
+        nonce: readFixed(reader, NONCE_BYTES),
+        proof: readFixed(reader, PROOF_BYTES),
+      };
+      reader.end();
+    } catch (error) {
+      return { kind: 'failed', reason: `malformed auth frame: ${(error as Error).message}` };
+    }
+    if (auth.connectorId === this.ownId)
+      return { kind: 'failed', reason: 'connector claims to be this node' };
+    const expected = proof(this.secret, 'connector', this.nonce, auth.connectorId, this.ownId);
+    if (!timingSafeEqual(expected, auth.proof)) {
+      return {
+        kind: 'failed',
+        reason: `wrong secret from a connector claiming to be ${JSON.stringify(auth.connectorId)}`,
+      };
+    }
+    const welcome = proof(this.secret, 'acceptor', auth.nonce, this.ownId, auth.connectorId);
+    return { kind: 'authenticated', peerId: auth.connectorId, reply: welcome };
+  }
+}
+
+export class ConnectorHandshake {
+  private readonly nonce = randomBytes(NONCE_BYTES);
+  private phase: 'awaitHello' | 'awaitWelcome' = 'awaitHello';
+
+  constructor(
+    private readonly ownId: NodeId,
+    private readonly peerId: NodeId,
+    private readonly secret: Uint8Array,
+  ) {}
+
+  /** Handles the acceptor's Hello, then its Welcome. */
+  receive(payload: Uint8Array): HandshakeOutcome {
+    return this.phase === 'awaitHello' ? this.receiveHello(payload) : this.receiveWelcome(payload);
+  }
+
+  private receiveHello(payload: Uint8Array): HandshakeOutcome {
+    let hello: { nonce: Uint8Array; acceptorId: NodeId };
+    try {
+      const reader = new ByteReader(payload);
+      const version = reader.u8();
+      if (version !== PROTOCOL_VERSION) throw new DecodeError(`unsupported protocol version ${version}`);
+      hello = { nonce: readFixed(reader, NONCE_BYTES), acceptorId: readNodeId(reader) };
+      reader.end();
+    } catch (error) {
+      return { kind: 'failed', reason: `malformed hello frame: ${(error as Error).message}` };
+    }
+    if (hello.acceptorId !== this.peerId) {
+      return {
+        kind: 'failed',
+        reason: `the address of ${this.peerId} is held by ${JSON.stringify(hello.acceptorId)}`,
+      };
+    }
+    this.phase = 'awaitWelcome';
+    const connectorProof = proof(this.secret, 'connector', hello.nonce, this.ownId, this.peerId);
+    const reply = new ByteWriter().string(this.ownId).bytes(this.nonce).bytes(connectorProof).finish();
+    return { kind: 'continue', reply };
+  }
+
+  private receiveWelcome(payload: Uint8Array): HandshakeOutcome {
+    const expected = proof(this.secret, 'acceptor', this.nonce, this.peerId, this.ownId);
+    if (payload.length !== PROOF_BYTES || !timingSafeEqual(expected, payload)) {
+      return { kind: 'failed', reason: `${this.peerId} does not hold the cluster secret` };
+    }
+    return { kind: 'authenticated', peerId: this.peerId };
+  }
+}
+
+/** HMAC-SHA256 over a length-prefixed transcript, so that no two different inputs share their bytes. */
+function proof(
+  secret: Uint8Array,
+  role: 'connector' | 'acceptor',
+  nonce: Uint8Array,
+  prover: NodeId,
+  verifier: NodeId,
+) {
+  const transcript = new ByteWriter().string(`pureraft/${PROTOCOL_VERSION} ${role}`);
+  transcript.bytes(nonce).string(prover).string(verifier);
+  return createHmac('sha256', secret).update(transcript.finish()).digest();
+}
+
+function readNodeId(reader: ByteReader): NodeId {
+  const id = reader.string(MAX_NODE_ID_BYTES);
+  const problem = checkNodeId(id);
+  if (problem !== undefined) throw new DecodeError(problem);
+  return id;
+}
+
+function readFixed(reader: ByteReader, length: number): Uint8Array {
+  const bytes = reader.bytes(length);
+  if (bytes.length !== length) throw new DecodeError(`expected ${length} bytes, got ${bytes.length}`);
+  return bytes;
+}

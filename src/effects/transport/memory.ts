@@ -1,0 +1,144 @@
+/**
+ * An in-process network for tests: a hub that connects any number of transports by node id. Delivery is
+ * asynchronous (one macrotask later, like a real network, so a handler that answers at once cannot recurse into
+ * its peer), and links can be cut to simulate partitions. A handler that throws is a bug in the code under
+ * test: the error is left uncaught so the test fails loudly.
+ */
+import type { Message, NodeId } from '../../core/index.js';
+import type { CommandCodec } from '../binary.js';
+import { decodeMessage, encodeMessage } from './codec.js';
+import type { Transport } from './transport.js';
+
+export interface MemoryNetworkOptions<C> {
+  /**
+   * When given, every message goes through the wire codec on its way, so tests see exactly what a TCP peer
+   * would (and a message the codec refuses is rejected). Otherwise messages are structured clones.
+   */
+  readonly codec?: CommandCodec<C>;
+  readonly logger?: (line: string) => void;
+}
+
+export interface MemoryNetworkStats {
+  readonly delivered: number;
+  /** Sent while the sender was stopped, across a cut link, or to a node that is absent or stopped. */
+  readonly dropped: number;
+  /** Not from its sender, or refused by the codec (or structured clone): a bug, so a test expects none. */
+  readonly rejected: number;
+}
+
+export class MemoryNetwork<C> {
+  private readonly transports = new Map<NodeId, MemoryTransport<C>>();
+  private readonly cutLinks = new Set<string>();
+  private counts = { delivered: 0, dropped: 0, rejected: 0 };
+
+  constructor(private readonly options: MemoryNetworkOptions<C> = {}) {}
+
+  /** The transport of node `id`, attached to this network. Each id may attach once. */
+  transport(id: NodeId): Transport<C> {
+    if (this.transports.has(id)) throw new Error(`node ${id} is already attached`);
+    const transport = new MemoryTransport<C>(id, this);
+    this.transports.set(id, transport);
+    return transport;
+  }
+
+  /** Drops every message from `from` to `to` until `restore` or `heal`. */
+  cut(from: NodeId, to: NodeId): void {
+    this.cutLinks.add(linkKey(from, to));
+  }
+
+  restore(from: NodeId, to: NodeId): void {
+    this.cutLinks.delete(linkKey(from, to));
+  }
+
+  /** Cuts every link into and out of `id`. */
+  isolate(id: NodeId): void {
+    for (const other of this.transports.keys()) {
+      if (other === id) continue;
+      this.cut(id, other);
+      this.cut(other, id);
+    }
+  }
+
+  heal(): void {
+    this.cutLinks.clear();
+  }
+
+  get stats(): MemoryNetworkStats {
+    return { ...this.counts };
+  }
+
+  /** For the transports: copies the message now and delivers it one macrotask later. */
+  route(sender: NodeId, senderRunning: boolean, message: Message<C>): void {
+    if (message.from !== sender) {
+      // A TCP peer would drop it too: the sender's id is the one it authenticated with.
+      this.reject(message, `${sender} sent a message claiming to be from ${JSON.stringify(message.from)}`);
+      return;
+    }
+    if (!senderRunning || this.cutLinks.has(linkKey(message.from, message.to))) {
+      this.counts.dropped++;
+      return;
+    }
+    const copy = this.copy(message);
+    if (copy === undefined) return;
+    setImmediate(() => {
+      const target = this.transports.get(copy.to);
+      if (target?.deliver(copy)) this.counts.delivered++;
+      else this.counts.dropped++;
+    });
+  }
+
+  private copy(message: Message<C>): Message<C> | undefined {
+    const { codec } = this.options;
+    try {
+      if (codec === undefined) return structuredClone(message);
+      const decoded = decodeMessage(encodeMessage(message, codec), codec);
+      if (decoded.ok) return decoded.message;
+      this.reject(message, decoded.error);
+    } catch (error) {
+      this.reject(message, (error as Error).message);
+    }
+    return undefined;
+  }
+
+  private reject(message: Message<C>, reason: string): void {
+    this.counts.rejected++;
+    this.options.logger?.(`memory network: rejected ${message.type} from ${message.from}: ${reason}`);
+  }
+}
+
+class MemoryTransport<C> implements Transport<C> {
+  private readonly handlers: ((message: Message<C>) => void)[] = [];
+  private running = false;
+
+  constructor(
+    private readonly id: NodeId,
+    private readonly network: MemoryNetwork<C>,
+  ) {}
+
+  send(message: Message<C>): void {
+    this.network.route(this.id, this.running, message);
+  }
+
+  onMessage(handler: (message: Message<C>) => void): void {
+    this.handlers.push(handler);
+  }
+
+  /** Hands `message` to the handlers; false when this transport is not running and the message is lost. */
+  deliver(message: Message<C>): boolean {
+    if (!this.running) return false;
+    for (const handler of this.handlers) handler(message);
+    return true;
+  }
+
+  async start(): Promise<void> {
+    this.running = true;
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+  }
+}
+
+function linkKey(from: NodeId, to: NodeId): string {
+  return JSON.stringify([from, to]);
+}

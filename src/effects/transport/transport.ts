@@ -1,0 +1,11 @@
+/** How a runtime exchanges messages with its peers. Implementations: `MemoryNetwork` (tests), `TcpTransport`. */
+import type { Message } from '../../core/index.js';
+
+export interface Transport<C> {
+  /** Best effort, never throws, never blocks: Raft tolerates loss. */
+  send(message: Message<C>): void;
+  /** Messages addressed to this node, decoded and validated. */
+  onMessage(handler: (message: Message<C>) => void): void;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
