@@ -13,7 +13,7 @@
  * after it would turn a torn tail into corruption in the middle of the log. Reopening recovers.
  */
 import { type FileHandle, mkdir, open } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { Durable } from '../../core/index.js';
 import { type CommandCodec, jsonCodec } from '../binary.js';
 import { encodeFrame } from './frame.js';
@@ -68,13 +68,14 @@ export class DiskStorage<C> implements Storage<C> {
   #queue: Pending[] = [];
   /** The running flusher, if any; it drains the queue and then ends. */
   #flushing: Promise<void> | null = null;
+  #closing: Promise<void> | null = null;
 
   constructor(dir: string, options: DiskStorageOptions<C> = {}) {
     const segmentBytes = options.segmentBytes ?? 64 * 1024 * 1024;
     if (!Number.isSafeInteger(segmentBytes) || segmentBytes < 1) {
       throw new RangeError(`segmentBytes must be a positive integer, got ${segmentBytes}`);
     }
-    this.#dir = dir;
+    this.#dir = resolve(dir);
     this.#codec = options.codec ?? jsonCodec<C>();
     this.#segmentBytes = segmentBytes;
   }
@@ -130,10 +131,15 @@ export class DiskStorage<C> implements Storage<C> {
   }
 
   /** Waits for queued persists, then closes the files and releases the lock. */
-  async close(): Promise<void> {
-    if (this.#phase === 'closed') return;
-    invariant(this.#phase !== 'loading', 'DiskStorage: close during load');
-    if (this.#phase === 'open') this.#phase = 'closed';
+  close(): Promise<void> {
+    if (this.#phase === 'loading')
+      return Promise.reject(new Error('DiskStorage: close while load is running'));
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    if (this.#phase !== 'failed') this.#phase = 'closed';
     await this.#flushing;
     this.#phase = 'closed';
     await this.#releaseResources();
@@ -222,13 +228,14 @@ export class DiskStorage<C> implements Storage<C> {
   }
 }
 
-/** Creates `dir` if needed, with every new directory entry synced, so the log cannot vanish with its parent. */
+/** Creates `dir` (absolute) if needed, with every new directory entry synced, so the log cannot vanish with it. */
 async function makeDirectoryDurably(dir: string): Promise<void> {
   const firstCreated = await mkdir(dir, { recursive: true });
   if (firstCreated === undefined) return;
+  // Every directory from firstCreated down to dir is new, and each one's entry lives in its parent.
   for (let created = dir; ; created = dirname(created)) {
     await syncDirectory(dirname(created));
-    if (created === firstCreated) return;
+    if (created === resolve(firstCreated) || dirname(created) === created) return;
   }
 }
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { Entry } from '../../core/index.js';
 import { type CommandCodec, DecodeError, jsonCodec } from '../binary.js';
 import { encodeFrame, hasValidFrameFrom, readFrame } from './frame.js';
 import { decodePersistRecord, encodePersistRecord } from './record.js';
@@ -41,6 +42,16 @@ describe('persist records', () => {
       entries: [{ index: 1, term: 1, kind: 'command', command: 'hi' }],
     };
     expect(decodePersistRecord(encodePersistRecord(effect, upper), upper).entries?.[0]?.command).toBe('HI');
+  });
+
+  it('refuses to encode an entry it could not read back', () => {
+    const bad = (entry: object) => () =>
+      encodePersistRecord({ type: 'persist', entries: [entry as Entry<Command>] }, codec);
+    expect(bad({ index: 1, term: 1, kind: 'command' })).toThrow(/must have a command/);
+    expect(bad({ index: 1, term: 1, kind: 'noop', command: { op: 'x', value: 1 } })).toThrow(
+      /must have a command/,
+    );
+    expect(bad({ index: 1, term: 1, kind: 'other' })).toThrow(/unknown kind other/);
   });
 
   it('rejects malformed payloads with a DecodeError', () => {

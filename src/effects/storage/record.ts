@@ -9,7 +9,7 @@
  *   entries: varint count, then each entry as `writeEntry` in binary.ts.
  * The type byte leaves room for other record kinds (a snapshot marker, for log compaction).
  */
-import type { Entry, HardState } from '../../core/index.js';
+import type { Entry, EntryKind, HardState } from '../../core/index.js';
 import { ByteReader, ByteWriter, type CommandCodec, DecodeError, readEntry, writeEntry } from '../binary.js';
 import type { PersistEffect } from './storage.js';
 
@@ -18,6 +18,7 @@ const HAS_HARD_STATE = 1;
 const HAS_TRUNCATE = 2;
 const HAS_ENTRIES = 4;
 const KNOWN_FLAGS = HAS_HARD_STATE | HAS_TRUNCATE | HAS_ENTRIES;
+const ENTRY_KINDS: readonly EntryKind[] = ['command', 'noop', 'config'];
 
 /** Whether the effect changes nothing, and so needs no record at all. */
 export function isEmptyPersist(effect: PersistEffect<unknown>): boolean {
@@ -43,9 +44,24 @@ export function encodePersistRecord<C>(effect: PersistEffect<C>, codec: CommandC
   if (effect.truncateFrom !== undefined) writer.varint(effect.truncateFrom);
   if (entries.length > 0) {
     writer.varint(entries.length);
-    for (const entry of entries) writeEntry(writer, entry, codec);
+    for (const entry of entries) {
+      checkEntry(entry);
+      writeEntry(writer, entry, codec);
+    }
   }
   return writer.finish();
+}
+
+/**
+ * Refuses an entry that would be written but not read back: a record that cannot be replayed would make the
+ * whole log refuse to open, so a malformed entry must fail its own persist call instead.
+ */
+function checkEntry(entry: Entry<unknown>): void {
+  if (!ENTRY_KINDS.includes(entry.kind))
+    throw new Error(`persist: entry ${entry.index} has unknown kind ${entry.kind}`);
+  if ((entry.kind === 'command') !== (entry.command !== undefined)) {
+    throw new Error(`persist: entry ${entry.index} must have a command exactly when its kind is 'command'`);
+  }
 }
 
 /** Throws `DecodeError` on a payload that is not a well-formed record. */
