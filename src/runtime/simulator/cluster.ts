@@ -9,6 +9,7 @@
  */
 import {
   type Config,
+  type Durable,
   type Effect,
   type Entry,
   type Event,
@@ -17,6 +18,7 @@ import {
   type NodeId,
   type RaftState,
   step,
+  type Transition,
 } from '../../core/index.js';
 import { DurableLog } from '../../effects/storage/storage.js';
 import { MinHeap } from './heap.js';
