@@ -114,7 +114,7 @@ export class DiskStorage<C> implements Storage<C> {
   }
 
   persist(effect: PersistEffect<C>): Promise<void> {
-    if (this.#phase !== 'open') return Promise.reject(this.#notOpenError('persist'));
+    if (this.#phase !== 'open') return Promise.reject(this.#unavailableError());
     let frame: Uint8Array | null = null;
     try {
       const lastIndex = lastIndexAfter(this.#lastIndex, effect);
@@ -132,16 +132,16 @@ export class DiskStorage<C> implements Storage<C> {
 
   /** Waits for queued persists, then closes the files and releases the lock. */
   close(): Promise<void> {
-    if (this.#phase === 'loading')
-      return Promise.reject(new Error('DiskStorage: close while load is running'));
+    if (this.#phase === 'loading') {
+      return Promise.reject(new Error('DiskStorage: close called while load is running'));
+    }
     this.#closing ??= this.#close();
     return this.#closing;
   }
 
   async #close(): Promise<void> {
-    if (this.#phase !== 'failed') this.#phase = 'closed';
-    await this.#flushing;
     this.#phase = 'closed';
+    await this.#flushing;
     await this.#releaseResources();
   }
 
@@ -203,19 +203,16 @@ export class DiskStorage<C> implements Storage<C> {
     if (this.#phase === 'open') this.#phase = 'failed';
     const stranded = [...batch, ...this.#queue];
     this.#queue = [];
-    for (const pending of stranded) pending.reject(this.#notOpenError('persist'));
+    for (const pending of stranded) pending.reject(this.#unavailableError());
   }
 
-  #notOpenError(operation: string): Error {
+  /** Why a persist cannot be taken now. */
+  #unavailableError(): Error {
     if (this.#failure !== null) {
-      return new Error(
-        `DiskStorage: ${operation} failed: the log could not be written; reopen it to recover`,
-        {
-          cause: this.#failure,
-        },
-      );
+      const message = 'DiskStorage: persist failed: the log could not be written; reopen it to recover';
+      return new Error(message, { cause: this.#failure });
     }
-    return new Error(`DiskStorage: ${operation} when ${this.#phase}`);
+    return new Error(`DiskStorage: persist when ${this.#phase}`);
   }
 
   async #releaseResources(): Promise<void> {
