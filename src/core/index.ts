@@ -2,7 +2,7 @@
  * pureraft's core: Raft as a pure reducer. This module is the public face described in CONTRACT.md.
  */
 
-export { InvariantError } from './invariant.js';
+export { InvariantError, invariant } from './invariant.js';
 export type { LogPosition } from './log.js';
 export type { Transition } from './raft.js';
 export { ELECTION_TIMER, init, status, step } from './raft.js';

@@ -15,9 +15,9 @@
 import { type FileHandle, mkdir, open } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { Durable } from '../../core/index.js';
+import { invariant } from '../../core/invariant.js';
 import { type CommandCodec, jsonCodec } from '../binary.js';
 import { encodeFrame } from './frame.js';
-import { invariant } from './invariant.js';
 import { acquireLock, type DirectoryLock } from './lock.js';
 import { encodePersistRecord, isEmptyPersist } from './record.js';
 import { recover } from './recovery.js';

@@ -3,7 +3,7 @@
  * as one piece of code that every interpreter shares: the memory store, the disk log's recovery, a simulator.
  */
 import type { Durable, Effect, Entry, HardState } from '../../core/index.js';
-import { invariant } from './invariant.js';
+import { invariant } from '../../core/invariant.js';
 
 export type PersistEffect<C> = Extract<Effect<C>, { type: 'persist' }>;
 
