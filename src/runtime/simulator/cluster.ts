@@ -78,6 +78,13 @@ export interface ClusterOptions<C> {
   /** Size of a message on the wire, for the byte counters. Default: its JSON text's length. */
   readonly messageSize?: (message: Message<C>) => number;
   readonly observer?: ClusterObserver<C>;
+  /**
+   * A crash leaves messages in flight alone: what the node sent before crashing has already left it (so a
+   * crash part-way through a transition cannot take back a vote or an acknowledgement), and a message to it
+   * is lost only if it arrives while the node is down. Default false: a crash loses every message to and
+   * from the node.
+   */
+  readonly crashKeepsInFlight?: boolean;
 }
 
 export interface ClusterStats {
@@ -278,7 +285,9 @@ export class Cluster<C> {
     if (node.state === null) return;
     node.state = null;
     node.timers.clear();
-    this.#inFlight.removeWhere((envelope) => envelope.message.to === id || envelope.message.from === id);
+    if (!this.options.crashKeepsInFlight) {
+      this.#inFlight.removeWhere((envelope) => envelope.message.to === id || envelope.message.from === id);
+    }
     this.options.observer?.crashed?.(node);
   }
 
