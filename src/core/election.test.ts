@@ -186,7 +186,8 @@ describe('§5.2 leader election', () => {
     }
     expect(delays.size).toBeGreaterThan(50);
     // Different seeds, different timeouts: split votes resolve.
-    const first = (seed: number) => ofType(init(config('a', VOTERS3, { seed }))[1], 'setTimer')[0]!.delay;
+    const first = (seed: number) =>
+      ofType(init<string>(config('a', VOTERS3, { seed }))[1], 'setTimer')[0]!.delay;
     expect(new Set([1, 2, 3, 4, 5].map(first)).size).toBeGreaterThan(1);
   });
 

@@ -25,7 +25,14 @@ export const VOTERS3 = ['a', 'b', 'c'] as const;
 export const VOTERS5 = ['a', 'b', 'c', 'd', 'e'] as const;
 
 export function config(id: string, voters: readonly string[] = VOTERS3, extra: Partial<Config> = {}): Config {
-  return { id, voters, electionTimeout: [150, 300], heartbeatInterval: 50, seed: voters.indexOf(id) + 1, ...extra };
+  return {
+    id,
+    voters,
+    electionTimeout: [150, 300],
+    heartbeatInterval: 50,
+    seed: voters.indexOf(id) + 1,
+    ...extra,
+  };
 }
 
 export function entry(index: number, term: number, command?: Cmd): Entry<Cmd> {
@@ -42,7 +49,12 @@ export function durable(term: number, log: Entry<Cmd>[] = [], votedFor: string |
 }
 
 /** A node as it restarts from `durable`: a follower. */
-export function follower(id = 'a', from?: Durable<Cmd>, extra: Partial<Config> = {}, voters: readonly string[] = VOTERS3) {
+export function follower(
+  id = 'a',
+  from?: Durable<Cmd>,
+  extra: Partial<Config> = {},
+  voters: readonly string[] = VOTERS3,
+) {
   return init<Cmd>(config(id, voters, extra), from)[0];
 }
 
@@ -62,12 +74,22 @@ export const receive = (message: Message<Cmd>): Event<Cmd> => ({ type: 'receive'
 export const propose = (command: Cmd): Event<Cmd> => ({ type: 'propose', command });
 
 /** A candidate: `id` timed out once. */
-export function candidate(id = 'a', from?: Durable<Cmd>, extra: Partial<Config> = {}, voters: readonly string[] = VOTERS3) {
+export function candidate(
+  id = 'a',
+  from?: Durable<Cmd>,
+  extra: Partial<Config> = {},
+  voters: readonly string[] = VOTERS3,
+) {
   return run(follower(id, from, extra, voters), timeout('election'))[0];
 }
 
 /** A leader: `id` timed out and every other voter granted its vote. */
-export function leader(id = 'a', from?: Durable<Cmd>, extra: Partial<Config> = {}, voters: readonly string[] = VOTERS3) {
+export function leader(
+  id = 'a',
+  from?: Durable<Cmd>,
+  extra: Partial<Config> = {},
+  voters: readonly string[] = VOTERS3,
+) {
   let state = candidate(id, from, extra, voters);
   for (const voter of voters) {
     if (voter === id || status(state).role === 'leader') continue;
@@ -88,11 +110,22 @@ export function ofType<T extends Effect<Cmd>['type']>(effects: readonly Effect<C
   return effects.filter((effect): effect is Extract<Effect<Cmd>, { type: T }> => effect.type === type);
 }
 
-export function voteRequest(from: string, to: string, term: number, lastLogIndex = 0, lastLogTerm = 0): RequestVote {
+export function voteRequest(
+  from: string,
+  to: string,
+  term: number,
+  lastLogIndex = 0,
+  lastLogTerm = 0,
+): RequestVote {
   return { type: 'RequestVote', term, from, to, lastLogIndex, lastLogTerm };
 }
 
-export function voteResponse(from: string, to: string, term: number, voteGranted: boolean): RequestVoteResponse {
+export function voteResponse(
+  from: string,
+  to: string,
+  term: number,
+  voteGranted: boolean,
+): RequestVoteResponse {
   return { type: 'RequestVoteResponse', term, from, to, voteGranted };
 }
 
@@ -109,11 +142,24 @@ export function append(
 }
 
 export function appendOk(from: string, to: string, term: number, index: number): AppendEntriesResponse {
-  return { type: 'AppendEntriesResponse', term, from, to, success: true, index, conflictTerm: 0, conflictIndex: 0 };
+  return {
+    type: 'AppendEntriesResponse',
+    term,
+    from,
+    to,
+    success: true,
+    index,
+    conflictTerm: 0,
+    conflictIndex: 0,
+  };
 }
 
 /** A cluster under the tests' full control: no clock runs unless a test moves it. */
-export function cluster(ids: readonly string[] = VOTERS3, durables: Record<string, Durable<Cmd>> = {}, extra: Partial<Config> = {}) {
+export function cluster(
+  ids: readonly string[] = VOTERS3,
+  durables: Record<string, Durable<Cmd>> = {},
+  extra: Partial<Config> = {},
+) {
   const made = new Cluster<Cmd>({ ids, config: (id) => config(id, ids, extra) });
   // The Cluster starts empty nodes; give each the durable state the test asked for, then restart it.
   for (const [id, state] of Object.entries(durables)) {
@@ -126,7 +172,11 @@ export function cluster(ids: readonly string[] = VOTERS3, durables: Record<strin
 function earliest(inFlight: readonly Envelope<Cmd>[]): Envelope<Cmd> | undefined {
   let first: Envelope<Cmd> | undefined;
   for (const envelope of inFlight) {
-    if (first === undefined || envelope.deliverAt < first.deliverAt || (envelope.deliverAt === first.deliverAt && envelope.seq < first.seq)) {
+    if (
+      first === undefined ||
+      envelope.deliverAt < first.deliverAt ||
+      (envelope.deliverAt === first.deliverAt && envelope.seq < first.seq)
+    ) {
       first = envelope;
     }
   }
@@ -134,9 +184,17 @@ function earliest(inFlight: readonly Envelope<Cmd>[]): Envelope<Cmd> | undefined
 }
 
 /** Delivers every message in flight, and those they cause, in send order; no timer fires. */
-export function settle(made: Cluster<Cmd>, keep: (message: Message<Cmd>) => boolean = () => true, limit = 1_000_000): number {
+export function settle(
+  made: Cluster<Cmd>,
+  keep: (message: Message<Cmd>) => boolean = () => true,
+  limit = 1_000_000,
+): number {
   let delivered = 0;
-  for (let next = earliest(made.inFlight); next !== undefined && delivered < limit; next = earliest(made.inFlight)) {
+  for (
+    let next = earliest(made.inFlight);
+    next !== undefined && delivered < limit;
+    next = earliest(made.inFlight)
+  ) {
     if (keep(next.message)) made.deliver(next);
     else made.drop(next);
     delivered++;
