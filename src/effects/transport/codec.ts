@@ -164,7 +164,7 @@ export function decodeMessage<C>(
   try {
     message = readMessage(new ByteReader(bytes), codec, limits.maxEntries ?? DEFAULT_MAX_ENTRIES);
   } catch (error) {
-    return { ok: false, error: describe(error) };
+    return { ok: false, error: describeError(error) };
   }
   const problem = checkMessage(message, limits);
   return problem === undefined ? { ok: true, message } : { ok: false, error: problem };
@@ -247,8 +247,8 @@ function readFlag(reader: ByteReader): boolean {
   return flag === 1;
 }
 
-/** A command codec may throw anything, even values whose properties throw: describe it without trusting it. */
-function describe(error: unknown): string {
+/** A command codec or a handler may throw anything, even values whose properties throw: describe it safely. */
+export function describeError(error: unknown): string {
   try {
     return error instanceof Error ? error.message : `non-error thrown: ${String(error)}`;
   } catch {

@@ -13,7 +13,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { NodeId } from '../../core/index.js';
 import { ByteReader, ByteWriter, DecodeError } from '../binary.js';
-import { checkNodeId, MAX_NODE_ID_BYTES } from './codec.js';
+import { checkNodeId, describeError, MAX_NODE_ID_BYTES } from './codec.js';
 
 export const PROTOCOL_VERSION = 1;
 const NONCE_BYTES = 32;
@@ -53,7 +53,7 @@ export class AcceptorHandshake {
       };
       reader.end();
     } catch (error) {
-      return { kind: 'failed', reason: `malformed auth frame: ${(error as Error).message}` };
+      return { kind: 'failed', reason: `malformed auth frame: ${describeError(error)}` };
     }
     if (auth.connectorId === this.ownId)
       return { kind: 'failed', reason: 'connector claims to be this node' };
@@ -93,7 +93,7 @@ export class ConnectorHandshake {
       hello = { nonce: readFixed(reader, NONCE_BYTES), acceptorId: readNodeId(reader) };
       reader.end();
     } catch (error) {
-      return { kind: 'failed', reason: `malformed hello frame: ${(error as Error).message}` };
+      return { kind: 'failed', reason: `malformed hello frame: ${describeError(error)}` };
     }
     if (hello.acceptorId !== this.peerId) {
       return {

@@ -6,8 +6,8 @@ import type { Transport } from './transport.js';
 
 type Command = { readonly op: string };
 
-function vote(from: string, to: string): Message<Command> {
-  return { type: 'RequestVote', term: 2, from, to, lastLogIndex: 0, lastLogTerm: 0 };
+function vote(from: string, to: string, lastLogTerm = 0): Message<Command> {
+  return { type: 'RequestVote', term: 2, from, to, lastLogIndex: 0, lastLogTerm };
 }
 
 function inbox(transport: Transport<Command>): Message<Command>[] {
@@ -52,7 +52,7 @@ describe('MemoryNetwork', () => {
     const network = new MemoryNetwork<Command>({ codec: jsonCodec() });
     const { nodes, inboxes } = await cluster(network, ['a', 'b']);
     nodes[0]!.send(vote('a', 'b'));
-    nodes[0]!.send({ ...vote('a', 'b'), lastLogTerm: 3 });
+    nodes[0]!.send(vote('a', 'b', 3));
     await settle();
     expect(inboxes[1]).toEqual([vote('a', 'b')]);
     expect(network.stats).toMatchObject({ delivered: 1, rejected: 1 });

@@ -6,7 +6,7 @@
  */
 import type { Message, NodeId } from '../../core/index.js';
 import type { CommandCodec } from '../binary.js';
-import { decodeMessage, encodeMessage } from './codec.js';
+import { decodeMessage, describeError, encodeMessage } from './codec.js';
 import type { Transport } from './transport.js';
 
 export interface MemoryNetworkOptions<C> {
@@ -95,7 +95,7 @@ export class MemoryNetwork<C> {
       if (decoded.ok) return decoded.message;
       this.reject(message, decoded.error);
     } catch (error) {
-      this.reject(message, (error as Error).message);
+      this.reject(message, describeError(error));
     }
     return undefined;
   }

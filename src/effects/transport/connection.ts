@@ -1,0 +1,113 @@
+/**
+ * One socket carrying frames, in either direction: the part shared by outgoing links and accepted
+ * connections. It owns every way bytes from the network could hurt the node: it handles the socket's 'error'
+ * event, bounds frames (small until authenticated), closes a connection that does not authenticate in time, and
+ * catches anything thrown while handling received bytes, so nothing escapes into the event loop.
+ */
+import type { Socket } from 'node:net';
+import type { NodeId } from '../../core/index.js';
+import { encodeFrame, FrameDecoder } from './framing.js';
+import { HANDSHAKE_MAX_FRAME_BYTES } from './handshake.js';
+import type { Counters } from './stats.js';
+
+const KEEPALIVE_DELAY_MS = 10_000;
+
+/** What every connection of a transport shares. */
+export interface ConnectionContext {
+  readonly ownId: NodeId;
+  readonly secret: Uint8Array;
+  readonly handshakeTimeoutMs: number;
+  readonly counters: Counters;
+  readonly log: (line: string) => void;
+}
+
+export interface ConnectionEvents {
+  /** A complete frame; before `authenticated()` at most HANDSHAKE_MAX_FRAME_BYTES long. */
+  onFrame(payload: Uint8Array): void;
+  /** The socket can take more writes after `write` returned false. */
+  onDrain?(): void;
+  /** The socket is closed, for whatever reason; called once. */
+  onClose(): void;
+}
+
+export class FramedConnection {
+  private readonly decoder = new FrameDecoder(HANDSHAKE_MAX_FRAME_BYTES);
+  private readonly handshakeTimer: NodeJS.Timeout;
+  private readonly closed: Promise<void>;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly context: ConnectionContext,
+    /** Names the connection in log lines, e.g. "connection to b". */
+    public label: string,
+    events: ConnectionEvents,
+  ) {
+    this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
+    socket.setNoDelay(true);
+    // Finds peers that vanished without a FIN (a crashed host, a dropped route) on idle connections.
+    socket.setKeepAlive(true, KEEPALIVE_DELAY_MS);
+    socket.on('error', (error) => context.log(`${this.label}: ${error.message}`));
+    socket.on('data', (chunk: Buffer) => this.receive(chunk, events));
+    socket.on('drain', () => this.guard(() => events.onDrain?.()));
+    socket.once('close', () => {
+      clearTimeout(this.handshakeTimer);
+      this.guard(() => events.onClose());
+    });
+    this.handshakeTimer = setTimeout(() => {
+      context.counters.handshakeTimeouts++;
+      this.close(`handshake not completed within ${context.handshakeTimeoutMs} ms`);
+    }, context.handshakeTimeoutMs);
+  }
+
+  /** Sends one frame; false when the socket's buffer is full and the caller should wait for onDrain. */
+  write(payload: Uint8Array): boolean {
+    if (this.socket.destroyed) return false;
+    const frame = encodeFrame(payload);
+    this.context.counters.bytesSent += frame.length;
+    return this.socket.write(frame);
+  }
+
+  get writable(): boolean {
+    return !this.socket.destroyed && !this.socket.writableNeedDrain;
+  }
+
+  /** The handshake succeeded: stop its clock and accept frames up to the transport's limit. */
+  authenticated(maxFrameBytes: number): void {
+    clearTimeout(this.handshakeTimer);
+    this.decoder.maxFrameBytes = maxFrameBytes;
+  }
+
+  /** Closes the socket at once (logging why, if a reason is given); resolves when it is fully closed. */
+  close(reason?: string): Promise<void> {
+    if (!this.socket.destroyed) {
+      if (reason !== undefined) this.context.log(`${this.label}: closing: ${reason}`);
+      this.socket.destroy();
+    }
+    return this.closed;
+  }
+
+  private receive(chunk: Buffer, events: ConnectionEvents): void {
+    this.context.counters.bytesReceived += chunk.length;
+    this.decoder.push(chunk);
+    this.guard(() => {
+      for (let result = this.decoder.next(); result !== undefined; result = this.decoder.next()) {
+        if (result.kind === 'tooLarge') {
+          this.context.counters.oversizedFrames++;
+          this.close(`frame of ${result.length} bytes exceeds the limit of ${this.decoder.maxFrameBytes}`);
+          return;
+        }
+        events.onFrame(result.payload);
+        if (this.socket.destroyed) return;
+      }
+    });
+  }
+
+  /** Runs a callback of ours on behalf of the socket: a bug must cost the connection, not the process. */
+  private guard(callback: () => void): void {
+    try {
+      callback();
+    } catch (error) {
+      this.close(`internal error: ${error instanceof Error ? error.stack : String(error)}`);
+    }
+  }
+}

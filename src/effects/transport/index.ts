@@ -1,0 +1,22 @@
+/** The network effect interpreter: how Raft messages travel between nodes. */
+export { type BackoffBounds, DEFAULT_BACKOFF } from './backoff.js';
+export {
+  checkMessage,
+  checkNodeId,
+  DEFAULT_MAX_ENTRIES,
+  type DecodeResult,
+  decodeMessage,
+  encodeMessage,
+  MAX_NODE_ID_BYTES,
+  type MessageLimits,
+} from './codec.js';
+export { MemoryNetwork, type MemoryNetworkOptions, type MemoryNetworkStats } from './memory.js';
+export {
+  DEFAULT_MAX_FRAME_BYTES,
+  DEFAULT_MAX_QUEUED_FRAMES,
+  type PeerAddress,
+  TcpTransport,
+  type TcpTransportOptions,
+  type TransportStats,
+} from './tcp.js';
+export type { Transport } from './transport.js';

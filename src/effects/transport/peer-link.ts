@@ -1,0 +1,136 @@
+/**
+ * The outgoing half of the conversation with one peer: a bounded queue of encoded messages and the one
+ * connection that carries them. The connection is opened on the first message, authenticated before anything
+ * is sent on it, and reopened after a loss with exponential backoff for as long as messages wait.
+ */
+import { connect, type Socket } from 'node:net';
+import type { NodeId } from '../../core/index.js';
+import { type BackoffBounds, backoffDelay } from './backoff.js';
+import { describeError } from './codec.js';
+import { type ConnectionContext, FramedConnection } from './connection.js';
+import { ConnectorHandshake } from './handshake.js';
+
+export interface PeerAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface PeerLinkOptions extends ConnectionContext {
+  readonly peerId: NodeId;
+  /** Read at each connection attempt, so that a changed address applies from the next one on. */
+  readonly addressOf: () => PeerAddress;
+  readonly maxQueuedFrames: number;
+  readonly maxFrameBytes: number;
+  readonly backoff: BackoffBounds;
+}
+
+export class PeerLink {
+  private readonly queue: Uint8Array[] = [];
+  private connection: FramedConnection | undefined;
+  private open = false;
+  /** Consecutive attempts that did not end in an authenticated connection. */
+  private failures = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(private readonly options: PeerLinkOptions) {}
+
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  /**
+   * Queues an encoded message. When the queue is full the oldest message goes: after an outage the peer is
+   * better served by the latest terms and commit indices than by the stale ones.
+   */
+  enqueue(payload: Uint8Array): void {
+    if (this.closed) {
+      this.options.counters.framesDropped++;
+      return;
+    }
+    if (this.queue.length >= this.options.maxQueuedFrames) {
+      this.queue.shift();
+      this.options.counters.framesDropped++;
+    }
+    this.queue.push(payload);
+    if (this.open) this.flush();
+    else if (this.connection === undefined && this.retryTimer === undefined) this.connect();
+  }
+
+  /** Drops the queue, closes the connection and cancels any retry, for good. */
+  close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.queue.length = 0;
+    return this.connection?.close() ?? Promise.resolve();
+  }
+
+  private connect(): void {
+    const { ownId, peerId, secret, maxFrameBytes, counters, log } = this.options;
+    const { host, port } = this.options.addressOf();
+    let socket: Socket;
+    try {
+      socket = connect({ host, port });
+    } catch (error) {
+      // Only a malformed address throws here; treat it as a failed attempt and try again later.
+      log(`cannot connect to ${peerId} at ${host}:${port}: ${describeError(error)}`);
+      this.connectionClosed();
+      return;
+    }
+    const handshake = new ConnectorHandshake(ownId, peerId, secret);
+    const connection: FramedConnection = new FramedConnection(
+      socket,
+      this.options,
+      `connection to ${peerId} at ${host}:${port}`,
+      {
+        onFrame: (payload) => {
+          if (this.open) {
+            connection.close('the acceptor sent a frame after the handshake');
+            return;
+          }
+          const outcome = handshake.receive(payload);
+          if (outcome.kind === 'failed') {
+            counters.authFailures++;
+            connection.close(`handshake failed: ${outcome.reason}`);
+          } else if (outcome.kind === 'continue') {
+            connection.write(outcome.reply);
+          } else {
+            connection.authenticated(maxFrameBytes);
+            counters.connectionsOpened++;
+            log(`connected to ${peerId} at ${host}:${port}`);
+            this.open = true;
+            this.failures = 0;
+            this.flush();
+          }
+        },
+        onDrain: () => this.flush(),
+        onClose: () => this.connectionClosed(),
+      },
+    );
+    this.connection = connection;
+  }
+
+  private connectionClosed(): void {
+    this.connection = undefined;
+    this.open = false;
+    if (this.closed) return;
+    this.failures++;
+    this.retryTimer = setTimeout(
+      () => {
+        this.retryTimer = undefined;
+        if (this.queue.length > 0) this.connect();
+      },
+      backoffDelay(this.failures, this.options.backoff),
+    );
+  }
+
+  private flush(): void {
+    const connection = this.connection;
+    if (!this.open || connection === undefined) return;
+    while (this.queue.length > 0 && connection.writable) {
+      connection.write(this.queue.shift()!);
+      this.options.counters.framesSent++;
+    }
+  }
+}

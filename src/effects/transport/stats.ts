@@ -1,0 +1,49 @@
+/** Counters of a TCP transport, for the node's /metrics. Everything counts since the transport was created. */
+
+export interface TransportStats {
+  /** Message frames written to peers, and every byte written (handshakes and length prefixes included). */
+  readonly framesSent: number;
+  readonly bytesSent: number;
+  /** Message frames read from authenticated peers, valid or not, and every byte read. */
+  readonly framesReceived: number;
+  readonly bytesReceived: number;
+  /** Outgoing messages lost before reaching a socket: full queue, unknown peer, unencodable, or stopped. */
+  readonly framesDropped: number;
+  /** Incoming frames that did not decode into a valid message, dropped. */
+  readonly decodeErrors: number;
+  /** Incoming messages not from the authenticated peer or not addressed to this node, dropped. */
+  readonly misaddressed: number;
+  /** Incoming length prefixes over the frame limit; each closed its connection. */
+  readonly oversizedFrames: number;
+  /** Handshakes refused, on either side: wrong secret, wrong peer, malformed frames. */
+  readonly authFailures: number;
+  /** Connections closed for not completing the handshake in time (or, outgoing, not connecting). */
+  readonly handshakeTimeouts: number;
+  /** Exceptions thrown by message handlers, caught so that the network cannot crash the node. */
+  readonly handlerErrors: number;
+  /** Authenticated connections: accepted from peers, and opened to peers. */
+  readonly connectionsAccepted: number;
+  readonly connectionsOpened: number;
+  /** Messages now waiting in the per-peer queues. */
+  readonly queuedFrames: number;
+}
+
+export type Counters = { -readonly [K in Exclude<keyof TransportStats, 'queuedFrames'>]: number };
+
+export function zeroCounters(): Counters {
+  return {
+    framesSent: 0,
+    bytesSent: 0,
+    framesReceived: 0,
+    bytesReceived: 0,
+    framesDropped: 0,
+    decodeErrors: 0,
+    misaddressed: 0,
+    oversizedFrames: 0,
+    authFailures: 0,
+    handshakeTimeouts: 0,
+    handlerErrors: 0,
+    connectionsAccepted: 0,
+    connectionsOpened: 0,
+  };
+}

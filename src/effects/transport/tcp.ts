@@ -1,0 +1,258 @@
+/**
+ * Raft messages over TCP. Each node dials each peer it sends to (one outgoing connection per peer, see
+ * PeerLink) and accepts the connections its peers dial (see InboundConnection), so a pair of nodes talks over
+ * two connections, one per direction. Every connection is authenticated with the cluster's shared secret
+ * before it carries a message. The transport is a boundary: nothing a peer sends can throw out of it, and it
+ * never holds more than a bounded amount of anyone's data.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import type { Message, NodeId } from '../../core/index.js';
+import type { CommandCodec } from '../binary.js';
+import { type BackoffBounds, DEFAULT_BACKOFF } from './backoff.js';
+import { checkNodeId, describeError, encodeMessage, type MessageLimits } from './codec.js';
+import type { ConnectionContext } from './connection.js';
+import { MAX_U32 } from './framing.js';
+import { InboundConnection } from './inbound.js';
+import { type PeerAddress, PeerLink } from './peer-link.js';
+import { type Counters, type TransportStats, zeroCounters } from './stats.js';
+import type { Transport } from './transport.js';
+
+export type { PeerAddress } from './peer-link.js';
+export type { TransportStats } from './stats.js';
+
+export interface TcpTransportOptions<C> {
+  /** This node's id: what it proves in handshakes and the `to` of every message it accepts. */
+  readonly id: NodeId;
+  /** Where to listen; port 0 picks a free port, readable from `port` once started. */
+  readonly listen: PeerAddress;
+  /** Where the other nodes listen. An entry for `id` itself is ignored. See also `setPeer`. */
+  readonly peers: Readonly<Record<NodeId, PeerAddress>>;
+  /** The cluster's shared secret: holding it is what makes a node a peer. */
+  readonly secret: string | Uint8Array;
+  readonly codec: CommandCodec<C>;
+  /** Largest message frame, in bytes; a peer announcing a larger one is disconnected. Default 16 MiB. */
+  readonly maxFrameBytes?: number;
+  /** Messages waiting per peer while it is unreachable or slow; beyond it the oldest are dropped. Default 1024. */
+  readonly maxQueuedFrames?: number;
+  /** Validation limits for incoming messages (see codec.ts). */
+  readonly limits?: MessageLimits;
+  /** Reconnection delays. Default 50 ms doubling up to 5 s. */
+  readonly backoff?: Partial<BackoffBounds>;
+  /** Time for a new connection (outgoing: connecting included) to authenticate. Default 2 s. */
+  readonly handshakeTimeoutMs?: number;
+  /** Accepted connections still in their handshake; more are refused at once. Default 64. */
+  readonly maxPendingHandshakes?: number;
+  readonly logger?: (line: string) => void;
+}
+
+export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
+export const DEFAULT_MAX_QUEUED_FRAMES = 1024;
+
+export class TcpTransport<C> implements Transport<C> {
+  private readonly context: ConnectionContext;
+  private readonly counters: Counters = zeroCounters();
+  private readonly peers = new Map<NodeId, PeerAddress>();
+  private readonly links = new Map<NodeId, PeerLink>();
+  private readonly inbound = new Set<InboundConnection<C>>();
+  private readonly inboundByPeer = new Map<NodeId, InboundConnection<C>>();
+  private readonly handlers: ((message: Message<C>) => void)[] = [];
+  /** Peers without an address already reported, so a leader's heartbeats do not flood the log. */
+  private readonly reportedUnknown = new Set<NodeId>();
+  private readonly maxFrameBytes: number;
+  private readonly maxQueuedFrames: number;
+  private readonly maxPendingHandshakes: number;
+  private readonly backoff: BackoffBounds;
+  private server: Server | undefined;
+  private stopped = false;
+
+  constructor(private readonly options: TcpTransportOptions<C>) {
+    const idProblem = checkNodeId(options.id);
+    if (idProblem !== undefined) throw new RangeError(idProblem);
+    const secret =
+      typeof options.secret === 'string' ? new TextEncoder().encode(options.secret) : options.secret;
+    if (secret.length === 0) throw new RangeError('the cluster secret must not be empty');
+    this.maxFrameBytes = positiveInteger('maxFrameBytes', options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES);
+    if (this.maxFrameBytes > MAX_U32) throw new RangeError('maxFrameBytes exceeds the u32 length prefix');
+    this.maxQueuedFrames = positiveInteger(
+      'maxQueuedFrames',
+      options.maxQueuedFrames ?? DEFAULT_MAX_QUEUED_FRAMES,
+    );
+    this.maxPendingHandshakes = positiveInteger('maxPendingHandshakes', options.maxPendingHandshakes ?? 64);
+    this.backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
+    positiveInteger('backoff.initialMs', this.backoff.initialMs);
+    positiveInteger('backoff.maxMs', this.backoff.maxMs);
+    const logger = options.logger;
+    this.context = {
+      ownId: options.id,
+      secret: Uint8Array.from(secret),
+      handshakeTimeoutMs: positiveInteger('handshakeTimeoutMs', options.handshakeTimeoutMs ?? 2_000),
+      counters: this.counters,
+      // Log lines quote what peers sent; escaping control characters keeps a peer from forging lines.
+      log: logger === undefined ? () => {} : (line) => logger(`[tcp ${options.id}] ${escapeControls(line)}`),
+    };
+    for (const [id, address] of Object.entries(options.peers)) this.setPeer(id, address);
+  }
+
+  /** Adds a peer or changes its address; a changed address is used from the next connection attempt on. */
+  setPeer(id: NodeId, address: PeerAddress): void {
+    const idProblem = checkNodeId(id);
+    if (idProblem !== undefined) throw new RangeError(idProblem);
+    checkAddress(address);
+    if (id !== this.options.id) this.peers.set(id, { host: address.host, port: address.port });
+  }
+
+  /** The port the transport listens on: the one chosen by the system when `listen.port` was 0. */
+  get port(): number {
+    const address = this.server?.address();
+    if (address == null || typeof address === 'string') throw new Error('the transport is not listening');
+    return address.port;
+  }
+
+  get stats(): TransportStats {
+    let queuedFrames = 0;
+    for (const link of this.links.values()) queuedFrames += link.queued;
+    return { ...this.counters, queuedFrames };
+  }
+
+  send(message: Message<C>): void {
+    const address = this.peers.get(message.to);
+    if (this.stopped || address === undefined) {
+      this.counters.framesDropped++;
+      if (!this.stopped && !this.reportedUnknown.has(message.to)) {
+        this.reportedUnknown.add(message.to);
+        this.context.log(`no address for ${JSON.stringify(message.to)}: dropping messages to it`);
+      }
+      return;
+    }
+    let payload: Uint8Array;
+    try {
+      payload = encodeMessage(message, this.options.codec, this.options.limits);
+    } catch (error) {
+      this.counters.framesDropped++;
+      this.context.log(`cannot encode ${message.type} to ${message.to}: ${describeError(error)}`);
+      return;
+    }
+    if (payload.length > this.maxFrameBytes) {
+      this.counters.framesDropped++;
+      this.context.log(`${message.type} to ${message.to} is ${payload.length} bytes, over the frame limit`);
+      return;
+    }
+    this.linkTo(message.to).enqueue(payload);
+  }
+
+  onMessage(handler: (message: Message<C>) => void): void {
+    this.handlers.push(handler);
+  }
+
+  async start(): Promise<void> {
+    if (this.stopped) throw new Error('a stopped transport cannot start again: create a new one');
+    if (this.server !== undefined) return;
+    const server = createServer((socket) => this.accept(socket));
+    this.server = server;
+    server.on('error', (error) => this.context.log(`server: ${error.message}`));
+    const { host, port } = this.options.listen;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.context.log(`listening on ${host}:${this.port}`);
+  }
+
+  /** Closes the server and every connection, drops the queues and cancels every timer. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    const closing: Promise<void>[] = [];
+    for (const link of this.links.values()) closing.push(link.close());
+    for (const connection of this.inbound) closing.push(connection.close());
+    const server = this.server;
+    if (server?.listening) closing.push(new Promise((resolve) => server.close(() => resolve())));
+    await Promise.all(closing);
+  }
+
+  private linkTo(peerId: NodeId): PeerLink {
+    let link = this.links.get(peerId);
+    if (link === undefined) {
+      link = new PeerLink({
+        ...this.context,
+        peerId,
+        addressOf: () => this.peers.get(peerId)!,
+        maxQueuedFrames: this.maxQueuedFrames,
+        maxFrameBytes: this.maxFrameBytes,
+        backoff: this.backoff,
+      });
+      this.links.set(peerId, link);
+    }
+    return link;
+  }
+
+  private accept(socket: Socket): void {
+    const pending = [...this.inbound].filter((connection) => connection.peerId === undefined).length;
+    if (this.stopped || pending >= this.maxPendingHandshakes) {
+      // Without a listener an error on this socket (a reset, say) would be thrown as an uncaught exception.
+      socket.on('error', () => {});
+      socket.destroy();
+      if (!this.stopped) this.context.log(`refused a connection: ${pending} handshakes already pending`);
+      return;
+    }
+    const connection = new InboundConnection(socket, {
+      ...this.context,
+      codec: this.options.codec,
+      limits: this.options.limits ?? {},
+      maxFrameBytes: this.maxFrameBytes,
+      deliver: (message) => this.deliver(message),
+      authenticated: (authenticated) => this.registerInbound(authenticated),
+      closed: (closed) => this.forgetInbound(closed),
+    });
+    this.inbound.add(connection);
+  }
+
+  /** A peer has one incoming connection: a new one replaces the old, which is likely half-open. */
+  private registerInbound(connection: InboundConnection<C>): void {
+    const peerId = connection.peerId!;
+    const previous = this.inboundByPeer.get(peerId);
+    this.inboundByPeer.set(peerId, connection);
+    void previous?.close('replaced by a newer connection from the same peer');
+  }
+
+  private forgetInbound(connection: InboundConnection<C>): void {
+    this.inbound.delete(connection);
+    const peerId = connection.peerId;
+    if (peerId !== undefined && this.inboundByPeer.get(peerId) === connection)
+      this.inboundByPeer.delete(peerId);
+  }
+
+  private deliver(message: Message<C>): void {
+    for (const handler of this.handlers) {
+      try {
+        handler(message);
+      } catch (error) {
+        this.counters.handlerErrors++;
+        this.context.log(
+          `message handler threw on ${message.type} from ${message.from}: ${describeError(error)}`,
+        );
+      }
+    }
+  }
+}
+
+function positiveInteger(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value <= 0) throw new RangeError(`${name} must be a positive integer`);
+  return value;
+}
+
+function checkAddress(address: PeerAddress): void {
+  if (typeof address.host !== 'string' || address.host.length === 0) throw new RangeError('empty host');
+  const { port } = address;
+  if (!Number.isInteger(port) || port < 1 || port > 65_535) throw new RangeError(`bad port ${port}`);
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it must find.
+const controlCharacters = /[\u0000-\u001f\u007f]/g;
+
+function escapeControls(line: string): string {
+  return line.replace(controlCharacters, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
