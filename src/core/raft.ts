@@ -96,6 +96,7 @@ function transition<C>(state: RaftState<C>, handle: (s: S<C>, out: Output<C>) =>
     const s = draft as unknown as S<C>;
     handle(s, out);
     collectApplies(s, out);
+    checkInvariants(s);
   });
   return [next, out.effects(state, next)];
 }
@@ -349,6 +350,24 @@ function replyAppend<C>(
     conflictTerm,
     conflictIndex,
   });
+}
+
+/** What holds after every transition; a failure is a bug in pureraft, and stopping beats diverging. */
+function checkInvariants<C>(s: S<C>): void {
+  const { id } = s.settings;
+  invariant(s.appliedIndex === s.commitIndex, 'every committed entry is handed out in the same transition');
+  invariant(s.log.lastTerm <= s.term, () => `log term ${s.log.lastTerm} is past the current term ${s.term}`);
+  invariant(s.role !== 'candidate' || s.votedFor === id, 'a candidate votes for itself');
+  invariant(
+    s.role !== 'leader' || (s.leaderId === id && s.votedFor === id),
+    'a leader was elected by its own vote',
+  );
+  for (const pr of Object.values(s.progress)) {
+    invariant(
+      pr.match < pr.next && pr.next <= s.log.lastIndex + 1,
+      () => `progress out of bounds: ${JSON.stringify(pr)}`,
+    );
+  }
 }
 
 /** Contract 4: committed entries go to the service in order, each once per incarnation. */
