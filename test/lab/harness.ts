@@ -1,0 +1,342 @@
+/**
+ * The lab's tester (6.824's config.go) on the deterministic simulator: servers numbered 0..n-1, a network
+ * that can disconnect them or turn unreliable, crash and restart from persisted state, and the checks the
+ * graded tests are built from (checkOneLeader, checkTerms, checkNoLeader, nCommitted, one, wait), with the
+ * counters that begin/end report. Time is virtual: a sleep is a `yield` to the scheduler (tasks.ts).
+ *
+ * Indices: the lab's Raft has no leader no-op, so its log indices number commands. Ours also holds no-op
+ * entries, so the tester numbers applied commands 1, 2, 3... skipping no-ops (the lab's CommandIndex), and
+ * Start reports the command index the new command would get. The lab's index arithmetic then carries over
+ * unchanged, while the Cluster keeps checking the real log indices.
+ */
+import { type Entry, logOf, type NodeId, status } from '../../src/core/index.js';
+import {
+  type Faults,
+  LONG_REORDERING,
+  type Random,
+  RELIABLE,
+  Simulator,
+  UNRELIABLE,
+} from '../../src/runtime/simulator/index.js';
+import { SafetyChecks } from './safety.js';
+import { Scheduler, sleep, type Task } from './tasks.js';
+
+export type Command = number | string;
+
+/** The lab's t.Fatalf. */
+export class LabFailure extends Error {
+  override readonly name = 'LabFailure';
+}
+
+/** The tester's unit of patience (test_test.go), in virtual ms. */
+export const RAFT_ELECTION_TIMEOUT = 1000;
+/** config.go's checkTimeout: a test that takes longer fails, whatever it checked. */
+const TEST_TIME_LIMIT = 120_000;
+
+export interface LabOptions {
+  readonly servers: number;
+  readonly unreliable: boolean;
+  readonly seed: number;
+}
+
+/** A command as the tester prints it: the 5,000-byte strings of the byte-count test are cut short. */
+function show(command: Command | undefined): string {
+  const text = String(command);
+  return text.length > 20 ? `${text.slice(0, 20)}…` : text;
+}
+
+export class Lab {
+  readonly n: number;
+  readonly sim: Simulator<Command>;
+  readonly tasks: Scheduler;
+  /** The test's own rand.Int(), apart from the network's draws, so that faults do not shift its choices. */
+  readonly rand: Random;
+  /** cfg.connected: a crashed server is disconnected too, as crash1 does. */
+  readonly connected: boolean[];
+  readonly #ids: readonly NodeId[];
+  readonly #indexOf: ReadonlyMap<NodeId, number>;
+  /** cfg.logs: the commands each server applied, by command index (slot 0 unused), over all incarnations. */
+  readonly #logs: Command[][];
+  /** How many commands each server applied in its current incarnation (it applies again after a restart). */
+  readonly #appliedThisIncarnation: number[];
+  #unreliable: boolean;
+  #longReordering = false;
+  #description = '';
+  #t0 = 0;
+  #rpcs0 = 0;
+  #bytes0 = 0;
+  #commands0 = 0;
+
+  constructor(options: LabOptions) {
+    this.n = options.servers;
+    this.#ids = Array.from({ length: this.n }, (_, i) => `s${i}`);
+    this.#indexOf = new Map(this.#ids.map((id, i) => [id, i]));
+    this.connected = this.#ids.map(() => true);
+    this.#logs = this.#ids.map(() => []);
+    this.#appliedThisIncarnation = this.#ids.map(() => 0);
+    this.#unreliable = options.unreliable;
+    const safety = new SafetyChecks<Command>(() => this.sim.cluster.nodes.values());
+    this.sim = new Simulator<Command>({
+      nodes: this.#ids,
+      seed: options.seed,
+      faults: this.#faults(),
+      observer: {
+        transition: (node, _event, before, after) => safety.transition(node, before, after),
+        applied: (node, entries) => {
+          safety.applied(entries);
+          this.#record(this.#server(node.id), entries);
+        },
+        restarted: (node) => {
+          this.#appliedThisIncarnation[this.#server(node.id)] = 0;
+        },
+      },
+    });
+    this.rand = this.sim.random.fork();
+    this.tasks = new Scheduler(this.sim);
+  }
+
+  fail(message: string): never {
+    throw new LabFailure(`at ${(this.sim.now / 1000).toFixed(3)}s: ${message}`);
+  }
+
+  #server(id: NodeId): number {
+    return this.#indexOf.get(id)!;
+  }
+
+  // ---- the network and the servers' lives ---------------------------------------------------------------
+
+  #faults(): Faults {
+    const base = this.#unreliable ? UNRELIABLE : RELIABLE;
+    if (!this.#longReordering) return base;
+    const { longDelay, longDelayRange } = LONG_REORDERING;
+    return { ...base, longDelay, longDelayRange };
+  }
+
+  setUnreliable(unreliable: boolean): void {
+    this.#unreliable = unreliable;
+    this.sim.faults = this.#faults();
+  }
+
+  setLongReordering(longReordering: boolean): void {
+    this.#longReordering = longReordering;
+    this.sim.faults = this.#faults();
+  }
+
+  disconnect(i: number): void {
+    this.connected[i] = false;
+    this.sim.disconnect(this.#ids[i]!);
+  }
+
+  connect(i: number): void {
+    this.connected[i] = true;
+    this.sim.connect(this.#ids[i]!);
+  }
+
+  /** cfg.rafts[i] != nil */
+  isUp(i: number): boolean {
+    return this.sim.node(this.#ids[i]!).state !== null;
+  }
+
+  /** crash1: disconnect and kill; what it persisted stays. */
+  crash1(i: number): void {
+    this.disconnect(i);
+    this.sim.crash(this.#ids[i]!);
+  }
+
+  /** start1: (re)start from persisted state, still disconnected until `connect(i)`. */
+  start1(i: number): void {
+    this.crash1(i);
+    this.sim.restart(this.#ids[i]!);
+  }
+
+  // ---- what the tester asks a server -------------------------------------------------------------------
+
+  /** rf.GetState() */
+  getState(i: number): { term: number; isLeader: boolean } {
+    const state = this.sim.node(this.#ids[i]!).state;
+    if (state === null) this.fail(`GetState() on crashed server ${i}`);
+    const { term, role } = status(state);
+    return { term, isLeader: role === 'leader' };
+  }
+
+  /** rf.Start(command): where the command will be if it commits, or null when `i` is not a leader. */
+  start(i: number, command: Command): { index: number; term: number } | null {
+    const placed = this.sim.propose(this.#ids[i]!, command);
+    if (placed === null) return null;
+    const log = logOf(this.sim.node(this.#ids[i]!).state!);
+    const commands = log.slice(log.firstIndex, placed.index).filter((entry) => entry.kind === 'command');
+    return { index: commands.length, term: placed.term };
+  }
+
+  // ---- applies (config.go's applier and checkLogs) -----------------------------------------------------
+
+  #record(i: number, entries: readonly Entry<Command>[]): void {
+    for (const entry of entries) {
+      if (entry.kind !== 'command') continue;
+      const index = ++this.#appliedThisIncarnation[i]!;
+      const command = entry.command!;
+      this.#logs.forEach((log, j) => {
+        const old = log[index];
+        if (old !== undefined && old !== command) {
+          this.fail(`commit index=${index} server=${i} ${show(command)} != server=${j} ${show(old)}`);
+        }
+      });
+      this.#logs[i]![index] = command;
+    }
+  }
+
+  /** cfg.maxIndex: the highest command index any server applied. */
+  get maxIndex(): number {
+    return Math.max(0, ...this.#logs.map((log) => log.length - 1));
+  }
+
+  /** How many servers applied command index `index`, and the command (they must all agree on it). */
+  nCommitted(index: number): [count: number, command: Command | undefined] {
+    let count = 0;
+    let command: Command | undefined;
+    for (const log of this.#logs) {
+      const applied = log[index];
+      if (applied === undefined) continue;
+      if (count > 0 && applied !== command) {
+        this.fail(`committed values do not match: index ${index}, ${show(command)}, ${show(applied)}`);
+      }
+      count++;
+      command = applied;
+    }
+    return [count, command];
+  }
+
+  // ---- the tester's checks -----------------------------------------------------------------------------
+
+  /** A leader among the connected servers, retried for about 5 s; two leaders in one term fail at once. */
+  *checkOneLeader(): Task<number> {
+    for (let iters = 0; iters < 10; iters++) {
+      yield* sleep(450 + this.rand.int(0, 100));
+      const leaders = new Map<number, number[]>();
+      for (let i = 0; i < this.n; i++) {
+        if (!this.connected[i]) continue;
+        const { term, isLeader } = this.getState(i);
+        if (isLeader) leaders.set(term, [...(leaders.get(term) ?? []), i]);
+      }
+      let lastTermWithLeader = -1;
+      for (const [term, ids] of leaders) {
+        if (ids.length > 1) this.fail(`term ${term} has ${ids.length} (>1) leaders`);
+        lastTermWithLeader = Math.max(lastTermWithLeader, term);
+      }
+      if (leaders.size > 0) return leaders.get(lastTermWithLeader)![0]!;
+    }
+    this.fail('expected one leader, got none');
+  }
+
+  /** The term all connected servers agree on. */
+  checkTerms(): number {
+    let term = -1;
+    for (let i = 0; i < this.n; i++) {
+      if (!this.connected[i]) continue;
+      const xterm = this.getState(i).term;
+      if (term === -1) term = xterm;
+      else if (term !== xterm) this.fail('servers disagree on term');
+    }
+    return term;
+  }
+
+  checkNoLeader(): void {
+    for (let i = 0; i < this.n; i++) {
+      if (this.connected[i] && this.getState(i).isLeader) {
+        this.fail(`expected no leader, but ${i} claims to be leader`);
+      }
+    }
+  }
+
+  /**
+   * Submits `command` to whichever connected server accepts it (trying each in turn) and waits for at least
+   * `expectedServers` to apply it at the index it was given; with `retry`, a command that gets lost (its
+   * leader deposed) is submitted again, for up to 10 s in all. Returns its command index.
+   */
+  *one(command: Command, expectedServers: number, retry: boolean): Task<number> {
+    const t0 = this.sim.now;
+    let starts = 0;
+    while (this.sim.now - t0 < 10_000) {
+      let index = -1;
+      for (let si = 0; si < this.n; si++) {
+        starts = (starts + 1) % this.n;
+        const started = this.connected[starts] ? this.start(starts, command) : null;
+        if (started !== null) {
+          index = started.index;
+          break;
+        }
+      }
+      if (index === -1) {
+        yield* sleep(50);
+        continue;
+      }
+      // Somebody claimed to be the leader and took the command: wait a while for agreement.
+      const t1 = this.sim.now;
+      while (this.sim.now - t1 < 2_000) {
+        const [count, applied] = this.nCommitted(index);
+        if (count > 0 && count >= expectedServers && applied === command) return index;
+        yield* sleep(20);
+      }
+      if (!retry) this.fail(`one(${show(command)}) failed to reach agreement`);
+    }
+    this.fail(`one(${show(command)}) failed to reach agreement`);
+  }
+
+  /**
+   * Waits (backing off, up to about 20 s) for at least `n` servers to apply command index `index`, and
+   * returns the command; null when, with `startTerm` > -1, some server moved past that term, after which
+   * the commit is no longer guaranteed (the lab returns -1).
+   */
+  *wait(index: number, n: number, startTerm: number): Task<Command | null> {
+    let to = 10;
+    for (let iters = 0; iters < 30; iters++) {
+      if (this.nCommitted(index)[0] >= n) break;
+      yield* sleep(to);
+      if (to < 1_000) to *= 2;
+      if (startTerm > -1) {
+        for (let i = 0; i < this.n; i++) {
+          if (this.isUp(i) && this.getState(i).term > startTerm) return null;
+        }
+      }
+    }
+    const [count, command] = this.nCommitted(index);
+    if (count < n) this.fail(`only ${count} decided for index ${index}; wanted ${n}`);
+    return command!;
+  }
+
+  // ---- counters ----------------------------------------------------------------------------------------
+
+  /** RPCs sent: requests only, as each labrpc call is one request whose reply rides along. */
+  rpcTotal(): number {
+    return Object.entries(this.sim.stats.byType)
+      .filter(([type]) => !type.endsWith('Response'))
+      .reduce((sum, [, count]) => sum + count, 0);
+  }
+
+  bytesTotal(): number {
+    return this.sim.stats.bytes;
+  }
+
+  begin(description: string): void {
+    this.#description = description;
+    this.#t0 = this.sim.now;
+    this.#rpcs0 = this.rpcTotal();
+    this.#bytes0 = this.bytesTotal();
+    this.#commands0 = this.maxIndex;
+  }
+
+  get description(): string {
+    return this.#description;
+  }
+
+  /** Fails a test that took too long; otherwise returns the lab's "Passed" line. */
+  end(): string {
+    const elapsed = this.sim.now - this.#t0;
+    if (elapsed > TEST_TIME_LIMIT) this.fail('test took longer than 120 seconds');
+    const seconds = (elapsed / 1000).toFixed(1).padStart(4);
+    const rpcs = String(this.rpcTotal() - this.#rpcs0).padStart(4);
+    const bytes = String(this.bytesTotal() - this.#bytes0).padStart(7);
+    const commands = String(this.maxIndex - this.#commands0).padStart(4);
+    return `  ... Passed --  ${seconds}  ${this.n} ${rpcs} ${bytes} ${commands}`;
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * Checks that hold at every instant of every scenario, not only when the lab's tester happens to look:
+ * checkOneLeader samples roles every half second and would miss two leaders of one term that overlap
+ * briefly, and nCommitted looks at one index at a time. (In-order, gap-free and identical applies are
+ * checked by the Cluster itself, which throws SafetyViolation.)
+ */
+import type { Entry, NodeId, RaftState } from '../../src/core/index.js';
+import { SafetyViolation, type SimNode } from '../../src/runtime/simulator/index.js';
+
+export class SafetyChecks<C> {
+  /** Election safety: who became leader in each term. */
+  readonly #leaderOfTerm = new Map<number, NodeId>();
+  /** Every index up to here was checked when it was first applied. */
+  #checkedUpTo = 0;
+
+  constructor(private readonly nodes: () => Iterable<SimNode<C>>) {}
+
+  /** At most one leader per term (Figure 3, election safety). */
+  transition(node: SimNode<C>, before: RaftState<C>, after: RaftState<C>): void {
+    if (after.role !== 'leader' || before.role === 'leader') return;
+    const other = this.#leaderOfTerm.get(after.term);
+    if (other !== undefined && other !== node.id) {
+      throw new SafetyViolation(
+        `election safety: ${other} and ${node.id} both became leader in term ${after.term}`,
+      );
+    }
+    this.#leaderOfTerm.set(after.term, node.id);
+  }
+
+  /**
+   * No commit without a majority: when an entry is applied for the first time anywhere, a majority of the
+   * servers hold it durably. (Later they still do: a committed entry is never truncated.)
+   */
+  applied(entries: readonly Entry<C>[]): void {
+    for (const entry of entries) {
+      if (entry.index <= this.#checkedUpTo) continue;
+      const all = [...this.nodes()];
+      const holders = all.filter((node) => node.durable.entries[entry.index - 1]?.term === entry.term);
+      if (2 * holders.length <= all.length) {
+        throw new SafetyViolation(
+          `entry ${entry.index} (term ${entry.term}) was applied while only ${holders.length} of ${all.length} servers stored it`,
+        );
+      }
+      this.#checkedUpTo = entry.index;
+    }
+  }
+}

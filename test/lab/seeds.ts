@@ -1,0 +1,21 @@
+/**
+ * Which seeds the lab suite runs, from the environment:
+ *   LAB_SEED=1234   that seed alone (to reproduce a failure exactly);
+ *   LAB_SEEDS=200   seeds 1..200 (a long hunt);
+ *   neither         seeds 1..3 (what `npm test` runs).
+ */
+const DEFAULT_SEEDS = 3;
+
+function parseSeed(name: string, text: string): number {
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new RangeError(`${name} must be a non-negative integer, got ${JSON.stringify(text)}`);
+  }
+  return value;
+}
+
+export function labSeeds(env: NodeJS.ProcessEnv = process.env): number[] {
+  if (env.LAB_SEED !== undefined) return [parseSeed('LAB_SEED', env.LAB_SEED)];
+  const count = env.LAB_SEEDS === undefined ? DEFAULT_SEEDS : parseSeed('LAB_SEEDS', env.LAB_SEEDS);
+  return Array.from({ length: count }, (_, i) => i + 1);
+}
