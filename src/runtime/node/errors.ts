@@ -1,0 +1,56 @@
+/** Why a proposal was refused or lost; each names what the client should do next. */
+import type { NodeId } from '../../core/index.js';
+
+/** Only the leader takes proposals. `leaderId` is this node's best guess of who is, if it has one. */
+export class NotLeaderError extends Error {
+  override readonly name = 'NotLeaderError';
+
+  constructor(readonly leaderId: NodeId | null) {
+    super(
+      leaderId === null
+        ? 'this node is not the leader and knows of no leader yet; retry shortly'
+        : `this node is not the leader; the leader is ${leaderId}`,
+    );
+  }
+}
+
+/** Too many proposals are queued or awaiting commit: back off and retry. */
+export class OverloadedError extends Error {
+  override readonly name = 'OverloadedError';
+
+  constructor(readonly limit: number) {
+    super(`overloaded: ${limit} proposals are already queued or awaiting commit; retry later`);
+  }
+}
+
+/** Leadership changed and another entry was committed where the proposal was: it will never be applied. */
+export class ProposalLostError extends Error {
+  override readonly name = 'ProposalLostError';
+
+  constructor(
+    readonly index: number,
+    readonly term: number,
+  ) {
+    super(
+      `leadership changed: the entry proposed at index ${index} in term ${term} was replaced by another; it was not applied`,
+    );
+  }
+}
+
+/** No answer in time: the proposal may still be committed later, so retry only what is safe to repeat. */
+export class ProposalTimeoutError extends Error {
+  override readonly name = 'ProposalTimeoutError';
+
+  constructor(readonly timeoutMs: number) {
+    super(`no commit within ${timeoutMs} ms; the proposal may or may not be applied later`);
+  }
+}
+
+/** The node stopped (or failed) before the proposal was answered; it may or may not be applied. */
+export class NodeStoppedError extends Error {
+  override readonly name = 'NodeStoppedError';
+
+  constructor(reason = 'the node is not running') {
+    super(reason);
+  }
+}
