@@ -9,7 +9,7 @@ export { ELECTION_TIMER, init, status, step } from './raft.js';
 export { HEARTBEAT_TIMER } from './replication.js';
 export { DEFAULTS, defaultCommandSize } from './settings.js';
 export type * from './types.js';
-export { isWellFormed } from './wellformed.js';
+export { isWellFormed, whyMalformed } from './wellformed.js';
 
 import type { RaftLog } from './log.js';
 import type { Entry, RaftState } from './types.js';

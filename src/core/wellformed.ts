@@ -1,63 +1,79 @@
 /**
- * Semantic checks on a well-typed message. The runtime validates bytes at its boundary; these checks catch
- * what a type cannot say (negative or fractional indices, entries that do not continue `prevLogIndex`, terms
- * from the future), so that a buggy or hostile peer can never drive the reducer into a broken invariant.
- * A message that fails them is dropped, never thrown on.
+ * The schema of a message, beyond what its type says: non-negative integer terms and indices, entries that
+ * continue `prevLogIndex` contiguously, log terms that never decrease and never pass the sender's term.
+ * A correct peer never sends anything else, so a message that fails is dropped by `step`, never thrown on:
+ * a buggy or hostile peer cannot drive the reducer into a broken invariant. A runtime's decoder uses the same
+ * check at its boundary (`whyMalformed` says what is wrong, for its logs).
  */
-import type { Entry, Message } from './types.js';
+import type { AppendEntries, Entry, Message } from './types.js';
 
-const isIndex = (value: unknown): value is number =>
-  typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+const isCount = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0;
 
-const isNodeId = (value: unknown): value is string => typeof value === 'string' && value.length > 0;
-
-function entriesContinue<C>(
-  entries: readonly Entry<C>[],
-  prevIndex: number,
-  prevTerm: number,
-  term: number,
-): boolean {
-  let lastTerm = prevTerm;
-  for (let i = 0; i < entries.length; i++) {
-    const entry = entries[i]!;
-    if (entry.index !== prevIndex + 1 + i || !isIndex(entry.term)) return false;
-    if (entry.term < lastTerm || entry.term > term) return false;
-    if (entry.kind === 'command' ? !('command' in entry) : entry.kind !== 'noop' && entry.kind !== 'config')
-      return false;
-    lastTerm = entry.term;
+/** Why `message` is malformed, or undefined when it is well-formed. */
+export function whyMalformed<C>(message: Message<C>): string | undefined {
+  if (typeof message !== 'object' || message === null) return 'message must be an object';
+  if (!isCount(message.term)) return 'term must be a non-negative integer';
+  if (typeof message.from !== 'string' || message.from.length === 0) return 'from must be a non-empty string';
+  if (typeof message.to !== 'string' || message.to.length === 0) return 'to must be a non-empty string';
+  switch (message.type) {
+    case 'RequestVote':
+      if (!isCount(message.lastLogIndex) || !isCount(message.lastLogTerm)) {
+        return 'RequestVote: last log position must be non-negative integers';
+      }
+      return message.lastLogTerm > message.term ? 'RequestVote: lastLogTerm exceeds term' : undefined;
+    case 'RequestVoteResponse':
+      return typeof message.voteGranted === 'boolean'
+        ? undefined
+        : 'RequestVoteResponse: voteGranted must be boolean';
+    case 'AppendEntries':
+      return whyAppendMalformed(message);
+    case 'AppendEntriesResponse':
+      if (typeof message.success !== 'boolean') return 'AppendEntriesResponse: success must be boolean';
+      if (!isCount(message.index) || !isCount(message.conflictTerm) || !isCount(message.conflictIndex)) {
+        return 'AppendEntriesResponse: index and conflict hint must be non-negative integers';
+      }
+      return message.conflictTerm > message.term
+        ? 'AppendEntriesResponse: conflictTerm exceeds term'
+        : undefined;
+    default:
+      return `unknown message type ${JSON.stringify((message as { type: unknown }).type)}`;
   }
-  return true;
 }
 
 export function isWellFormed<C>(message: Message<C>): boolean {
-  if (typeof message !== 'object' || message === null) return false;
-  if (!isIndex(message.term) || !isNodeId(message.from) || !isNodeId(message.to)) return false;
-  switch (message.type) {
-    case 'RequestVote':
-      return (
-        isIndex(message.lastLogIndex) && isIndex(message.lastLogTerm) && message.lastLogTerm <= message.term
-      );
-    case 'RequestVoteResponse':
-      return typeof message.voteGranted === 'boolean';
-    case 'AppendEntries':
-      return (
-        isIndex(message.prevLogIndex) &&
-        isIndex(message.prevLogTerm) &&
-        message.prevLogTerm <= message.term &&
-        (message.prevLogIndex > 0 || message.prevLogTerm === 0) &&
-        isIndex(message.leaderCommit) &&
-        Array.isArray(message.entries) &&
-        entriesContinue(message.entries, message.prevLogIndex, message.prevLogTerm, message.term)
-      );
-    case 'AppendEntriesResponse':
-      return (
-        typeof message.success === 'boolean' &&
-        isIndex(message.index) &&
-        isIndex(message.conflictTerm) &&
-        isIndex(message.conflictIndex) &&
-        message.conflictTerm <= message.term
-      );
-    default:
-      return false;
+  return whyMalformed(message) === undefined;
+}
+
+function whyAppendMalformed<C>(message: AppendEntries<C>): string | undefined {
+  const { term, prevLogIndex, prevLogTerm, leaderCommit, entries } = message;
+  if (!isCount(prevLogIndex) || !isCount(prevLogTerm) || !isCount(leaderCommit)) {
+    return 'AppendEntries: positions must be non-negative integers';
   }
+  if (prevLogTerm > term) return 'AppendEntries: prevLogTerm exceeds term';
+  if (prevLogIndex === 0 && prevLogTerm !== 0) return 'AppendEntries: the position before the log has term 0';
+  if (!Array.isArray(entries)) return 'AppendEntries: entries must be an array';
+  let previousTerm = prevLogTerm;
+  for (let offset = 0; offset < entries.length; offset++) {
+    const entry = entries[offset]!;
+    const problem = whyEntryMalformed(entry, prevLogIndex + 1 + offset, previousTerm, term);
+    if (problem !== undefined) return `AppendEntries: entry ${offset}: ${problem}`;
+    previousTerm = entry.term;
+  }
+  return undefined;
+}
+
+function whyEntryMalformed<C>(
+  entry: Entry<C>,
+  index: number,
+  minTerm: number,
+  maxTerm: number,
+): string | undefined {
+  if (typeof entry !== 'object' || entry === null) return 'entry must be an object';
+  if (entry.index !== index) return `index ${entry.index} where ${index} was due`;
+  if (!isCount(entry.term)) return 'term must be a non-negative integer';
+  if (entry.term < minTerm) return 'term decreases';
+  if (entry.term > maxTerm) return 'term exceeds the message term';
+  if (entry.kind === 'command')
+    return 'command' in entry && entry.command !== undefined ? undefined : 'command entry without a command';
+  return entry.kind === 'noop' || entry.kind === 'config' ? undefined : 'unknown entry kind';
 }

@@ -65,7 +65,8 @@ const message: fc.Arbitrary<Message<TestCommand>> = fc.oneof(
       leaderCommit: count,
     })
     .chain((fields) =>
-      fc.integer({ min: 0, max: fields.term }).chain((prevLogTerm) =>
+      // The position before the log (index 0) has term 0.
+      fc.integer({ min: 0, max: fields.prevLogIndex === 0 ? 0 : fields.term }).chain((prevLogTerm) =>
         entries(fields.prevLogIndex, prevLogTerm, fields.term).map(
           (list): Message<TestCommand> => ({
             type: 'AppendEntries',
@@ -76,16 +77,18 @@ const message: fc.Arbitrary<Message<TestCommand>> = fc.oneof(
         ),
       ),
     ),
-  fc.record({
-    type: fc.constant('AppendEntriesResponse' as const),
-    term: count,
-    from: nodeId,
-    to: nodeId,
-    success: fc.boolean(),
-    index: count,
-    conflictTerm: count,
-    conflictIndex: count,
-  }),
+  count.chain((term) =>
+    fc.record({
+      type: fc.constant('AppendEntriesResponse' as const),
+      term: fc.constant(term),
+      from: nodeId,
+      to: nodeId,
+      success: fc.boolean(),
+      index: count,
+      conflictTerm: fc.nat({ max: term }),
+      conflictIndex: count,
+    }),
+  ),
 );
 
 const codec = jsonCodec<TestCommand>();
@@ -231,15 +234,15 @@ describe('message codec rejects', () => {
   });
 
   it('entry terms that decrease or exceed the message term', () => {
-    const fields = { term: 3, prevLogIndex: 0, prevLogTerm: 2 };
-    const belowPrev = [{ index: 1, term: 1, kind: 'noop' as const }];
+    const fields = { term: 3, prevLogIndex: 4, prevLogTerm: 2 };
+    const belowPrev = [{ index: 5, term: 1, kind: 'noop' as const }];
     expect(rejection(rawAppendEntries(fields, belowPrev))).toMatch(/term decreases/);
     const decreasing = [
-      { index: 1, term: 3, kind: 'noop' as const },
-      { index: 2, term: 2, kind: 'noop' as const },
+      { index: 5, term: 3, kind: 'noop' as const },
+      { index: 6, term: 2, kind: 'noop' as const },
     ];
     expect(rejection(rawAppendEntries(fields, decreasing))).toMatch(/term decreases/);
-    const future = [{ index: 1, term: 4, kind: 'noop' as const }];
+    const future = [{ index: 5, term: 4, kind: 'noop' as const }];
     expect(rejection(rawAppendEntries(fields, future))).toMatch(/exceeds the message term/);
   });
 

@@ -19,6 +19,7 @@ import type {
   RequestVote,
   RequestVoteResponse,
 } from '../../core/index.js';
+import { whyMalformed } from '../../core/index.js';
 import { ByteReader, ByteWriter, type CommandCodec, readEntry, writeEntry } from '../binary.js';
 
 /** Longest node id, in UTF-8 bytes. */
@@ -56,69 +57,21 @@ export function checkNodeId(id: unknown): string | undefined {
   return undefined;
 }
 
-function isCount(value: unknown): value is number {
-  return Number.isSafeInteger(value) && (value as number) >= 0;
-}
-
 /**
- * Why `message` does not fit the schema, or undefined when it does. Beyond the field types it checks the
- * invariants every correct Raft log has, so that a forged or corrupted message is refused at the boundary:
- * entries are contiguous from `prevLogIndex + 1`, and log terms never decrease and never exceed the sender's
- * term.
+ * Why `message` does not fit the wire schema, or undefined when it does: the core's own schema
+ * (`whyMalformed`: integer fields, contiguous entries, log terms that never decrease or pass the sender's term),
+ * plus what the wire bounds: node ids and the number of entries in one message.
  */
 export function checkMessage<C>(message: Message<C>, limits: MessageLimits = {}): string | undefined {
-  if (!isCount(message.term)) return 'term must be a non-negative integer';
+  const malformed = whyMalformed(message);
+  if (malformed !== undefined) return malformed;
   const badId = checkNodeId(message.from) ?? checkNodeId(message.to);
   if (badId !== undefined) return badId;
-  switch (message.type) {
-    case 'RequestVote':
-      if (!isCount(message.lastLogIndex) || !isCount(message.lastLogTerm)) {
-        return 'RequestVote: last log position must be non-negative integers';
-      }
-      if (message.lastLogTerm > message.term) return 'RequestVote: lastLogTerm exceeds term';
-      return undefined;
-    case 'RequestVoteResponse':
-      return typeof message.voteGranted === 'boolean'
-        ? undefined
-        : 'RequestVoteResponse: voteGranted must be boolean';
-    case 'AppendEntries':
-      return checkAppendEntries(message, limits.maxEntries ?? DEFAULT_MAX_ENTRIES);
-    case 'AppendEntriesResponse':
-      if (typeof message.success !== 'boolean') return 'AppendEntriesResponse: success must be boolean';
-      if (!isCount(message.index) || !isCount(message.conflictTerm) || !isCount(message.conflictIndex)) {
-        return 'AppendEntriesResponse: index and conflict hint must be non-negative integers';
-      }
-      return undefined;
-    default:
-      return `unknown message type ${JSON.stringify((message as { type: unknown }).type)}`;
-  }
-}
-
-function checkAppendEntries<C>(message: AppendEntries<C>, maxEntries: number): string | undefined {
-  const { term, prevLogIndex, prevLogTerm, leaderCommit, entries } = message;
-  if (!isCount(prevLogIndex) || !isCount(prevLogTerm) || !isCount(leaderCommit)) {
-    return 'AppendEntries: positions must be non-negative integers';
-  }
-  if (prevLogTerm > term) return 'AppendEntries: prevLogTerm exceeds term';
-  if (!Array.isArray(entries)) return 'AppendEntries: entries must be an array';
-  if (entries.length > maxEntries) return `AppendEntries: more than ${maxEntries} entries`;
-  let previousTerm = prevLogTerm;
-  for (const [offset, entry] of entries.entries()) {
-    const problem = checkEntry(entry, prevLogIndex + 1 + offset, previousTerm, term);
-    if (problem !== undefined) return `AppendEntries: entry ${offset}: ${problem}`;
-    previousTerm = entry.term;
+  const maxEntries = limits.maxEntries ?? DEFAULT_MAX_ENTRIES;
+  if (message.type === 'AppendEntries' && message.entries.length > maxEntries) {
+    return `AppendEntries: more than ${maxEntries} entries`;
   }
   return undefined;
-}
-
-function checkEntry<C>(entry: Entry<C>, index: number, minTerm: number, maxTerm: number): string | undefined {
-  if (entry.index !== index) return `index ${entry.index} where ${index} was due`;
-  if (!isCount(entry.term)) return 'term must be a non-negative integer';
-  if (entry.term < minTerm) return 'term decreases';
-  if (entry.term > maxTerm) return 'term exceeds the message term';
-  if (entry.kind === 'command')
-    return entry.command === undefined ? 'command entry without a command' : undefined;
-  return entry.kind === 'noop' || entry.kind === 'config' ? undefined : 'unknown entry kind';
 }
 
 /** The message's bytes. Throws a RangeError on a message that fails `checkMessage`: that is a caller's bug. */
