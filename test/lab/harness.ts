@@ -95,6 +95,17 @@ export class Lab {
     this.tasks = new Scheduler(this.sim);
   }
 
+  /** rand.Int(): a random non-negative int, the lab's usual command. */
+  randInt(): number {
+    return this.rand.int(0, 2 ** 31);
+  }
+
+  /** randstring(n): n random printable characters. */
+  randString(n: number): string {
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+    return Array.from({ length: n }, () => alphabet[this.rand.int(0, alphabet.length)]).join('');
+  }
+
   fail(message: string): never {
     throw new LabFailure(`at ${(this.sim.now / 1000).toFixed(3)}s: ${message}`);
   }
