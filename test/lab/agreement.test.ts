@@ -4,7 +4,7 @@ import { allInTerm, checkNotCommitted, withStableTerm } from './idioms.js';
 import { labSuite } from './suite.js';
 import { sleep } from './tasks.js';
 
-labSuite('B', [
+labSuite('B', 'agreement', [
   {
     name: 'basic agreement',
     servers: 3,

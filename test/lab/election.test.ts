@@ -3,7 +3,7 @@ import { type Lab, RAFT_ELECTION_TIMEOUT } from './harness.js';
 import { labSuite } from './suite.js';
 import { sleep } from './tasks.js';
 
-labSuite('A', [
+labSuite('A', 'leader election', [
   {
     name: 'initial election',
     servers: 3,

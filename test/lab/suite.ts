@@ -51,8 +51,10 @@ function runScenario(part: Part, scenario: Scenario, seed: number): { wallMs: nu
   return { wallMs: performance.now() - wallStart, virtualMs: cfg.sim.now };
 }
 
-export function labSuite(part: Part, scenarios: readonly Scenario[]): void {
-  describe(`lab part ${part}`, () => {
+/** Registers `scenarios` (the tests of one file, on one topic of one part) once per seed. */
+export function labSuite(part: Part, topic: string, scenarios: readonly Scenario[]): void {
+  const title = `lab part ${part}, ${topic}`;
+  describe(title, () => {
     const seeds = labSeeds();
     let runs = 0;
     let wallMs = 0;
@@ -69,7 +71,7 @@ export function labSuite(part: Part, scenarios: readonly Scenario[]): void {
     }
     afterAll(() => {
       print(
-        `lab part ${part}: ${runs} runs (${scenarios.length} tests × ${seeds.length} seeds) in ` +
+        `${title}: ${runs} runs (${scenarios.length} tests × ${seeds.length} seeds) in ` +
           `${(wallMs / 1000).toFixed(2)} s of wall time for ${(virtualMs / 1000).toFixed(1)} s of virtual time`,
       );
     });
