@@ -1,0 +1,78 @@
+/**
+ * The key-value service's commands, as they are stored in the Raft log (plain JSON), and their results.
+ * A command may carry a client session (client id and sequence number) so that a retried request is applied
+ * exactly once (Raft thesis §6.3).
+ */
+
+export type KvOperation =
+  | { readonly op: 'get'; readonly key: string }
+  | { readonly op: 'put'; readonly key: string; readonly value: string }
+  | { readonly op: 'delete'; readonly key: string }
+  /** Sets `key` to `value` only if it now holds `expected`; null means absent, on either side. */
+  | {
+      readonly op: 'cas';
+      readonly key: string;
+      readonly expected: string | null;
+      readonly value: string | null;
+    };
+
+export interface KvSession {
+  readonly client: string;
+  /** Positive and increasing per client: a client retries a request with the same number. */
+  readonly seq: number;
+}
+
+export type KvCommand = KvOperation & { readonly session?: KvSession };
+
+export type KvResult =
+  | { readonly op: 'get'; readonly value: string | null }
+  | { readonly op: 'put' | 'delete'; readonly previous: string | null }
+  | { readonly op: 'cas'; readonly swapped: boolean; readonly current: string | null }
+  /** Not applied: the command is malformed, or its session's sequence number is older than the last one. */
+  | { readonly op: 'refused'; readonly reason: string };
+
+/** Longest client id, in characters. */
+export const MAX_CLIENT_ID_LENGTH = 128;
+
+function isNullableString(value: unknown): value is string | null {
+  return value === null || typeof value === 'string';
+}
+
+/** Why `session` is not a valid session, or undefined when it is. */
+export function checkSession(session: unknown): string | undefined {
+  if (typeof session !== 'object' || session === null) return 'session must be an object';
+  const { client, seq } = session as Record<string, unknown>;
+  if (typeof client !== 'string' || client.length === 0 || client.length > MAX_CLIENT_ID_LENGTH)
+    return `client id must be 1 to ${MAX_CLIENT_ID_LENGTH} characters`;
+  if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1)
+    return 'sequence number must be a positive integer';
+  return undefined;
+}
+
+/**
+ * Why `command` is not a well-formed command, or undefined when it is. The log is the state machine's input:
+ * it checks every command, so that a malformed one is refused the same way on every replica instead of
+ * throwing (which would stop them all at the same entry).
+ */
+export function checkCommand(command: unknown): string | undefined {
+  if (typeof command !== 'object' || command === null) return 'command must be an object';
+  const c = command as Record<string, unknown>;
+  if (typeof c.key !== 'string') return 'key must be a string';
+  if (c.session !== undefined) {
+    const problem = checkSession(c.session);
+    if (problem !== undefined) return problem;
+  }
+  switch (c.op) {
+    case 'get':
+    case 'delete':
+      return undefined;
+    case 'put':
+      return typeof c.value === 'string' ? undefined : 'value must be a string';
+    case 'cas':
+      return isNullableString(c.expected) && isNullableString(c.value)
+        ? undefined
+        : 'expected and value must each be a string or null';
+    default:
+      return `unknown operation ${JSON.stringify(c.op)}`;
+  }
+}

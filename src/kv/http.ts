@@ -1,0 +1,231 @@
+/**
+ * The key-value service's HTTP API (routes in request.ts). Writes and reads go through the Raft log on the
+ * leader; a follower answers 307 Temporary Redirect with `Location` set to the same request on the leader
+ * (clients follow it: `curl -L`, fetch's default), or 503 while it knows of no leader.
+ *
+ * Nothing a client sends can crash the node: every failure becomes a JSON error `{"error": "..."}` with a 4xx
+ * (the request is wrong) or 5xx (the cluster cannot answer now) status, and bodies are bounded.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { NodeId } from '../core/index.js';
+import {
+  NodeStoppedError,
+  NotLeaderError,
+  OverloadedError,
+  ProposalLostError,
+  ProposalTimeoutError,
+} from '../runtime/node/index.js';
+import type { KvCommand, KvResult } from './commands.js';
+import { type Labels, PROMETHEUS_CONTENT_TYPE } from './prometheus.js';
+import {
+  bodyLimit,
+  DEFAULT_LIMITS,
+  HttpError,
+  kvCommand,
+  type RequestLimits,
+  type Route,
+  route,
+} from './request.js';
+
+export interface KvHttpOptions {
+  /** Replicates a command; rejects with the runtime's errors (NotLeaderError, OverloadedError, ...). */
+  readonly propose: (command: KvCommand) => Promise<KvResult>;
+  /** The HTTP address ("host:port") of a node, to redirect clients to the leader. */
+  readonly httpAddressOf: (id: NodeId) => string | undefined;
+  readonly status: () => unknown;
+  readonly debugKv: () => unknown;
+  /** The /metrics text; it may include this server's `requestCounts()`. */
+  readonly metrics: () => string;
+  readonly limits?: RequestLimits;
+  readonly log?: (line: string) => void;
+}
+
+interface Reply {
+  readonly status: number;
+  readonly body: unknown;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+const countedMethods = new Set(['GET', 'PUT', 'POST', 'DELETE', 'HEAD']);
+
+export class KvHttpServer {
+  readonly #options: KvHttpOptions;
+  readonly #limits: RequestLimits;
+  readonly #server: Server;
+  /** Finished requests by method, route and status, for /metrics. */
+  readonly #counts = new Map<string, number>();
+
+  constructor(options: KvHttpOptions) {
+    this.#options = options;
+    this.#limits = options.limits ?? DEFAULT_LIMITS;
+    this.#server = createServer((request, response) => void this.#handle(request, response));
+    this.#server.headersTimeout = 10_000;
+    this.#server.requestTimeout = 30_000;
+    // A request so malformed that node:http cannot parse it never reaches the handler.
+    this.#server.on('clientError', (_error, socket) => {
+      if (socket.writable)
+        socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      else socket.destroy();
+    });
+  }
+
+  async listen(host: string, port: number): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(port, host, () => {
+        this.#server.off('error', reject);
+        resolve();
+      });
+    });
+  }
+
+  get port(): number {
+    const address = this.#server.address();
+    if (address === null || typeof address === 'string') throw new Error('the HTTP server is not listening');
+    return address.port;
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((resolve) => {
+      this.#server.close(() => resolve());
+      this.#server.closeAllConnections();
+    });
+  }
+
+  requestCounts(): [Labels, number][] {
+    return [...this.#counts].map(([key, count]) => {
+      const [method, route, status] = key.split(' ') as [string, string, string];
+      return [{ method, route, status }, count];
+    });
+  }
+
+  async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    let routeName = 'unknown';
+    response.on('finish', () => {
+      const method = countedMethods.has(request.method ?? '') ? request.method! : 'other';
+      const key = `${method} ${routeName} ${response.statusCode}`;
+      this.#counts.set(key, (this.#counts.get(key) ?? 0) + 1);
+    });
+    let reply: Reply;
+    try {
+      const target = route(request.method ?? '', request.url ?? '/', this.#limits);
+      routeName = target.kind;
+      reply = await this.#answer(target, request);
+    } catch (error) {
+      reply = this.#failure(error, request);
+    }
+    send(response, reply);
+  }
+
+  async #answer(target: Route, request: IncomingMessage): Promise<Reply> {
+    switch (target.kind) {
+      case 'status':
+        return { status: 200, body: this.#options.status() };
+      case 'debug':
+        return { status: 200, body: this.#options.debugKv() };
+      case 'metrics':
+        return { status: 200, body: this.#options.metrics() };
+      case 'kv': {
+        const body = await readBody(request, bodyLimit(target, this.#limits));
+        const command = kvCommand(target, request.headers, body, this.#limits);
+        return replyTo(target.key, await this.#options.propose(command));
+      }
+    }
+  }
+
+  #failure(error: unknown, request: IncomingMessage): Reply {
+    if (error instanceof HttpError)
+      return { status: error.status, body: { error: error.message }, headers: error.headers };
+    const retry = { 'Retry-After': '1' };
+    if (error instanceof NotLeaderError) {
+      const address = error.leaderId === null ? undefined : this.#options.httpAddressOf(error.leaderId);
+      if (address === undefined)
+        return { status: 503, body: { error: error.message, leader: error.leaderId }, headers: retry };
+      const location = `http://${address}${request.url ?? '/'}`;
+      return {
+        status: 307,
+        body: { error: error.message, leader: error.leaderId, location },
+        headers: { Location: location },
+      };
+    }
+    if (
+      error instanceof OverloadedError ||
+      error instanceof ProposalLostError ||
+      error instanceof NodeStoppedError
+    ) {
+      return { status: 503, body: { error: error.message }, headers: retry };
+    }
+    if (error instanceof ProposalTimeoutError) return { status: 504, body: { error: error.message } };
+    this.#options.log?.(`HTTP ${request.method} ${request.url}: ${(error as Error)?.stack ?? String(error)}`);
+    return { status: 500, body: { error: 'internal error; see the node log' } };
+  }
+}
+
+function replyTo(key: string, result: KvResult): Reply {
+  switch (result.op) {
+    case 'get':
+      return result.value === null
+        ? { status: 404, body: { error: 'key not found', key } }
+        : { status: 200, body: { key, value: result.value } };
+    case 'put':
+      return { status: 200, body: { key, previous: result.previous } };
+    case 'delete':
+      return { status: 200, body: { key, deleted: result.previous !== null } };
+    case 'cas':
+      return result.swapped
+        ? { status: 200, body: { key, swapped: true, value: result.current } }
+        : {
+            status: 409,
+            body: {
+              error: 'compare failed: the key does not hold the expected value',
+              key,
+              current: result.current,
+            },
+          };
+    case 'refused':
+      return { status: 409, body: { error: result.reason } };
+  }
+}
+
+function send(response: ServerResponse, { status, body, headers = {} }: Reply): void {
+  if (response.headersSent) return;
+  const text = typeof body === 'string' ? body : `${JSON.stringify(body)}\n`;
+  const contentType = typeof body === 'string' ? PROMETHEUS_CONTENT_TYPE : 'application/json';
+  // After an oversized body the rest of it is still on the wire: the connection cannot carry another request.
+  const close = status === 413 ? { Connection: 'close' } : {};
+  response.writeHead(status, {
+    'Content-Type': contentType,
+    'Content-Length': Buffer.byteLength(text),
+    ...headers,
+    ...close,
+  });
+  response.end(text);
+}
+
+/** The request body, refused with 413 as soon as it is known to exceed `limit` bytes. */
+function readBody(request: IncomingMessage, limit: number): Promise<Uint8Array> {
+  const tooLarge = () =>
+    new HttpError(
+      413,
+      limit === 0 ? 'this request takes no body' : `the body exceeds the limit of ${limit} bytes`,
+    );
+  const declared = Number(request.headers['content-length'] ?? 0);
+  if (declared > limit) return Promise.reject(tooLarge());
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        request.removeAllListeners('data');
+        request.resume();
+        reject(tooLarge());
+      } else chunks.push(chunk);
+    });
+    request.on('end', () => resolve(Buffer.concat(chunks)));
+    request.on('error', reject);
+    request.on('close', () =>
+      reject(new HttpError(400, 'the request was aborted before its body was complete')),
+    );
+  });
+}

@@ -1,0 +1,22 @@
+/** The replicated key-value service: its state machine, its HTTP API, and a node assembled from both. */
+export {
+  checkCommand,
+  type KvCommand,
+  type KvOperation,
+  type KvResult,
+  type KvSession,
+  MAX_CLIENT_ID_LENGTH,
+} from './commands.js';
+export { type KvHttpOptions, KvHttpServer } from './http.js';
+export {
+  type Address,
+  DEFAULT_ELECTION_TIMEOUT,
+  DEFAULT_HEARTBEAT_INTERVAL,
+  formatAddress,
+  KvNode,
+  type KvNodeConfig,
+  type Member,
+} from './kv-node.js';
+export { DEFAULT_LIMITS, HttpError, type RequestLimits } from './request.js';
+export { DEFAULT_MAX_SESSIONS, SessionTable } from './sessions.js';
+export { KvStateMachine } from './state-machine.js';

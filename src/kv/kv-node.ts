@@ -1,0 +1,170 @@
+/**
+ * One node of the replicated key-value service, assembled: the write-ahead log on disk, the TCP transport, the
+ * store as the state machine of a RaftNode, and the HTTP API. `startKvNode` starts it; `stop` undoes it.
+ */
+import { randomInt } from 'node:crypto';
+import type { NodeId } from '../core/index.js';
+import { jsonCodec } from '../effects/binary.js';
+import { DiskStorage } from '../effects/storage/index.js';
+import { TcpTransport } from '../effects/transport/index.js';
+import { RaftNode } from '../runtime/node/index.js';
+import type { KvCommand, KvResult } from './commands.js';
+import { KvHttpServer } from './http.js';
+import { renderNodeMetrics } from './node-metrics.js';
+import type { RequestLimits } from './request.js';
+import { KvStateMachine } from './state-machine.js';
+
+export interface Address {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** Where a node can be reached: its Raft port (peers only) and its HTTP API. */
+export interface Member {
+  readonly raft: Address;
+  readonly http: Address;
+}
+
+export interface KvNodeConfig {
+  readonly id: NodeId;
+  /** Where this node listens. */
+  readonly raft: Address;
+  readonly http: Address;
+  /** The other voters of the cluster. */
+  readonly peers: Readonly<Record<NodeId, Member>>;
+  /** The write-ahead log's directory. */
+  readonly dataDir: string;
+  /** The cluster's shared secret, proven by every Raft connection. */
+  readonly secret: string;
+  /** Election timeout range, ms. Default [400, 800]: well above a loaded disk's sync time. */
+  readonly electionTimeout?: readonly [number, number];
+  /** Default 100 ms. */
+  readonly heartbeatInterval?: number;
+  /** Records the run for `pureraft replay`. */
+  readonly tracePath?: string;
+  readonly limits?: RequestLimits;
+  readonly maxPendingProposals?: number;
+  readonly proposalTimeoutMs?: number;
+}
+
+export const DEFAULT_ELECTION_TIMEOUT = [400, 800] as const;
+export const DEFAULT_HEARTBEAT_INTERVAL = 100;
+
+export function formatAddress({ host, port }: Address): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+export class KvNode {
+  readonly machine = new KvStateMachine();
+  readonly node: RaftNode<KvCommand, KvResult>;
+  readonly storage: DiskStorage<KvCommand>;
+  readonly transport: TcpTransport<KvCommand>;
+  readonly http: KvHttpServer;
+
+  /** Builds the node without touching disk or network; `start` does that. `onFatal`: the node died. */
+  constructor(
+    readonly config: KvNodeConfig,
+    log: (line: string) => void,
+    onFatal: (error: Error) => void,
+  ) {
+    const codec = jsonCodec<KvCommand>();
+    this.storage = new DiskStorage<KvCommand>(config.dataDir, { codec });
+    this.transport = new TcpTransport<KvCommand>({
+      id: config.id,
+      listen: config.raft,
+      peers: Object.fromEntries(Object.entries(config.peers).map(([id, member]) => [id, member.raft])),
+      secret: config.secret,
+      codec,
+      logger: log,
+    });
+    this.node = new RaftNode<KvCommand, KvResult>({
+      config: {
+        id: config.id,
+        voters: [config.id, ...Object.keys(config.peers)],
+        electionTimeout: config.electionTimeout ?? DEFAULT_ELECTION_TIMEOUT,
+        heartbeatInterval: config.heartbeatInterval ?? DEFAULT_HEARTBEAT_INTERVAL,
+        // Fresh per process: nodes restarted together must not draw the same election timeouts again.
+        seed: randomInt(2 ** 31),
+      },
+      storage: this.storage,
+      transport: this.transport,
+      stateMachine: this.machine,
+      onFatal,
+      ...(config.tracePath !== undefined && { tracePath: config.tracePath }),
+      ...(config.maxPendingProposals !== undefined && { maxPendingProposals: config.maxPendingProposals }),
+      ...(config.proposalTimeoutMs !== undefined && { proposalTimeoutMs: config.proposalTimeoutMs }),
+    });
+    this.http = new KvHttpServer({
+      propose: (command) => this.node.propose(command),
+      httpAddressOf: (id) => {
+        const address = id === config.id ? config.http : config.peers[id]?.http;
+        return address === undefined ? undefined : formatAddress(address);
+      },
+      status: () => this.statusReport(),
+      debugKv: () => ({
+        id: config.id,
+        appliedIndex: this.node.status().appliedIndex,
+        size: this.machine.size,
+        data: Object.fromEntries(this.machine.dump()),
+      }),
+      metrics: () => this.metricsText(),
+      log,
+      ...(config.limits !== undefined && { limits: config.limits }),
+    });
+  }
+
+  /** Opens the log (refusing a corrupt one), joins the cluster, then serves HTTP. */
+  async start(): Promise<void> {
+    await this.node.start();
+    try {
+      await this.http.listen(this.config.http.host, this.config.http.port);
+    } catch (error) {
+      await this.node.stop();
+      throw error;
+    }
+  }
+
+  statusReport() {
+    const status = this.node.status();
+    return {
+      id: status.id,
+      role: status.role,
+      term: status.term,
+      leader: status.leaderId,
+      votedFor: status.votedFor,
+      commitIndex: status.commitIndex,
+      appliedIndex: status.appliedIndex,
+      lastIndex: status.lastIndex,
+      lastTerm: status.lastTerm,
+      pendingProposals: this.node.pendingProposals,
+      queuedEvents: this.node.queueLength,
+      raft: formatAddress(this.config.raft),
+      http: formatAddress(this.config.http),
+      peers: Object.entries(this.config.peers).map(([id, member]) => ({
+        id,
+        raft: formatAddress(member.raft),
+        http: formatAddress(member.http),
+      })),
+    };
+  }
+
+  metricsText(): string {
+    return renderNodeMetrics({
+      status: this.node.status(),
+      node: this.node.stats,
+      pendingProposals: this.node.pendingProposals,
+      queuedEvents: this.node.queueLength,
+      transport: this.transport.stats,
+      storage: this.storage.stats,
+      keys: this.machine.size,
+      sessions: this.machine.sessions,
+      httpRequests: this.http.requestCounts(),
+    });
+  }
+
+  /** Stops taking requests, then stops the node (its log is closed cleanly). */
+  async stop(): Promise<void> {
+    await this.http.close();
+    await this.node.stop();
+  }
+}

@@ -1,0 +1,81 @@
+/** A key-value node's /metrics: Raft state, proposals, network, disk, store and HTTP, in Prometheus text. */
+import type { DiskStorageStats } from '../effects/storage/index.js';
+import type { TransportStats } from '../effects/transport/index.js';
+import type { NodeStatus, RaftNodeStats } from '../runtime/node/index.js';
+import { type Labels, PrometheusText } from './prometheus.js';
+
+export interface MetricsSource {
+  readonly status: NodeStatus;
+  readonly node: RaftNodeStats;
+  readonly pendingProposals: number;
+  readonly queuedEvents: number;
+  readonly transport: TransportStats;
+  readonly storage: DiskStorageStats;
+  readonly keys: number;
+  readonly sessions: number;
+  readonly httpRequests: readonly (readonly [Labels, number])[];
+}
+
+const roles = ['follower', 'candidate', 'leader'] as const;
+
+/** camelCase to snake_case, for metric names derived from stats fields. */
+function snake(name: string): string {
+  return name.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
+}
+
+export function renderNodeMetrics(source: MetricsSource): string {
+  const { status, node } = source;
+  const text = new PrometheusText()
+    .gauge(
+      'pureraft_role',
+      'The role of this node: 1 for the current role, 0 for the others.',
+      roles.map((role) => [{ role }, role === status.role ? 1 : 0]),
+    )
+    .gauge('pureraft_term', 'Current term.', status.term)
+    .gauge('pureraft_commit_index', 'Highest log index known to be committed.', status.commitIndex)
+    .gauge(
+      'pureraft_applied_index',
+      'Highest log index applied to the store since this process started.',
+      status.appliedIndex,
+    )
+    .gauge('pureraft_last_index', 'Index of the last entry in the log.', status.lastIndex)
+    .counter('pureraft_transitions_total', 'Events stepped through the reducer.', node.transitions)
+    .counter('pureraft_persists_total', 'Persist effects made durable.', node.persists)
+    .counter(
+      'pureraft_stale_timeouts_total',
+      'Timer firings dropped as superseded before their turn.',
+      node.staleTimeouts,
+    )
+    .counter(
+      'pureraft_proposals_total',
+      'Proposals answered, by outcome.',
+      Object.entries(node.proposals).map(([result, count]) => [{ result: snake(result) }, count]),
+    )
+    .gauge('pureraft_pending_proposals', 'Proposals queued or awaiting commit.', source.pendingProposals)
+    .gauge('pureraft_event_queue_length', 'Events waiting to be stepped.', source.queuedEvents);
+  for (const [field, value] of Object.entries(source.transport)) {
+    const name = `pureraft_transport_${snake(field)}`;
+    if (field === 'queuedFrames') text.gauge(name, 'Messages waiting in the per-peer send queues.', value);
+    else text.counter(`${name}_total`, `Transport counter ${field} (see TransportStats).`, value);
+  }
+  return text
+    .counter(
+      'pureraft_storage_syncs_total',
+      'fdatasync calls of the write-ahead log (one per batch).',
+      source.storage.syncs,
+    )
+    .counter(
+      'pureraft_storage_records_total',
+      'Records written to the write-ahead log.',
+      source.storage.records,
+    )
+    .counter('pureraft_storage_bytes_total', 'Bytes written to the write-ahead log.', source.storage.bytes)
+    .gauge('pureraft_kv_keys', 'Keys in this replica of the store.', source.keys)
+    .gauge('pureraft_kv_sessions', 'Client sessions remembered for exactly-once retries.', source.sessions)
+    .counter(
+      'pureraft_http_requests_total',
+      'HTTP requests answered, by method, route and status.',
+      source.httpRequests,
+    )
+    .toString();
+}

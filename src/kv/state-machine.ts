@@ -1,0 +1,71 @@
+/** The replicated key-value store: what every replica applies, in log order. Deterministic and never throws. */
+import type { StateMachine } from '../effects/apply/index.js';
+import { checkCommand, type KvCommand, type KvOperation, type KvResult } from './commands.js';
+import { SessionTable } from './sessions.js';
+
+export class KvStateMachine implements StateMachine<KvCommand, KvResult> {
+  readonly #data = new Map<string, string>();
+  readonly #sessions: SessionTable;
+
+  constructor(maxSessions?: number) {
+    this.#sessions = new SessionTable(maxSessions);
+  }
+
+  /** Keys stored. */
+  get size(): number {
+    return this.#data.size;
+  }
+
+  /** Clients with a remembered last request. */
+  get sessions(): number {
+    return this.#sessions.size;
+  }
+
+  /** This replica's applied value of `key`: not a linearizable read (that goes through the log). */
+  read(key: string): string | null {
+    return this.#data.get(key) ?? null;
+  }
+
+  /** Every key and value this replica has applied, sorted by key. */
+  dump(): [string, string][] {
+    return [...this.#data].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+
+  apply(command: KvCommand): KvResult {
+    const problem = checkCommand(command);
+    if (problem !== undefined) return { op: 'refused', reason: `malformed command: ${problem}` };
+    const { session } = command;
+    if (session === undefined) return this.#execute(command);
+    const check = this.#sessions.check(session);
+    if (check.kind === 'duplicate') return check.result;
+    if (check.kind === 'stale') {
+      return {
+        op: 'refused',
+        reason: `stale request: client ${session.client} already sent seq ${check.lastSeq}, this is seq ${session.seq}`,
+      };
+    }
+    const result = this.#execute(command);
+    this.#sessions.record(session, result);
+    return result;
+  }
+
+  #execute(operation: KvOperation): KvResult {
+    const current = this.read(operation.key);
+    switch (operation.op) {
+      case 'get':
+        return { op: 'get', value: current };
+      case 'put':
+        this.#data.set(operation.key, operation.value);
+        return { op: 'put', previous: current };
+      case 'delete':
+        this.#data.delete(operation.key);
+        return { op: 'delete', previous: current };
+      case 'cas': {
+        if (current !== operation.expected) return { op: 'cas', swapped: false, current };
+        if (operation.value === null) this.#data.delete(operation.key);
+        else this.#data.set(operation.key, operation.value);
+        return { op: 'cas', swapped: true, current: operation.value };
+      }
+    }
+  }
+}

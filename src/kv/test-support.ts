@@ -1,0 +1,93 @@
+/** Key-value nodes in this process, on loopback and temporary directories, for tests of the assembled service. */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KvNode, type KvNodeConfig } from './kv-node.js';
+
+/** Ports free right now on 127.0.0.1 (the system picks them; all are held until every one is found). */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from({ length: count }, async () => {
+      const server = createServer();
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(0, '127.0.0.1', resolve);
+      });
+      return server;
+    }),
+  );
+  const ports = servers.map((server) => (server.address() as { port: number }).port);
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  return ports;
+}
+
+/** Configs of an n-node cluster on loopback, with fresh ports and a data directory per node under `root`. */
+export async function localClusterConfigs(ids: readonly string[], root: string): Promise<KvNodeConfig[]> {
+  const ports = await freePorts(2 * ids.length);
+  const members = ids.map((id, position) => ({
+    id,
+    raft: { host: '127.0.0.1', port: ports[2 * position]! },
+    http: { host: '127.0.0.1', port: ports[2 * position + 1]! },
+  }));
+  return members.map(({ id, raft, http }) => ({
+    id,
+    raft,
+    http,
+    peers: Object.fromEntries(
+      members.filter((m) => m.id !== id).map((m) => [m.id, { raft: m.raft, http: m.http }]),
+    ),
+    dataDir: join(root, id),
+    secret: 'test secret',
+    electionTimeout: [150, 300],
+    heartbeatInterval: 50,
+  }));
+}
+
+export class InProcessCluster {
+  private constructor(
+    readonly root: string,
+    readonly nodes: KvNode[],
+    readonly fatal: Error[],
+  ) {}
+
+  static async start(ids: readonly string[] = ['a', 'b', 'c']): Promise<InProcessCluster> {
+    const root = await mkdtemp(join(tmpdir(), 'pureraft-kv-'));
+    const fatal: Error[] = [];
+    const configs = await localClusterConfigs(ids, root);
+    const nodes = configs.map(
+      (config) =>
+        new KvNode(
+          config,
+          () => {},
+          (error) => fatal.push(error),
+        ),
+    );
+    await Promise.all(nodes.map((node) => node.start()));
+    return new InProcessCluster(root, nodes, fatal);
+  }
+
+  url(node: KvNode, path: string): string {
+    return `http://127.0.0.1:${node.config.http.port}${path}`;
+  }
+
+  /** Waits (at most `ms`) until one node leads and every node knows it. */
+  async leader(ms = 5_000): Promise<KvNode> {
+    const deadline = Date.now() + ms;
+    while (Date.now() < deadline) {
+      const leader = this.nodes.find((node) => node.node.status().role === 'leader');
+      if (
+        leader !== undefined &&
+        this.nodes.every((node) => node.node.status().leaderId === leader.config.id)
+      )
+        return leader;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    throw new Error(`no leader known to every node within ${ms} ms`);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.nodes.map((node) => node.stop()));
+    await rm(this.root, { recursive: true, force: true });
+  }
+}
