@@ -7,16 +7,20 @@
 import type { Entry, NodeId, RaftState } from '../../src/core/index.js';
 import { SafetyViolation, type SimNode } from '../../src/runtime/simulator/index.js';
 
+/** What the checks read of a server and of its state. */
+type Server<C> = Pick<SimNode<C>, 'id' | 'durable'>;
+type RoleAndTerm = Pick<RaftState<unknown>, 'role' | 'term'>;
+
 export class SafetyChecks<C> {
   /** Election safety: who became leader in each term. */
   readonly #leaderOfTerm = new Map<number, NodeId>();
   /** Every index up to here was checked when it was first applied. */
   #checkedUpTo = 0;
 
-  constructor(private readonly nodes: () => Iterable<SimNode<C>>) {}
+  constructor(private readonly nodes: () => Iterable<Server<C>>) {}
 
   /** At most one leader per term (Figure 3, election safety). */
-  transition(node: SimNode<C>, before: RaftState<C>, after: RaftState<C>): void {
+  transition(node: Server<C>, before: RoleAndTerm, after: RoleAndTerm): void {
     if (after.role !== 'leader' || before.role === 'leader') return;
     const other = this.#leaderOfTerm.get(after.term);
     if (other !== undefined && other !== node.id) {

@@ -14,8 +14,17 @@ function parseSeed(name: string, text: string): number {
   return value;
 }
 
-export function labSeeds(env: NodeJS.ProcessEnv = process.env): number[] {
-  if (env.LAB_SEED !== undefined) return [parseSeed('LAB_SEED', env.LAB_SEED)];
+export interface SeedChoice {
+  readonly seeds: readonly number[];
+  /** How to say it in a summary line: "seed 1234", "seeds 1..200". */
+  readonly label: string;
+}
+
+export function labSeeds(env: NodeJS.ProcessEnv = process.env): SeedChoice {
+  if (env.LAB_SEED !== undefined) {
+    const seed = parseSeed('LAB_SEED', env.LAB_SEED);
+    return { seeds: [seed], label: `seed ${seed}` };
+  }
   const count = env.LAB_SEEDS === undefined ? DEFAULT_SEEDS : parseSeed('LAB_SEEDS', env.LAB_SEEDS);
-  return Array.from({ length: count }, (_, i) => i + 1);
+  return { seeds: Array.from({ length: count }, (_, i) => i + 1), label: `seeds 1..${count}` };
 }

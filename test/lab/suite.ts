@@ -1,79 +1,65 @@
 /**
- * Registers the lab's scenarios with vitest: each scenario once per seed (seeds.ts), printing the lab's
- * report lines as it goes and, after the part, its total wall time against the virtual time it simulated
- * (the reference lab spends about 190 s of real time on part B alone).
+ * Registers the lab's tests with vitest: each test once per seed (seeds.ts), printing the lab's report lines
+ * as it goes, then the wall time each part and the whole suite took against the virtual time they simulated
+ * (the reference lab spends about 190 s of real time on its agreement and persistence tests).
  */
-import { performance } from 'node:perf_hooks';
 import { afterAll, describe, it } from 'vitest';
-import { Lab } from './harness.js';
+import { type Outcome, runScenario } from './run.js';
+import type { Part, Scenario } from './scenario.js';
 import { labSeeds } from './seeds.js';
-import type { Task } from './tasks.js';
 
-/** A: leader election; B: agreement; C: persistence, Figure 8 and churn. */
-export type Part = 'A' | 'B' | 'C';
-
-export interface Scenario {
-  /** The lab's test name, as it prints it. */
-  readonly name: string;
-  readonly servers: number;
-  readonly unreliable?: boolean;
-  /** The test's body, between the lab's cfg.begin() and cfg.end(). */
-  readonly run: (cfg: Lab) => Task;
+export interface LabPart {
+  readonly part: Part;
+  readonly scenarios: readonly Scenario[];
 }
 
-/** Whole lines in one write, so that parts running in parallel do not interleave within a report. */
+/** Whole lines in one write: vitest's console capture would add a header to every line. */
 function print(text: string): void {
   process.stdout.write(`${text}\n`);
 }
 
-/** A vitest -t pattern that matches `name` literally. */
-function namePattern(name: string): string {
-  return name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
+class Tally {
+  runs = 0;
+  failed = 0;
+  wallMs = 0;
+  virtualMs = 0;
 
-function runScenario(part: Part, scenario: Scenario, seed: number): { wallMs: number; virtualMs: number } {
-  const wallStart = performance.now();
-  const cfg = new Lab({ servers: scenario.servers, unreliable: scenario.unreliable ?? false, seed });
-  cfg.begin(`Test (${part}): ${scenario.name}`);
-  const header = `${cfg.description} ...  [seed ${seed}]`;
-  try {
-    cfg.tasks.run(scenario.run(cfg));
-    print(`${header}\n${cfg.end()}`);
-  } catch (error) {
-    print(`${header}\n  ... FAILED`);
-    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    throw new Error(
-      `${cfg.description}, seed ${seed}: ${message}\n` +
-        `  reproduce: LAB_SEED=${seed} npx vitest run test/lab -t '${namePattern(scenario.name)}'`,
-      { cause: error },
+  add(outcome: Outcome): void {
+    this.runs++;
+    if (!outcome.passed) this.failed++;
+    this.wallMs += outcome.wallMs;
+    this.virtualMs += outcome.virtualMs;
+  }
+
+  summary(title: string): string {
+    return (
+      `${title}: ${this.runs} runs, ${this.failed} failed, ${(this.wallMs / 1000).toFixed(2)} s of wall time ` +
+      `for ${(this.virtualMs / 1000).toFixed(1)} s of virtual time`
     );
   }
-  return { wallMs: performance.now() - wallStart, virtualMs: cfg.sim.now };
 }
 
-/** Registers `scenarios` (the tests of one file, on one topic of one part) once per seed. */
-export function labSuite(part: Part, topic: string, scenarios: readonly Scenario[]): void {
-  const title = `lab part ${part}, ${topic}`;
-  describe(title, () => {
-    const seeds = labSeeds();
-    let runs = 0;
-    let wallMs = 0;
-    let virtualMs = 0;
-    for (const scenario of scenarios) {
-      for (const seed of seeds) {
-        it(`${scenario.name} (seed ${seed})`, () => {
-          const cost = runScenario(part, scenario, seed);
-          runs++;
-          wallMs += cost.wallMs;
-          virtualMs += cost.virtualMs;
-        });
+export function labSuite(parts: readonly LabPart[]): void {
+  const { seeds, label } = labSeeds();
+  const total = new Tally();
+  for (const { part, scenarios } of parts) {
+    describe(`lab part ${part}`, () => {
+      const tally = new Tally();
+      for (const scenario of scenarios) {
+        for (const seed of seeds) {
+          it(`${scenario.name} (seed ${seed})`, () => {
+            const outcome = runScenario(part, scenario, seed);
+            tally.add(outcome);
+            total.add(outcome);
+            print(outcome.report);
+            if (outcome.error !== undefined) throw outcome.error;
+          });
+        }
       }
-    }
-    afterAll(() => {
-      print(
-        `${title}: ${runs} runs (${scenarios.length} tests × ${seeds.length} seeds) in ` +
-          `${(wallMs / 1000).toFixed(2)} s of wall time for ${(virtualMs / 1000).toFixed(1)} s of virtual time`,
+      afterAll(() =>
+        print(tally.summary(`lab part ${part} (${scenarios.length} tests × ${seeds.length} seeds)`)),
       );
     });
-  });
+  }
+  afterAll(() => print(total.summary(`lab suite, ${label}`)));
 }

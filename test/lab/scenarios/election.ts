@@ -1,9 +1,9 @@
 /** Part A of the lab: leader election (6.824's 2A tests). */
-import { type Lab, RAFT_ELECTION_TIMEOUT } from './harness.js';
-import { labSuite } from './suite.js';
-import { sleep } from './tasks.js';
+import { type Lab, RAFT_ELECTION_TIMEOUT } from '../harness.js';
+import type { Scenario } from '../scenario.js';
+import { sleep } from '../tasks.js';
 
-labSuite('A', 'leader election', [
+export const electionTests: readonly Scenario[] = [
   {
     name: 'initial election',
     servers: 3,
@@ -74,4 +74,4 @@ labSuite('A', 'leader election', [
       yield* cfg.checkOneLeader();
     },
   },
-]);
+];

@@ -3,9 +3,9 @@
  * Raft paper is the case where an entry of an old term sits on a majority and is still overwritten, unless
  * a leader only counts replicas of entries of its own term; these tests churn leaders until it happens.
  */
-import { type Lab, RAFT_ELECTION_TIMEOUT } from './harness.js';
-import { labSuite } from './suite.js';
-import { type Spawned, sleep, type Task } from './tasks.js';
+import { type Lab, RAFT_ELECTION_TIMEOUT } from '../harness.js';
+import type { Scenario } from '../scenario.js';
+import { type Spawned, sleep, type Task } from '../tasks.js';
 
 /** Mostly a few milliseconds, sometimes up to half an election timeout: leaders get some, not all, done. */
 function* figure8Pause(cfg: Lab): Task {
@@ -13,7 +13,7 @@ function* figure8Pause(cfg: Lab): Task {
   else yield* sleep(cfg.rand.int(0, 13));
 }
 
-labSuite('C', 'Figure 8', [
+export const figure8Tests: readonly Scenario[] = [
   {
     name: 'Figure 8',
     servers: 5,
@@ -99,4 +99,4 @@ labSuite('C', 'Figure 8', [
       yield* cfg.one(cfg.rand.int(0, 10_000), servers, true);
     },
   },
-]);
+];

@@ -1,9 +1,9 @@
 /** Part C of the lab: persistence across crashes and restarts (6.824's 2C persistence tests). */
-import { type Lab, RAFT_ELECTION_TIMEOUT } from './harness.js';
-import { labSuite } from './suite.js';
-import { sleep } from './tasks.js';
+import { type Lab, RAFT_ELECTION_TIMEOUT } from '../harness.js';
+import type { Scenario } from '../scenario.js';
+import { sleep } from '../tasks.js';
 
-labSuite('C', 'persistence', [
+export const persistenceTests: readonly Scenario[] = [
   {
     name: 'basic persistence',
     servers: 3,
@@ -99,4 +99,4 @@ labSuite('C', 'persistence', [
       yield* cfg.one(104, servers, true);
     },
   },
-]);
+];

@@ -1,10 +1,10 @@
 /** Part B of the lab: log agreement (6.824's 2B tests, with 6.5840's two failure tests). */
-import { type Command, type Lab, RAFT_ELECTION_TIMEOUT } from './harness.js';
-import { allInTerm, checkNotCommitted, withStableTerm } from './idioms.js';
-import { labSuite } from './suite.js';
-import { sleep } from './tasks.js';
+import { type Command, type Lab, RAFT_ELECTION_TIMEOUT } from '../harness.js';
+import { allInTerm, checkNotCommitted, withStableTerm } from '../idioms.js';
+import type { Scenario } from '../scenario.js';
+import { sleep } from '../tasks.js';
 
-labSuite('B', 'agreement', [
+export const agreementTests: readonly Scenario[] = [
   {
     name: 'basic agreement',
     servers: 3,
@@ -272,4 +272,4 @@ labSuite('B', 'agreement', [
       if (total3 - total2 > 3 * 20) cfg.fail(`too many RPCs (${total3 - total2}) for 1 second of idleness`);
     },
   },
-]);
+];

@@ -3,9 +3,9 @@
  * whichever servers accept them while servers are disconnected, crashed and restarted at random; at the
  * end, every value a client saw committed must be in the log that all servers agree on.
  */
-import { type Lab, RAFT_ELECTION_TIMEOUT } from './harness.js';
-import { labSuite, type Scenario } from './suite.js';
-import { sleep, type Task } from './tasks.js';
+import { type Lab, RAFT_ELECTION_TIMEOUT } from '../harness.js';
+import type { Scenario } from '../scenario.js';
+import { sleep, type Task } from '../tasks.js';
 
 /** A client: proposes until `stopped()`, and returns the values it saw committed at their index. */
 function* client(cfg: Lab, me: number, stopped: () => boolean): Task<number[]> {
@@ -73,8 +73,7 @@ function* churn(cfg: Lab): Task {
   for (const value of values) if (!really.has(value)) cfg.fail(`didn't find a value (${value})`);
 }
 
-const scenarios: Scenario[] = [
+export const churnTests: readonly Scenario[] = [
   { name: 'churn', servers: 5, run: churn },
   { name: 'unreliable churn', servers: 5, unreliable: true, run: churn },
 ];
-labSuite('C', 'churn', scenarios);
