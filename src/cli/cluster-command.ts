@@ -1,0 +1,195 @@
+/** `pureraft cluster`: a local cluster of node processes on one machine, until Ctrl-C. */
+import { randomBytes } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join, relative, resolve } from 'node:path';
+import { formatAddress, type KvNodeConfig } from '../kv/index.js';
+import { type CommandSpec, defineCommand, type Flag, type FlagValues, UsageError } from './flags.js';
+import { NodeProcess } from './launcher.js';
+import { SECRET_ENV } from './node-config.js';
+
+const spec = {
+  name: 'cluster',
+  summary: 'start a local cluster of nodes, each its own process (what `npm start` runs)',
+  synopsis: '[flags]',
+  details: `
+Starts a cluster of --nodes nodes as child processes on one host, numbered n1, n2, ...: node i takes Raft
+port raft-port + i - 1 and HTTP port http-port + i - 1, and keeps its log in <data-dir>/n<i>, so a restart
+finds its data again. The cluster secret is --secret, else ${SECRET_ENV}, else a random one for this run.
+Ctrl-C stops every node.`,
+  positionals: 0,
+  flags: {
+    nodes: { type: 'integer', description: 'How many nodes. Default 3.' },
+    host: {
+      type: 'string',
+      placeholder: 'host',
+      description: 'Where every node listens. Default 127.0.0.1.',
+    },
+    'raft-port': {
+      type: 'integer',
+      placeholder: 'port',
+      description: "The first node's Raft port. Default 7001.",
+    },
+    'http-port': {
+      type: 'integer',
+      placeholder: 'port',
+      description: "The first node's HTTP port. Default 8001.",
+    },
+    'data-dir': {
+      type: 'string',
+      placeholder: 'dir',
+      description: 'Where the nodes keep their logs. Default ./.data.',
+    },
+    secret: { type: 'string', placeholder: 'secret', description: "The cluster's shared secret." },
+    'election-timeout': {
+      type: 'integer',
+      placeholder: 'ms',
+      description: 'Passed to every node. Default 400.',
+    },
+    heartbeat: { type: 'integer', placeholder: 'ms', description: 'Passed to every node. Default 100.' },
+    'trace-dir': {
+      type: 'string',
+      placeholder: 'dir',
+      description: 'Record each node’s run to <dir>/<id>-<time>.trace, for `pureraft replay`.',
+    },
+  },
+} as const satisfies CommandSpec<Readonly<Record<string, Flag>>>;
+
+export const clusterCommand = defineCommand(spec, run);
+
+type ClusterFlags = FlagValues<typeof spec.flags>;
+
+const MAX_NODES = 15;
+
+function checkPort(name: string, first: number, count: number, usage: string): void {
+  if (!(first >= 1 && first + count - 1 <= 65_535)) {
+    throw new UsageError(
+      `--${name} ${first}: the ports ${first}..${first + count - 1} must lie in 1..65535`,
+      usage,
+    );
+  }
+}
+
+async function portIsFree(host: string, port: number): Promise<boolean> {
+  const server = createServer();
+  return new Promise((resolve) => {
+    server.once('error', () => resolve(false));
+    server.listen(port, host, () => server.close(() => resolve(true)));
+  });
+}
+
+/** The configs of the cluster's nodes, from the flags. */
+export function clusterConfigs(flags: ClusterFlags, env: NodeJS.ProcessEnv, usage: string): KvNodeConfig[] {
+  const count = flags.nodes ?? 3;
+  if (count < 1 || count > MAX_NODES)
+    throw new UsageError(`--nodes must be from 1 to ${MAX_NODES}, got ${count}`, usage);
+  const host = flags.host ?? '127.0.0.1';
+  const raftPort = flags['raft-port'] ?? 7001;
+  const httpPort = flags['http-port'] ?? 8001;
+  checkPort('raft-port', raftPort, count, usage);
+  checkPort('http-port', httpPort, count, usage);
+  if (Math.abs(raftPort - httpPort) < count)
+    throw new UsageError('the Raft and HTTP port ranges overlap', usage);
+  const secret = flags.secret ?? env[SECRET_ENV] ?? randomBytes(16).toString('hex');
+  const dataDir = resolve(flags['data-dir'] ?? '.data');
+  const electionTimeout = flags['election-timeout'];
+  const members = Array.from({ length: count }, (_, i) => ({
+    id: `n${i + 1}`,
+    raft: { host, port: raftPort + i },
+    http: { host, port: httpPort + i },
+  }));
+  const startedAt = new Date().toISOString().replace(/[:.]/g, '-');
+  return members.map(({ id, raft, http }) => ({
+    id,
+    raft,
+    http,
+    peers: Object.fromEntries(
+      members.filter((m) => m.id !== id).map((m) => [m.id, { raft: m.raft, http: m.http }]),
+    ),
+    dataDir: join(dataDir, id),
+    secret,
+    ...(electionTimeout !== undefined && {
+      electionTimeout: [electionTimeout, 2 * electionTimeout] as const,
+    }),
+    ...(flags.heartbeat !== undefined && { heartbeatInterval: flags.heartbeat }),
+    ...(flags['trace-dir'] !== undefined && {
+      tracePath: resolve(flags['trace-dir'], `${id}-${startedAt}.trace`),
+    }),
+  }));
+}
+
+async function run(flags: ClusterFlags, _positionals: readonly string[], usage: string): Promise<number> {
+  const configs = clusterConfigs(flags, process.env, usage);
+  for (const { raft, http } of configs) {
+    for (const address of [raft, http]) {
+      if (!(await portIsFree(address.host, address.port))) {
+        throw new UsageError(
+          `${formatAddress(address)} is in use (another cluster running?); pick other ports with --raft-port and --http-port`,
+          usage,
+        );
+      }
+    }
+  }
+  if (flags['trace-dir'] !== undefined) await mkdir(resolve(flags['trace-dir']), { recursive: true });
+  const nodes = configs.map(
+    (config) => new NodeProcess(config, (line) => process.stdout.write(`[${config.id}] ${line}\n`)),
+  );
+  let stopping = false;
+  for (const node of nodes) {
+    void node.exited.then(({ code, signal }) => {
+      if (!stopping)
+        process.stdout.write(`[${node.config.id}] exited unexpectedly (code ${code}, signal ${signal})\n`);
+    });
+  }
+  const stopAll = async () => {
+    stopping = true;
+    await Promise.all(nodes.map((node) => node.kill('SIGTERM')));
+  };
+  const interrupted = new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  try {
+    await Promise.race([Promise.all(nodes.map((node) => node.serving())), interrupted]);
+  } catch (error) {
+    process.stderr.write(`pureraft cluster: ${(error as Error).message}\n`);
+    await stopAll();
+    return 1;
+  }
+  if (!stopping) printBanner(nodes);
+  await interrupted;
+  process.stdout.write('stopping every node...\n');
+  await stopAll();
+  return 0;
+}
+
+/** Relative to the working directory when under it, else absolute. */
+function shortPath(path: string): string {
+  const fromHere = relative(process.cwd(), path);
+  return fromHere.startsWith('..') ? path : fromHere;
+}
+
+function printBanner(nodes: readonly NodeProcess[]): void {
+  const [first, second] = [nodes[0]!, nodes[1] ?? nodes[0]!];
+  const rows = nodes.map(
+    ({ config, httpUrl }) =>
+      `  ${config.id}  ${httpUrl}   raft ${formatAddress(config.raft)}   data ${shortPath(config.dataDir)}`,
+  );
+  process.stdout.write(
+    [
+      '',
+      `pureraft: ${nodes.length} nodes running`,
+      ...rows,
+      '',
+      'Try (any node takes requests: a follower redirects to the leader, so use curl -L):',
+      `  curl -L -X PUT --data world ${first.httpUrl}/kv/hello`,
+      `  curl -L ${second.httpUrl}/kv/hello`,
+      `  curl -L -X POST --data '{"expect":"world","value":"there"}' ${first.httpUrl}/kv/hello`,
+      `  curl -L -X DELETE ${first.httpUrl}/kv/hello`,
+      `  curl ${first.httpUrl}/status      curl ${first.httpUrl}/metrics`,
+      '',
+      'Ctrl-C stops every node.',
+      '',
+    ].join('\n'),
+  );
+}

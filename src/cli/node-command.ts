@@ -1,0 +1,126 @@
+/** `pureraft node`: one node of a cluster, in the foreground, until SIGINT or SIGTERM. */
+import { readFile } from 'node:fs/promises';
+import { formatAddress, KvNode } from '../kv/index.js';
+import { type CommandSpec, defineCommand, type Flag, type FlagValues, UsageError } from './flags.js';
+import {
+  ConfigError,
+  type FileSettings,
+  resolveNodeConfig,
+  SECRET_ENV,
+  settingsFromJson,
+} from './node-config.js';
+
+const spec = {
+  name: 'node',
+  summary: 'run one node of a cluster (for a real, multi-machine deployment)',
+  synopsis: '[flags]',
+  details: `
+Runs one node of the replicated key-value service: Raft on --raft, the HTTP API on --http. Every node of the
+cluster lists all the others with --peer (or in the config file). Settings come from flags, then the JSON
+config file (--config; same field names, "peers": {"<id>": {"raft": "host:port", "http": "host:port"}}),
+then, for the secret only, the ${SECRET_ENV} environment variable.
+
+Example (node n1 of three):
+  ${SECRET_ENV}=s3cret pureraft node --id n1 --raft 10.0.0.1:7001 --http 10.0.0.1:8001 \\
+    --peer n2=10.0.0.2:7001,10.0.0.2:8001 --peer n3=10.0.0.3:7001,10.0.0.3:8001 --data-dir /var/lib/pureraft`,
+  positionals: 0,
+  flags: {
+    config: { type: 'string', placeholder: 'file.json', description: 'Read settings from a JSON file.' },
+    id: { type: 'string', placeholder: 'id', description: "This node's id, unique in the cluster." },
+    raft: { type: 'string', placeholder: 'host:port', description: 'Where to listen for peers.' },
+    http: { type: 'string', placeholder: 'host:port', description: 'Where to serve the HTTP API.' },
+    peer: {
+      type: 'list',
+      placeholder: 'id=host:port,host:port',
+      description: 'Another node: its id, raft address and http address.',
+    },
+    'data-dir': {
+      type: 'string',
+      placeholder: 'dir',
+      description: 'The write-ahead log directory. Default ./.data/<id>.',
+    },
+    secret: {
+      type: 'string',
+      placeholder: 'secret',
+      description: `The cluster's shared secret (prefer ${SECRET_ENV}).`,
+    },
+    'election-timeout': {
+      type: 'integer',
+      placeholder: 'ms',
+      description: 'Election timeout, drawn from [ms, 2 ms). Default 400.',
+    },
+    heartbeat: { type: 'integer', placeholder: 'ms', description: 'Heartbeat interval. Default 100.' },
+    trace: {
+      type: 'string',
+      placeholder: 'file',
+      description: 'Record every event to a new file, for `pureraft replay`.',
+    },
+  },
+} as const satisfies CommandSpec<Readonly<Record<string, Flag>>>;
+
+type NodeFlags = FlagValues<typeof spec.flags>;
+
+export const nodeCommand = defineCommand(spec, run);
+
+function log(id: string): (line: string) => void {
+  return (line) => process.stderr.write(`${new Date().toISOString()} ${id} ${line}\n`);
+}
+
+async function run(flags: NodeFlags, _positionals: readonly string[], usage: string): Promise<number> {
+  let config: ReturnType<typeof resolveNodeConfig>;
+  try {
+    const file: FileSettings =
+      flags.config === undefined ? {} : settingsFromJson(await readFile(flags.config, 'utf8'), flags.config);
+    config = resolveNodeConfig(
+      {
+        id: flags.id,
+        raft: flags.raft,
+        http: flags.http,
+        peer: flags.peer,
+        dataDir: flags['data-dir'],
+        secret: flags.secret,
+        electionTimeout: flags['election-timeout'],
+        heartbeat: flags.heartbeat,
+        trace: flags.trace,
+      },
+      file,
+      process.env,
+    );
+  } catch (error) {
+    if (error instanceof ConfigError || (error as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new UsageError((error as Error).message, usage);
+    }
+    throw error;
+  }
+  const write = log(config.id);
+  let fatal: (error: Error) => void = () => {};
+  const died = new Promise<Error>((resolve) => {
+    fatal = resolve;
+  });
+  const kvNode = new KvNode(config, write, (error) => fatal(error));
+  try {
+    await kvNode.start();
+  } catch (error) {
+    process.stderr.write(`pureraft node ${config.id}: cannot start: ${(error as Error).message}\n`);
+    return 1;
+  }
+  write(
+    `serving http://${formatAddress(config.http)} (raft ${formatAddress(config.raft)}, data ${config.dataDir})`,
+  );
+  const signalled = new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+  const outcome = await Promise.race([signalled, died]);
+  if (outcome instanceof Error) {
+    process.stderr.write(`pureraft node ${config.id}: stopped after a fatal error: ${outcome.message}\n`);
+    return 1;
+  }
+  write(`${outcome}: stopping`);
+  // A second signal while stopping means "now".
+  const force = () => process.exit(130);
+  process.once('SIGINT', force);
+  process.once('SIGTERM', force);
+  await kvNode.stop();
+  return 0;
+}

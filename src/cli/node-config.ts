@@ -1,0 +1,197 @@
+/**
+ * A node's configuration from its three sources, flags over the JSON config file over the environment. The
+ * config file has the same fields as the flags:
+ *
+ *   {
+ *     "id": "n1",
+ *     "raft": "10.0.0.1:7001",                  where this node listens for its peers
+ *     "http": "10.0.0.1:8001",                  where it serves the HTTP API
+ *     "peers": { "n2": { "raft": "10.0.0.2:7001", "http": "10.0.0.2:8001" }, ... },
+ *     "dataDir": "/var/lib/pureraft",           default ./.data/<id>
+ *     "secret": "...",                          or the PURERAFT_SECRET environment variable
+ *     "electionTimeout": 400,                   ms; the timeout is drawn from [it, 2 × it)
+ *     "heartbeat": 100,                         ms
+ *     "trace": "/tmp/n1.trace"                  optional: record the run for `pureraft replay`
+ *   }
+ */
+import { resolve } from 'node:path';
+import type { NodeId } from '../core/index.js';
+import { checkNodeId } from '../effects/transport/index.js';
+import {
+  type Address,
+  DEFAULT_ELECTION_TIMEOUT,
+  DEFAULT_HEARTBEAT_INTERVAL,
+  type KvNodeConfig,
+  type Member,
+} from '../kv/index.js';
+
+export const SECRET_ENV = 'PURERAFT_SECRET';
+
+/** A configuration mistake, named precisely enough to fix. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** The settings before defaults, as they come from flags or a config file. */
+interface CommonSettings {
+  readonly id?: string;
+  readonly raft?: string;
+  readonly http?: string;
+  readonly dataDir?: string;
+  readonly secret?: string;
+  readonly electionTimeout?: number;
+  readonly heartbeat?: number;
+  readonly trace?: string;
+}
+
+export interface FlagSettings extends CommonSettings {
+  /** `id=raftHost:raftPort,httpHost:httpPort` each. */
+  readonly peer?: readonly string[];
+}
+
+export interface FileSettings extends CommonSettings {
+  readonly peers?: Readonly<Record<string, { readonly raft: string; readonly http: string }>>;
+}
+
+/** `host:port` or `[v6 host]:port`. */
+export function parseAddress(text: string, what: string): Address {
+  const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text);
+  const port = Number(match?.[3]);
+  if (match === null || port < 1 || port > 65_535) {
+    throw new ConfigError(
+      `${what} must be host:port with a port from 1 to 65535, got ${JSON.stringify(text)}`,
+    );
+  }
+  return { host: (match[1] ?? match[2])!, port };
+}
+
+/** `id=raftHost:raftPort,httpHost:httpPort`. */
+export function parsePeer(text: string): [NodeId, Member] {
+  const match = /^([^=]+)=([^,]+),([^,]+)$/.exec(text);
+  if (match === null) {
+    throw new ConfigError(
+      `a peer must be id=raftHost:raftPort,httpHost:httpPort, got ${JSON.stringify(text)}`,
+    );
+  }
+  const [, id, raft, http] = match as unknown as [string, string, string, string];
+  return [
+    id,
+    {
+      raft: parseAddress(raft, `peer ${id}'s raft address`),
+      http: parseAddress(http, `peer ${id}'s http address`),
+    },
+  ];
+}
+
+/** Peers from --peer flags if any, else from the config file (whose JSON is checked here, field by field). */
+function peersOf(flags: FlagSettings, file: FileSettings): Record<NodeId, Member> {
+  if (flags.peer !== undefined && flags.peer.length > 0) return Object.fromEntries(flags.peer.map(parsePeer));
+  return Object.fromEntries(
+    Object.entries(file.peers ?? {}).map(([id, member]: [string, unknown]) => {
+      const { raft, http } = (typeof member === 'object' && member !== null ? member : {}) as Record<
+        string,
+        unknown
+      >;
+      if (typeof raft !== 'string' || typeof http !== 'string')
+        throw new ConfigError(`peer ${id} must be {"raft": "host:port", "http": "host:port"}`);
+      return [
+        id,
+        {
+          raft: parseAddress(raft, `peer ${id}'s raft address`),
+          http: parseAddress(http, `peer ${id}'s http address`),
+        },
+      ];
+    }),
+  );
+}
+
+function positive(value: number | undefined, what: string): number | undefined {
+  if (value !== undefined && !(Number.isSafeInteger(value) && value > 0)) {
+    throw new ConfigError(`${what} must be a positive integer (milliseconds), got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+/** Reads a config file's JSON into settings, checking the type of each field it knows and refusing others. */
+export function settingsFromJson(text: string, source: string): FileSettings {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`${source}: not valid JSON: ${(error as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new ConfigError(`${source}: must be a JSON object`);
+  const types: Readonly<Record<string, string>> = {
+    id: 'string',
+    raft: 'string',
+    http: 'string',
+    peers: 'object',
+    dataDir: 'string',
+    secret: 'string',
+    electionTimeout: 'number',
+    heartbeat: 'number',
+    trace: 'string',
+  };
+  for (const [field, value] of Object.entries(parsed)) {
+    const type = types[field];
+    if (type === undefined) throw new ConfigError(`${source}: unknown field ${JSON.stringify(field)}`);
+    if (typeof value !== type || value === null)
+      throw new ConfigError(`${source}: ${field} must be a ${type}`);
+  }
+  return parsed as FileSettings;
+}
+
+/** The node's config: `flags` win over `file`, and the secret may come from the environment. */
+export function resolveNodeConfig(
+  flags: FlagSettings,
+  file: FileSettings,
+  env: NodeJS.ProcessEnv,
+): KvNodeConfig {
+  const pick = <K extends keyof CommonSettings>(key: K): CommonSettings[K] => flags[key] ?? file[key];
+  const id = pick('id');
+  if (id === undefined)
+    throw new ConfigError('missing the node id: pass --id or put "id" in the config file');
+  const idProblem = checkNodeId(id);
+  if (idProblem !== undefined) throw new ConfigError(`bad node id: ${idProblem}`);
+  const raft = pick('raft');
+  const http = pick('http');
+  if (raft === undefined || http === undefined) {
+    throw new ConfigError(
+      'missing an address: pass --raft host:port and --http host:port (or set them in the config file)',
+    );
+  }
+  const secret = pick('secret') ?? env[SECRET_ENV];
+  if (secret === undefined || secret.length === 0) {
+    throw new ConfigError(
+      `missing the cluster secret: pass --secret, set ${SECRET_ENV}, or put "secret" in the config file`,
+    );
+  }
+  const peers = peersOf(flags, file);
+  if (id in peers) throw new ConfigError(`node ${id} lists itself as a peer`);
+  for (const peer of Object.keys(peers)) {
+    const problem = checkNodeId(peer);
+    if (problem !== undefined) throw new ConfigError(`bad peer id ${JSON.stringify(peer)}: ${problem}`);
+  }
+  const electionTimeout = positive(pick('electionTimeout'), 'the election timeout');
+  const heartbeat = positive(pick('heartbeat'), 'the heartbeat interval') ?? DEFAULT_HEARTBEAT_INTERVAL;
+  const timeout: readonly [number, number] =
+    electionTimeout === undefined ? DEFAULT_ELECTION_TIMEOUT : [electionTimeout, 2 * electionTimeout];
+  if (heartbeat >= timeout[0]) {
+    throw new ConfigError(
+      `the heartbeat interval (${heartbeat} ms) must be below the election timeout (${timeout[0]} ms)`,
+    );
+  }
+  const trace = pick('trace');
+  return {
+    id,
+    raft: parseAddress(raft, 'the raft address'),
+    http: parseAddress(http, 'the http address'),
+    peers,
+    dataDir: resolve(pick('dataDir') ?? `.data/${id}`),
+    secret,
+    electionTimeout: timeout,
+    heartbeatInterval: heartbeat,
+    ...(trace !== undefined && { tracePath: resolve(trace) }),
+  };
+}
