@@ -15,6 +15,7 @@ import {
   LONG_REORDERING,
   type Random,
   RELIABLE,
+  type Reducer,
   Simulator,
   UNRELIABLE,
 } from '../../src/runtime/simulator/index.js';
@@ -37,6 +38,8 @@ export interface LabOptions {
   readonly servers: number;
   readonly unreliable: boolean;
   readonly seed: number;
+  /** The Raft under test (default: the real core). */
+  readonly reducer?: Reducer<Command>;
 }
 
 /** A command as the tester prints it: the 5,000-byte strings of the byte-count test are cut short. */
@@ -80,6 +83,7 @@ export class Lab {
       nodes: this.#ids,
       seed: options.seed,
       faults: this.#faults(),
+      ...(options.reducer && { reducer: options.reducer }),
       observer: {
         transition: (node, _event, before, after) => safety.transition(node, before, after),
         applied: (node, entries) => {
