@@ -96,8 +96,8 @@ function transition<C>(state: RaftState<C>, handle: (s: S<C>, out: Output<C>) =>
     const s = draft as unknown as S<C>;
     handle(s, out);
     collectApplies(s, out);
-    checkInvariants(s);
   });
+  checkInvariants(next);
   return [next, out.effects(state, next)];
 }
 
@@ -353,7 +353,7 @@ function replyAppend<C>(
 }
 
 /** What holds after every transition; a failure is a bug in pureraft, and stopping beats diverging. */
-function checkInvariants<C>(s: S<C>): void {
+function checkInvariants<C>(s: RaftState<C>): void {
   const { id } = s.settings;
   invariant(s.appliedIndex === s.commitIndex, 'every committed entry is handed out in the same transition');
   invariant(s.log.lastTerm <= s.term, () => `log term ${s.log.lastTerm} is past the current term ${s.term}`);
