@@ -1,0 +1,138 @@
+/**
+ * A cluster of real `pureraft node` processes on 127.0.0.1 for tests: each node in its own process and data
+ * directory, killed and restarted at will. Every wait is bounded in time.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { NodeProcess } from '../../src/cli/launcher.js';
+import type { KvNodeConfig } from '../../src/kv/index.js';
+import { localClusterConfigs } from '../../src/kv/test-support.js';
+
+export interface NodeReport {
+  readonly id: string;
+  readonly role: string;
+  readonly term: number;
+  readonly leader: string | null;
+  readonly commitIndex: number;
+  readonly appliedIndex: number;
+  readonly lastIndex: number;
+}
+
+export interface Dump {
+  readonly appliedIndex: number;
+  readonly data: Readonly<Record<string, string>>;
+}
+
+export async function getJson<T>(url: string, timeoutMs = 1_000): Promise<T> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+  if (!response.ok) throw new Error(`GET ${url}: ${response.status} ${await response.text()}`);
+  return (await response.json()) as T;
+}
+
+export async function sleep(ms: number): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Polls `probe` every 50 ms until it returns a value, for at most `ms`. */
+export async function eventually<T>(
+  what: string,
+  ms: number,
+  probe: () => Promise<T | undefined>,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    await sleep(50);
+  }
+  throw new Error(`timed out after ${ms} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+}
+
+export class ProcessCluster {
+  readonly processes = new Map<string, NodeProcess>();
+
+  private constructor(
+    readonly root: string,
+    readonly configs: readonly KvNodeConfig[],
+  ) {}
+
+  static async start(ids: readonly string[] = ['a', 'b', 'c']): Promise<ProcessCluster> {
+    const root = await mkdtemp(join(tmpdir(), 'pureraft-cluster-'));
+    const cluster = new ProcessCluster(root, await localClusterConfigs(ids, root));
+    await Promise.all(ids.map((id) => cluster.launch(id)));
+    return cluster;
+  }
+
+  get ids(): string[] {
+    return this.configs.map((config) => config.id);
+  }
+
+  config(id: string): KvNodeConfig {
+    const config = this.configs.find((c) => c.id === id);
+    if (config === undefined) throw new Error(`no node ${id}`);
+    return config;
+  }
+
+  url(id: string): string {
+    return `http://127.0.0.1:${this.config(id).http.port}`;
+  }
+
+  /** Starts node `id` (again) and waits until it serves HTTP. */
+  async launch(id: string): Promise<NodeProcess> {
+    const node = new NodeProcess(this.config(id));
+    this.processes.set(id, node);
+    await node.serving();
+    return node;
+  }
+
+  /** kill -9: the node loses everything not yet on disk. */
+  async crash(id: string): Promise<void> {
+    await this.processes.get(id)?.kill('SIGKILL');
+  }
+
+  async status(id: string): Promise<NodeReport> {
+    return getJson<NodeReport>(`${this.url(id)}/status`);
+  }
+
+  async dump(id: string): Promise<Dump> {
+    return getJson<Dump>(`${this.url(id)}/debug/kv`, 5_000);
+  }
+
+  /** The leader every running node agrees on, once there is one. */
+  async leader(ms = 10_000): Promise<string> {
+    return eventually('a leader that every node knows', ms, async () => {
+      const reports = await Promise.all(this.ids.map((id) => this.status(id)));
+      const leader = reports.find((report) => report.role === 'leader');
+      return leader !== undefined && reports.every((r) => r.leader === leader.id) ? leader.id : undefined;
+    });
+  }
+
+  /** Waits until every node has applied the same, non-empty prefix of the log, and returns each one's data. */
+  async converged(ms = 10_000): Promise<Dump[]> {
+    return eventually('every node to apply the same log', ms, async () => {
+      const reports = await Promise.all(this.ids.map((id) => this.status(id)));
+      const [first] = reports;
+      const same = reports.every(
+        (r) =>
+          r.appliedIndex === first!.appliedIndex &&
+          r.commitIndex === r.appliedIndex &&
+          r.lastIndex === r.appliedIndex,
+      );
+      if (!same) return undefined;
+      const dumps = await Promise.all(this.ids.map((id) => this.dump(id)));
+      return dumps.every((d) => d.appliedIndex === first!.appliedIndex) ? dumps : undefined;
+    });
+  }
+
+  /** Stops every node and deletes the data. */
+  async stop(): Promise<void> {
+    await Promise.all([...this.processes.values()].map((node) => node.kill('SIGKILL')));
+    await rm(this.root, { recursive: true, force: true });
+  }
+}
