@@ -51,14 +51,18 @@ export class InProcessCluster {
     readonly fatal: Error[],
   ) {}
 
-  static async start(ids: readonly string[] = ['a', 'b', 'c']): Promise<InProcessCluster> {
+  /** `extra` adds to each node's config (a trace file, say). */
+  static async start(
+    ids: readonly string[] = ['a', 'b', 'c'],
+    extra: (id: string) => Partial<KvNodeConfig> = () => ({}),
+  ): Promise<InProcessCluster> {
     const root = await mkdtemp(join(tmpdir(), 'pureraft-kv-'));
     const fatal: Error[] = [];
     const configs = await localClusterConfigs(ids, root);
     const nodes = configs.map(
       (config) =>
         new KvNode(
-          config,
+          { ...config, ...extra(config.id) },
           () => {},
           (error) => fatal.push(error),
         ),

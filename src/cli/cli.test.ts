@@ -1,0 +1,75 @@
+/** The command line as a user meets it: a real process, its output and its exit code. */
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { InProcessCluster } from '../kv/test-support.js';
+
+function pureraft(...args: string[]) {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+    encoding: 'utf8',
+    timeout: 20_000,
+    env: { ...process.env, PURERAFT_SECRET: '' },
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+describe('pureraft', () => {
+  it('prints help for itself and every command, with exit code 0', () => {
+    expect(pureraft('--help')).toMatchObject({
+      code: 0,
+      stdout: expect.stringMatching(/cluster.*\n.*node.*\n.*replay/),
+    });
+    for (const command of ['cluster', 'node', 'replay']) {
+      expect(pureraft(command, '--help')).toMatchObject({
+        code: 0,
+        stdout: expect.stringContaining(`Usage: pureraft ${command}`),
+      });
+    }
+  });
+
+  it('answers a bad command line with a message, the usage and exit code 2', () => {
+    const cases: [string[], RegExp][] = [
+      [[], /missing a command/],
+      [['launch'], /unknown command "launch"/],
+      [['node', '--bogus'], /Unknown option '--bogus'/],
+      [['node', '--id'], /argument missing/],
+      [['cluster', '--nodes', 'three'], /--nodes must be an integer, got "three"/],
+      [['cluster', '--nodes', '0'], /--nodes must be from 1 to 15/],
+      [['replay'], /expected 1 argument/],
+      [['node', '--id', 'n1', '--raft', '127.0.0.1:1'], /missing an address/],
+      [['node', '--config', '/nonexistent/pureraft.json'], /no such file/],
+    ];
+    for (const [args, message] of cases) {
+      const { code, stderr } = pureraft(...args);
+      expect({ args, code }).toEqual({ args, code: 2 });
+      expect(stderr).toMatch(message);
+      expect(stderr).toMatch(/Usage: pureraft/);
+    }
+  });
+
+  it('replays a recorded trace and reports that it matches', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pureraft-cli-'));
+    const cluster = await InProcessCluster.start(['a', 'b', 'c'], (id) => ({
+      tracePath: join(dir, `${id}.trace`),
+    }));
+    try {
+      const leader = await cluster.leader();
+      await fetch(cluster.url(leader, '/kv/traced'), { method: 'PUT', body: 'yes' });
+    } finally {
+      await cluster.stop();
+    }
+    const replayed = pureraft('replay', join(dir, 'a.trace'));
+    expect(replayed.code).toBe(0);
+    expect(replayed.stdout).toMatch(/^#0 init$/m);
+    expect(replayed.stdout).toMatch(/every transition matches the recording/);
+    const quiet = pureraft('replay', '--quiet', join(dir, 'b.trace'));
+    expect(quiet.stdout.trim().split('\n')).toHaveLength(1);
+    expect(pureraft('replay', join(dir, 'missing.trace'))).toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/no such file/),
+    });
+    await rm(dir, { recursive: true, force: true });
+  });
+});

@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseAddress, parsePeer, resolveNodeConfig, settingsFromJson } from './node-config.js';
+
+const minimal = { id: 'n1', raft: '127.0.0.1:7001', http: '127.0.0.1:8001', secret: 's' };
+
+describe('node configuration', () => {
+  it('parses addresses, IPv6 included, and refuses bad ones', () => {
+    expect(parseAddress('10.0.0.1:7001', 'x')).toEqual({ host: '10.0.0.1', port: 7001 });
+    expect(parseAddress('[::1]:80', 'x')).toEqual({ host: '::1', port: 80 });
+    for (const bad of ['nohost', ':80', 'h:0', 'h:65536', 'h:80x', '::1:80']) {
+      expect(() => parseAddress(bad, 'the raft address')).toThrow(ConfigError);
+    }
+  });
+
+  it('parses peers as id=raft,http', () => {
+    expect(parsePeer('n2=10.0.0.2:7001,10.0.0.2:8001')).toEqual([
+      'n2',
+      { raft: { host: '10.0.0.2', port: 7001 }, http: { host: '10.0.0.2', port: 8001 } },
+    ]);
+    expect(() => parsePeer('n2=10.0.0.2:7001')).toThrow(/id=raftHost:raftPort,httpHost:httpPort/);
+  });
+
+  it('takes flags over the config file, and the secret from the environment last', () => {
+    const file = settingsFromJson(
+      JSON.stringify({
+        ...minimal,
+        secret: 'from file',
+        heartbeat: 50,
+        peers: { n2: { raft: 'b:7001', http: 'b:8001' } },
+      }),
+      'cfg.json',
+    );
+    const config = resolveNodeConfig({ http: '0.0.0.0:9000' }, file, { PURERAFT_SECRET: 'from env' });
+    expect(config).toMatchObject({
+      id: 'n1',
+      http: { host: '0.0.0.0', port: 9000 },
+      secret: 'from file',
+      heartbeatInterval: 50,
+      electionTimeout: [400, 800],
+      peers: { n2: { raft: { host: 'b', port: 7001 } } },
+    });
+    expect(config.dataDir).toMatch(/\.data\/n1$/);
+    const fromEnv = resolveNodeConfig(
+      { ...minimal, secret: undefined, electionTimeout: 300 },
+      {},
+      {
+        PURERAFT_SECRET: 'from env',
+      },
+    );
+    expect(fromEnv).toMatchObject({ secret: 'from env', electionTimeout: [300, 600] });
+  });
+
+  it('names what is missing or wrong', () => {
+    const cases: [object, RegExp][] = [
+      [{ ...minimal, id: undefined }, /missing the node id/],
+      [{ ...minimal, raft: undefined }, /missing an address/],
+      [{ ...minimal, secret: undefined }, /missing the cluster secret/],
+      [{ ...minimal, peer: ['n1=a:1,a:2'] }, /lists itself as a peer/],
+      [{ ...minimal, heartbeat: 500 }, /must be below the election timeout/],
+      [{ ...minimal, electionTimeout: 0 }, /positive integer/],
+    ];
+    for (const [flags, error] of cases) expect(() => resolveNodeConfig(flags, {}, {})).toThrow(error);
+  });
+
+  it('refuses a config file with unknown fields or wrong types', () => {
+    expect(() => settingsFromJson('{"id": 1}', 'c.json')).toThrow('c.json: id must be a string');
+    expect(() => settingsFromJson('{"port": 1}', 'c.json')).toThrow('c.json: unknown field "port"');
+    expect(() => settingsFromJson('[]', 'c.json')).toThrow('c.json: must be a JSON object');
+    expect(() => settingsFromJson('{', 'c.json')).toThrow(/c.json: not valid JSON/);
+    const file = settingsFromJson('{"peers": {"n2": {"raft": 7001}}}', 'c.json');
+    expect(() => resolveNodeConfig(minimal, file, {})).toThrow(/peer n2 must be/);
+  });
+});
