@@ -1,7 +1,7 @@
 /**
- * The key-value service's commands, as they are stored in the Raft log (plain JSON), and their results.
- * A command may carry a client session (client id and sequence number) so that a retried request is applied
- * exactly once (Raft thesis §6.3).
+ * The key-value service's commands and their results. A log entry holds one command or a batch of them
+ * (group commit, see batcher.ts), as plain JSON. A command may carry a client session (client id and sequence
+ * number) so that a retried request is applied exactly once (Raft thesis §6.3).
  */
 
 export type KvOperation =
@@ -30,6 +30,12 @@ export type KvResult =
   | { readonly op: 'cas'; readonly swapped: boolean; readonly current: string | null }
   /** Not applied: the command is malformed, or its session's sequence number is older than the last one. */
   | { readonly op: 'refused'; readonly reason: string };
+
+/** What one log entry holds: one client's command, or several proposed together. */
+export type KvEntry = KvCommand | { readonly op: 'batch'; readonly commands: readonly KvCommand[] };
+
+/** An entry's result: a batch's results are in the order of its commands. */
+export type KvEntryResult = KvResult | { readonly op: 'batch'; readonly results: readonly KvResult[] };
 
 /** Longest client id, in characters. */
 export const MAX_CLIENT_ID_LENGTH = 128;

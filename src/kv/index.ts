@@ -1,7 +1,10 @@
 /** The replicated key-value service: its state machine, its HTTP API, and a node assembled from both. */
+export { Batcher, type BatcherOptions } from './batcher.js';
 export {
   checkCommand,
   type KvCommand,
+  type KvEntry,
+  type KvEntryResult,
   type KvOperation,
   type KvResult,
   type KvSession,

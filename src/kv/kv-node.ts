@@ -8,7 +8,8 @@ import { jsonCodec } from '../effects/binary.js';
 import { DiskStorage } from '../effects/storage/index.js';
 import { TcpTransport } from '../effects/transport/index.js';
 import { RaftNode } from '../runtime/node/index.js';
-import type { KvCommand, KvResult } from './commands.js';
+import { Batcher } from './batcher.js';
+import type { KvEntry, KvEntryResult } from './commands.js';
 import { KvHttpServer } from './http.js';
 import { renderNodeMetrics } from './node-metrics.js';
 import type { RequestLimits } from './request.js';
@@ -56,10 +57,11 @@ export function formatAddress({ host, port }: Address): string {
 
 export class KvNode {
   readonly machine = new KvStateMachine();
-  readonly node: RaftNode<KvCommand, KvResult>;
-  readonly storage: DiskStorage<KvCommand>;
-  readonly transport: TcpTransport<KvCommand>;
+  readonly node: RaftNode<KvEntry, KvEntryResult>;
+  readonly storage: DiskStorage<KvEntry>;
+  readonly transport: TcpTransport<KvEntry>;
   readonly http: KvHttpServer;
+  readonly batcher: Batcher;
 
   /** Builds the node without touching disk or network; `start` does that. `onFatal`: the node died. */
   constructor(
@@ -67,9 +69,9 @@ export class KvNode {
     log: (line: string) => void,
     onFatal: (error: Error) => void,
   ) {
-    const codec = jsonCodec<KvCommand>();
-    this.storage = new DiskStorage<KvCommand>(config.dataDir, { codec });
-    this.transport = new TcpTransport<KvCommand>({
+    const codec = jsonCodec<KvEntry>();
+    this.storage = new DiskStorage<KvEntry>(config.dataDir, { codec });
+    this.transport = new TcpTransport<KvEntry>({
       id: config.id,
       listen: config.raft,
       peers: Object.fromEntries(Object.entries(config.peers).map(([id, member]) => [id, member.raft])),
@@ -77,7 +79,7 @@ export class KvNode {
       codec,
       logger: log,
     });
-    this.node = new RaftNode<KvCommand, KvResult>({
+    this.node = new RaftNode<KvEntry, KvEntryResult>({
       config: {
         id: config.id,
         voters: [config.id, ...Object.keys(config.peers)],
@@ -94,8 +96,9 @@ export class KvNode {
       ...(config.maxPendingProposals !== undefined && { maxPendingProposals: config.maxPendingProposals }),
       ...(config.proposalTimeoutMs !== undefined && { proposalTimeoutMs: config.proposalTimeoutMs }),
     });
+    this.batcher = new Batcher((entry) => this.node.propose(entry));
     this.http = new KvHttpServer({
-      propose: (command) => this.node.propose(command),
+      propose: (command) => this.batcher.submit(command),
       httpAddressOf: (id) => {
         const address = id === config.id ? config.http : config.peers[id]?.http;
         return address === undefined ? undefined : formatAddress(address);
@@ -158,6 +161,7 @@ export class KvNode {
       storage: this.storage.stats,
       keys: this.machine.size,
       sessions: this.machine.sessions,
+      proposed: this.batcher.stats,
       httpRequests: this.http.requestCounts(),
     });
   }

@@ -13,6 +13,8 @@ export interface MetricsSource {
   readonly storage: DiskStorageStats;
   readonly keys: number;
   readonly sessions: number;
+  /** Log entries the service proposed, and the client commands they carried (more than one: a batch). */
+  readonly proposed: { readonly entries: number; readonly commands: number };
   readonly httpRequests: readonly (readonly [Labels, number])[];
 }
 
@@ -72,6 +74,16 @@ export function renderNodeMetrics(source: MetricsSource): string {
     .counter('pureraft_storage_bytes_total', 'Bytes written to the write-ahead log.', source.storage.bytes)
     .gauge('pureraft_kv_keys', 'Keys in this replica of the store.', source.keys)
     .gauge('pureraft_kv_sessions', 'Client sessions remembered for exactly-once retries.', source.sessions)
+    .counter(
+      'pureraft_kv_entries_proposed_total',
+      'Log entries proposed by the service.',
+      source.proposed.entries,
+    )
+    .counter(
+      'pureraft_kv_commands_proposed_total',
+      'Client commands proposed; above the entries when commands were batched.',
+      source.proposed.commands,
+    )
     .counter(
       'pureraft_http_requests_total',
       'HTTP requests answered, by method, route and status.',

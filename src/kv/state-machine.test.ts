@@ -85,6 +85,33 @@ describe('KvStateMachine', () => {
     expect(kv.size).toBe(0);
   });
 
+  it('applies a batch command by command, in order, with a result for each', () => {
+    const kv = new KvStateMachine();
+    const session = { client: 'c', seq: 1 };
+    expect(
+      kv.apply({
+        op: 'batch',
+        commands: [
+          { op: 'put', key: 'k', value: 'v', session },
+          { op: 'put', key: 'k', value: 'v', session },
+          { op: 'get', key: 'k' },
+          { op: 'batch', commands: [] } as unknown as KvCommand,
+        ],
+      }),
+    ).toEqual({
+      op: 'batch',
+      results: [
+        { op: 'put', previous: null },
+        { op: 'put', previous: null },
+        { op: 'get', value: 'v' },
+        { op: 'refused', reason: 'malformed command: key must be a string' },
+      ],
+    });
+    expect(kv.apply({ op: 'batch', commands: 'nope' } as unknown as KvCommand)).toMatchObject({
+      op: 'refused',
+    });
+  });
+
   it('dumps its data sorted by key', () => {
     const kv = new KvStateMachine();
     for (const key of ['b', 'a', 'c']) kv.apply({ op: 'put', key, value: key.toUpperCase() });

@@ -1,9 +1,19 @@
-/** The replicated key-value store: what every replica applies, in log order. Deterministic and never throws. */
+/**
+ * The replicated key-value store: what every replica applies, in log order, a batch's commands one after the
+ * other. Deterministic, and it never throws.
+ */
 import type { StateMachine } from '../effects/apply/index.js';
-import { checkCommand, type KvCommand, type KvOperation, type KvResult } from './commands.js';
+import {
+  checkCommand,
+  type KvCommand,
+  type KvEntry,
+  type KvEntryResult,
+  type KvOperation,
+  type KvResult,
+} from './commands.js';
 import { SessionTable } from './sessions.js';
 
-export class KvStateMachine implements StateMachine<KvCommand, KvResult> {
+export class KvStateMachine implements StateMachine<KvEntry, KvEntryResult> {
   readonly #data = new Map<string, string>();
   readonly #sessions: SessionTable;
 
@@ -31,7 +41,14 @@ export class KvStateMachine implements StateMachine<KvCommand, KvResult> {
     return [...this.#data].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   }
 
-  apply(command: KvCommand): KvResult {
+  apply(entry: KvEntry): KvEntryResult {
+    if (entry?.op !== 'batch') return this.#applyCommand(entry);
+    if (!Array.isArray(entry.commands))
+      return { op: 'refused', reason: 'malformed batch: commands must be a list' };
+    return { op: 'batch', results: entry.commands.map((command) => this.#applyCommand(command)) };
+  }
+
+  #applyCommand(command: KvCommand): KvResult {
     const problem = checkCommand(command);
     if (problem !== undefined) return { op: 'refused', reason: `malformed command: ${problem}` };
     const { session } = command;

@@ -8,7 +8,7 @@ import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jsonCodec } from '../../src/effects/binary.js';
 import { TcpTransport } from '../../src/effects/transport/index.js';
-import type { KvCommand } from '../../src/kv/index.js';
+import type { KvEntry } from '../../src/kv/index.js';
 import { KvClient } from './client.js';
 import { eventually, ProcessCluster } from './harness.js';
 
@@ -73,7 +73,7 @@ describe('a node process facing hostile bytes on its Raft port', () => {
     const before = await metric('pureraft_transport_auth_failures_total');
     const { term } = await cluster.status(target);
     const impostorId = cluster.ids.find((id) => id !== target)!;
-    const impostor = new TcpTransport<KvCommand>({
+    const impostor = new TcpTransport<KvEntry>({
       id: impostorId,
       listen: { host: '127.0.0.1', port: 0 },
       peers: { [target]: cluster.config(target).raft },

@@ -1,9 +1,10 @@
 /**
  * Damaged write-ahead logs at the process level. A torn tail is what a crash in the middle of a write leaves:
- * the node cuts it and starts, and catches up from the leader. A flipped byte in the middle of the log is
- * not: the node must refuse to start, naming the file and the offset, rather than serve from a damaged log.
+ * part of a batch that was never synced, so never acknowledged; the node cuts it, starts, and catches up from
+ * the leader. A flipped byte in the middle of the log is damage no crash explains: the node must refuse to
+ * start, naming the file and the offset, rather than serve from a damaged log.
  */
-import { readFile, stat, truncate, writeFile } from 'node:fs/promises';
+import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NodeProcess } from '../../src/cli/launcher.js';
@@ -29,12 +30,20 @@ function segmentOf(id: string): string {
 }
 
 describe('a node process with a damaged write-ahead log', () => {
-  it('starts after its tail was torn, and catches up', async () => {
+  it('starts after its tail was torn, cutting it, and catches up', async () => {
     const id = followers[0]!;
     await cluster.crash(id);
     const segment = segmentOf(id);
-    await truncate(segment, (await stat(segment)).size - 3);
+    const bytes = await readFile(segment);
+    // A record cut short: the header and half the payload of a real record ([u32 length][u32 crc][payload]).
+    const recordLength = 8 + bytes.readUInt32LE(0);
+    const torn = bytes.subarray(0, 8 + Math.floor((recordLength - 8) / 2));
+    await appendFile(segment, torn);
     await cluster.launch(id);
+    // The torn record is gone: the log goes on as before, followed by nothing or by new records.
+    const after = await readFile(segment);
+    expect(after.subarray(0, bytes.length)).toEqual(bytes);
+    expect(after.subarray(bytes.length, bytes.length + torn.length)).not.toEqual(torn);
     const dumps = await cluster.converged();
     for (const dump of dumps.slice(1)) expect(dump.data).toEqual(dumps[0]!.data);
     expect(Object.keys(dumps[0]!.data)).toHaveLength(200);
