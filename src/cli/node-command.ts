@@ -117,10 +117,9 @@ async function run(flags: NodeFlags, _positionals: readonly string[], usage: str
     return 1;
   }
   write(`${outcome}: stopping`);
-  // A second signal while stopping means "now".
-  const force = () => process.exit(130);
-  process.once('SIGINT', force);
-  process.once('SIGTERM', force);
+  // The same signal again while stopping means "now" (Ctrl-C twice). A different one does not: under
+  // `pureraft cluster` a Ctrl-C reaches the node from the terminal and then SIGTERM from its parent.
+  process.once(outcome, () => process.exit(130));
   await kvNode.stop();
   return 0;
 }
