@@ -142,9 +142,17 @@ export class Lab {
     this.sim.disconnect(this.#ids[i]!);
   }
 
+  /**
+   * As the lab's connect(i): restores the links between `i` and the servers that are connected, and only
+   * those. (The simulator's `connect` restores all of them, which would let two disconnected servers talk.)
+   */
   connect(i: number): void {
     this.connected[i] = true;
-    this.sim.connect(this.#ids[i]!);
+    this.connected.forEach((up, j) => {
+      if (!up || j === i) return;
+      this.sim.cluster.setLink(this.#ids[i]!, this.#ids[j]!, true);
+      this.sim.cluster.setLink(this.#ids[j]!, this.#ids[i]!, true);
+    });
   }
 
   /** cfg.rafts[i] != nil */
