@@ -93,13 +93,22 @@ describe('RaftNode', () => {
     await cluster.stop();
   });
 
-  it('never lets an effect overtake a persist that is not yet durable, within or across transitions', async () => {
-    const log: string[] = [];
-    const cluster = new TestCluster(ids, (id) => ({ storage: new SlowStorage(id, log) }));
-    // Spy on the network: every send goes through route().
+  it('never lets a send overtake a persist that is not yet durable, within or across transitions, while writes pipeline', async () => {
+    // Every effect gets its place in the node's effect order; storage and network log what they see by place.
+    const places = new WeakMap<object, number>();
+    const log: { id: string; what: 'begins' | 'ends' | 'send'; place: number }[] = [];
+    const cluster = new TestCluster(ids, (id) => {
+      let next = 0;
+      return {
+        storage: new SlowStorage((what, effect) => log.push({ id, what, place: places.get(effect)! })),
+        onTransition: (_event, _state, effects) => {
+          for (const effect of effects) places.set(effect.type === 'send' ? effect.message : effect, next++);
+        },
+      };
+    });
     const route = cluster.network.route.bind(cluster.network);
     cluster.network.route = (sender, running, message) => {
-      log.push(`${sender} send`);
+      log.push({ id: sender, what: 'send', place: places.get(message)! });
       route(sender, running, message);
     };
     await cluster.start();
@@ -107,13 +116,21 @@ describe('RaftNode', () => {
     const results = Promise.all(['p', 'q', 'r', 's'].map((command) => leader.node.propose(command)));
     await cluster.run(200);
     await results;
+    let pipelined = 0;
     for (const id of ids) {
-      const own = log.filter((line) => line.startsWith(`${id} `));
-      own.forEach((line, position) => {
-        if (line.endsWith('persist begins')) expect(own[position + 1]).toBe(`${id} persist ends`);
-      });
+      const writing = new Set<number>();
+      for (const { what, place } of log.filter((line) => line.id === id)) {
+        if (what === 'begins') writing.add(place);
+        if (what === 'ends') writing.delete(place);
+        if (what === 'send') {
+          const earlier = [...writing].filter((write) => write < place);
+          expect(earlier, `${id} sent effect ${place} before earlier writes were durable`).toEqual([]);
+        }
+        if (writing.size > 1) pipelined++;
+      }
     }
-    expect(log.filter((line) => line.endsWith('persist begins')).length).toBeGreaterThan(6);
+    expect(log.filter((line) => line.what === 'begins').length).toBeGreaterThan(6);
+    expect(pipelined, 'writes of several transitions in flight at once').toBeGreaterThan(0);
     await cluster.stop();
   });
 
@@ -141,24 +158,21 @@ describe('RaftNode', () => {
   });
 });
 
-/** A storage whose writes take a few macrotasks, logging when each begins and ends. */
+/** A storage whose writes take a few macrotasks, telling when each begins and ends. */
 class SlowStorage implements Storage<string> {
   readonly #inner = new MemoryStorage<string>();
 
-  constructor(
-    private readonly id: string,
-    private readonly log: string[],
-  ) {}
+  constructor(private readonly tell: (what: 'begins' | 'ends', effect: PersistEffect<string>) => void) {}
 
   load(): Promise<Durable<string>> {
     return this.#inner.load();
   }
 
   async persist(effect: PersistEffect<string>): Promise<void> {
-    this.log.push(`${this.id} persist begins`);
+    this.tell('begins', effect);
     await settle(3);
     await this.#inner.persist(effect);
-    this.log.push(`${this.id} persist ends`);
+    this.tell('ends', effect);
   }
 
   close(): Promise<void> {

@@ -1,12 +1,19 @@
 /**
  * A Raft node on real (or test) interpreters: the pure reducer driven by one queue of events.
  *
- * Events (timer firings, messages, proposals) are stepped one at a time, and each transition's effects run in
- * array order to completion before the next event is stepped: a `persist` is awaited before any later effect
- * (CONTRACT.md, "Effects run in order"), and a later transition never overtakes an earlier one's effects. The
- * core relies on that second rule too: a leader counts its own new entries toward a commit only in a later
- * transition, once the earlier one's write is durable. Since the core puts a leader's own log write after its
- * sends, running effects in order already overlaps that write with replication (Raft thesis §10.2.1).
+ * Events (timer firings, messages, proposals) are stepped one at a time, and effects are carried out in the
+ * order the reducer gave them, across transitions too, with one refinement that keeps every promise the order
+ * makes while letting writes pipeline: a `persist` is handed to storage at once, and every send and apply
+ * after it (in this transition or a later one) waits until it is durable (CONTRACT.md, "Effects run in
+ * order"). Storage completes persists in call order, so waiting for the last one issued is waiting for all.
+ *
+ * So the next event is stepped while a write is in flight, and storage gathers the writes of many transitions
+ * into one fsync (group commit): a leader's many proposals, a follower's many appends. Nothing becomes
+ * visible early: a vote or an acknowledgement leaves only after what it promises is on disk, and a leader
+ * that counts its own not-yet-durable entries toward a commit cannot tell anyone, because the apply and the
+ * sends carrying the new commit index wait for that write too. A leader's sends placed before its own log
+ * write (the core does this, Raft thesis §10.2.1) overlap that write with replication. Timers are local and
+ * volatile (a crash loses them), so they are set at once.
  */
 import {
   type Config,
@@ -81,6 +88,9 @@ type Queued<C> =
 
 type Phase = 'new' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
 
+/** Most persists handed to storage and not yet durable before the node stops stepping to let them land. */
+const MAX_PERSISTS_IN_FLIGHT = 1024;
+
 export class RaftNode<C, R> {
   readonly #options: RaftNodeOptions<C, R>;
   readonly #clock: Clock;
@@ -93,6 +103,13 @@ export class RaftNode<C, R> {
   #trace: TraceWriter<C> | undefined;
   /** The running drain of the queue, if any: at most one, so transitions never overlap. */
   #draining: Promise<void> | null = null;
+  /** The last persist handed to storage: once it settles, every earlier one has too. */
+  #lastPersist: Promise<void> = Promise.resolve();
+  /** Persists handed to storage and not yet durable. */
+  #persistsInFlight = 0;
+  /** Sends and applies waiting for a persist, in order; `#waiting` counts them. */
+  #afterPersists: Promise<void> = Promise.resolve();
+  #waiting = 0;
   readonly #stats = {
     transitions: 0,
     persists: 0,
@@ -146,7 +163,8 @@ export class RaftNode<C, R> {
       }
       this.#state = state;
       this.#options.onTransition?.(undefined, state, effects);
-      await this.#execute(effects);
+      this.#execute(effects);
+      await this.#settled();
       transport.onMessage((message) => this.#enqueue({ event: { type: 'receive', message } }));
       await transport.start();
     } catch (error) {
@@ -164,6 +182,7 @@ export class RaftNode<C, R> {
     this.#phase = 'stopping';
     try {
       await this.#draining;
+      await this.#settled();
       await this.#release();
     } finally {
       this.#phase = 'stopped';
@@ -225,11 +244,16 @@ export class RaftNode<C, R> {
   }
 
   async #drain(): Promise<void> {
+    // Start on a microtask: the loop may finish without awaiting, and must not clear `#draining` before
+    // `#kick` has set it.
+    await Promise.resolve();
     try {
       while (this.#phase === 'running') {
         const item = this.#queue.shift();
         if (item === undefined) break;
-        await this.#process(item);
+        this.#process(item);
+        // Bound the pipeline: past this many writes in flight, let them land before stepping on.
+        if (this.#persistsInFlight >= MAX_PERSISTS_IN_FLIGHT) await this.#lastPersist;
       }
     } catch (error) {
       this.#fail(error instanceof Error ? error : new Error(String(error)));
@@ -238,7 +262,7 @@ export class RaftNode<C, R> {
     }
   }
 
-  async #process({ event, proposal }: Queued<C>): Promise<void> {
+  #process({ event, proposal }: Queued<C>): void {
     if (event.type === 'timeout' && !this.#timers.claim(event.timer)) {
       this.#stats.staleTimeouts++;
       return;
@@ -252,7 +276,7 @@ export class RaftNode<C, R> {
     this.#trace?.event(event, state, effects);
     this.#options.onTransition?.(event, state, effects);
     if (proposal !== undefined) this.#place(proposal, before, state);
-    await this.#execute(effects);
+    this.#execute(effects);
   }
 
   /** Contract 7: on a leader the command is now the last entry; anywhere else nothing was appended. */
@@ -265,15 +289,17 @@ export class RaftNode<C, R> {
     }
   }
 
-  async #execute(effects: readonly Effect<C>[]): Promise<void> {
+  #execute(effects: readonly Effect<C>[]): void {
     for (const effect of effects) {
       switch (effect.type) {
         case 'persist':
-          await this.#options.storage.persist(effect);
-          this.#stats.persists++;
+          this.#persist(effect);
           break;
         case 'send':
-          this.#options.transport.send(effect.message);
+          this.#afterPersistsLand(() => this.#options.transport.send(effect.message));
+          break;
+        case 'apply':
+          this.#afterPersistsLand(() => this.#applier.apply(effect.entries));
           break;
         case 'setTimer':
           this.#timers.set(effect.timer, effect.delay);
@@ -281,11 +307,40 @@ export class RaftNode<C, R> {
         case 'cancelTimer':
           this.#timers.cancel(effect.timer);
           break;
-        case 'apply':
-          this.#applier.apply(effect.entries);
-          break;
       }
     }
+  }
+
+  #persist(effect: Extract<Effect<C>, { type: 'persist' }>): void {
+    this.#persistsInFlight++;
+    const durable = this.#options.storage.persist(effect);
+    this.#lastPersist = durable.then(
+      () => {
+        this.#persistsInFlight--;
+        this.#stats.persists++;
+      },
+      (error: unknown) => this.#fail(error instanceof Error ? error : new Error(String(error))),
+    );
+  }
+
+  /** Runs `effect` once every persist handed out before it is durable, after every effect already waiting. */
+  #afterPersistsLand(effect: () => void): void {
+    if (this.#persistsInFlight === 0 && this.#waiting === 0) return effect();
+    this.#waiting++;
+    const barrier = this.#lastPersist;
+    this.#afterPersists = this.#afterPersists
+      .then(() => barrier)
+      .then(() => {
+        this.#waiting--;
+        if (this.#phase === 'running' || this.#phase === 'stopping' || this.#phase === 'starting') effect();
+      })
+      .catch((error: unknown) => this.#fail(error instanceof Error ? error : new Error(String(error))));
+  }
+
+  /** Resolves once every persist handed out is durable and every effect waiting for one has run. */
+  async #settled(): Promise<void> {
+    await this.#lastPersist;
+    await this.#afterPersists;
   }
 
   /** A failed write or a throwing state machine: continuing could break a promise made to peers or clients. */
