@@ -1,9 +1,10 @@
 /**
- * Group commit for the key-value service. The node runs one transition at a time and a leader syncs its log
- * once per proposal, so one command per entry caps writes at the disk's sync rate. The batcher proposes a
- * command at once when nothing is in flight; commands that arrive meanwhile wait and go together as one batch
- * entry when the flight lands. Under load a sync then carries many writes; alone, a command waits for nothing.
- * Every command of a batch gets the batch's fate: its own result, or the same error.
+ * Group commit for the key-value service: commands that arrive while a proposal is in flight go into the log
+ * together, as one batch entry, when it lands. The node already pipelines disk writes across proposals; the
+ * batcher amortizes everything else an entry costs (a reducer step per message, encoding, the network, the
+ * state machine's bookkeeping), which measured about nine times the throughput of one entry per command at
+ * 64 clients (npm run bench:kv). Alone, a command waits for nothing. Every command of a batch gets the
+ * batch's fate: its own result, or the same error.
  */
 import { OverloadedError } from '../runtime/node/index.js';
 import type { KvCommand, KvEntry, KvEntryResult, KvResult } from './commands.js';
