@@ -57,6 +57,19 @@ export class PeerLink {
     else if (this.connection === undefined && this.retryTimer === undefined) this.connect();
   }
 
+  /**
+   * The peer just proved itself on a connection it dialled to us, so it is up now: skip the rest of the
+   * backoff and dial it back at once. Otherwise a peer that restarted would wait out a backoff longer than an
+   * election timeout before hearing from the leader, and start an election that unseats it.
+   */
+  peerIsUp(): void {
+    if (this.closed || this.connection !== undefined) return;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.failures = 0;
+    if (this.queue.length > 0) this.connect();
+  }
+
   /** Drops the queue, closes the connection and cancels any retry, for good. */
   close(): Promise<void> {
     this.closed = true;

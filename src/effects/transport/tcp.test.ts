@@ -215,6 +215,26 @@ describe('TcpTransport', () => {
     expect(a.transport.stats.connectionsOpened).toBeGreaterThanOrEqual(2);
   });
 
+  it('dials a peer back at once when it connects in, instead of waiting out the backoff', async () => {
+    // a's backoff is far longer than the test may take: only the peer's own connection can cut it short.
+    const a = await startNode('a', { backoff: { initialMs: 20_000, maxMs: 20_000 } });
+    const down = await startNode('b');
+    const port = down.transport.port;
+    await down.transport.stop();
+    a.transport.setPeer('b', { host, port });
+    a.transport.send(vote('a', 'b', 1));
+    await waitFor(() => a.log.some((line) => line.includes('b')), 'the failed connection attempt');
+    const b = await startNode('b', {
+      listen: { host, port },
+      peers: { a: { host, port: a.transport.port } },
+    });
+    b.transport.send(vote('b', 'a', 1));
+    await waitFor(() => a.inbox.length > 0, 'b reaching a');
+    const sentAt = Date.now();
+    await waitFor(() => b.inbox.some((m) => m.from === 'a'), 'a reaching b', 2_000);
+    expect(Date.now() - sentAt).toBeLessThan(2_000);
+  });
+
   it('survives garbage and oversized frames from raw sockets, and still talks to its peer', async () => {
     const [a, b] = await startPair();
     const port = b.transport.port;

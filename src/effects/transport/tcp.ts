@@ -216,6 +216,7 @@ export class TcpTransport<C> implements Transport<C> {
     const previous = this.inboundByPeer.get(peerId);
     this.inboundByPeer.set(peerId, connection);
     void previous?.close('replaced by a newer connection from the same peer');
+    this.links.get(peerId)?.peerIsUp();
   }
 
   private forgetInbound(connection: InboundConnection<C>): void {
