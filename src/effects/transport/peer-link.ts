@@ -67,7 +67,12 @@ export class PeerLink {
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     this.failures = 0;
-    if (this.queue.length > 0) this.connect();
+    this.connect();
+  }
+
+  /** Opens the connection now, before there is anything to send, unless one is open or a retry is due. */
+  dial(): void {
+    if (!this.closed && this.connection === undefined && this.retryTimer === undefined) this.connect();
   }
 
   /** Drops the queue, closes the connection and cancels any retry, for good. */

@@ -159,6 +159,9 @@ export class TcpTransport<C> implements Transport<C> {
       });
     });
     this.context.log(`listening on ${host}:${this.port}`);
+    // Dial every known peer at once: a node that restarts then tells its peers it is up (they dial back, see
+    // PeerLink.peerIsUp) before its election timeout, rather than after it with a disruptive vote request.
+    for (const peerId of this.peers.keys()) this.linkTo(peerId).dial();
   }
 
   /** Closes the server and every connection, drops the queues and cancels every timer. */
