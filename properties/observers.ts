@@ -1,0 +1,22 @@
+/** Several cluster observers as one, called in the order given. */
+import type { ClusterObserver } from '../src/runtime/simulator/index.js';
+
+export function combine<C>(...observers: readonly ClusterObserver<C>[]): ClusterObserver<C> {
+  return {
+    transition: (...args) => {
+      for (const observer of observers) observer.transition?.(...args);
+    },
+    applied: (...args) => {
+      for (const observer of observers) observer.applied?.(...args);
+    },
+    sent: (...args) => {
+      for (const observer of observers) observer.sent?.(...args);
+    },
+    crashed: (...args) => {
+      for (const observer of observers) observer.crashed?.(...args);
+    },
+    restarted: (...args) => {
+      for (const observer of observers) observer.restarted?.(...args);
+    },
+  };
+}

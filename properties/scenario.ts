@@ -1,0 +1,93 @@
+/**
+ * What a property run is about, as plain JSON data: a cluster size, a config, and a history of actions on
+ * the simulated cluster. fast-check generates and shrinks these; traces store them; replay reads them back.
+ *
+ * Actions name nodes by id and in-flight messages by position, never by object, so that any action is
+ * meaningful (or a harmless no-op) in any history: shrinking can drop actions freely.
+ */
+import type { Config, NodeId } from '../src/core/index.js';
+
+/** Commands are strings, unique per history, so that any two different entries are distinguishable. */
+export type Command = string;
+
+/** A node by id, or whichever live node leads the highest term right now (no-op when there is none). */
+export type Target = NodeId | 'leader';
+
+/**
+ * `crashAfter`: the node crashes after executing only that many of the transition's effects.
+ * `message`: a position among the messages in flight, oldest first, taken modulo their number (0 is FIFO
+ * delivery, anything else reorders); a no-op when nothing is in flight.
+ */
+export type Action =
+  | { readonly type: 'propose'; readonly node: Target; readonly crashAfter?: number }
+  | {
+      readonly type: 'fire';
+      readonly node: Target;
+      readonly timer: 'election' | 'heartbeat';
+      readonly crashAfter?: number;
+    }
+  /**
+   * Lets time pass up to the next armed timer and fires it: every message in flight that arrives before
+   * then is delivered, in order, and so are the answers they cause. Elections and heartbeats happen at their
+   * natural pace (a leader's heartbeats keep its followers' election timers from expiring), unlike `fire`,
+   * which fires a timer at once, however early: a premature timeout. `crashAfter` applies to the timer.
+   */
+  | { readonly type: 'tick'; readonly crashAfter?: number }
+  | { readonly type: 'deliver'; readonly message: number; readonly crashAfter?: number }
+  /** Delivers every message in flight right now, oldest first (not those sent meanwhile): a network round. */
+  | { readonly type: 'flush' }
+  | { readonly type: 'drop'; readonly message: number }
+  | { readonly type: 'duplicate'; readonly message: number }
+  /** `groups[i]` is the group of node i: only nodes in the same group can talk. */
+  | { readonly type: 'partition'; readonly groups: readonly number[] }
+  | { readonly type: 'heal' }
+  | { readonly type: 'link'; readonly from: NodeId; readonly to: NodeId; readonly up: boolean }
+  /** Cuts (or restores) every link to and from the node. */
+  | { readonly type: 'connect'; readonly node: Target; readonly up: boolean }
+  | { readonly type: 'crash'; readonly node: Target }
+  /** Restarts a crashed node, or reboots a live one (crash, then restart from what it persisted). */
+  | { readonly type: 'restart'; readonly node: Target }
+  /** The end of a bad spell: heals every link and restarts every crashed node. */
+  | { readonly type: 'recover' };
+
+/** The config every node shares; ids, voters and per-node seeds are derived from it. */
+export interface ScenarioConfig {
+  readonly electionTimeout: readonly [min: number, max: number];
+  readonly heartbeatInterval: number;
+  readonly maxEntriesPerAppend: number;
+  readonly maxInflightAppends: number;
+  /**
+   * A message's delay is uniform in [1, maxDelay] virtual ms: it orders deliveries during a `tick` (and among
+   * positions), so that long delays let timers fire while messages are still on their way (split votes).
+   */
+  readonly maxDelay: number;
+  /** Seeds every node's generator, differently per node and per incarnation, and the message delays. */
+  readonly seed: number;
+}
+
+export interface Scenario {
+  readonly size: number;
+  readonly config: ScenarioConfig;
+  readonly actions: readonly Action[];
+}
+
+export function nodeIds(size: number): NodeId[] {
+  return Array.from({ length: size }, (_, i) => `n${i + 1}`);
+}
+
+/** The config of one node in one incarnation: a new seed per restart, so that timeouts differ. */
+export function nodeConfig(scenario: Scenario, id: NodeId, incarnation: number): Config {
+  const { seed, maxDelay: _, ...shared } = scenario.config;
+  const ids = nodeIds(scenario.size);
+  return {
+    ...shared,
+    id,
+    voters: ids,
+    seed: (seed + ids.indexOf(id) * 7919 + incarnation * 104_729) >>> 0,
+  };
+}
+
+/** The command proposed by the action at `position`: unique within the history, and stable under replay. */
+export function commandAt(position: number): Command {
+  return `c${position}`;
+}
