@@ -16,7 +16,8 @@ const spec = {
 Starts a cluster of --nodes nodes as child processes on one host, numbered n1, n2, ...: node i takes Raft
 port raft-port + i - 1 and HTTP port http-port + i - 1, and keeps its log in <data-dir>/n<i>, so a restart
 finds its data again. The cluster secret is --secret, else ${SECRET_ENV}, else a random one for this run.
-Ctrl-C stops every node.`,
+A node that dies (try kill -9 on the pid the banner shows) is started again after --restart-after ms, from
+its own data. Ctrl-C stops every node.`,
   positionals: 0,
   flags: {
     nodes: { type: 'integer', description: 'How many nodes. Default 3.' },
@@ -47,6 +48,11 @@ Ctrl-C stops every node.`,
       description: 'Passed to every node. Default 400.',
     },
     heartbeat: { type: 'integer', placeholder: 'ms', description: 'Passed to every node. Default 100.' },
+    'restart-after': {
+      type: 'integer',
+      placeholder: 'ms',
+      description: 'Restart a node that died after this long; 0 leaves it down. Default 3000.',
+    },
     'trace-dir': {
       type: 'string',
       placeholder: 'dir',
@@ -131,18 +137,34 @@ async function run(flags: ClusterFlags, _positionals: readonly string[], usage: 
     }
   }
   if (flags['trace-dir'] !== undefined) await mkdir(resolve(flags['trace-dir']), { recursive: true });
-  const nodes = configs.map(
-    (config) => new NodeProcess(config, (line) => process.stdout.write(`[${config.id}] ${line}\n`)),
-  );
+  const log = (id: string) => (line: string) => process.stdout.write(`[${id}] ${line}\n`);
+  const nodes = configs.map((config) => new NodeProcess(config, log(config.id)));
+  const restartAfterMs = flags['restart-after'] ?? 3000;
   let stopping = false;
-  for (const node of nodes) {
+  const restarts = new Set<NodeJS.Timeout>();
+  // A node that dies unexpectedly comes back from its own data, as a crashed server would.
+  const supervise = (position: number): void => {
+    const node = nodes[position]!;
     void node.exited.then(({ code, signal }) => {
-      if (!stopping)
-        process.stdout.write(`[${node.config.id}] exited unexpectedly (code ${code}, signal ${signal})\n`);
+      if (stopping) return;
+      const { id } = node.config;
+      const again = restartAfterMs > 0 ? `; restarting in ${restartAfterMs} ms` : '';
+      process.stdout.write(`[${id}] exited unexpectedly (code ${code}, signal ${signal})${again}\n`);
+      if (restartAfterMs === 0) return;
+      const timer = setTimeout(() => {
+        restarts.delete(timer);
+        if (stopping) return;
+        nodes[position] = new NodeProcess(node.config, log(id));
+        process.stdout.write(`[${id}] restarted as pid ${nodes[position]!.child.pid}\n`);
+        supervise(position);
+      }, restartAfterMs);
+      restarts.add(timer);
     });
-  }
+  };
+  nodes.forEach((_, position) => supervise(position));
   const stopAll = async () => {
     stopping = true;
+    for (const timer of restarts) clearTimeout(timer);
     await Promise.all(nodes.map((node) => node.kill('SIGTERM')));
   };
   const interrupted = new Promise<void>((resolve) => {
@@ -172,8 +194,8 @@ function shortPath(path: string): string {
 function printBanner(nodes: readonly NodeProcess[]): void {
   const [first, second] = [nodes[0]!, nodes[1] ?? nodes[0]!];
   const rows = nodes.map(
-    ({ config, httpUrl }) =>
-      `  ${config.id}  ${httpUrl}   raft ${formatAddress(config.raft)}   data ${shortPath(config.dataDir)}`,
+    ({ config, httpUrl, child }) =>
+      `  ${config.id}  ${httpUrl}   raft ${formatAddress(config.raft)}   data ${shortPath(config.dataDir)}   pid ${child.pid}`,
   );
   process.stdout.write(
     [
@@ -188,6 +210,7 @@ function printBanner(nodes: readonly NodeProcess[]): void {
       `  curl -L -X DELETE ${first.httpUrl}/kv/hello`,
       `  curl ${first.httpUrl}/status      curl ${first.httpUrl}/metrics`,
       '',
+      'kill -9 a pid above: the others elect a new leader if needed, and the node comes back from its log.',
       'Ctrl-C stops every node.',
       '',
     ].join('\n'),
