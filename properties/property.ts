@@ -44,7 +44,7 @@ export function judge(
 ): Violation | undefined {
   return runScenario(scenario, {
     ...(mutant && { reducer: MUTANTS[mutant] }),
-    ...(property === 'liveness' && { afterHistory: checkLiveness }),
+    ...(property === 'liveness' && { afterHistory: (cluster) => checkLiveness(cluster, scenario.config) }),
   });
 }
 

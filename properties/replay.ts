@@ -40,7 +40,7 @@ export function replayTrace(trace: Trace, print: (line: string) => void = () => 
     ...(trace.property === 'liveness' && {
       afterHistory: (cluster) => {
         print(`-- liveness: heal, restart, run quietly from t=${cluster.now} --`);
-        checkLiveness(cluster);
+        checkLiveness(cluster, trace.config);
       },
     }),
   });
