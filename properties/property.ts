@@ -93,7 +93,7 @@ export function describeFailure(run: PropertyRun, outcome: PropertyOutcome): str
     `${describeRun(run)}: failed after ${outcome.runs} histories`,
     `  ${violation.message} (at action ${violation.step} of ${actions.length}, after ${failure.shrinks} shrinks)`,
     failure.tracePath === undefined ? '' : `  replay: npm run replay -- ${failure.tracePath}`,
-    `  rerun:  PROPERTY_SEED=${run.seed} npx vitest run properties`,
+    `  rerun:  PROPERTY_SEED=${run.seed} PROPERTY_RUNS=${run.runs} npx vitest run properties`,
   ]
     .filter((line) => line !== '')
     .join('\n');

@@ -66,5 +66,5 @@ function classify(error: unknown): { property: PropertyName; message: string } {
   if (error instanceof PropertyViolation) return { property: error.property, message: error.message };
   if (error instanceof SafetyViolation) return { property: 'state machine safety', message: error.message };
   const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  return { property: 'no crash', message };
+  return { property: 'no exception', message };
 }

@@ -9,7 +9,7 @@ export type PropertyName =
   | 'commit index within a majority'
   | 'liveness'
   /** The reducer threw (an internal invariant, or a malformed effect the cluster refused). */
-  | 'no crash';
+  | 'no exception';
 
 export class PropertyViolation extends Error {
   override readonly name = 'PropertyViolation';
