@@ -15,8 +15,8 @@ export type Target = NodeId | 'leader';
 
 /**
  * `crashAfter`: the node crashes after executing only that many of the transition's effects.
- * `message`: a position among the messages in flight, oldest first, taken modulo their number (0 is FIFO
- * delivery, anything else reorders); a no-op when nothing is in flight.
+ * `message`: a position among the messages in flight in their order of arrival, taken modulo their number
+ * (0 is the next to arrive, anything else reorders); a no-op when nothing is in flight.
  */
 export type Action =
   | { readonly type: 'propose'; readonly node: Target; readonly crashAfter?: number }
@@ -34,7 +34,7 @@ export type Action =
    */
   | { readonly type: 'tick'; readonly crashAfter?: number }
   | { readonly type: 'deliver'; readonly message: number; readonly crashAfter?: number }
-  /** Delivers every message in flight right now, oldest first (not those sent meanwhile): a network round. */
+  /** Delivers every message in flight right now, in order (not those sent meanwhile): a network round. */
   | { readonly type: 'flush' }
   | { readonly type: 'drop'; readonly message: number }
   | { readonly type: 'duplicate'; readonly message: number }
