@@ -1,6 +1,7 @@
 /** Runs one of the lab's tests on one seed, as the lab does: begin, the body, end. Free of any test runner. */
 import { performance } from 'node:perf_hooks';
-import { Lab } from './harness.js';
+import type { Reducer } from '../../src/runtime/simulator/index.js';
+import { type Command, Lab } from './harness.js';
 import type { Part, Scenario } from './scenario.js';
 
 export interface Outcome {
@@ -18,9 +19,16 @@ function namePattern(name: string): string {
   return name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-export function runScenario(part: Part, scenario: Scenario, seed: number): Outcome {
+/** `reducer` replaces the real core, to show that the suite catches a broken one. */
+export function runScenario(
+  part: Part,
+  scenario: Scenario,
+  seed: number,
+  reducer?: Reducer<Command>,
+): Outcome {
   const wallStart = performance.now();
-  const cfg = new Lab({ servers: scenario.servers, unreliable: scenario.unreliable ?? false, seed });
+  const unreliable = scenario.unreliable ?? false;
+  const cfg = new Lab({ servers: scenario.servers, unreliable, seed, ...(reducer && { reducer }) });
   cfg.begin(`Test (${part}): ${scenario.name}`);
   const header = `${cfg.description} ...  [seed ${seed}]`;
   const cost = () => ({ wallMs: performance.now() - wallStart, virtualMs: cfg.sim.now });
