@@ -157,6 +157,25 @@ describe('§5.2 leader election', () => {
     expect(status(second).votedFor).toBe('b');
   });
 
+  it('refusing a vote does not restart the election timer, even at a higher term (Figure 2)', () => {
+    // Stale candidates must not keep pushing back the timer of the node whose log could win.
+    const [next, effects] = run(
+      follower('a', durable(2, entries(2))),
+      receive(voteRequest('b', 'a', 5, 0, 0)),
+    );
+    expect(sendsOf(effects)).toEqual([voteResponse('a', 'b', 5, false)]);
+    expect(ofType(effects, 'setTimer')).toEqual([]);
+    expect(status(next)).toMatchObject({ role: 'follower', term: 5 });
+  });
+
+  it('a leader that steps down arms its election timer, having had none', () => {
+    const [, effects] = run(leader('a'), receive(voteRequest('b', 'a', 5, 0, 0)));
+    expect(ofType(effects, 'cancelTimer')).toEqual([{ type: 'cancelTimer', timer: 'heartbeat' }]);
+    expect(ofType(effects, 'setTimer')).toEqual([
+      { type: 'setTimer', timer: 'election', delay: expect.any(Number) },
+    ]);
+  });
+
   it('a vote survives a restart: the restarted node refuses another candidate of the same term', () => {
     const [restarted] = init(config('a'), durable(1, [], 'b'));
     const [, effects] = run(restarted, receive(voteRequest('c', 'a', 1)));

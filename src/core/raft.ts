@@ -180,7 +180,7 @@ function stepCandidate<C>(s: S<C>, m: Message<C>, out: Output<C>): void {
     case 'AppendEntries':
       // §5.2: an AppendEntries of our term means another candidate won this term.
       becomeFollower(s, m.term, m.from, out);
-      return onAppendEntries(s, m, out);
+      return stepFollower(s, m, out);
     case 'RequestVote':
       return onRequestVote(s, m, out);
     case 'RequestVoteResponse':
@@ -198,9 +198,18 @@ function stepLeader<C>(s: S<C>, m: Message<C>, out: Output<C>): void {
 // ---------------------------------------------------------------------------------------------------------
 // Role changes.
 
+/**
+ * Stepping down does not by itself restart the election timer (Figure 2 restarts it only on an AppendEntries
+ * from the current leader, on granting a vote, and on starting an election): otherwise candidates whose logs
+ * are too stale to win would keep pushing back the timers of the few nodes that could, and elections could
+ * livelock (found by the lab suite, seeds 293 and 27). A leader has no election timer armed, so it gets one.
+ */
 function becomeFollower<C>(s: S<C>, term: number, leaderId: NodeId | null, out: Output<C>): void {
   invariant(term >= s.term, () => `term would go back from ${s.term} to ${term}`);
-  if (s.role === 'leader') out.cancelTimer(HEARTBEAT_TIMER);
+  if (s.role === 'leader') {
+    out.cancelTimer(HEARTBEAT_TIMER);
+    resetElectionTimer(s, out);
+  }
   if (term > s.term) {
     s.term = term;
     s.votedFor = null;
@@ -210,7 +219,6 @@ function becomeFollower<C>(s: S<C>, term: number, leaderId: NodeId | null, out: 
   s.votesGranted = [];
   s.votesRefused = [];
   s.progress = {};
-  resetElectionTimer(s, out);
 }
 
 /** §5.2: start an election: new term, vote for self (persisted before any RequestVote leaves), ask all. */
