@@ -4,8 +4,11 @@
  * Order (CONTRACT.md, "Effects run in order"): a `persist` goes before every `send` that depends on it, so a
  * vote or an acknowledgement never leaves before what it promises is on disk. The one exception is the
  * leader's own new entries: nothing it sends depends on them being on its own disk, so a leader with an
- * unchanged hard state sends first and writes its log in parallel (Raft thesis §10.2.1). It counts its own
- * entries toward a commit only in a later transition, after this one's persist has completed.
+ * unchanged hard state sends first and writes its log in parallel (Raft thesis §10.2.1). The leader counts
+ * its own entries toward a commit at once (a single-node leader commits in the same transition), which is
+ * safe because a commit becomes visible only through an apply or a send that carries the commit index, and
+ * those come after the persist in effect order: a runtime that keeps that order (a send or apply waits for
+ * every persist before it) never shows a commit that rests on entries not yet on the leader's disk.
  * Applies come last: they may deliver entries that this very transition persisted.
  */
 import { invariant } from './invariant.js';
@@ -40,7 +43,8 @@ export class Output<C> {
   }
 
   appendedEntries(entries: readonly Entry<C>[]): void {
-    this.appended.push(...entries);
+    // A loop, not push(...entries): a spread of a very large batch overflows the stack.
+    for (const entry of entries) this.appended.push(entry);
   }
 
   effects(before: RaftState<C>, after: RaftState<C>): Effect<C>[] {

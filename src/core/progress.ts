@@ -17,7 +17,7 @@ export function initialProgress(lastIndex: number): P {
     probeSent: false,
     inflight: [],
     matchAtLastHeartbeat: 0,
-    inflightAtLastHeartbeat: false,
+    heartbeatsWithoutProgress: 0,
   };
 }
 
@@ -53,29 +53,27 @@ export function recordSent(pr: P, lastSent: number): void {
   pr.next = lastSent + 1;
 }
 
-/** A success at `index`: the follower's log matches the leader's up to there. Returns whether match grew. */
-export function recordMatch(pr: P, index: number): boolean {
+/** A success at `index`: the follower's log matches the leader's up to there. */
+export function recordMatch(pr: P, index: number): void {
   pr.inflight = pr.inflight.filter((last) => last > index);
-  if (index <= pr.match) return false;
+  if (index <= pr.match) return;
   pr.match = index;
   if (pr.next <= index) pr.next = index + 1;
-  return true;
 }
 
 /**
- * Called on every heartbeat. Appends in flight since the previous heartbeat with no progress at all since
- * then are presumed lost (Raft tolerates loss): fall back to probing from `match`, so a follower that missed
- * a message is repaired within two heartbeat intervals, even when the leader has nothing new to send.
+ * Called on every heartbeat. Appends in flight with no progress at all for `stallHeartbeats` heartbeats in a
+ * row are presumed lost (Raft tolerates loss): fall back to probing from `match`, so a follower that missed a
+ * message is repaired even when the leader has nothing new to send. `stallHeartbeats` spans an election
+ * timeout, so a round trip longer than the heartbeat interval (a valid, wide-area setup) is not mistaken for
+ * loss and does not make the leader send everything again.
  */
-export function checkStalled(pr: P): void {
-  if (
-    pr.state === 'replicate' &&
-    pr.inflightAtLastHeartbeat &&
-    pr.inflight.length > 0 &&
-    pr.match === pr.matchAtLastHeartbeat
-  ) {
-    becomeProbe(pr, pr.match + 1);
-  }
+export function checkStalled(pr: P, stallHeartbeats: number): void {
+  const stuck = pr.state === 'replicate' && pr.inflight.length > 0 && pr.match === pr.matchAtLastHeartbeat;
+  pr.heartbeatsWithoutProgress = stuck ? pr.heartbeatsWithoutProgress + 1 : 0;
   pr.matchAtLastHeartbeat = pr.match;
-  pr.inflightAtLastHeartbeat = pr.inflight.length > 0;
+  if (pr.heartbeatsWithoutProgress >= stallHeartbeats) {
+    becomeProbe(pr, pr.match + 1);
+    pr.heartbeatsWithoutProgress = 0;
+  }
 }

@@ -317,7 +317,7 @@ function onAppendEntries<C>(s: S<C>, m: AppendEntries<C>, out: Output<C>): void 
   invariant(localTerm !== undefined, 'every index up to lastIndex has a term until snapshots exist');
   if (localTerm !== m.prevLogTerm) {
     // Fast backup: name the conflicting term and where it starts, so the leader can skip all of it.
-    return replyAppend(s, m, false, m.prevLogIndex, localTerm, s.log.firstIndexOfTerm(localTerm) ?? 1, out);
+    return replyAppend(s, m, false, m.prevLogIndex, localTerm, s.log.firstIndexOfTerm(localTerm)!, out);
   }
 
   const firstNew = m.entries.findIndex((entry) => s.log.term(entry.index) !== entry.term);

@@ -98,6 +98,13 @@ describe('§5.3 AppendEntries receiver (Figure 2)', () => {
     expect(ofType(none, 'apply')).toEqual([]);
   });
 
+  it('takes a very large batch in one message without overflowing anything', () => {
+    const many = Array.from({ length: 200_000 }, (_, i) => entry(i + 1, 1, 'x'));
+    const [next, effects] = run(follower('a'), receive(append('b', 'a', 1, 0, 0, many, 200_000)));
+    expect(status(next)).toMatchObject({ lastIndex: 200_000, commitIndex: 200_000 });
+    expect(ofType(effects, 'persist')[0]!.entries).toHaveLength(200_000);
+  });
+
   it('refuses to destroy a committed entry, whatever a message claims', () => {
     const [committed] = run(
       follower('a', durable(2, entries(1, 1, 1))),
@@ -116,6 +123,8 @@ describe('§5.3 AppendEntries receiver (Figure 2)', () => {
       append('b', 'a', 2, -1, 0),
       append('b', 'a', 2, 1.5, 1),
       append('b', 'a', 2, 1, 1, [entry(2, 2), entry(3, 1)]),
+      append('b', 'a', 2, 1, 1, [{ index: 2, term: 2, kind: 'noop', command: 'smuggled' }]),
+      append('b', 'a', 2, 0, 0, [entry(1, 0)]),
     ];
     for (const message of malformed) expect(run(start, receive(message))).toEqual([start, []]);
   });
@@ -339,17 +348,44 @@ describe('flow control', () => {
     }
   });
 
-  it('a lost append is recovered within two heartbeats even when the leader has nothing new', () => {
+  it('a lost append is resent once an election timeout of heartbeats saw no progress, and not before', () => {
+    // Election timeout 150..300, heartbeat 50: an election timeout without progress means loss, not a slow link.
     const made = cluster();
     elect(made, 'a');
     made.propose('a', 'lost');
     settle(made, (m) => !(m.type === 'AppendEntries' && m.to === 'c'));
     expect(status(made.node('c').state!).lastIndex).toBe(1);
+    const entriesSentToC = () => {
+      let sent = 0;
+      settle(made, (m) => {
+        if (m.type === 'AppendEntries' && m.to === 'c') sent += m.entries.length;
+        return true;
+      });
+      return sent;
+    };
+    // The first heartbeat notes where c's match stands; three more without progress mean the append was lost.
+    for (let beat = 1; beat <= 3; beat++) {
+      made.fire('a', 'heartbeat');
+      expect(entriesSentToC(), `heartbeat ${beat} resent entries`).toBe(0);
+    }
     made.fire('a', 'heartbeat');
-    settle(made);
-    made.fire('a', 'heartbeat');
-    settle(made);
+    expect(entriesSentToC()).toBe(1);
     expect(status(made.node('c').state!).lastIndex).toBe(2);
     expect(made.node('c').appliedIndex).toBe(2);
+  });
+
+  it("a rejection of an index past the leader's log is bad input, dropped", () => {
+    const lead = run(leader('a'), receive(appendOk('b', 'a', 1, 1)))[0];
+    const bogus = {
+      type: 'AppendEntriesResponse',
+      term: 1,
+      from: 'b',
+      to: 'a',
+      success: false,
+      index: 1000,
+      conflictTerm: 0,
+      conflictIndex: 1000,
+    } as const;
+    expect(run(lead, receive(bogus))[0]).toBe(lead);
   });
 });

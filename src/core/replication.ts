@@ -78,10 +78,12 @@ export function broadcastAppend<C>(s: S<C>, out: Output<C>): void {
  * known match, which it always accepts and which carries the commit index.
  */
 export function heartbeat<C>(s: S<C>, out: Output<C>): void {
-  out.setTimer(HEARTBEAT_TIMER, s.settings.heartbeatInterval);
+  const { heartbeatInterval, electionTimeout } = s.settings;
+  out.setTimer(HEARTBEAT_TIMER, heartbeatInterval);
+  const stallHeartbeats = Math.max(2, Math.ceil(electionTimeout[0] / heartbeatInterval));
   for (const peer of peersOf(s.settings)) {
     const pr = s.progress[peer]!;
-    checkStalled(pr);
+    checkStalled(pr, stallHeartbeats);
     if (pr.state === 'probe') pr.probeSent = false;
     if (!sendAppend(s, peer, out)) sendAppendFrom(s, peer, pr.match, [], out);
   }
@@ -100,9 +102,10 @@ export function onAppendResponse<C>(s: S<C>, m: AppendEntriesResponse, out: Outp
     sendAppend(s, m.from, out);
     return;
   }
-  // A rejection answers one particular probe or append; older ones are stale and say nothing new.
+  // A rejection answers one particular probe or append; older ones are stale and say nothing new. One of an
+  // index this leader never sent (0, or past its log) is bad input, dropped.
   const stale = pr.state === 'probe' ? m.index !== pr.next - 1 : m.index <= pr.match;
-  if (stale || m.index === 0) return;
+  if (stale || m.index === 0 || m.index > s.log.lastIndex) return;
   becomeProbe(pr, nextAfterRejection(s, m, pr.match));
   sendAppend(s, m.from, out);
 }

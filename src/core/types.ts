@@ -161,9 +161,10 @@ export interface Progress {
   readonly probeSent: boolean;
   /** replicate: the last index of each unacknowledged AppendEntries, ascending. */
   readonly inflight: readonly number[];
-  /** `match` at the previous heartbeat, and whether appends were then in flight: to detect lost appends. */
+  /** `match` at the previous heartbeat, and how many heartbeats in a row found appends in flight and no
+   * progress since the one before: to detect lost appends. */
   readonly matchAtLastHeartbeat: number;
-  readonly inflightAtLastHeartbeat: boolean;
+  readonly heartbeatsWithoutProgress: number;
 }
 
 /** The whole state of one node. Opaque to embedders: read it through `status()`. */

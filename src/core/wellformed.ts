@@ -70,10 +70,11 @@ function whyEntryMalformed<C>(
 ): string | undefined {
   if (typeof entry !== 'object' || entry === null) return 'entry must be an object';
   if (entry.index !== index) return `index ${entry.index} where ${index} was due`;
-  if (!isCount(entry.term)) return 'term must be a non-negative integer';
+  if (!isCount(entry.term) || entry.term === 0) return 'term must be a positive integer';
   if (entry.term < minTerm) return 'term decreases';
   if (entry.term > maxTerm) return 'term exceeds the message term';
   if (entry.kind === 'command')
     return 'command' in entry && entry.command !== undefined ? undefined : 'command entry without a command';
-  return entry.kind === 'noop' || entry.kind === 'config' ? undefined : 'unknown entry kind';
+  if (entry.kind !== 'noop' && entry.kind !== 'config') return 'unknown entry kind';
+  return 'command' in entry ? `a ${entry.kind} entry carries no command` : undefined;
 }

@@ -20,13 +20,18 @@ const count = fc.oneof(fc.nat({ max: 1000 }), fc.maxSafeNat());
 
 const entryKind: fc.Arbitrary<EntryKind> = fc.constantFrom('command', 'noop', 'config');
 
-/** Entries contiguous from `prevLogIndex + 1`, with terms non-decreasing from `prevLogTerm` up to `term`. */
+/** Entries contiguous from `prevLogIndex + 1`, with terms non-decreasing from `prevLogTerm` up to `term` (and at least 1). */
 function entries(
   prevLogIndex: number,
   prevLogTerm: number,
   term: number,
 ): fc.Arbitrary<Entry<TestCommand>[]> {
-  const entry = fc.record({ term: fc.integer({ min: prevLogTerm, max: term }), kind: entryKind, command });
+  if (term === 0) return fc.constant([]);
+  const entry = fc.record({
+    term: fc.integer({ min: Math.max(1, prevLogTerm), max: term }),
+    kind: entryKind,
+    command,
+  });
   return fc.array(entry, { maxLength: 8 }).map((drafts) => {
     const terms = drafts.map((draft) => draft.term).sort((a, b) => a - b);
     return drafts.map(({ kind, command }, offset): Entry<TestCommand> => {
