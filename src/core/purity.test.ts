@@ -136,9 +136,16 @@ describe('determinism', () => {
 });
 
 describe('any message, any time (Semantics 6)', () => {
-  const ids = fc.constantFrom('a', 'b', 'c', 'z', '');
-  const index = fc.oneof(fc.nat(12), fc.integer({ min: -3, max: 1e6 }), fc.double({ noNaN: false }));
-  const term = fc.oneof(fc.nat(6), fc.integer({ min: -2, max: 1e9 }));
+  // Mostly plausible values (peers of node a, terms and indices near its own), so that messages get past the
+  // first checks and reach every handler; some nonsense, so that the checks themselves are exercised.
+  const ids = fc.oneof({ arbitrary: fc.constantFrom('b', 'c'), weight: 4 }, fc.constantFrom('a', 'z', ''));
+  const to = fc.oneof({ arbitrary: fc.constant('a'), weight: 4 }, ids);
+  const index = fc.oneof(
+    { arbitrary: fc.nat(12), weight: 4 },
+    fc.integer({ min: -3, max: 1e6 }),
+    fc.double({ noNaN: false }),
+  );
+  const term = fc.oneof({ arbitrary: fc.nat(4), weight: 6 }, fc.integer({ min: -2, max: 1e9 }));
   const entry = fc.record({
     index,
     term,
@@ -150,7 +157,7 @@ describe('any message, any time (Semantics 6)', () => {
       type: fc.constant('RequestVote'),
       term,
       from: ids,
-      to: ids,
+      to,
       lastLogIndex: index,
       lastLogTerm: term,
     }),
@@ -158,14 +165,14 @@ describe('any message, any time (Semantics 6)', () => {
       type: fc.constant('RequestVoteResponse'),
       term,
       from: ids,
-      to: ids,
+      to,
       voteGranted: fc.boolean(),
     }),
     fc.record({
       type: fc.constant('AppendEntries'),
       term,
       from: ids,
-      to: ids,
+      to,
       prevLogIndex: index,
       prevLogTerm: term,
       entries: fc.array(entry, { maxLength: 4 }),
@@ -175,7 +182,7 @@ describe('any message, any time (Semantics 6)', () => {
       type: fc.constant('AppendEntriesResponse'),
       term,
       from: ids,
-      to: ids,
+      to,
       success: fc.boolean(),
       index,
       conflictTerm: term,
@@ -189,6 +196,20 @@ describe('any message, any time (Semantics 6)', () => {
       follower('a', durable(3, entries(1, 2, 3))),
       candidate('a', durable(2, entries(1, 2))),
       leader('a', durable(2, entries(1, 1, 2))),
+      // A leader streaming to b (replicate state), so that responses reach the replicate-state paths too.
+      step(leader('a', durable(2, entries(1, 1, 2))), {
+        type: 'receive',
+        message: {
+          type: 'AppendEntriesResponse',
+          term: 3,
+          from: 'b',
+          to: 'a',
+          success: true,
+          index: 4,
+          conflictTerm: 0,
+          conflictIndex: 0,
+        },
+      })[0],
     ];
     const seed = Number(process.env.PROPERTY_SEED ?? Date.now() % 2 ** 31);
     console.log(`core robustness property: seed ${seed}`);
@@ -197,7 +218,7 @@ describe('any message, any time (Semantics 6)', () => {
         let state = start;
         for (const m of messages) state = step(state, { type: 'receive', message: m })[0];
       }),
-      { seed, numRuns: 3000 },
+      { seed, numRuns: 30_000 },
     );
   });
 });
