@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join, relative, resolve } from 'node:path';
-import { formatAddress, type KvNodeConfig } from '../kv/index.js';
+import { clusterConfigs, formatAddress, type KvNodeConfig } from '../kv/index.js';
 import { type CommandSpec, defineCommand, type Flag, type FlagValues, UsageError } from './flags.js';
 import { NodeProcess } from './launcher.js';
 import { SECRET_ENV } from './node-config.js';
@@ -85,7 +85,7 @@ async function portIsFree(host: string, port: number): Promise<boolean> {
 }
 
 /** The configs of the cluster's nodes, from the flags. */
-export function clusterConfigs(flags: ClusterFlags, env: NodeJS.ProcessEnv, usage: string): KvNodeConfig[] {
+function configsFromFlags(flags: ClusterFlags, env: NodeJS.ProcessEnv, usage: string): KvNodeConfig[] {
   const count = flags.nodes ?? 3;
   if (count < 1 || count > MAX_NODES)
     throw new UsageError(`--nodes must be from 1 to ${MAX_NODES}, got ${count}`, usage);
@@ -105,27 +105,24 @@ export function clusterConfigs(flags: ClusterFlags, env: NodeJS.ProcessEnv, usag
     http: { host, port: httpPort + i },
   }));
   const startedAt = new Date().toISOString().replace(/[:.]/g, '-');
-  return members.map(({ id, raft, http }) => ({
-    id,
-    raft,
-    http,
-    peers: Object.fromEntries(
-      members.filter((m) => m.id !== id).map((m) => [m.id, { raft: m.raft, http: m.http }]),
-    ),
-    dataDir: join(dataDir, id),
-    secret,
-    ...(electionTimeout !== undefined && {
-      electionTimeout: [electionTimeout, 2 * electionTimeout] as const,
-    }),
-    ...(flags.heartbeat !== undefined && { heartbeatInterval: flags.heartbeat }),
-    ...(flags['trace-dir'] !== undefined && {
-      tracePath: resolve(flags['trace-dir'], `${id}-${startedAt}.trace`),
-    }),
-  }));
+  return clusterConfigs(
+    members,
+    dataDir,
+    {
+      secret,
+      ...(electionTimeout !== undefined && {
+        electionTimeout: [electionTimeout, 2 * electionTimeout] as const,
+      }),
+      ...(flags.heartbeat !== undefined && { heartbeatInterval: flags.heartbeat }),
+    },
+    flags['trace-dir'] === undefined
+      ? undefined
+      : (id) => resolve(flags['trace-dir']!, `${id}-${startedAt}.trace`),
+  );
 }
 
 async function run(flags: ClusterFlags, _positionals: readonly string[], usage: string): Promise<number> {
-  const configs = clusterConfigs(flags, process.env, usage);
+  const configs = configsFromFlags(flags, process.env, usage);
   for (const { raft, http } of configs) {
     for (const address of [raft, http]) {
       if (!(await portIsFree(address.host, address.port))) {

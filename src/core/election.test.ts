@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   append,
+  appendRejected,
   candidate,
   config,
   durable,
@@ -26,16 +27,7 @@ describe('§5.1 terms', () => {
       voteRequest('b', 'a', 9),
       voteResponse('b', 'a', 9, false),
       append('b', 'a', 9, 0, 0),
-      {
-        type: 'AppendEntriesResponse',
-        term: 9,
-        from: 'b',
-        to: 'a',
-        success: false,
-        index: 1,
-        conflictTerm: 0,
-        conflictIndex: 1,
-      } as const,
+      appendRejected('b', 'a', 9, 1, 0, 1),
     ];
     for (const start of [follower('a'), candidate('a'), leader('a')]) {
       for (const message of messages) {

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   append,
   appendOk,
+  appendRejected,
   appendsOf,
   cluster,
   durable,
@@ -219,51 +220,15 @@ describe('§5.3 fast backup over a mismatched follower log', () => {
   it('when the leader has entries of the conflicting term, it resumes just after its last one', () => {
     // Leader: 1,1,2,2,4 (term 5 now). Follower: 1,1,2,2,2,2,3,3.
     const lead = leader('a', durable(4, entries(1, 1, 2, 2, 4)));
-    const [, first] = run(
-      lead,
-      receive({
-        type: 'AppendEntriesResponse',
-        term: 5,
-        from: 'b',
-        to: 'a',
-        success: false,
-        index: 5,
-        conflictTerm: 2,
-        conflictIndex: 3,
-      }),
-    );
+    const [, first] = run(lead, receive(appendRejected('b', 'a', 5, 5, 2, 3)));
     expect(appendsOf(first).find((m) => m.to === 'b')).toMatchObject({ prevLogIndex: 4, prevLogTerm: 2 });
   });
 
   it('stale rejections are ignored', () => {
     const lead = leader('a', durable(1, entries(1, 1, 1)));
-    const [probing] = run(
-      lead,
-      receive({
-        type: 'AppendEntriesResponse',
-        term: 2,
-        from: 'b',
-        to: 'a',
-        success: false,
-        index: 3,
-        conflictTerm: 0,
-        conflictIndex: 2,
-      }),
-    );
+    const [probing] = run(lead, receive(appendRejected('b', 'a', 2, 3, 0, 2)));
     // The probe now sits at prevLogIndex 1; an older rejection of index 3 says nothing new.
-    const again = run(
-      probing,
-      receive({
-        type: 'AppendEntriesResponse',
-        term: 2,
-        from: 'b',
-        to: 'a',
-        success: false,
-        index: 3,
-        conflictTerm: 0,
-        conflictIndex: 2,
-      }),
-    );
+    const again = run(probing, receive(appendRejected('b', 'a', 2, 3, 0, 2)));
     expect(again[0]).toBe(probing);
   });
 });
@@ -306,34 +271,10 @@ describe('flow control', () => {
   it('caps entries and bytes per AppendEntries, always sending at least one entry', () => {
     const log = entries(...Array(10).fill(1));
     const byCount = leader('a', durable(1, log), { maxEntriesPerAppend: 3 });
-    const [, effects] = run(
-      byCount,
-      receive({
-        type: 'AppendEntriesResponse',
-        term: 2,
-        from: 'b',
-        to: 'a',
-        success: false,
-        index: 10,
-        conflictTerm: 0,
-        conflictIndex: 1,
-      }),
-    );
+    const [, effects] = run(byCount, receive(appendRejected('b', 'a', 2, 10, 0, 1)));
     expect(appendsOf(effects)[0]!.entries.map((e) => e.index)).toEqual([1, 2, 3]);
     const bySize = leader('a', durable(1, log), { maxBytesPerAppend: 5 });
-    const [, sized] = run(
-      bySize,
-      receive({
-        type: 'AppendEntriesResponse',
-        term: 2,
-        from: 'b',
-        to: 'a',
-        success: false,
-        index: 10,
-        conflictTerm: 0,
-        conflictIndex: 1,
-      }),
-    );
+    const [, sized] = run(bySize, receive(appendRejected('b', 'a', 2, 10, 0, 1)));
     // Each command ("x1".."x9") is 2 bytes: two fit in 5 bytes.
     expect(appendsOf(sized)[0]!.entries.map((e) => e.index)).toEqual([1, 2]);
   });
@@ -376,16 +317,7 @@ describe('flow control', () => {
 
   it("a rejection of an index past the leader's log is bad input, dropped", () => {
     const lead = run(leader('a'), receive(appendOk('b', 'a', 1, 1)))[0];
-    const bogus = {
-      type: 'AppendEntriesResponse',
-      term: 1,
-      from: 'b',
-      to: 'a',
-      success: false,
-      index: 1000,
-      conflictTerm: 0,
-      conflictIndex: 1000,
-    } as const;
+    const bogus = appendRejected('b', 'a', 1, 1000, 0, 1000);
     expect(run(lead, receive(bogus))[0]).toBe(lead);
   });
 });

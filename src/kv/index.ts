@@ -13,6 +13,8 @@ export {
 export { type KvHttpOptions, KvHttpServer } from './http.js';
 export {
   type Address,
+  type ClusterMember,
+  clusterConfigs,
   DEFAULT_ELECTION_TIMEOUT,
   DEFAULT_HEARTBEAT_INTERVAL,
   formatAddress,

@@ -3,6 +3,7 @@
  * store as the state machine of a RaftNode, and the HTTP API. `startKvNode` starts it; `stop` undoes it.
  */
 import { randomInt } from 'node:crypto';
+import { join } from 'node:path';
 import type { NodeId } from '../core/index.js';
 import { jsonCodec } from '../effects/binary.js';
 import { DiskStorage } from '../effects/storage/index.js';
@@ -46,6 +47,34 @@ export interface KvNodeConfig {
   readonly limits?: RequestLimits;
   readonly maxPendingProposals?: number;
   readonly proposalTimeoutMs?: number;
+}
+
+/** One node of a cluster: its id and where it listens. */
+export interface ClusterMember extends Member {
+  readonly id: NodeId;
+}
+
+/**
+ * Every member's config for a cluster whose members all know each other: each lists the others as peers and
+ * keeps its log in `<dataDir>/<id>`. `shared` is what they all have in common (secret, timeouts, ...).
+ */
+export function clusterConfigs(
+  members: readonly ClusterMember[],
+  dataDir: string,
+  shared: Omit<KvNodeConfig, 'id' | 'raft' | 'http' | 'peers' | 'dataDir' | 'tracePath'>,
+  tracePathOf?: (id: NodeId) => string,
+): KvNodeConfig[] {
+  return members.map(({ id, raft, http }) => ({
+    ...shared,
+    id,
+    raft,
+    http,
+    peers: Object.fromEntries(
+      members.filter((m) => m.id !== id).map((m) => [m.id, { raft: m.raft, http: m.http }]),
+    ),
+    dataDir: join(dataDir, id),
+    ...(tracePathOf !== undefined && { tracePath: tracePathOf(id) }),
+  }));
 }
 
 export const DEFAULT_ELECTION_TIMEOUT = [400, 800] as const;

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KvNode, type KvNodeConfig } from './kv-node.js';
+import { clusterConfigs, KvNode, type KvNodeConfig } from './kv-node.js';
 
 /** Ports free right now on 127.0.0.1 (the system picks them; all are held until every one is found). */
 export async function freePorts(count: number): Promise<number[]> {
@@ -30,18 +30,11 @@ export async function localClusterConfigs(ids: readonly string[], root: string):
     raft: { host: '127.0.0.1', port: ports[2 * position]! },
     http: { host: '127.0.0.1', port: ports[2 * position + 1]! },
   }));
-  return members.map(({ id, raft, http }) => ({
-    id,
-    raft,
-    http,
-    peers: Object.fromEntries(
-      members.filter((m) => m.id !== id).map((m) => [m.id, { raft: m.raft, http: m.http }]),
-    ),
-    dataDir: join(root, id),
+  return clusterConfigs(members, root, {
     secret: 'test secret',
     electionTimeout: [150, 300],
     heartbeatInterval: 50,
-  }));
+  });
 }
 
 export class InProcessCluster {

@@ -154,6 +154,26 @@ export function appendOk(from: string, to: string, term: number, index: number):
   };
 }
 
+export function appendRejected(
+  from: string,
+  to: string,
+  term: number,
+  index: number,
+  conflictTerm: number,
+  conflictIndex: number,
+): AppendEntriesResponse {
+  return {
+    type: 'AppendEntriesResponse',
+    term,
+    from,
+    to,
+    success: false,
+    index,
+    conflictTerm,
+    conflictIndex,
+  };
+}
+
 /** A cluster under the tests' full control: no clock runs unless a test moves it. */
 export function cluster(
   ids: readonly string[] = VOTERS3,
