@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { join, relative, resolve } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { clusterConfigs, formatAddress, type KvNodeConfig } from '../kv/index.js';
 import { type CommandSpec, defineCommand, type Flag, type FlagValues, UsageError } from './flags.js';
 import { NodeProcess } from './launcher.js';
@@ -158,7 +158,7 @@ async function run(flags: ClusterFlags, _positionals: readonly string[], usage: 
       restarts.add(timer);
     });
   };
-  nodes.forEach((_, position) => supervise(position));
+  for (let position = 0; position < nodes.length; position++) supervise(position);
   const stopAll = async () => {
     stopping = true;
     for (const timer of restarts) clearTimeout(timer);

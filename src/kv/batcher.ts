@@ -96,7 +96,7 @@ export class Batcher {
     try {
       const result = await this.#propose(entry);
       if (result.op !== 'batch') batch[0]!.resolve(result);
-      else batch.forEach((waiting, position) => waiting.resolve(result.results[position]!));
+      else for (const [position, waiting] of batch.entries()) waiting.resolve(result.results[position]!);
     } catch (error) {
       for (const waiting of batch) waiting.reject(error);
     }
