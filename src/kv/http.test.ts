@@ -74,6 +74,22 @@ describe('the key-value HTTP API', () => {
       status: 409,
       json: { error: expect.stringMatching(/stale request/) },
     });
+    const reused = await call(leader, '/kv/counter', {
+      method: 'PUT',
+      body: 'not three',
+      headers: { 'X-Client-Id': 'client-1', 'X-Client-Seq': '3' },
+    });
+    expect(reused).toMatchObject({ status: 409, json: { error: expect.stringMatching(/reused seq 3/) } });
+    const unknown = await call(leader, '/kv/counter', {
+      method: 'PUT',
+      body: 'late',
+      headers: { 'X-Client-Id': 'never-seen', 'X-Client-Seq': '7' },
+    });
+    expect(unknown).toMatchObject({
+      status: 409,
+      json: { error: expect.stringMatching(/unknown or expired session/) },
+    });
+    expect((await call(leader, '/kv/counter')).json.value).toBe('3');
     expect(await put('0')).toMatchObject({
       status: 400,
       json: { error: expect.stringMatching(/positive integer/) },

@@ -52,6 +52,70 @@ describe('KvStateMachine', () => {
     expect(kv.read('k')).toBe('v3');
   });
 
+  it('refuses a reused sequence number carrying a different command instead of answering it from the cache', () => {
+    const kv = new KvStateMachine();
+    const session = { client: 'c', seq: 1 };
+    expect(kv.apply({ op: 'put', key: 'k', value: 'v1', session })).toEqual({ op: 'put', previous: null });
+    const reused: KvCommand[] = [
+      { op: 'put', key: 'k', value: 'v2', session },
+      { op: 'put', key: 'other', value: 'v1', session },
+      { op: 'delete', key: 'k', session },
+      { op: 'get', key: 'k', session },
+      { op: 'cas', key: 'k', expected: null, value: 'v1', session },
+    ];
+    for (const command of reused) {
+      expect(kv.apply(command)).toEqual({
+        op: 'refused',
+        reason: 'client c reused seq 1 for a different command: use a new sequence number for a new request',
+      });
+    }
+    expect(kv.read('k')).toBe('v1');
+    expect(kv.read('other')).toBeNull();
+    // The genuine retry still gets the first answer.
+    expect(kv.apply({ op: 'put', key: 'k', value: 'v1', session })).toEqual({ op: 'put', previous: null });
+    // cas: expected is part of the command.
+    const cas = { client: 'd', seq: 1 };
+    expect(kv.apply({ op: 'cas', key: 'x', expected: null, value: 'a', session: cas })).toMatchObject({
+      swapped: true,
+    });
+    expect(kv.apply({ op: 'cas', key: 'x', expected: 'b', value: 'a', session: cas })).toMatchObject({
+      op: 'refused',
+    });
+    expect(kv.apply({ op: 'cas', key: 'x', expected: null, value: 'a', session: cas })).toMatchObject({
+      swapped: true,
+    });
+  });
+
+  it('refuses an unknown client id past sequence 1, so that an expired session is not applied again', () => {
+    const kv = new KvStateMachine(1);
+    const refusal = {
+      op: 'refused',
+      reason: 'unknown or expired session: start a new client id at sequence 1',
+    };
+    expect(kv.apply({ op: 'put', key: 'k', value: 'v', session: { client: 'a', seq: 2 } })).toEqual(refusal);
+    expect(kv.read('k')).toBeNull();
+    expect(kv.sessions).toBe(0);
+    kv.apply({ op: 'put', key: 'k', value: 'a1', session: { client: 'a', seq: 1 } });
+    kv.apply({ op: 'put', key: 'k', value: 'a2', session: { client: 'a', seq: 2 } });
+    kv.apply({ op: 'put', key: 'j', value: 'b1', session: { client: 'b', seq: 1 } }); // evicts a
+    kv.apply({ op: 'put', key: 'k', value: 'changed' });
+    expect(kv.apply({ op: 'put', key: 'k', value: 'a2', session: { client: 'a', seq: 2 } })).toEqual(refusal);
+    expect(kv.read('k')).toBe('changed');
+  });
+
+  it('does not keep the results of reads: a retried get reads again', () => {
+    const kv = new KvStateMachine();
+    const session = { client: 'c', seq: 1 };
+    expect(kv.apply({ op: 'get', key: 'k', session })).toEqual({ op: 'get', value: null });
+    kv.apply({ op: 'put', key: 'k', value: 'v' });
+    expect(kv.apply({ op: 'get', key: 'k', session })).toEqual({ op: 'get', value: 'v' });
+    expect(kv.apply({ op: 'put', key: 'k', value: 'w', session })).toMatchObject({ op: 'refused' });
+    expect(kv.apply({ op: 'get', key: 'k', session: { client: 'c', seq: 2 } })).toEqual({
+      op: 'get',
+      value: 'v',
+    });
+  });
+
   it('bounds its sessions, forgetting the least recently used client', () => {
     const kv = new KvStateMachine(2);
     const put = (client: string, seq: number) =>

@@ -53,16 +53,12 @@ export class KvStateMachine implements StateMachine<KvEntry, KvEntryResult> {
     if (problem !== undefined) return { op: 'refused', reason: `malformed command: ${problem}` };
     const { session } = command;
     if (session === undefined) return this.#execute(command);
-    const check = this.#sessions.check(session);
-    if (check.kind === 'duplicate') return check.result;
-    if (check.kind === 'stale') {
-      return {
-        op: 'refused',
-        reason: `stale request: client ${session.client} already sent seq ${check.lastSeq}, this is seq ${session.seq}`,
-      };
-    }
+    const check = this.#sessions.check(session, command);
+    if (check.kind === 'refused') return { op: 'refused', reason: check.reason };
+    // A retried read is not kept (see sessions.ts): it reads again, which changes nothing.
+    if (check.kind === 'duplicate') return check.result ?? this.#execute(command);
     const result = this.#execute(command);
-    this.#sessions.record(session, result);
+    this.#sessions.record(session, command, result);
     return result;
   }
 

@@ -58,6 +58,11 @@ export class ProposalBook<R> {
   track(proposal: Proposal, index: number, term: number): void {
     const open = proposal as OpenProposal<R>;
     if (open.settled) return;
+    // Another proposal waiting at this index (leadership lost and regained at the same index) was replaced by
+    // this one: it will never be applied, so say so now rather than let it time out.
+    const replaced = this.#byIndex.get(index);
+    if (replaced !== undefined && replaced !== open)
+      this.#reject(replaced, new ProposalLostError(index, replaced.term!));
     open.index = index;
     open.term = term;
     this.#byIndex.set(index, open);
