@@ -104,21 +104,20 @@ function configsFromFlags(flags: ClusterFlags, env: NodeJS.ProcessEnv, usage: st
     raft: { host, port: raftPort + i },
     http: { host, port: httpPort + i },
   }));
+  return clusterConfigs(members, dataDir, {
+    secret,
+    ...(electionTimeout !== undefined && {
+      electionTimeout: [electionTimeout, 2 * electionTimeout] as const,
+    }),
+    ...(flags.heartbeat !== undefined && { heartbeatInterval: flags.heartbeat }),
+  });
+}
+
+/** A node's config for one incarnation: with --trace-dir, a trace file of its own, named by its start time. */
+function incarnation(config: KvNodeConfig, traceDir: string | undefined): KvNodeConfig {
+  if (traceDir === undefined) return config;
   const startedAt = new Date().toISOString().replace(/[:.]/g, '-');
-  return clusterConfigs(
-    members,
-    dataDir,
-    {
-      secret,
-      ...(electionTimeout !== undefined && {
-        electionTimeout: [electionTimeout, 2 * electionTimeout] as const,
-      }),
-      ...(flags.heartbeat !== undefined && { heartbeatInterval: flags.heartbeat }),
-    },
-    flags['trace-dir'] === undefined
-      ? undefined
-      : (id) => resolve(flags['trace-dir']!, `${id}-${startedAt}.trace`),
-  );
+  return { ...config, tracePath: resolve(traceDir, `${config.id}-${startedAt}.trace`) };
 }
 
 async function run(flags: ClusterFlags, _positionals: readonly string[], usage: string): Promise<number> {
@@ -135,7 +134,9 @@ async function run(flags: ClusterFlags, _positionals: readonly string[], usage: 
   }
   if (flags['trace-dir'] !== undefined) await mkdir(resolve(flags['trace-dir']), { recursive: true });
   const log = (id: string) => (line: string) => process.stdout.write(`[${id}] ${line}\n`);
-  const nodes = configs.map((config) => new NodeProcess(config, log(config.id)));
+  const launch = (config: KvNodeConfig) =>
+    new NodeProcess(incarnation(config, flags['trace-dir']), log(config.id));
+  const nodes = configs.map(launch);
   const restartAfterMs = flags['restart-after'] ?? 3000;
   let stopping = false;
   const restarts = new Set<NodeJS.Timeout>();
@@ -151,7 +152,7 @@ async function run(flags: ClusterFlags, _positionals: readonly string[], usage: 
       const timer = setTimeout(() => {
         restarts.delete(timer);
         if (stopping) return;
-        nodes[position] = new NodeProcess(node.config, log(id));
+        nodes[position] = launch(configs[position]!);
         process.stdout.write(`[${id}] restarted as pid ${nodes[position]!.child.pid}\n`);
         supervise(position);
       }, restartAfterMs);

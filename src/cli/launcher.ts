@@ -32,11 +32,45 @@ export function nodeFlags(config: KvNodeConfig): string[] {
     flags.push('--peer', `${id}=${formatAddress(member.raft)},${formatAddress(member.http)}`);
   }
   flags.push('--data-dir', config.dataDir);
-  if (config.electionTimeout !== undefined)
-    flags.push('--election-timeout', String(config.electionTimeout[0]));
+  if (config.electionTimeout !== undefined) {
+    // `pureraft node` takes one number and draws the timeout from [it, 2 × it).
+    const [low, high] = config.electionTimeout;
+    if (high !== 2 * low) {
+      throw new RangeError(
+        `node ${config.id}: election timeout [${low}, ${high}] cannot be passed to \`pureraft node\`, which takes [x, 2x)`,
+      );
+    }
+    flags.push('--election-timeout', String(low));
+  }
   if (config.heartbeatInterval !== undefined) flags.push('--heartbeat', String(config.heartbeatInterval));
   if (config.tracePath !== undefined) flags.push('--trace', config.tracePath);
   return flags;
+}
+
+/** How many of its last stderr lines a NodeProcess keeps, for error messages. */
+export const STDERR_LINES_KEPT = 200;
+
+/** The last `limit` lines of a stream: a node that runs for days writes far more. */
+export class LastLines {
+  readonly #lines: string[] = [];
+  #next = 0;
+
+  constructor(readonly limit: number) {}
+
+  push(line: string): void {
+    if (this.#lines.length < this.limit) this.#lines.push(line);
+    else this.#lines[this.#next] = line;
+    this.#next = (this.#next + 1) % this.limit;
+  }
+
+  /** The lines kept, oldest first, each ending in a newline. */
+  get text(): string {
+    const lines =
+      this.#lines.length < this.limit
+        ? this.#lines
+        : [...this.#lines.slice(this.#next), ...this.#lines.slice(0, this.#next)];
+    return lines.map((line) => `${line}\n`).join('');
+  }
 }
 
 export interface Exit {
@@ -47,8 +81,7 @@ export interface Exit {
 export class NodeProcess {
   readonly child: ChildProcess;
   readonly exited: Promise<Exit>;
-  /** Everything the node wrote to stderr so far. */
-  stderr = '';
+  readonly #stderr = new LastLines(STDERR_LINES_KEPT);
 
   /** `onLine` gets each line the node writes to stdout or stderr. */
   constructor(
@@ -64,9 +97,14 @@ export class NodeProcess {
     );
     createInterface({ input: this.child.stdout! }).on('line', onLine);
     createInterface({ input: this.child.stderr! }).on('line', (line) => {
-      this.stderr += `${line}\n`;
+      this.#stderr.push(line);
       onLine(line);
     });
+  }
+
+  /** The last lines (up to STDERR_LINES_KEPT) the node wrote to stderr, each ending in a newline. */
+  get stderr(): string {
+    return this.#stderr.text;
   }
 
   get running(): boolean {

@@ -111,15 +111,33 @@ async function run(flags: NodeFlags, _positionals: readonly string[], usage: str
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));
   });
+  const code = await untilStopped(kvNode, config.id, died, signalled, write);
+  // A dead node has closed everything it opened, so the process should end by itself; should anything still
+  // hold it open, it must exit anyway, for `pureraft cluster` (or systemd, ...) to start it again.
+  if (code !== 0) setTimeout(() => process.exit(code), 2_000).unref();
+  return code;
+}
+
+/**
+ * Runs a started node until the first of a signal (stops it cleanly: 0) or its fatal error (reported on
+ * stderr: 1, so whatever supervises the process starts it again).
+ */
+export async function untilStopped(
+  node: { stop(): Promise<void> },
+  id: string,
+  died: Promise<Error>,
+  signalled: Promise<NodeJS.Signals>,
+  write: (line: string) => void,
+): Promise<number> {
   const outcome = await Promise.race([signalled, died]);
   if (outcome instanceof Error) {
-    process.stderr.write(`pureraft node ${config.id}: stopped after a fatal error: ${outcome.message}\n`);
+    process.stderr.write(`pureraft node ${id}: stopped after a fatal error: ${outcome.message}\n`);
     return 1;
   }
   write(`${outcome}: stopping`);
   // The same signal again while stopping means "now" (Ctrl-C twice). A different one does not: under
   // `pureraft cluster` a Ctrl-C reaches the node from the terminal and then SIGTERM from its parent.
   process.once(outcome, () => process.exit(130));
-  await kvNode.stop();
+  await node.stop();
   return 0;
 }

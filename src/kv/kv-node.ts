@@ -91,8 +91,12 @@ export class KvNode {
   readonly transport: TcpTransport<KvEntry>;
   readonly http: KvHttpServer;
   readonly batcher: Batcher;
+  #fatal: Error | null = null;
 
-  /** Builds the node without touching disk or network; `start` does that. `onFatal`: the node died. */
+  /**
+   * Builds the node without touching disk or network; `start` does that. `onFatal`: the node died (a disk
+   * write failed, ...); its HTTP server is closed by then.
+   */
   constructor(
     readonly config: KvNodeConfig,
     log: (line: string) => void,
@@ -120,7 +124,14 @@ export class KvNode {
       storage: this.storage,
       transport: this.transport,
       stateMachine: this.machine,
-      onFatal,
+      // A dead node must not keep serving: its /status would go on reporting its last role.
+      onFatal: (error) => {
+        this.#fatal = error;
+        void this.http
+          .close()
+          .catch(() => {})
+          .finally(() => onFatal(error));
+      },
       ...(config.tracePath !== undefined && { tracePath: config.tracePath }),
       ...(config.maxPendingProposals !== undefined && { maxPendingProposals: config.maxPendingProposals }),
       ...(config.proposalTimeoutMs !== undefined && { proposalTimeoutMs: config.proposalTimeoutMs }),
@@ -153,6 +164,11 @@ export class KvNode {
     } catch (error) {
       await this.node.stop();
       throw error;
+    }
+    // Died while the server was starting to listen: close it again.
+    if (this.#fatal !== null) {
+      await this.http.close();
+      throw this.#fatal;
     }
   }
 

@@ -3,7 +3,7 @@
  * prints where they are, brings back a node killed with kill -9, and stops them all on Ctrl-C.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
@@ -13,6 +13,7 @@ const cli = new URL('../../src/cli/main.ts', import.meta.url).pathname;
 
 it('starts its nodes, restarts one killed with kill -9 from its own data, and stops them all on Ctrl-C', async () => {
   const dataDir = await mkdtemp(join(tmpdir(), 'pureraft-cluster-'));
+  const traceDir = join(dataDir, 'traces');
   const base = 20_000 + Math.floor(Math.random() * 20_000);
   const child = spawn(
     process.execPath,
@@ -31,6 +32,8 @@ it('starts its nodes, restarts one killed with kill -9 from its own data, and st
       '300',
       '--secret',
       'test-secret',
+      '--trace-dir',
+      traceDir,
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -74,6 +77,10 @@ it('starts its nodes, restarts one killed with kill -9 from its own data, and st
     child.kill('SIGINT');
     expect(await exited).toBe(0);
     for (const { pid } of pids) expect(() => process.kill(pid, 0)).toThrow();
+    // Each incarnation recorded its own trace: the restarted node did not collide with its first one's file.
+    const traces = (await readdir(traceDir)).filter((name) => name.startsWith(`${victim.id}-`));
+    expect(traces).toHaveLength(2);
+    expect(output).not.toMatch(/EEXIST/);
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
     await rm(dataDir, { recursive: true, force: true });

@@ -1,10 +1,12 @@
 /**
  * An advisory lock that keeps two processes (or two storages in one process) from writing the same log
  * directory: a `LOCK` file holding the owner's pid. A lock left by a process that died (kill -9, power loss)
- * is stale and taken over, so a crash never needs a human to restart.
+ * is stale and taken over, so a crash never needs a human to restart. A LOCK naming this process's own pid is
+ * held only if this process took it (see `held`): after a container restart the node is often pid 1 again,
+ * and the LOCK its previous incarnation left names that same pid.
  */
 import { link, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { resolve } from 'node:path';
 
 export class DirectoryLockedError extends Error {
   override readonly name = 'DirectoryLockedError';
@@ -16,24 +18,37 @@ export interface DirectoryLock {
 
 let tempCounter = 0;
 
+/** The LOCK files this process holds (absolute paths). */
+const held = new Set<string>();
+
 export async function acquireLock(dir: string): Promise<DirectoryLock> {
-  const lockPath = join(dir, 'LOCK');
+  const lockPath = resolve(dir, 'LOCK');
   // The pid is written to a private file first and then hard-linked into place, which fails atomically if
   // LOCK exists: so a LOCK never appears without its pid. Only a power loss (which also killed its writer) can
   // leave one empty, so an unreadable LOCK is stale.
-  const temp = join(dir, `LOCK.${process.pid}.${tempCounter++}.tmp`);
+  const temp = resolve(dir, `LOCK.${process.pid}.${tempCounter++}.tmp`);
   await writeFile(temp, `${process.pid}\n`);
   try {
     // Two attempts: the second follows the removal of a stale lock.
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
         await link(temp, lockPath);
-        return { release: () => rm(lockPath, { force: true }) };
+        held.add(lockPath);
+        let released = false;
+        return {
+          release: async () => {
+            if (released) return;
+            released = true;
+            await rm(lockPath, { force: true });
+            held.delete(lockPath);
+          },
+        };
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       }
       const holder = await readHolder(lockPath);
-      if (holder !== null && isAlive(holder)) {
+      const live = holder !== null && (holder === process.pid ? held.has(lockPath) : isAlive(holder));
+      if (live) {
         throw new DirectoryLockedError(
           `${dir} is in use by process ${holder} (${lockPath}); if that process is not using it, remove the file`,
         );

@@ -158,7 +158,7 @@ export class RaftNode<C, R> {
       const durable = await storage.load();
       const [state, effects] = init<C>(config, durable);
       if (tracePath !== undefined) {
-        this.#trace = new TraceWriter<C>(tracePath);
+        this.#trace = await TraceWriter.create<C>(tracePath);
         this.#trace.start(config, durable, [state, effects]);
       }
       this.#state = state;
@@ -256,7 +256,7 @@ export class RaftNode<C, R> {
         if (this.#persistsInFlight >= MAX_PERSISTS_IN_FLIGHT) await this.#lastPersist;
       }
     } catch (error) {
-      this.#fail(error instanceof Error ? error : new Error(String(error)));
+      this.#fail(asError(error));
     } finally {
       this.#draining = null;
     }
@@ -319,7 +319,7 @@ export class RaftNode<C, R> {
         this.#persistsInFlight--;
         this.#stats.persists++;
       },
-      (error: unknown) => this.#fail(error instanceof Error ? error : new Error(String(error))),
+      (error: unknown) => this.#fail(asError(error)),
     );
   }
 
@@ -334,7 +334,7 @@ export class RaftNode<C, R> {
         this.#waiting--;
         if (this.#phase === 'running' || this.#phase === 'stopping' || this.#phase === 'starting') effect();
       })
-      .catch((error: unknown) => this.#fail(error instanceof Error ? error : new Error(String(error))));
+      .catch((error: unknown) => this.#fail(asError(error)));
   }
 
   /** Resolves once every persist handed out is durable and every effect waiting for one has run. */
@@ -361,4 +361,9 @@ export class RaftNode<C, R> {
     const failure = results.find((result) => result.status === 'rejected');
     if (failure !== undefined && this.#phase !== 'failed') throw failure.reason;
   }
+}
+
+/** What was thrown, as an Error. */
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
 }

@@ -61,6 +61,18 @@ describe('traces', () => {
     expect(matches[0]).toBe(false);
   });
 
+  it('refuses to start a node whose trace file cannot be created, instead of running without one', async () => {
+    const path = join(dir, 'a.trace');
+    await writeFile(path, 'an earlier run\n');
+    const cluster = new TestCluster(['a'], () => ({ tracePath: path }));
+    await expect(cluster.nodes.get('a')!.node.start()).rejects.toMatchObject({ code: 'EEXIST' });
+    expect(await readFile(path, 'utf8')).toBe('an earlier run\n');
+    // The node released what it had opened: with a new trace file it starts.
+    const again = new TestCluster(['a'], () => ({ tracePath: join(dir, 'a2.trace') }));
+    await again.start();
+    await again.stop();
+  });
+
   it('leaves out a torn last line, and refuses damage anywhere else', () => {
     const start = JSON.stringify({
       type: 'start',

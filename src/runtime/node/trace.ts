@@ -9,8 +9,8 @@
  * have no custom `commandSize`: a function cannot be recorded, and a replay would measure sizes differently.
  */
 import { createHash } from 'node:crypto';
-import { createWriteStream, type WriteStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import type { WriteStream } from 'node:fs';
+import { open, readFile } from 'node:fs/promises';
 import {
   type Config,
   type Durable,
@@ -56,9 +56,22 @@ export class TraceWriter<C> {
   readonly #stream: WriteStream;
   #failure: Error | null = null;
 
-  constructor(readonly path: string) {
-    this.#stream = createWriteStream(path, { flags: 'wx' });
-    // A trace is a debugging aid: failing to write one is reported when closing, never fatal to the node.
+  /**
+   * Creates the file, which must not exist yet, and rejects if it cannot: a trace asked for and not
+   * recorded would be found missing only when it is needed.
+   */
+  static async create<C>(path: string): Promise<TraceWriter<C>> {
+    const handle = await open(path, 'wx');
+    return new TraceWriter<C>(path, handle.createWriteStream());
+  }
+
+  private constructor(
+    readonly path: string,
+    stream: WriteStream,
+  ) {
+    this.#stream = stream;
+    // Once the file is open, a trace is a debugging aid: a failed write is reported when closing, never fatal
+    // to the node.
     this.#stream.on('error', (error) => {
       this.#failure ??= error;
     });

@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { clusterConfigs } from '../kv/index.js';
+import { LastLines, nodeFlags } from './launcher.js';
+
+const [config] = clusterConfigs(
+  [{ id: 'n1', raft: { host: '127.0.0.1', port: 7001 }, http: { host: '127.0.0.1', port: 8001 } }],
+  '/tmp/data',
+  { secret: 's' },
+);
+
+describe('nodeFlags', () => {
+  it('passes an election timeout of [x, 2x) as x, the only form `pureraft node` takes', () => {
+    const flags = nodeFlags({ ...config!, electionTimeout: [300, 600] });
+    expect(flags.slice(flags.indexOf('--election-timeout'), flags.indexOf('--election-timeout') + 2)).toEqual(
+      ['--election-timeout', '300'],
+    );
+  });
+
+  it('refuses any other range rather than silently changing it', () => {
+    expect(() => nodeFlags({ ...config!, electionTimeout: [300, 400] })).toThrow(/\[300, 400\].*\[x, 2x\)/);
+  });
+});
+
+describe('LastLines', () => {
+  it('keeps only the last lines, oldest first', () => {
+    const lines = new LastLines(3);
+    lines.push('a');
+    lines.push('b');
+    expect(lines.text).toBe('a\nb\n');
+    for (const line of ['c', 'd', 'e', 'f', 'g']) lines.push(line);
+    expect(lines.text).toBe('e\nf\ng\n');
+  });
+});
