@@ -14,7 +14,8 @@ const cli = new URL('../../src/cli/main.ts', import.meta.url).pathname;
 it('starts its nodes, restarts one killed with kill -9 from its own data, and stops them all on Ctrl-C', async () => {
   const dataDir = await mkdtemp(join(tmpdir(), 'pureraft-cluster-'));
   const traceDir = join(dataDir, 'traces');
-  const base = 20_000 + Math.floor(Math.random() * 20_000);
+  // Below Linux's ephemeral range (32768 and up), so that no port another test got from the OS collides.
+  const base = 10_000 + 20 * Math.floor(Math.random() * 1000);
   const child = spawn(
     process.execPath,
     [
@@ -42,9 +43,13 @@ it('starts its nodes, restarts one killed with kill -9 from its own data, and st
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   try {
-    await eventually('the banner', 20_000, async () =>
-      output.includes('3 nodes running') ? true : undefined,
-    );
+    // Three processes compile their TypeScript as they start: slow on a busy 2-core machine.
+    await eventually('the banner', 45_000, async () => {
+      if (child.exitCode !== null) throw new Error(`pureraft cluster exited ${child.exitCode}:\n${output}`);
+      return output.includes('3 nodes running') ? true : undefined;
+    }).catch((error: Error) => {
+      throw new Error(`${error.message}\n--- output so far ---\n${output}`);
+    });
     const pids = [...output.matchAll(/^ {2}(n\d) .* pid (\d+)$/gm)].map(([, id, pid]) => ({
       id: id!,
       pid: Number(pid),
@@ -85,4 +90,4 @@ it('starts its nodes, restarts one killed with kill -9 from its own data, and st
     if (child.exitCode === null) child.kill('SIGKILL');
     await rm(dataDir, { recursive: true, force: true });
   }
-}, 60_000);
+}, 120_000);
