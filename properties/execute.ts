@@ -22,21 +22,6 @@ function resolve(cluster: Cluster<Command>, target: Target): NodeId | undefined 
   return target === 'leader' ? currentLeader(cluster) : target;
 }
 
-const arrivesFirst = (a: Envelope<Command>, b: Envelope<Command>): number =>
-  a.deliverAt - b.deliverAt || a.seq - b.seq;
-
-/** Messages in flight in the order they arrive: the heap's own order is an implementation detail. */
-export function inFlightInOrder(cluster: Cluster<Command>): Envelope<Command>[] {
-  return [...cluster.inFlight].sort(arrivesFirst);
-}
-
-function nextToArrive(cluster: Cluster<Command>): Envelope<Command> | undefined {
-  let next: Envelope<Command> | undefined;
-  for (const envelope of cluster.inFlight)
-    if (next === undefined || arrivesFirst(envelope, next) < 0) next = envelope;
-  return next;
-}
-
 /** The armed timer due first (ties: node order, then the order the node armed them). */
 function earliestTimer(cluster: Cluster<Command>): { id: NodeId; timer: string; at: number } | undefined {
   let earliest: { id: NodeId; timer: string; at: number } | undefined;
@@ -52,7 +37,7 @@ function earliestTimer(cluster: Cluster<Command>): { id: NodeId; timer: string; 
 function tick(cluster: Cluster<Command>, crashAfter: number | undefined): void {
   for (let deliveries = 0; deliveries < MAX_DELIVERIES_PER_TICK; deliveries++) {
     const timer = earliestTimer(cluster);
-    const envelope = nextToArrive(cluster);
+    const envelope = cluster.nextToArrive();
     if (envelope !== undefined && (timer === undefined || envelope.deliverAt < timer.at)) {
       cluster.now = Math.max(cluster.now, envelope.deliverAt);
       cluster.deliver(envelope);
@@ -66,7 +51,7 @@ function tick(cluster: Cluster<Command>, crashAfter: number | undefined): void {
 }
 
 function pick(cluster: Cluster<Command>, position: number): Envelope<Command> | undefined {
-  const envelopes = inFlightInOrder(cluster);
+  const envelopes = cluster.inFlight;
   return envelopes.length === 0 ? undefined : envelopes[position % envelopes.length];
 }
 
@@ -90,7 +75,7 @@ export function execute(cluster: Cluster<Command>, action: Action, position: num
       return;
     }
     case 'flush':
-      for (const envelope of inFlightInOrder(cluster)) cluster.deliver(envelope);
+      for (const envelope of cluster.inFlight) cluster.deliver(envelope);
       return;
     case 'drop': {
       const envelope = pick(cluster, action.message);

@@ -18,7 +18,7 @@ import {
   status,
   step,
 } from '../../src/core/index.js';
-import { Cluster, type Envelope } from '../../src/runtime/simulator/index.js';
+import { Cluster } from '../../src/runtime/simulator/index.js';
 
 export type Cmd = string;
 export const VOTERS3 = ['a', 'b', 'c'] as const;
@@ -189,20 +189,6 @@ export function cluster(
   return made;
 }
 
-function earliest(inFlight: readonly Envelope<Cmd>[]): Envelope<Cmd> | undefined {
-  let first: Envelope<Cmd> | undefined;
-  for (const envelope of inFlight) {
-    if (
-      first === undefined ||
-      envelope.deliverAt < first.deliverAt ||
-      (envelope.deliverAt === first.deliverAt && envelope.seq < first.seq)
-    ) {
-      first = envelope;
-    }
-  }
-  return first;
-}
-
 /** Delivers every message in flight, and those they cause, in send order; no timer fires. */
 export function settle(
   made: Cluster<Cmd>,
@@ -210,11 +196,7 @@ export function settle(
   limit = 1_000_000,
 ): number {
   let delivered = 0;
-  for (
-    let next = earliest(made.inFlight);
-    next !== undefined && delivered < limit;
-    next = earliest(made.inFlight)
-  ) {
+  for (let next = made.nextToArrive(); next !== undefined && delivered < limit; next = made.nextToArrive()) {
     if (keep(next.message)) made.deliver(next);
     else made.drop(next);
     delivered++;

@@ -96,6 +96,11 @@ export interface ClusterStats {
   proposals: number;
 }
 
+/** The order messages arrive in: by delivery time, then in the order they were sent. */
+function arrivalOrder<C>(a: Envelope<C>, b: Envelope<C>): number {
+  return a.deliverAt - b.deliverAt || a.seq - b.seq;
+}
+
 const linkKey = (from: NodeId, to: NodeId): string => `${from}\u0000${to}`;
 
 export class Cluster<C> {
@@ -103,9 +108,7 @@ export class Cluster<C> {
   readonly stats: ClusterStats = { messages: 0, bytes: 0, byType: {}, delivered: 0, proposals: 0 };
   /** Virtual time. Only the driver moves it. */
   now = 0;
-  readonly #inFlight = new MinHeap<Envelope<C>>(
-    (a, b) => a.deliverAt < b.deliverAt || (a.deliverAt === b.deliverAt && a.seq < b.seq),
-  );
+  readonly #inFlight = new MinHeap<Envelope<C>>((a, b) => arrivalOrder(a, b) < 0);
   readonly #cutLinks = new Set<string>();
   /** State machine safety: the entry applied at each index by whichever node applied it first. */
   readonly #appliedAt: Entry<C>[] = [];
@@ -147,8 +150,14 @@ export class Cluster<C> {
     return this.#appliedAt;
   }
 
+  /** Messages in flight, in the order they will arrive. */
   get inFlight(): readonly Envelope<C>[] {
-    return this.#inFlight.toArray();
+    return [...this.#inFlight.toArray()].sort(arrivalOrder);
+  }
+
+  /** The message in flight that arrives first. O(1). */
+  nextToArrive(): Envelope<C> | undefined {
+    return this.#inFlight.peek();
   }
 
   // ---- links -------------------------------------------------------------------------------------------
