@@ -27,6 +27,45 @@ export interface Config {
    * the byteLength of a Uint8Array, otherwise the length of its JSON text.
    */
   readonly commandSize?: (command: unknown) => number;
+  /** Learners of the initial configuration: they receive the log and never vote or count. Default []. */
+  readonly learners?: readonly NodeId[];
+  /**
+   * Thesis §9.6: a node whose election timer fires first asks whether it could win (a pre-vote, which
+   * neither raises its term nor persists anything); only a pre-vote majority starts a real election.
+   * Default true.
+   */
+  readonly preVote?: boolean;
+  /**
+   * Thesis §6.2, §4.2.3: a leader that has not heard from a majority within an election timeout steps down,
+   * and a node that heard from a live leader within the minimum election timeout ignores vote requests
+   * (except those a leadership transfer asked for). Default true.
+   */
+  readonly checkQuorum?: boolean;
+}
+
+/**
+ * The configuration in force (§6). A decision needs a majority of `voters`, and during a joint change also a
+ * majority of `outgoing` (the old voters). Learners receive the log and never vote or count.
+ */
+export interface Membership {
+  readonly voters: readonly NodeId[];
+  readonly learners: readonly NodeId[];
+  readonly outgoing?: readonly NodeId[];
+}
+
+/** What a snapshot stands for (§7): the log through `index` (whose term is `term`), applied, with the
+ *  configuration in force at `index`. */
+export interface SnapshotMeta {
+  readonly index: number;
+  readonly term: number;
+  readonly membership: Membership;
+}
+
+/** `data` is the service's: the core never reads, copies, compares or changes it. It is plain data, or a
+ *  reference that the runtime can resolve (a file name and a checksum), so that a trace stays serializable. */
+export interface Snapshot {
+  readonly meta: SnapshotMeta;
+  readonly data: unknown;
 }
 
 export interface HardState {
@@ -43,13 +82,16 @@ export interface Entry<C> {
   readonly kind: EntryKind;
   /** Present exactly when kind === 'command'. */
   readonly command?: C;
+  /** Present exactly when kind === 'config': the configuration this entry puts in force (§6). */
+  readonly membership?: Membership;
 }
 
 /** What storage holds for a node, as rebuilt from every `persist` effect it executed. */
 export interface Durable<C> {
   readonly hardState: HardState;
-  /** Contiguous, ascending. */
+  /** Contiguous, ascending; from `snapshot.meta.index + 1` when there is a snapshot, else from 1. */
   readonly entries: readonly Entry<C>[];
+  readonly snapshot?: Snapshot;
 }
 
 /** Every message carries at least these; a response's type ends in 'Response'. */
@@ -65,6 +107,24 @@ export interface RequestVote extends MessageBase {
   readonly type: 'RequestVote';
   readonly lastLogIndex: number;
   readonly lastLogTerm: number;
+  /** Thesis §3.10: sent by the target of a leadership transfer, so it bypasses leader stickiness. */
+  readonly transfer: boolean;
+}
+
+/**
+ * Thesis §9.6: "could I win?". `term` is the term the sender would campaign in (its own term + 1); neither
+ * side raises its term for a pre-vote, and a grant promises nothing.
+ */
+export interface PreVote extends MessageBase {
+  readonly type: 'PreVote';
+  readonly lastLogIndex: number;
+  readonly lastLogTerm: number;
+}
+
+/** `term` echoes the pre-vote's term when granted, and is the responder's own term when refused. */
+export interface PreVoteResponse extends MessageBase {
+  readonly type: 'PreVoteResponse';
+  readonly voteGranted: boolean;
 }
 
 export interface RequestVoteResponse extends MessageBase {
@@ -79,6 +139,8 @@ export interface AppendEntries<C> extends MessageBase {
   readonly prevLogTerm: number;
   readonly entries: readonly Entry<C>[];
   readonly leaderCommit: number;
+  /** The leader's confirmation round when it sent this (ReadIndex, thesis §6.4); echoed in the answer. */
+  readonly round: number;
 }
 
 /**
@@ -94,9 +156,40 @@ export interface AppendEntriesResponse extends MessageBase {
   readonly index: number;
   readonly conflictTerm: number;
   readonly conflictIndex: number;
+  /** The `round` of the AppendEntries this answers. */
+  readonly round: number;
 }
 
-export type Message<C> = RequestVote | RequestVoteResponse | AppendEntries<C> | AppendEntriesResponse;
+/** §7: the leader sends its latest snapshot to a follower whose next entry it has compacted away. */
+export interface InstallSnapshot extends MessageBase {
+  readonly type: 'InstallSnapshot';
+  readonly snapshot: Snapshot;
+  readonly round: number;
+}
+
+/** `index`: the follower's commit index after handling the snapshot (at least the snapshot's index when it
+ *  was installed or already covered); its log matches the leader's through there. */
+export interface InstallSnapshotResponse extends MessageBase {
+  readonly type: 'InstallSnapshotResponse';
+  readonly index: number;
+  readonly round: number;
+}
+
+/** Thesis §3.10: the leader tells the target of a leadership transfer to start an election at once. */
+export interface TimeoutNow extends MessageBase {
+  readonly type: 'TimeoutNow';
+}
+
+export type Message<C> =
+  | RequestVote
+  | RequestVoteResponse
+  | PreVote
+  | PreVoteResponse
+  | AppendEntries<C>
+  | AppendEntriesResponse
+  | InstallSnapshot
+  | InstallSnapshotResponse
+  | TimeoutNow;
 export type MessageType = Message<unknown>['type'];
 
 export type Event<C> =
@@ -105,7 +198,19 @@ export type Event<C> =
   /** A message from another node. */
   | { readonly type: 'receive'; readonly message: Message<C> }
   /** A client asks to replicate a command. */
-  | { readonly type: 'propose'; readonly command: C };
+  | { readonly type: 'propose'; readonly command: C }
+  /** The service captured its state through `index` (contract 10): keep it as the latest snapshot, compact. */
+  | { readonly type: 'snapshot'; readonly index: number; readonly data: unknown }
+  /** Change the configuration through joint consensus (contract 14). */
+  | {
+      readonly type: 'changeMembership';
+      readonly voters: readonly NodeId[];
+      readonly learners?: readonly NodeId[];
+    }
+  /** Hand leadership to `to` (contract 15, thesis §3.10). */
+  | { readonly type: 'transferLeadership'; readonly to: NodeId }
+  /** A linearizable read (contract 16, ReadIndex, thesis §6.4); answered by `readReady` or `readFailed`. */
+  | { readonly type: 'read'; readonly id: string };
 
 export type Effect<C> =
   | { readonly type: 'setTimer'; readonly timer: string; readonly delay: number }
@@ -113,13 +218,19 @@ export type Effect<C> =
   | {
       readonly type: 'persist';
       readonly hardState?: HardState;
+      readonly snapshot?: Snapshot;
       readonly truncateFrom?: number;
       readonly entries?: readonly Entry<C>[];
     }
   | { readonly type: 'send'; readonly message: Message<C> }
-  | { readonly type: 'apply'; readonly entries: readonly Entry<C>[] };
+  | { readonly type: 'apply'; readonly entries: readonly Entry<C>[] }
+  /** Replace the service's whole state with the snapshot's (contract 12). */
+  | { readonly type: 'restore'; readonly snapshot: Snapshot }
+  /** The read may be answered once the service has applied through `index` (contract 16). */
+  | { readonly type: 'readReady'; readonly id: string; readonly index: number }
+  | { readonly type: 'readFailed'; readonly id: string; readonly leaderId: NodeId | null };
 
-export type Role = 'follower' | 'candidate' | 'leader';
+export type Role = 'follower' | 'candidate' | 'leader' | 'learner';
 
 export interface Status {
   readonly id: NodeId;
@@ -130,6 +241,11 @@ export interface Status {
   readonly commitIndex: number;
   readonly lastIndex: number;
   readonly lastTerm: number;
+  readonly membership: Membership;
+  /** Index of the latest snapshot; 0 when there is none. */
+  readonly snapshotIndex: number;
+  /** The target of a leadership transfer in progress on this leader, else null. */
+  readonly transferring: NodeId | null;
 }
 
 /** A config with every optional field settled. */
