@@ -34,7 +34,7 @@ const sameEvent = (event: Event<Command>): Event<Command> => event;
 const commitsEarlierTerms = wrapStep(sameEvent, (state, effects) => {
   const { role, id, commitIndex } = status(state);
   if (role !== 'leader') return [state, effects];
-  const voters = state.settings.voters;
+  const voters = status(state).membership.voters;
   const matches = voters
     .map((voter) => (voter === id ? logOf(state).lastIndex : (state.progress[voter]?.match ?? 0)))
     .sort((a, b) => b - a);

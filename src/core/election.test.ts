@@ -236,11 +236,17 @@ describe('§5.4.1 election restriction', () => {
     }
   });
 
-  it('voters are the configuration: messages from outside it, or to someone else, are dropped', () => {
+  it('messages to someone else, or from the node itself, are dropped', () => {
     const start = follower('a');
-    for (const message of [voteRequest('z', 'a', 5), voteRequest('b', 'z', 5), voteRequest('a', 'a', 5)]) {
+    for (const message of [voteRequest('b', 'z', 5), voteRequest('a', 'a', 5)]) {
       expect(run(start, receive(message))).toEqual([start, []]);
     }
     expect(VOTERS3).toContain('b');
+  });
+
+  it('a node outside the configuration this node knows is answered: it may vote in one not yet learned (§6)', () => {
+    const [state, effects] = run(follower('a'), receive(voteRequest('z', 'a', 5)));
+    expect(status(state)).toMatchObject({ term: 5, votedFor: 'z' });
+    expect(sendsOf(effects)).toEqual([voteResponse('a', 'z', 5, true)]);
   });
 });

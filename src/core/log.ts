@@ -8,18 +8,29 @@
  * was truncated) forks the store: the full chunks are shared by reference (they are never written again) and
  * only the partial last chunk and the chunk directory are copied, O(length / CHUNK + CHUNK).
  *
- * Indices are Raft's: 1-based. `base` is the position before the first entry held (0 for a log that starts at
- * the beginning), left in place for snapshots, which will start a log after a compacted prefix.
+ * Indices are Raft's: 1-based. `base` is the position before the first entry held: (0, 0) for a log from the
+ * beginning, the latest snapshot's last index and term once a prefix was compacted (§7). Compaction starts a new
+ * store that shares the chunks it keeps, so the compacted prefix's memory is freed once no state holds it.
  */
 import { invariant } from './invariant.js';
-import type { Entry } from './types.js';
+import type { Entry, Snapshot } from './types.js';
 
 const CHUNK = 4096;
 
-/** Shared backing storage. Only ever grows; positions already written are never written again. */
+/**
+ * Shared backing storage. Only ever grows; positions already written are never written again. Position 0 sits
+ * at `offset` in the first chunk, so a compacted store shares the chunks it keeps with the store it came from.
+ */
 class ChunkStore<C> {
-  readonly chunks: Entry<C>[][] = [[]];
+  readonly chunks: Entry<C>[][];
+  readonly offset: number;
   size = 0;
+
+  constructor(chunks: Entry<C>[][] = [[]], offset = 0, size = 0) {
+    this.chunks = chunks;
+    this.offset = offset;
+    this.size = size;
+  }
 
   push(entry: Entry<C>): void {
     let last = this.chunks[this.chunks.length - 1]!;
@@ -32,18 +43,24 @@ class ChunkStore<C> {
   }
 
   at(position: number): Entry<C> {
-    return this.chunks[Math.floor(position / CHUNK)]![position % CHUNK]!;
+    const slot = position + this.offset;
+    return this.chunks[Math.floor(slot / CHUNK)]![slot % CHUNK]!;
   }
 
-  /** A new store holding positions [0, size) of this one: full chunks shared, the partial one copied. */
-  fork(size: number): ChunkStore<C> {
-    const forked = new ChunkStore<C>();
-    const fullChunks = Math.floor(size / CHUNK);
-    forked.chunks.length = 0;
-    for (let i = 0; i < fullChunks; i++) forked.chunks.push(this.chunks[i]!);
-    forked.chunks.push((this.chunks[fullChunks] ?? []).slice(0, size % CHUNK));
-    forked.size = size;
-    return forked;
+  /**
+   * A new store holding positions [from, to) of this one, renumbered from 0: the full chunks are shared (never
+   * written again), the partial last one is copied so that the two stores never push into the same array.
+   * O((to - from) / CHUNK + CHUNK).
+   */
+  range(from: number, to: number): ChunkStore<C> {
+    const firstSlot = from + this.offset;
+    const endSlot = to + this.offset;
+    const firstChunk = Math.floor(firstSlot / CHUNK);
+    const lastChunk = Math.floor(endSlot / CHUNK); // the chunk that slot `endSlot` would go in
+    const chunks: Entry<C>[][] = [];
+    for (let i = firstChunk; i < lastChunk; i++) chunks.push(this.chunks[i]!);
+    chunks.push((this.chunks[lastChunk] ?? []).slice(0, endSlot % CHUNK));
+    return new ChunkStore<C>(chunks, firstSlot % CHUNK, to - from);
   }
 }
 
@@ -58,19 +75,29 @@ export class RaftLog<C> {
   readonly #store: ChunkStore<C>;
   readonly #length: number;
   readonly #base: LogPosition;
+  /** The snapshot the base stands for; its `data` is the service's and is never read (nor frozen) here. */
+  readonly #snapshot: Snapshot | null;
 
-  private constructor(store: ChunkStore<C>, length: number, base: LogPosition) {
+  private constructor(store: ChunkStore<C>, length: number, snapshot: Snapshot | null) {
     this.#store = store;
     this.#length = length;
-    this.#base = base;
+    this.#snapshot = snapshot;
+    this.#base =
+      snapshot === null ? { index: 0, term: 0 } : { index: snapshot.meta.index, term: snapshot.meta.term };
   }
 
-  static empty<C>(base: LogPosition = { index: 0, term: 0 }): RaftLog<C> {
-    return new RaftLog<C>(new ChunkStore<C>(), 0, base);
+  /** An empty log, from the beginning or right after `snapshot`. */
+  static empty<C>(snapshot: Snapshot | null = null): RaftLog<C> {
+    return new RaftLog<C>(new ChunkStore<C>(), 0, snapshot);
   }
 
-  static from<C>(entries: readonly Entry<C>[], base: LogPosition = { index: 0, term: 0 }): RaftLog<C> {
-    return RaftLog.empty<C>(base).append(entries);
+  static from<C>(entries: readonly Entry<C>[], snapshot: Snapshot | null = null): RaftLog<C> {
+    return RaftLog.empty<C>(snapshot).append(entries);
+  }
+
+  /** The latest snapshot: what the compacted prefix stands for. */
+  get snapshot(): Snapshot | null {
+    return this.#snapshot;
   }
 
   /** Index of the first entry the log holds or would hold (1 for a log from the beginning). */
@@ -112,14 +139,14 @@ export class RaftLog<C> {
   append(entries: readonly Entry<C>[]): RaftLog<C> {
     if (entries.length === 0) return this;
     let store = this.#store;
-    if (store.size !== this.#length) store = store.fork(this.#length);
+    if (store.size !== this.#length) store = store.range(0, this.#length);
     let expected = this.lastIndex + 1;
     for (const entry of entries) {
       invariant(entry.index === expected, () => `append at ${entry.index}, expected ${expected}`);
       store.push(entry);
       expected++;
     }
-    return new RaftLog<C>(store, this.#length + entries.length, this.#base);
+    return new RaftLog<C>(store, this.#length + entries.length, this.#snapshot);
   }
 
   /** Drops every entry at `index` and after. Cheap: the new view shares the store until it appends. */
@@ -129,7 +156,28 @@ export class RaftLog<C> {
       () => `truncate at ${index} would cut into the base ${this.#base.index}`,
     );
     if (index > this.lastIndex) return this;
-    return new RaftLog<C>(this.#store, index - this.#base.index - 1, this.#base);
+    return new RaftLog<C>(this.#store, index - this.#base.index - 1, this.#snapshot);
+  }
+
+  /**
+   * §7: the log with every entry through the snapshot's index dropped, the snapshot becoming its base. The
+   * snapshot must stand for an entry this log holds, with its term, past the current base. The dropped
+   * prefix's memory goes when no older state holds this log.
+   */
+  compactTo(snapshot: Snapshot): RaftLog<C> {
+    const { index, term } = snapshot.meta;
+    invariant(
+      index > this.#base.index && this.term(index) === term,
+      () =>
+        `compact to ${index} (term ${term}), which the log does not hold past its base ${this.#base.index}`,
+    );
+    const position = index - this.#base.index;
+    return new RaftLog<C>(this.#store.range(position, this.#length), this.#length - position, snapshot);
+  }
+
+  /** The base: the position just before the first entry held. */
+  get base(): LogPosition {
+    return this.#base;
   }
 
   /**

@@ -9,10 +9,12 @@
  * safe because a commit becomes visible only through an apply or a send that carries the commit index, and
  * those come after the persist in effect order: a runtime that keeps that order (a send or apply waits for
  * every persist before it) never shows a commit that rests on entries not yet on the leader's disk.
- * Applies come last: they may deliver entries that this very transition persisted.
+ * A `restore` (a follower installing its leader's snapshot, contract 12) comes right after the `persist` that
+ * stores the snapshot. Applies come after the sends: they may deliver entries that this very transition
+ * persisted. Read answers come last: a `readReady` names an index the service must have applied first.
  */
 import { invariant } from './invariant.js';
-import type { Effect, Entry, HardState, Message, RaftState } from './types.js';
+import type { Effect, Entry, HardState, Message, NodeId, RaftState, Snapshot } from './types.js';
 
 export class Output<C> {
   readonly sends: Message<C>[] = [];
@@ -21,6 +23,11 @@ export class Output<C> {
   truncateFrom: number | undefined;
   appended: Entry<C>[] = [];
   applies: readonly Entry<C>[] = [];
+  /** A snapshot to persist: taken by this node, or installed from the leader. */
+  snapshot: Snapshot | undefined;
+  /** A snapshot the service must restore (installed from the leader, or found by `init`). */
+  restore: Snapshot | undefined;
+  readonly reads: Effect<C>[] = [];
 
   send(message: Message<C>): void {
     this.sends.push(message);
@@ -42,6 +49,14 @@ export class Output<C> {
     this.appended = this.appended.filter((entry) => entry.index < index);
   }
 
+  readReady(id: string, index: number): void {
+    this.reads.push({ type: 'readReady', id, index });
+  }
+
+  readFailed(id: string, leaderId: NodeId | null): void {
+    this.reads.push({ type: 'readFailed', id, leaderId });
+  }
+
   appendedEntries(entries: readonly Entry<C>[]): void {
     // A loop, not push(...entries): a spread of a very large batch overflows the stack.
     for (const entry of entries) this.appended.push(entry);
@@ -58,14 +73,28 @@ export class Output<C> {
       delay === null ? { type: 'cancelTimer', timer } : { type: 'setTimer', timer, delay },
     );
     const applies: Effect<C>[] = this.applies.length > 0 ? [{ type: 'apply', entries: this.applies }] : [];
+    const restore: Effect<C>[] =
+      this.restore !== undefined ? [{ type: 'restore', snapshot: this.restore }] : [];
     const leaderWritesInParallel =
-      after.role === 'leader' && !hardStateChanged && this.truncateFrom === undefined;
-    const ordered = leaderWritesInParallel ? [...sends, ...persist] : [...persist, ...sends];
-    return [...ordered, ...timers, ...applies];
+      after.role === 'leader' &&
+      !hardStateChanged &&
+      this.truncateFrom === undefined &&
+      this.snapshot === undefined;
+    const ordered = leaderWritesInParallel
+      ? [...sends, ...persist, ...restore]
+      : [...persist, ...restore, ...sends];
+    return [...ordered, ...timers, ...applies, ...this.reads];
   }
 
   private persistEffect(hardState: HardState | undefined): Effect<C>[] {
-    if (hardState === undefined && this.truncateFrom === undefined && this.appended.length === 0) return [];
+    if (
+      hardState === undefined &&
+      this.snapshot === undefined &&
+      this.truncateFrom === undefined &&
+      this.appended.length === 0
+    ) {
+      return [];
+    }
     for (let i = 1; i < this.appended.length; i++) {
       invariant(
         this.appended[i]!.index === this.appended[i - 1]!.index + 1,
@@ -76,6 +105,7 @@ export class Output<C> {
       {
         type: 'persist',
         ...(hardState !== undefined && { hardState }),
+        ...(this.snapshot !== undefined && { snapshot: this.snapshot }),
         ...(this.truncateFrom !== undefined && { truncateFrom: this.truncateFrom }),
         ...(this.appended.length > 0 && { entries: this.appended }),
       },

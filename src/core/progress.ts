@@ -18,6 +18,10 @@ export function initialProgress(lastIndex: number): P {
     inflight: [],
     matchAtLastHeartbeat: 0,
     heartbeatsWithoutProgress: 0,
+    // A new leader was just elected by a majority that heard from it; counting every follower active until the
+    // first check spares a fresh leader from stepping down before its first round trip.
+    recentActive: true,
+    ackedRound: 0,
   };
 }
 
@@ -37,8 +41,18 @@ export function becomeReplicate(pr: P): void {
   pr.inflight = [];
 }
 
+/** §7: a snapshot through `index` is on its way; wait for an answer (or a timeout) before sending anything. */
+export function becomeSnapshot(pr: P, index: number): void {
+  pr.state = 'snapshot';
+  pr.next = Math.max(pr.next, index + 1);
+  pr.probeSent = false;
+  pr.inflight = [];
+  pr.heartbeatsWithoutProgress = 0;
+}
+
 /** Whether the leader must hold back new appends to this follower. */
 export function isPaused(pr: Progress, maxInflight: number): boolean {
+  if (pr.state === 'snapshot') return true;
   return pr.state === 'probe' ? pr.probeSent : pr.inflight.length >= maxInflight;
 }
 
@@ -62,14 +76,16 @@ export function recordMatch(pr: P, index: number): void {
 }
 
 /**
- * Called on every heartbeat. Appends in flight with no progress at all for `stallHeartbeats` heartbeats in a
- * row are presumed lost (Raft tolerates loss): fall back to probing from `match`, so a follower that missed a
- * message is repaired even when the leader has nothing new to send. `stallHeartbeats` spans an election
+ * Called on every heartbeat. Appends (or a snapshot) in flight with no progress at all for `stallHeartbeats`
+ * heartbeats in a row are presumed lost (Raft tolerates loss): fall back to probing from `match`, so a follower
+ * that missed a message is repaired even when the leader has nothing new to send (a probe below the log's
+ * base sends the snapshot again). `stallHeartbeats` spans an election
  * timeout, so a round trip longer than the heartbeat interval (a valid, wide-area setup) is not mistaken for
  * loss and does not make the leader send everything again.
  */
 export function checkStalled(pr: P, stallHeartbeats: number): void {
-  const stuck = pr.state === 'replicate' && pr.inflight.length > 0 && pr.match === pr.matchAtLastHeartbeat;
+  const waiting = pr.state === 'snapshot' || (pr.state === 'replicate' && pr.inflight.length > 0);
+  const stuck = waiting && pr.match === pr.matchAtLastHeartbeat;
   pr.heartbeatsWithoutProgress = stuck ? pr.heartbeatsWithoutProgress + 1 : 0;
   pr.matchAtLastHeartbeat = pr.match;
   if (pr.heartbeatsWithoutProgress >= stallHeartbeats) {

@@ -208,6 +208,7 @@ describe('any message, any time (Semantics 6)', () => {
           index: 4,
           conflictTerm: 0,
           conflictIndex: 0,
+          round: 0,
         },
       })[0],
     ];

@@ -1,56 +1,64 @@
 /**
- * Raft (extended paper, Figure 2) as a pure reducer. `step` settles the term first (§5.1), then hands the
- * event to the function of the node's role. Roles change only in `becomeFollower`, `becomeCandidate` and
- * `becomeLeader`, each of which resets exactly the state its role owns.
+ * Raft (extended paper, Figure 2, and the thesis for what production needs) as a pure reducer. `step` settles
+ * the term first (§5.1), then hands the event to the function of the node's role. Roles change only in
+ * `becomeFollower`, `becomePreCandidate`, `becomeCandidate` and `becomeLeader`, each of which resets exactly
+ * the state its role owns.
  */
 import { produce } from 'immer';
 import type { StateDraft } from './draft.js';
+import { ELECTION_TIMER, onPreVote, onRequestVote, resetElectionTimer, tally } from './election.js';
+import { onAppendEntries, onInstallSnapshot, replyAppend, replySnapshot } from './follower.js';
 import { invariant } from './invariant.js';
 import { RaftLog } from './log.js';
+import { appendToLog, syncProgress, takeSnapshot } from './log-writes.js';
+import {
+  type Configs,
+  current,
+  finalOf,
+  isLearner,
+  isVoter,
+  jointCommitted,
+  jointOf,
+  whyChangeInvalid,
+} from './membership.js';
 import { Output } from './output.js';
-import { initialProgress } from './progress.js';
-import { voteResult } from './quorum.js';
+import { failReads, onRead, releaseReads } from './reads.js';
 import {
   broadcastAppend,
   HEARTBEAT_TIMER,
   heartbeat,
   maybeCommit,
   onAppendResponse,
+  onSnapshotResponse,
   peersOf,
+  sendAppend,
 } from './replication.js';
-import { randomIn } from './rng.js';
 import { settle } from './settings.js';
-import type {
-  AppendEntries,
-  Config,
-  Durable,
-  Effect,
-  Entry,
-  Event,
-  Message,
-  NodeId,
-  RaftState,
-  RequestVote,
-  RequestVoteResponse,
-  Status,
-} from './types.js';
+import type { Config, Durable, Effect, Entry, Event, Message, NodeId, RaftState, Status } from './types.js';
 import { isWellFormed } from './wellformed.js';
 
 export type Transition<C> = readonly [RaftState<C>, readonly Effect<C>[]];
 type S<C> = StateDraft<C>;
 
-export const ELECTION_TIMER = 'election';
+export { ELECTION_TIMER } from './election.js';
+/** Check-quorum (thesis §6.2): a leader checks every minimum election timeout that a majority was heard from. */
+export const CHECK_QUORUM_TIMER = 'checkQuorum';
+/** Leadership transfer (thesis §3.10): how long a leader waits for its transfer to succeed. */
+export const TRANSFER_TIMER = 'transfer';
 
 /** Checks what storage handed back: it is the embedder's input, so a bad one is a clear error, not a repair. */
 function restoreLog<C>(durable: Durable<C>): RaftLog<C> {
-  const { hardState, entries } = durable;
+  const { hardState, entries, snapshot } = durable;
   if (!Number.isSafeInteger(hardState.term) || hardState.term < 0)
     throw new RangeError(`durable term ${hardState.term} is invalid`);
-  let lastTerm = 0;
+  const baseIndex = snapshot?.meta.index ?? 0;
+  let lastTerm = snapshot?.meta.term ?? 0;
+  if (lastTerm > hardState.term)
+    throw new RangeError(`durable snapshot has term ${lastTerm}, past term ${hardState.term}`);
   entries.forEach((entry, position) => {
-    if (entry.index !== position + 1) {
+    if (entry.index !== baseIndex + position + 1) {
       throw new RangeError(
-        `durable entries must be contiguous from index 1: found ${entry.index} at position ${position}`,
+        `durable entries must be contiguous from index ${baseIndex + 1}: found ${entry.index} at position ${position}`,
       );
     }
     if (entry.term < lastTerm || entry.term > hardState.term) {
@@ -60,10 +68,25 @@ function restoreLog<C>(durable: Durable<C>): RaftLog<C> {
     }
     lastTerm = entry.term;
   });
-  return RaftLog.from(entries);
+  return RaftLog.from(entries, snapshot ?? null);
 }
 
-/** A node as it starts (or restarts from `durable`): a follower with its election timer armed. */
+/** The configurations a restarted node finds in its storage: the snapshot's, then its config entries (§6). */
+function configsOf<C>(initial: Configs['base']['membership'], durable: Durable<C> | undefined): Configs {
+  const snapshot = durable?.snapshot;
+  const base = { index: snapshot?.meta.index ?? 0, membership: snapshot?.meta.membership ?? initial };
+  const changes = (durable?.entries ?? []).flatMap((entry) =>
+    entry.kind === 'config' && entry.membership !== undefined
+      ? [{ index: entry.index, membership: entry.membership }]
+      : [],
+  );
+  return { base, changes };
+}
+
+/**
+ * A node as it starts (or restarts from `durable`): a follower with its election timer armed, and, if storage
+ * holds a snapshot, a `restore` of it first (contract 12): the service starts from the snapshot's state.
+ */
 export function init<C>(config: Config, durable?: Durable<C>): Transition<C> {
   const settings = settle(config);
   const log = durable === undefined ? RaftLog.empty<C>() : restoreLog(durable);
@@ -74,15 +97,22 @@ export function init<C>(config: Config, durable?: Durable<C>): Transition<C> {
     votedFor: durable?.hardState.votedFor ?? null,
     leaderId: null,
     log,
-    commitIndex: 0,
-    appliedIndex: 0,
+    configs: configsOf(settings.initialMembership, durable),
+    commitIndex: log.base.index,
+    appliedIndex: log.base.index,
     rng: Math.floor(config.seed) >>> 0,
     votesGranted: [],
     votesRefused: [],
     progress: {},
+    transferee: null,
+    round: 0,
+    pendingReads: [],
   };
   // Contract 5: a crash loses all timers, so init arms what the node needs.
-  return transition(state, resetElectionTimer);
+  return transition(state, (s, out) => {
+    if (log.snapshot !== null) out.restore = log.snapshot;
+    resetElectionTimer(s, out);
+  });
 }
 
 /** Feeds one event to the node; returns the next state and the effects to run, in order. */
@@ -95,6 +125,7 @@ function transition<C>(state: RaftState<C>, handle: (s: S<C>, out: Output<C>) =>
   const next = produce(state, (draft) => {
     const s = draft as unknown as S<C>;
     handle(s, out);
+    if (s.role === 'leader') afterLeaderStep(s, out);
     collectApplies(s, out);
   });
   checkInvariants(next);
@@ -102,15 +133,26 @@ function transition<C>(state: RaftState<C>, handle: (s: S<C>, out: Output<C>) =>
 }
 
 export function status(state: RaftState<unknown>): Status {
+  const { id } = state.settings;
+  const { membership } = current(state.configs);
+  const role =
+    state.role === 'leader' || state.role === 'candidate'
+      ? state.role
+      : isLearner(membership, id)
+        ? 'learner'
+        : 'follower';
   return {
-    id: state.settings.id,
-    role: state.role,
+    id,
+    role,
     term: state.term,
     votedFor: state.votedFor,
     leaderId: state.leaderId,
     commitIndex: state.commitIndex,
     lastIndex: state.log.lastIndex,
     lastTerm: state.log.lastTerm,
+    membership,
+    snapshotIndex: state.log.base.index,
+    transferring: state.transferee,
   };
 }
 
@@ -122,42 +164,83 @@ function dispatch<C>(s: S<C>, event: Event<C>, out: Output<C>): void {
       return receive(s, event.message, out);
     case 'propose':
       return propose(s, event.command, out);
+    case 'snapshot':
+      return takeSnapshot(s, event.index, event.data, out);
+    case 'changeMembership':
+      return changeMembership(s, event.voters, event.learners ?? [], out);
+    case 'transferLeadership':
+      return transferLeadership(s, event.to, out);
+    case 'read':
+      return onRead(s, event.id, out);
   }
 }
 
 function onTimeout<C>(s: S<C>, timer: string, out: Output<C>): void {
   // A timer of another role can fire after a role change (the runtime raced the cancel): ignore it.
-  if (timer === ELECTION_TIMER && s.role !== 'leader') becomeCandidate(s, out);
-  else if (timer === HEARTBEAT_TIMER && s.role === 'leader') heartbeat(s, out);
+  if (s.role === 'leader') {
+    if (timer === HEARTBEAT_TIMER) heartbeat(s, out);
+    else if (timer === CHECK_QUORUM_TIMER) checkQuorum(s, out);
+    else if (timer === TRANSFER_TIMER && s.transferee !== null) s.transferee = null;
+  } else if (timer === ELECTION_TIMER) {
+    campaign(s, out);
+  }
 }
 
-/** Contract 7: a leader appends at once and starts replicating; anyone else changes nothing. */
+/** The election timer fired: no leader was heard from for a whole election timeout. */
+function campaign<C>(s: S<C>, out: Output<C>): void {
+  if (isVoter(current(s.configs).membership, s.settings.id)) {
+    if (s.settings.preVote) becomePreCandidate(s, out);
+    else becomeCandidate(s, false, out);
+    return;
+  }
+  // A learner, a joining node, or a removed one never campaigns; it keeps its timer so that it can once it
+  // learns a configuration in which it votes. It no longer holds the silent leader's lease.
+  if (s.role !== 'follower') becomeFollower(s, s.term, null, out);
+  s.leaderId = null;
+  resetElectionTimer(s, out);
+}
+
+/** Contract 7: a leader appends at once and starts replicating; anyone else changes nothing. A leader handing
+ *  its leadership over takes no proposals (thesis §3.10). */
 function propose<C>(s: S<C>, command: C, out: Output<C>): void {
-  if (s.role !== 'leader') return;
-  appendToLog(s, [{ index: s.log.lastIndex + 1, term: s.term, kind: 'command', command }], out);
+  if (s.role !== 'leader' || s.transferee !== null) return;
+  appendAndReplicate(s, { index: s.log.lastIndex + 1, term: s.term, kind: 'command', command }, out);
+}
+
+function appendAndReplicate<C>(s: S<C>, entry: Entry<C>, out: Output<C>): void {
+  appendToLog(s, [entry], out);
   broadcastAppend(s, out);
   maybeCommit(s);
 }
 
+/** Is this node bound to a live leader, so that it ignores a request to elect another (thesis §4.2.3)? */
+function inLease<C>(s: S<C>, m: Message<C>): boolean {
+  if (s.leaderId === null) return false;
+  if (m.type === 'PreVote') return true;
+  return m.type === 'RequestVote' && !m.transfer && s.settings.checkQuorum;
+}
+
 /** The one entry point for messages: drop what is malformed or not ours, settle the term, then the role. */
 function receive<C>(s: S<C>, m: Message<C>, out: Output<C>): void {
-  const { id, voters } = s.settings;
-  if (!isWellFormed(m) || m.to !== id || m.from === id || !voters.includes(m.from)) return;
+  const { id } = s.settings;
+  if (!isWellFormed(m) || m.to !== id || m.from === id) return;
 
   if (m.term > s.term) {
-    // §5.1: a higher term makes any node a follower of that term. Only an AppendEntries names a leader.
-    becomeFollower(s, m.term, m.type === 'AppendEntries' ? m.from : null, out);
+    // Thesis §4.2.3 and §9.6: a node that hears from a live leader ignores requests to elect another, so a
+    // node that was cut off cannot depose a leader that a majority still follows.
+    if (inLease(s, m)) return;
+    // §5.1: a higher term makes any node a follower of that term; only a leader's messages name the leader.
+    // A pre-vote, or a pre-vote granted in the future term it asked about, changes no term (thesis §9.6).
+    const preVoteTerm = m.type === 'PreVote' || (m.type === 'PreVoteResponse' && m.voteGranted);
+    if (!preVoteTerm) becomeFollower(s, m.term, isFromLeader(m) ? m.from : null, out);
   } else if (m.term < s.term) {
-    // §5.1: a stale request is rejected with the current term, so that its sender catches up; stale
-    // responses answer questions of an earlier term and are dropped.
-    if (m.type === 'AppendEntries') replyAppend(s, m, false, m.prevLogIndex, 0, 0, out);
-    else if (m.type === 'RequestVote') replyVote(s, m, false, out);
-    return;
+    return answerStale(s, m, out);
   }
 
   switch (s.role) {
     case 'follower':
       return stepFollower(s, m, out);
+    case 'precandidate':
     case 'candidate':
       return stepCandidate(s, m, out);
     case 'leader':
@@ -165,34 +248,105 @@ function receive<C>(s: S<C>, m: Message<C>, out: Output<C>): void {
   }
 }
 
-function stepFollower<C>(s: S<C>, m: Message<C>, out: Output<C>): void {
-  if (m.type === 'AppendEntries') {
-    s.leaderId = m.from;
-    resetElectionTimer(s, out);
-    onAppendEntries(s, m, out);
-  } else if (m.type === 'RequestVote') {
-    onRequestVote(s, m, out);
+function isFromLeader<C>(m: Message<C>): boolean {
+  return m.type === 'AppendEntries' || m.type === 'InstallSnapshot' || m.type === 'TimeoutNow';
+}
+
+/**
+ * §5.1: a stale request is refused with the current term, so that its sender catches up; stale responses
+ * answer questions of an earlier term and are dropped. Answering a stale leader matters with pre-vote and
+ * check-quorum: a node whose term ran ahead of a healthy leader (it campaigned in vain) would otherwise never
+ * catch up, since its vote requests are ignored; the answer makes the leader step down and a new election
+ * bring everyone to one term. A stale pre-vote is refused for the same reason (etcd found both).
+ */
+function answerStale<C>(s: S<C>, m: Message<C>, out: Output<C>): void {
+  switch (m.type) {
+    case 'AppendEntries':
+      return replyAppend(s, m, false, m.prevLogIndex, 0, 0, out);
+    case 'InstallSnapshot':
+      return replySnapshot(s, m, out);
+    case 'RequestVote':
+    case 'PreVote':
+      return out.send({
+        type: m.type === 'RequestVote' ? 'RequestVoteResponse' : 'PreVoteResponse',
+        term: s.term,
+        from: s.settings.id,
+        to: m.from,
+        voteGranted: false,
+      });
   }
+}
+
+function stepFollower<C>(s: S<C>, m: Message<C>, out: Output<C>): void {
+  switch (m.type) {
+    case 'AppendEntries':
+      heardFromLeader(s, m.from, out);
+      return onAppendEntries(s, m, out);
+    case 'InstallSnapshot':
+      heardFromLeader(s, m.from, out);
+      return onInstallSnapshot(s, m, out);
+    case 'TimeoutNow':
+      // Thesis §3.10: the leader hands over: campaign at once, skipping the pre-vote, past leader stickiness.
+      if (isVoter(current(s.configs).membership, s.settings.id)) becomeCandidate(s, true, out);
+      return;
+    case 'RequestVote':
+      return onRequestVote(s, m, out);
+    case 'PreVote':
+      return onPreVote(s, m, out);
+  }
+}
+
+function heardFromLeader<C>(s: S<C>, leaderId: NodeId, out: Output<C>): void {
+  s.leaderId = leaderId;
+  resetElectionTimer(s, out);
 }
 
 function stepCandidate<C>(s: S<C>, m: Message<C>, out: Output<C>): void {
   switch (m.type) {
     case 'AppendEntries':
-      // §5.2: an AppendEntries of our term means another candidate won this term.
+    case 'InstallSnapshot':
+      // §5.2: a leader's message of our term means another candidate won this term.
       becomeFollower(s, m.term, m.from, out);
       return stepFollower(s, m, out);
     case 'RequestVote':
       return onRequestVote(s, m, out);
+    case 'PreVote':
+      return onPreVote(s, m, out);
     case 'RequestVoteResponse':
-      return onVote(s, m, out);
+      if (s.role === 'candidate' && tally(s, m.from, m.voteGranted) === 'won') becomeLeader(s, out);
+      return;
+    case 'PreVoteResponse':
+      // A grant echoes the term we would campaign in; a refusal of our own term counts as a refusal.
+      if (s.role !== 'precandidate' || (m.voteGranted && m.term !== s.term + 1)) return;
+      if (tally(s, m.from, m.voteGranted) === 'won') becomeCandidate(s, false, out);
+      return;
   }
 }
 
 function stepLeader<C>(s: S<C>, m: Message<C>, out: Output<C>): void {
   // An AppendEntries of our own term from another node cannot come from a correct peer (election safety):
   // it is dropped, like any other message that makes no sense to a leader.
-  if (m.type === 'AppendEntriesResponse') onAppendResponse(s, m, out);
-  else if (m.type === 'RequestVote') onRequestVote(s, m, out);
+  switch (m.type) {
+    case 'AppendEntriesResponse':
+    case 'InstallSnapshotResponse': {
+      const pr = s.progress[m.from];
+      if (pr === undefined) return;
+      // Check-quorum and ReadIndex: the follower heard from this leader, in the round it names.
+      pr.recentActive = true;
+      if (m.round > pr.ackedRound && m.round <= s.round) pr.ackedRound = m.round;
+      const matchBefore = pr.match;
+      if (m.type === 'AppendEntriesResponse') onAppendResponse(s, m, out);
+      else onSnapshotResponse(s, m, out);
+      // Thesis §3.10: the transfer's target has just caught up: tell it to campaign.
+      const caughtUp = s.progress[m.from]?.match === s.log.lastIndex && matchBefore < s.log.lastIndex;
+      if (s.transferee === m.from && caughtUp) sendTimeoutNow(s, m.from, out);
+      return;
+    }
+    case 'RequestVote':
+      return onRequestVote(s, m, out);
+    case 'PreVote':
+      return onPreVote(s, m, out);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -206,42 +360,69 @@ function stepLeader<C>(s: S<C>, m: Message<C>, out: Output<C>): void {
  */
 function becomeFollower<C>(s: S<C>, term: number, leaderId: NodeId | null, out: Output<C>): void {
   invariant(term >= s.term, () => `term would go back from ${s.term} to ${term}`);
-  if (s.role === 'leader') {
-    out.cancelTimer(HEARTBEAT_TIMER);
-    resetElectionTimer(s, out);
-  }
   if (term > s.term) {
     s.term = term;
     s.votedFor = null;
   }
-  s.role = 'follower';
   s.leaderId = leaderId;
+  if (s.role === 'leader') {
+    out.cancelTimer(HEARTBEAT_TIMER);
+    if (s.settings.checkQuorum) out.cancelTimer(CHECK_QUORUM_TIMER);
+    if (s.transferee !== null) out.cancelTimer(TRANSFER_TIMER);
+    resetElectionTimer(s, out);
+    failReads(s, out);
+  }
+  s.role = 'follower';
   s.votesGranted = [];
   s.votesRefused = [];
   s.progress = {};
+  s.transferee = null;
+  s.round = 0;
 }
 
-/** §5.2: start an election: new term, vote for self (persisted before any RequestVote leaves), ask all. */
-function becomeCandidate<C>(s: S<C>, out: Output<C>): void {
+/** Thesis §9.6: ask whether an election could be won, without raising the term or persisting anything. */
+function becomePreCandidate<C>(s: S<C>, out: Output<C>): void {
+  invariant(s.role !== 'leader', 'a leader does not start elections');
+  s.role = 'precandidate';
+  s.leaderId = null;
+  s.votesGranted = [];
+  s.votesRefused = [];
+  resetElectionTimer(s, out);
+  if (tally(s, s.settings.id, true) === 'won') return becomeCandidate(s, false, out);
+  requestVotes(s, 'PreVote', s.term + 1, false, out);
+}
+
+/**
+ * §5.2: start an election: new term, vote for self (persisted before any RequestVote leaves), ask all voters.
+ * `transfer`: asked for by a leadership transfer, so the voters' leader stickiness does not apply.
+ */
+function becomeCandidate<C>(s: S<C>, transfer: boolean, out: Output<C>): void {
   invariant(s.role !== 'leader', 'a leader does not start elections');
   s.role = 'candidate';
   s.term += 1;
   s.votedFor = s.settings.id;
   s.leaderId = null;
-  s.votesGranted = [s.settings.id];
+  s.votesGranted = [];
   s.votesRefused = [];
-  s.progress = {};
   resetElectionTimer(s, out);
-  if (voteResult(s.settings.voters, s.votesGranted, s.votesRefused) === 'won') return becomeLeader(s, out);
-  for (const peer of peersOf(s.settings)) {
-    out.send({
-      type: 'RequestVote',
-      term: s.term,
-      from: s.settings.id,
-      to: peer,
-      lastLogIndex: s.log.lastIndex,
-      lastLogTerm: s.log.lastTerm,
-    });
+  if (tally(s, s.settings.id, true) === 'won') return becomeLeader(s, out);
+  requestVotes(s, 'RequestVote', s.term, transfer, out);
+}
+
+function requestVotes<C>(
+  s: S<C>,
+  type: 'RequestVote' | 'PreVote',
+  term: number,
+  transfer: boolean,
+  out: Output<C>,
+): void {
+  const { membership } = current(s.configs);
+  const voters = new Set([...membership.voters, ...(membership.outgoing ?? [])]);
+  voters.delete(s.settings.id);
+  const position = { lastLogIndex: s.log.lastIndex, lastLogTerm: s.log.lastTerm };
+  for (const to of voters) {
+    const base = { term, from: s.settings.id, to, ...position };
+    out.send(type === 'RequestVote' ? { type, ...base, transfer } : { type, ...base });
   }
 }
 
@@ -252,123 +433,107 @@ function becomeLeader<C>(s: S<C>, out: Output<C>): void {
   s.leaderId = s.settings.id;
   s.votesGranted = [];
   s.votesRefused = [];
-  s.progress = Object.fromEntries(
-    peersOf(s.settings).map((peer) => [peer, initialProgress(s.log.lastIndex)]),
-  );
+  s.progress = {};
+  s.transferee = null;
+  s.round = 0;
+  s.pendingReads = [];
+  syncProgress(s);
   out.cancelTimer(ELECTION_TIMER);
   out.setTimer(HEARTBEAT_TIMER, s.settings.heartbeatInterval);
-  appendToLog(s, [{ index: s.log.lastIndex + 1, term: s.term, kind: 'noop' }], out);
-  broadcastAppend(s, out);
-  maybeCommit(s);
+  if (s.settings.checkQuorum) out.setTimer(CHECK_QUORUM_TIMER, s.settings.electionTimeout[0]);
+  appendAndReplicate(s, { index: s.log.lastIndex + 1, term: s.term, kind: 'noop' }, out);
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Elections.
+// The leader's own duties.
 
-function resetElectionTimer<C>(s: S<C>, out: Output<C>): void {
-  const [min, max] = s.settings.electionTimeout;
-  const [delay, rng] = randomIn(s.rng, min, max);
-  s.rng = rng;
-  out.setTimer(ELECTION_TIMER, delay);
-}
-
-/** §5.2, §5.4.1: one vote per term, first come first served, and only for a log at least as up-to-date. */
-function onRequestVote<C>(s: S<C>, m: RequestVote, out: Output<C>): void {
-  const free = s.votedFor === null || s.votedFor === m.from;
-  const granted = free && s.log.isUpToDate(m.lastLogIndex, m.lastLogTerm);
-  if (granted) {
-    s.votedFor = m.from;
-    // Figure 2: a follower that grants a vote restarts its election timeout.
-    resetElectionTimer(s, out);
-  }
-  replyVote(s, m, granted, out);
-}
-
-function replyVote<C>(s: S<C>, m: RequestVote, voteGranted: boolean, out: Output<C>): void {
-  out.send({ type: 'RequestVoteResponse', term: s.term, from: s.settings.id, to: m.from, voteGranted });
-}
-
-function onVote<C>(s: S<C>, m: RequestVoteResponse, out: Output<C>): void {
-  if (s.votesGranted.includes(m.from) || s.votesRefused.includes(m.from)) return;
-  if (m.voteGranted) s.votesGranted.push(m.from);
-  else s.votesRefused.push(m.from);
-  // A lost election just waits for the next timeout, with a new random delay (§5.2).
-  if (voteResult(s.settings.voters, s.votesGranted, s.votesRefused) === 'won') becomeLeader(s, out);
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// The follower's side of replication.
-
-function appendToLog<C>(s: S<C>, entries: readonly Entry<C>[], out: Output<C>): void {
-  s.log = s.log.append(entries);
-  out.appendedEntries(entries);
+/**
+ * Thesis §6.2: a leader that has not heard from a majority within an election timeout steps down, so that a
+ * leader cut off in a minority stops taking requests it can never commit (and stops answering reads).
+ */
+function checkQuorum<C>(s: S<C>, out: Output<C>): void {
+  const { id } = s.settings;
+  const active = jointCommitted(current(s.configs).membership, (voter) =>
+    voter === id || s.progress[voter]?.recentActive ? 1 : 0,
+  );
+  if (active === 0) return becomeFollower(s, s.term, null, out);
+  for (const pr of Object.values(s.progress)) pr.recentActive = false;
+  out.setTimer(CHECK_QUORUM_TIMER, s.settings.electionTimeout[0]);
 }
 
 /**
- * §5.3 (Figure 2, AppendEntries receiver): check that the log matches at prevLogIndex, delete a conflicting
- * suffix, append what is new, and learn the commit index. Entries that already match are never truncated,
- * so a stale or duplicated AppendEntries cannot undo newer ones.
+ * Thesis §3.10 (contract 15): stop taking proposals, bring `to` up to date, then tell it to campaign at once.
+ * If no new leader shows up within an election timeout, take proposals again.
  */
-function onAppendEntries<C>(s: S<C>, m: AppendEntries<C>, out: Output<C>): void {
-  if (m.prevLogIndex > s.log.lastIndex) {
-    return replyAppend(s, m, false, m.prevLogIndex, 0, s.log.lastIndex + 1, out);
-  }
-  const localTerm = s.log.term(m.prevLogIndex);
-  invariant(localTerm !== undefined, 'every index up to lastIndex has a term until snapshots exist');
-  if (localTerm !== m.prevLogTerm) {
-    // Fast backup: name the conflicting term and where it starts, so the leader can skip all of it.
-    return replyAppend(s, m, false, m.prevLogIndex, localTerm, s.log.firstIndexOfTerm(localTerm)!, out);
-  }
-
-  const firstNew = m.entries.findIndex((entry) => s.log.term(entry.index) !== entry.term);
-  if (firstNew !== -1) {
-    const from = m.entries[firstNew]!.index;
-    if (from <= s.log.lastIndex) {
-      // A correct leader never contradicts a committed entry (Leader Completeness): refuse to destroy one.
-      if (from <= s.commitIndex) return;
-      s.log = s.log.truncateFrom(from);
-      out.truncated(from);
-    }
-    appendToLog(s, m.entries.slice(firstNew), out);
-  }
-
-  const lastNew = m.prevLogIndex + m.entries.length;
-  // Figure 2: commitIndex = min(leaderCommit, index of last new entry); it never moves back.
-  const commit = Math.min(m.leaderCommit, lastNew);
-  if (commit > s.commitIndex) s.commitIndex = commit;
-  replyAppend(s, m, true, lastNew, 0, 0, out);
+function transferLeadership<C>(s: S<C>, to: NodeId, out: Output<C>): void {
+  if (s.role !== 'leader' || to === s.settings.id || s.transferee === to) return;
+  if (!isVoter(current(s.configs).membership, to) || s.progress[to] === undefined) return;
+  s.transferee = to;
+  out.setTimer(TRANSFER_TIMER, s.settings.electionTimeout[1]);
+  if (s.progress[to].match === s.log.lastIndex) sendTimeoutNow(s, to, out);
+  else sendAppend(s, to, out);
 }
 
-function replyAppend<C>(
+function sendTimeoutNow<C>(s: S<C>, to: NodeId, out: Output<C>): void {
+  out.send({ type: 'TimeoutNow', term: s.term, from: s.settings.id, to });
+}
+
+/**
+ * §6 (contract 14): one change at a time, always through the joint configuration: new voters with the old ones
+ * outgoing. The leader leaves the joint configuration by itself once it is committed (`afterLeaderStep`).
+ */
+function changeMembership<C>(
   s: S<C>,
-  m: AppendEntries<C>,
-  success: boolean,
-  index: number,
-  conflictTerm: number,
-  conflictIndex: number,
+  voters: readonly NodeId[],
+  learners: readonly NodeId[],
   out: Output<C>,
 ): void {
-  out.send({
-    type: 'AppendEntriesResponse',
-    term: s.term,
-    from: s.settings.id,
-    to: m.from,
-    success,
-    index,
-    conflictTerm,
-    conflictIndex,
-  });
+  if (s.role !== 'leader' || s.transferee !== null) return;
+  const { index, membership } = current(s.configs);
+  if (index > s.commitIndex || whyChangeInvalid(membership, voters, learners) !== undefined) return;
+  const joint = jointOf(membership, voters, learners);
+  appendAndReplicate(s, { index: s.log.lastIndex + 1, term: s.term, kind: 'config', membership: joint }, out);
 }
+
+/**
+ * After every event on a leader: leave a committed joint configuration (§6), step down once a configuration
+ * without this node is committed (§6: "the leader steps down once C_new is committed"), answer the reads
+ * that are confirmed.
+ */
+function afterLeaderStep<C>(s: S<C>, out: Output<C>): void {
+  const { index, membership } = current(s.configs);
+  if (index <= s.commitIndex) {
+    if (membership.outgoing !== undefined) {
+      const entry: Entry<C> = {
+        index: s.log.lastIndex + 1,
+        term: s.term,
+        kind: 'config',
+        membership: finalOf(membership),
+      };
+      appendAndReplicate(s, entry, out);
+      return afterLeaderStep(s, out);
+    }
+    if (!isVoter(membership, s.settings.id)) return becomeFollower(s, s.term, null, out);
+  }
+  releaseReads(s, out);
+}
+
+// ---------------------------------------------------------------------------------------------------------
 
 /** What holds after every transition; a failure is a bug in pureraft, and stopping beats diverging. */
 function checkInvariants<C>(s: RaftState<C>): void {
   const { id } = s.settings;
   invariant(s.appliedIndex === s.commitIndex, 'every committed entry is handed out in the same transition');
+  invariant(s.log.base.index <= s.commitIndex, 'the snapshot covers only committed entries');
   invariant(s.log.lastTerm <= s.term, () => `log term ${s.log.lastTerm} is past the current term ${s.term}`);
   invariant(s.role !== 'candidate' || s.votedFor === id, 'a candidate votes for itself');
   invariant(
     s.role !== 'leader' || (s.leaderId === id && s.votedFor === id),
     'a leader was elected by its own vote',
+  );
+  invariant(
+    s.role === 'leader' || (s.transferee === null && s.pendingReads.length === 0),
+    'only a leader transfers or reads',
   );
   for (const pr of Object.values(s.progress)) {
     invariant(

@@ -111,9 +111,14 @@ describe('§5.3 AppendEntries receiver (Figure 2)', () => {
       follower('a', durable(2, entries(1, 1, 1))),
       receive(append('b', 'a', 2, 3, 1, [], 3)),
     );
+    // Entries through the commit index are skipped (every leader holds them): the answer is the commit index.
     const [next, effects] = run(committed, receive(append('b', 'a', 3, 1, 1, [entry(2, 3, 'evil')], 3)));
     expect(logOf(next).slice(1)).toEqual(entries(1, 1, 1));
-    expect(sendsOf(effects)).toEqual([]);
+    expect(sendsOf(effects)).toEqual([appendOk('a', 'b', 3, 3)]);
+    // A message that goes on past the commit index appends what is new there.
+    const [kept, none] = run(committed, receive(append('b', 'a', 3, 3, 1, [entry(4, 3, 'ok')], 3)));
+    expect(logOf(kept).slice(1)).toEqual([...entries(1, 1, 1), entry(4, 3, 'ok')]);
+    expect(sendsOf(none)).toEqual([appendOk('a', 'b', 3, 4)]);
   });
 
   it('drops malformed messages: entries that do not continue prevLogIndex, terms from the future, negative indices', () => {

@@ -4,17 +4,26 @@
  */
 import type { StateDraft } from './draft.js';
 import { invariant } from './invariant.js';
+import { current, jointCommitted, replicationTargets } from './membership.js';
 import type { Output } from './output.js';
-import { becomeProbe, becomeReplicate, checkStalled, isPaused, recordMatch, recordSent } from './progress.js';
-import { committedIndex } from './quorum.js';
-import type { AppendEntriesResponse, Entry, NodeId, Settings } from './types.js';
+import {
+  becomeProbe,
+  becomeReplicate,
+  becomeSnapshot,
+  checkStalled,
+  isPaused,
+  recordMatch,
+  recordSent,
+} from './progress.js';
+import type { AppendEntriesResponse, Entry, InstallSnapshotResponse, NodeId } from './types.js';
 
 type S<C> = StateDraft<C>;
 
 export const HEARTBEAT_TIMER = 'heartbeat';
 
-export function peersOf(settings: Settings): NodeId[] {
-  return settings.voters.filter((voter) => voter !== settings.id);
+/** Everyone the leader replicates to under the configuration in force: its progress map's keys. */
+export function peersOf<C>(s: S<C>): NodeId[] {
+  return replicationTargets(current(s.configs).membership, s.settings.id);
 }
 
 /** Entries from `from` on, capped by count and bytes; one entry always fits so that progress is made. */
@@ -50,7 +59,16 @@ function sendAppendFrom<C>(
     prevLogTerm,
     entries,
     leaderCommit: s.commitIndex,
+    round: s.round,
   });
+}
+
+/** §7: the follower needs entries the leader compacted away: send the latest snapshot, and wait for it. */
+function sendSnapshot<C>(s: S<C>, to: NodeId, out: Output<C>): void {
+  const snapshot = s.log.snapshot;
+  invariant(snapshot !== null, 'a log with a compacted prefix has a snapshot');
+  out.send({ type: 'InstallSnapshot', term: s.term, from: s.settings.id, to, snapshot, round: s.round });
+  becomeSnapshot(s.progress[to]!, snapshot.meta.index);
 }
 
 /**
@@ -62,6 +80,10 @@ export function sendAppend<C>(s: S<C>, to: NodeId, out: Output<C>): boolean {
   const pr = s.progress[to];
   if (pr === undefined || isPaused(pr, s.settings.maxInflightAppends)) return false;
   if (pr.state === 'replicate' && pr.next > s.log.lastIndex) return false;
+  if (pr.next <= s.log.base.index) {
+    sendSnapshot(s, to, out);
+    return true;
+  }
   const entries = entriesToSend(s, pr.next);
   sendAppendFrom(s, to, pr.next - 1, entries, out);
   recordSent(pr, pr.next - 1 + entries.length);
@@ -69,23 +91,36 @@ export function sendAppend<C>(s: S<C>, to: NodeId, out: Output<C>): boolean {
 }
 
 export function broadcastAppend<C>(s: S<C>, out: Output<C>): void {
-  for (const peer of peersOf(s.settings)) sendAppend(s, peer, out);
+  for (const peer of peersOf(s)) sendAppend(s, peer, out);
 }
 
 /**
- * The heartbeat timer (§5.2: leaders send periodic heartbeats to keep their authority). Probes are retried;
- * a follower in replicate state gets new entries if there are any, else an empty append anchored at its
- * known match, which it always accepts and which carries the commit index.
+ * The heartbeat timer (§5.2: leaders send periodic heartbeats to keep their authority). Each heartbeat starts
+ * a new confirmation round (for reads and check-quorum).
  */
 export function heartbeat<C>(s: S<C>, out: Output<C>): void {
   const { heartbeatInterval, electionTimeout } = s.settings;
   out.setTimer(HEARTBEAT_TIMER, heartbeatInterval);
   const stallHeartbeats = Math.max(2, Math.ceil(electionTimeout[0] / heartbeatInterval));
-  for (const peer of peersOf(s.settings)) {
+  for (const peer of peersOf(s)) {
     const pr = s.progress[peer]!;
     checkStalled(pr, stallHeartbeats);
     if (pr.state === 'probe') pr.probeSent = false;
-    if (!sendAppend(s, peer, out)) sendAppendFrom(s, peer, pr.match, [], out);
+  }
+  startRound(s, out);
+}
+
+/**
+ * A new confirmation round: every follower gets a message carrying it at once. Probes are retried; a follower in
+ * replicate state gets new entries if there are any, else an empty append anchored at its known match (or the
+ * log's base, when the match was compacted away), which carries the commit index; a follower waiting for a
+ * snapshot gets the same empty append, so that it keeps hearing from its leader.
+ */
+export function startRound<C>(s: S<C>, out: Output<C>): void {
+  s.round += 1;
+  for (const peer of peersOf(s)) {
+    const pr = s.progress[peer]!;
+    if (!sendAppend(s, peer, out)) sendAppendFrom(s, peer, Math.max(pr.match, s.log.base.index), [], out);
   }
 }
 
@@ -93,21 +128,35 @@ export function heartbeat<C>(s: S<C>, out: Output<C>): void {
 export function onAppendResponse<C>(s: S<C>, m: AppendEntriesResponse, out: Output<C>): void {
   const pr = s.progress[m.from];
   if (pr === undefined) return;
-  if (m.success) {
-    // A follower cannot match entries this leader does not have: such an answer is bad input, dropped.
-    if (m.index > s.log.lastIndex) return;
-    recordMatch(pr, m.index);
-    if (pr.state === 'probe') becomeReplicate(pr);
-    maybeCommit(s);
-    sendAppend(s, m.from, out);
-    return;
-  }
-  // A rejection answers one particular probe or append; older ones are stale and say nothing new. One of an
-  // index this leader never sent (0, or past its log) is bad input, dropped.
+  if (m.success) return onMatch(s, m.from, m.index, out);
+  // A rejection answers one particular probe or append; older ones are stale and say nothing new, and a follower
+  // waiting for a snapshot rejects the heartbeats anchored where its log does not reach yet. One of an index this
+  // leader never sent (0, or past its log) is bad input, dropped.
+  if (pr.state === 'snapshot') return;
   const stale = pr.state === 'probe' ? m.index !== pr.next - 1 : m.index <= pr.match;
   if (stale || m.index === 0 || m.index > s.log.lastIndex) return;
   becomeProbe(pr, nextAfterRejection(s, m, pr.match));
   sendAppend(s, m.from, out);
+}
+
+/** §7: the follower installed the snapshot, or already held what it covers: its log matches through `index`. */
+export function onSnapshotResponse<C>(s: S<C>, m: InstallSnapshotResponse, out: Output<C>): void {
+  if (s.progress[m.from] !== undefined) onMatch(s, m.from, m.index, out);
+}
+
+/** The follower's log matches the leader's through `index`: count it, and stream from there. */
+function onMatch<C>(s: S<C>, from: NodeId, index: number, out: Output<C>): void {
+  const pr = s.progress[from]!;
+  // A follower cannot match entries this leader does not have: such an answer is bad input, dropped.
+  if (index > s.log.lastIndex) return;
+  recordMatch(pr, index);
+  if (pr.state !== 'replicate') {
+    // From probe, or from snapshot once the follower holds what the snapshot covers: the leader can send the
+    // entries after the match again (if the match is still below the log's base, the next send is a snapshot).
+    if (pr.state === 'probe' || pr.match >= s.log.base.index) becomeReplicate(pr);
+  }
+  maybeCommit(s);
+  sendAppend(s, from, out);
 }
 
 /**
@@ -131,8 +180,9 @@ function nextAfterRejection<C>(s: S<C>, m: AppendEntriesResponse, match: number)
  * entries are committed with it, by the Log Matching Property.
  */
 export function maybeCommit<C>(s: S<C>): void {
-  const index = committedIndex(s.settings.voters, (voter) =>
-    voter === s.settings.id ? s.log.lastIndex : (s.progress[voter]?.match ?? 0),
+  const { id } = s.settings;
+  const index = jointCommitted(current(s.configs).membership, (voter) =>
+    voter === id ? s.log.lastIndex : (s.progress[voter]?.match ?? 0),
   );
   if (index > s.commitIndex && s.log.term(index) === s.term) s.commitIndex = index;
 }

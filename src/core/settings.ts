@@ -1,10 +1,13 @@
 /** Validates a Config and settles its optional fields. A bad config is a programming error: throw clearly. */
+import { whyMembershipMalformed } from './membership.js';
 import type { Config, Settings } from './types.js';
 
 export const DEFAULTS = {
   maxEntriesPerAppend: 64,
   maxBytesPerAppend: 1024 * 1024,
   maxInflightAppends: 4,
+  preVote: true,
+  checkQuorum: true,
 } as const;
 
 const textEncoder = new TextEncoder();
@@ -23,14 +26,18 @@ function positiveInteger(name: string, value: number): number {
   return value;
 }
 
+function flag(name: string, value: boolean): boolean {
+  if (typeof value !== 'boolean') throw new TypeError(`config.${name} must be a boolean, got ${value}`);
+  return value;
+}
+
 export function settle(config: Config): Settings {
   const { id, voters, electionTimeout, heartbeatInterval } = config;
   if (typeof id !== 'string' || id.length === 0) throw new TypeError('config.id must be a non-empty string');
-  if (!Array.isArray(voters) || voters.length === 0)
-    throw new TypeError('config.voters must be a non-empty array');
-  if (new Set(voters).size !== voters.length)
-    throw new TypeError(`config.voters has duplicates: ${voters.join(', ')}`);
-  if (!voters.includes(id)) throw new TypeError(`config.voters must include config.id (${id})`);
+  // A node joining a running cluster is started with the cluster's voters, which need not include it.
+  const initialMembership = { voters: [...(voters ?? [])], learners: [...(config.learners ?? [])] };
+  const malformed = whyMembershipMalformed(initialMembership);
+  if (malformed !== undefined) throw new TypeError(`config.voters and config.learners: ${malformed}`);
   const [min, max] = electionTimeout;
   if (!(Number.isFinite(min) && Number.isFinite(max) && min > 0 && max >= min)) {
     throw new RangeError(
@@ -45,7 +52,7 @@ export function settle(config: Config): Settings {
   if (!Number.isFinite(config.seed)) throw new TypeError('config.seed must be a finite number');
   return {
     id,
-    voters: [...voters],
+    initialMembership,
     electionTimeout: [min, max],
     heartbeatInterval,
     maxEntriesPerAppend: positiveInteger(
@@ -61,5 +68,7 @@ export function settle(config: Config): Settings {
       config.maxInflightAppends ?? DEFAULTS.maxInflightAppends,
     ),
     commandSize: config.commandSize ?? defaultCommandSize,
+    preVote: flag('preVote', config.preVote ?? DEFAULTS.preVote),
+    checkQuorum: flag('checkQuorum', config.checkQuorum ?? DEFAULTS.checkQuorum),
   };
 }

@@ -3,6 +3,7 @@
  * which is opaque to embedders: read it through `status()`.
  */
 import type { RaftLog } from './log.js';
+import type { Configs } from './membership.js';
 
 export type NodeId = string;
 
@@ -251,13 +252,16 @@ export interface Status {
 /** A config with every optional field settled. */
 export interface Settings {
   readonly id: NodeId;
-  readonly voters: readonly NodeId[];
+  /** The configuration the node starts with when its storage holds none (no snapshot, no config entry). */
+  readonly initialMembership: Membership;
   readonly electionTimeout: readonly [min: number, max: number];
   readonly heartbeatInterval: number;
   readonly maxEntriesPerAppend: number;
   readonly maxBytesPerAppend: number;
   readonly maxInflightAppends: number;
   readonly commandSize: (command: unknown) => number;
+  readonly preVote: boolean;
+  readonly checkQuorum: boolean;
 }
 
 /**
@@ -266,9 +270,11 @@ export interface Settings {
  *   on every heartbeat, walking `next` back on each rejection.
  * - replicate: the follower is keeping up; the leader streams entries optimistically from `next`, with at
  *   most `maxInflightAppends` unacknowledged messages.
+ * - snapshot: the follower needs an entry the leader has compacted away; a snapshot is on its way, and nothing
+ *   else is sent until the follower answers or an election timeout passes (then it is sent again).
  */
 export interface Progress {
-  readonly state: 'probe' | 'replicate';
+  readonly state: 'probe' | 'replicate' | 'snapshot';
   /** Highest index known to be replicated on the follower (Figure 2, matchIndex). */
   readonly match: number;
   /** Index of the next entry to send (Figure 2, nextIndex). */
@@ -277,32 +283,58 @@ export interface Progress {
   readonly probeSent: boolean;
   /** replicate: the last index of each unacknowledged AppendEntries, ascending. */
   readonly inflight: readonly number[];
-  /** `match` at the previous heartbeat, and how many heartbeats in a row found appends in flight and no
-   * progress since the one before: to detect lost appends. */
+  /** `match` at the previous heartbeat, and how many heartbeats in a row found appends (or a snapshot) in
+   * flight and no progress since the one before: to detect lost messages. */
   readonly matchAtLastHeartbeat: number;
   readonly heartbeatsWithoutProgress: number;
+  /** Check-quorum: the follower was heard from since the last check. */
+  readonly recentActive: boolean;
+  /** ReadIndex: the highest confirmation round the follower has answered in this term. */
+  readonly ackedRound: number;
 }
+
+/** A read waiting for a round of confirmation (ReadIndex, thesis §6.4). */
+export interface PendingRead {
+  readonly id: string;
+  /** The confirmation round that must be acknowledged by a majority: one that started after the read arrived. */
+  readonly round: number;
+}
+
+/** The node's role inside the core; `status` reports a pre-candidate as a follower (or learner). */
+export type CoreRole = 'follower' | 'precandidate' | 'candidate' | 'leader';
 
 /** The whole state of one node. Opaque to embedders: read it through `status()`. */
 export interface RaftState<C> {
   readonly settings: Settings;
-  readonly role: Role;
+  readonly role: CoreRole;
   /** Persistent (Figure 2): latest term seen, and whom this node voted for in it. */
   readonly term: number;
   readonly votedFor: NodeId | null;
+  /**
+   * The leader of the current term, once heard from. Also leader stickiness (thesis §4.2.3): a node that knows
+   * a live leader ignores vote requests until its own election timer fires, which clears this.
+   */
   readonly leaderId: NodeId | null;
   /** The log: a persistent structure outside immer's copy-on-write (see log.ts). */
   readonly log: RaftLog<C>;
+  /** The configurations in the log (membership.ts). */
+  readonly configs: Configs;
   /** Volatile (Figure 2). */
   readonly commitIndex: number;
-  /** Last index handed out in an `apply` effect in this incarnation. */
+  /** Last index handed out in an `apply` or `restore` effect in this incarnation. */
   readonly appliedIndex: number;
   /** State of the node's pseudo-random generator (rng.ts). */
   readonly rng: number;
-  /** Candidate: the voters that granted their vote in this term. */
+  /** Candidate and pre-candidate: the voters that granted their (pre-)vote in this election. */
   readonly votesGranted: readonly NodeId[];
-  /** Candidate: the voters that refused. */
+  /** Candidate and pre-candidate: the voters that refused. */
   readonly votesRefused: readonly NodeId[];
-  /** Leader: flow control per follower. */
+  /** Leader: flow control per follower and learner. */
   readonly progress: Readonly<Record<NodeId, Progress>>;
+  /** Leader: the target of a leadership transfer in progress (thesis §3.10). */
+  readonly transferee: NodeId | null;
+  /** Leader: the current confirmation round, carried by every AppendEntries (ReadIndex, check-quorum). */
+  readonly round: number;
+  /** Leader: reads waiting for confirmation, in arrival order (so in order of round). */
+  readonly pendingReads: readonly PendingRead[];
 }

@@ -5,7 +5,8 @@
  * a buggy or hostile peer cannot drive the reducer into a broken invariant. A runtime's decoder uses the same
  * check at its boundary (`whyMalformed` says what is wrong, for its logs).
  */
-import type { AppendEntries, Entry, Message } from './types.js';
+import { whyMembershipMalformed } from './membership.js';
+import type { AppendEntries, Entry, InstallSnapshot, Message } from './types.js';
 
 const isCount = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0;
 
@@ -17,14 +18,15 @@ export function whyMalformed<C>(message: Message<C>): string | undefined {
   if (typeof message.to !== 'string' || message.to.length === 0) return 'to must be a non-empty string';
   switch (message.type) {
     case 'RequestVote':
-      if (!isCount(message.lastLogIndex) || !isCount(message.lastLogTerm)) {
-        return 'RequestVote: last log position must be non-negative integers';
-      }
-      return message.lastLogTerm > message.term ? 'RequestVote: lastLogTerm exceeds term' : undefined;
+      if (typeof message.transfer !== 'boolean') return 'RequestVote: transfer must be boolean';
+      return whyLastPositionMalformed(message);
+    case 'PreVote':
+      return whyLastPositionMalformed(message);
     case 'RequestVoteResponse':
+    case 'PreVoteResponse':
       return typeof message.voteGranted === 'boolean'
         ? undefined
-        : 'RequestVoteResponse: voteGranted must be boolean';
+        : `${message.type}: voteGranted must be boolean`;
     case 'AppendEntries':
       return whyAppendMalformed(message);
     case 'AppendEntriesResponse':
@@ -32,9 +34,18 @@ export function whyMalformed<C>(message: Message<C>): string | undefined {
       if (!isCount(message.index) || !isCount(message.conflictTerm) || !isCount(message.conflictIndex)) {
         return 'AppendEntriesResponse: index and conflict hint must be non-negative integers';
       }
+      if (!isCount(message.round)) return 'AppendEntriesResponse: round must be a non-negative integer';
       return message.conflictTerm > message.term
         ? 'AppendEntriesResponse: conflictTerm exceeds term'
         : undefined;
+    case 'InstallSnapshot':
+      return whySnapshotMalformed(message);
+    case 'InstallSnapshotResponse':
+      return isCount(message.index) && isCount(message.round)
+        ? undefined
+        : 'InstallSnapshotResponse: index and round must be non-negative integers';
+    case 'TimeoutNow':
+      return undefined;
     default:
       return `unknown message type ${JSON.stringify((message as { type: unknown }).type)}`;
   }
@@ -44,10 +55,36 @@ export function isWellFormed<C>(message: Message<C>): boolean {
   return whyMalformed(message) === undefined;
 }
 
+function whyLastPositionMalformed(message: {
+  type: string;
+  term: number;
+  lastLogIndex: number;
+  lastLogTerm: number;
+}): string | undefined {
+  if (!isCount(message.lastLogIndex) || !isCount(message.lastLogTerm)) {
+    return `${message.type}: last log position must be non-negative integers`;
+  }
+  return message.lastLogTerm > message.term ? `${message.type}: lastLogTerm exceeds term` : undefined;
+}
+
+function whySnapshotMalformed(message: InstallSnapshot): string | undefined {
+  if (!isCount(message.round)) return 'InstallSnapshot: round must be a non-negative integer';
+  const { snapshot } = message;
+  if (typeof snapshot !== 'object' || snapshot === null) return 'InstallSnapshot: snapshot must be an object';
+  const { meta } = snapshot;
+  if (typeof meta !== 'object' || meta === null) return 'InstallSnapshot: snapshot meta must be an object';
+  if (!isCount(meta.index) || meta.index === 0 || !isCount(meta.term) || meta.term === 0) {
+    return 'InstallSnapshot: snapshot index and term must be positive integers';
+  }
+  if (meta.term > message.term) return 'InstallSnapshot: snapshot term exceeds the message term';
+  const membership = whyMembershipMalformed(meta.membership);
+  return membership === undefined ? undefined : `InstallSnapshot: snapshot membership: ${membership}`;
+}
+
 function whyAppendMalformed<C>(message: AppendEntries<C>): string | undefined {
   const { term, prevLogIndex, prevLogTerm, leaderCommit, entries } = message;
-  if (!isCount(prevLogIndex) || !isCount(prevLogTerm) || !isCount(leaderCommit)) {
-    return 'AppendEntries: positions must be non-negative integers';
+  if (!isCount(prevLogIndex) || !isCount(prevLogTerm) || !isCount(leaderCommit) || !isCount(message.round)) {
+    return 'AppendEntries: positions and round must be non-negative integers';
   }
   if (prevLogTerm > term) return 'AppendEntries: prevLogTerm exceeds term';
   if (prevLogIndex === 0 && prevLogTerm !== 0) return 'AppendEntries: the position before the log has term 0';
@@ -73,8 +110,13 @@ function whyEntryMalformed<C>(
   if (!isCount(entry.term) || entry.term === 0) return 'term must be a positive integer';
   if (entry.term < minTerm) return 'term decreases';
   if (entry.term > maxTerm) return 'term exceeds the message term';
-  if (entry.kind === 'command')
+  if (entry.kind === 'command') {
+    if ('membership' in entry) return 'a command entry carries no membership';
     return 'command' in entry && entry.command !== undefined ? undefined : 'command entry without a command';
+  }
   if (entry.kind !== 'noop' && entry.kind !== 'config') return 'unknown entry kind';
-  return 'command' in entry ? `a ${entry.kind} entry carries no command` : undefined;
+  if ('command' in entry) return `a ${entry.kind} entry carries no command`;
+  if (entry.kind === 'noop') return 'membership' in entry ? 'a noop entry carries no membership' : undefined;
+  const membership = whyMembershipMalformed(entry.membership!);
+  return membership === undefined ? undefined : `config entry: ${membership}`;
 }

@@ -3,7 +3,7 @@
  * wrapped so as to break it, and must catch it.
  */
 import { describe, expect, it } from 'vitest';
-import { type Event, init, type RaftState, step } from '../../src/core/index.js';
+import { type Event, init, type RaftState, status, step } from '../../src/core/index.js';
 import type { Reducer } from '../../src/runtime/simulator/index.js';
 import type { Command } from './harness.js';
 import { runScenario } from './run.js';
@@ -21,7 +21,7 @@ const doubleCounting: Reducer<Command> = {
     ) {
       return [next, effects];
     }
-    const peers = next.settings.voters.filter((voter) => voter !== next.settings.id);
+    const peers = status(next).membership.voters.filter((voter) => voter !== next.settings.id);
     const other = peers[(peers.indexOf(event.message.from) + 1) % peers.length]!;
     const [forged, more] = step(next, { type: 'receive', message: { ...event.message, from: other } });
     return [forged, [...effects, ...more]];

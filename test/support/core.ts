@@ -24,6 +24,12 @@ export type Cmd = string;
 export const VOTERS3 = ['a', 'b', 'c'] as const;
 export const VOTERS5 = ['a', 'b', 'c', 'd', 'e'] as const;
 
+/**
+ * The paper's Raft (Figure 2): no pre-vote, no check-quorum, so that the §5 tests read like the paper. The
+ * thesis's extensions, on by default in the core, have tests of their own that run with the defaults.
+ */
+export const PAPER: Partial<Config> = { preVote: false, checkQuorum: false };
+
 export function config(id: string, voters: readonly string[] = VOTERS3, extra: Partial<Config> = {}): Config {
   return {
     id,
@@ -31,6 +37,7 @@ export function config(id: string, voters: readonly string[] = VOTERS3, extra: P
     electionTimeout: [150, 300],
     heartbeatInterval: 50,
     seed: voters.indexOf(id) + 1,
+    ...PAPER,
     ...extra,
   };
 }
@@ -117,7 +124,7 @@ export function voteRequest(
   lastLogIndex = 0,
   lastLogTerm = 0,
 ): RequestVote {
-  return { type: 'RequestVote', term, from, to, lastLogIndex, lastLogTerm };
+  return { type: 'RequestVote', term, from, to, lastLogIndex, lastLogTerm, transfer: false };
 }
 
 export function voteResponse(
@@ -138,7 +145,17 @@ export function append(
   sent: Entry<Cmd>[] = [],
   leaderCommit = 0,
 ): AppendEntries<Cmd> {
-  return { type: 'AppendEntries', term, from, to, prevLogIndex, prevLogTerm, entries: sent, leaderCommit };
+  return {
+    type: 'AppendEntries',
+    term,
+    from,
+    to,
+    prevLogIndex,
+    prevLogTerm,
+    entries: sent,
+    leaderCommit,
+    round: 0,
+  };
 }
 
 export function appendOk(from: string, to: string, term: number, index: number): AppendEntriesResponse {
@@ -151,6 +168,7 @@ export function appendOk(from: string, to: string, term: number, index: number):
     index,
     conflictTerm: 0,
     conflictIndex: 0,
+    round: 0,
   };
 }
 
@@ -171,6 +189,7 @@ export function appendRejected(
     index,
     conflictTerm,
     conflictIndex,
+    round: 0,
   };
 }
 

@@ -1,0 +1,75 @@
+/**
+ * Every change to a node's log goes through here, so that the configurations in it (§6: in force as soon as
+ * they are in the log, reverted when truncated), the leader's progress map, and the `persist` effect all follow.
+ */
+import type { StateDraft } from './draft.js';
+import { RaftLog } from './log.js';
+import { membershipAt, withAppended, withCompacted, withTruncated } from './membership.js';
+import type { Output } from './output.js';
+import { initialProgress } from './progress.js';
+import { peersOf } from './replication.js';
+import type { Entry, Snapshot } from './types.js';
+
+type S<C> = StateDraft<C>;
+
+export function appendToLog<C>(s: S<C>, entries: readonly Entry<C>[], out: Output<C>): void {
+  s.log = s.log.append(entries);
+  out.appendedEntries(entries);
+  const configs = withAppended(s.configs, entries);
+  if (configs !== s.configs) {
+    s.configs = configs;
+    if (s.role === 'leader') syncProgress(s);
+  }
+}
+
+/** Deletes every entry at `from` and after (a follower repairing its log; never at or below the commit index). */
+export function truncateLog<C>(s: S<C>, from: number, out: Output<C>): void {
+  s.log = s.log.truncateFrom(from);
+  s.configs = withTruncated(s.configs, from);
+  out.truncated(from);
+}
+
+/**
+ * §7 (contract 10): the service captured its state through `index`; it becomes the latest snapshot, and the log
+ * is compacted through it. An index at or below the latest snapshot's, or past what was handed out, changes
+ * nothing.
+ */
+export function takeSnapshot<C>(s: S<C>, index: number, data: unknown, out: Output<C>): void {
+  if (!Number.isSafeInteger(index) || index <= s.log.base.index || index > s.appliedIndex) return;
+  const snapshot: Snapshot = {
+    meta: { index, term: s.log.term(index)!, membership: membershipAt(s.configs, index) },
+    data,
+  };
+  s.log = s.log.compactTo(snapshot);
+  s.configs = withCompacted(s.configs, index);
+  out.snapshot = snapshot;
+}
+
+/**
+ * §7 (contract 12): install the leader's snapshot, newer than the commit index. If the log holds the snapshot's
+ * last entry with the same term, the entries after it are kept (they may be the leader's too); otherwise the
+ * whole log is discarded. The snapshot is persisted, then restored, in this transition.
+ */
+export function installSnapshot<C>(s: S<C>, snapshot: Snapshot, out: Output<C>): void {
+  const { index, term, membership } = snapshot.meta;
+  const base = { index, membership };
+  if (s.log.term(index) === term) {
+    s.log = s.log.compactTo(snapshot);
+    s.configs = { base, changes: s.configs.changes.filter((change) => change.index > index) };
+  } else {
+    s.log = RaftLog.empty<C>(snapshot);
+    s.configs = { base, changes: [] };
+    out.truncated(index + 1);
+  }
+  s.commitIndex = index;
+  s.appliedIndex = index;
+  out.snapshot = snapshot;
+  out.restore = snapshot;
+}
+
+/** Adds progress for new members (probing from the leader's end, §5.3) and drops it for members gone. */
+export function syncProgress<C>(s: S<C>): void {
+  const peers = peersOf(s);
+  for (const peer of peers) s.progress[peer] ??= initialProgress(s.log.lastIndex);
+  for (const peer of Object.keys(s.progress)) if (!peers.includes(peer)) delete s.progress[peer];
+}

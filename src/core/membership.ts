@@ -1,0 +1,141 @@
+/**
+ * Cluster membership (§6, thesis §4): which configuration is in force, what counts as a majority under it, and
+ * how a change is shaped. A configuration takes effect on a node as soon as its entry is in that node's log,
+ * committed or not, and reverts if that entry is truncated; so the node keeps the configuration at its log's
+ * base (from the snapshot, or the initial one) and the configuration entries after it, a short list.
+ */
+import { invariant } from './invariant.js';
+import { committedIndex, type VoteResult, voteResult } from './quorum.js';
+import type { Entry, Membership, NodeId } from './types.js';
+
+export interface ConfigAt {
+  /** Index of the entry that put it in force; the base's index for the base. */
+  readonly index: number;
+  readonly membership: Membership;
+}
+
+export interface Configs {
+  /** In force at the log's base (the snapshot's, or the initial configuration at index 0). */
+  readonly base: ConfigAt;
+  /** The configuration entries after the base, ascending. */
+  readonly changes: readonly ConfigAt[];
+}
+
+export function current(configs: Configs): ConfigAt {
+  return configs.changes[configs.changes.length - 1] ?? configs.base;
+}
+
+/** The configuration in force at `index` (at or after the base). */
+export function membershipAt(configs: Configs, index: number): Membership {
+  let found = configs.base;
+  for (const change of configs.changes) if (change.index <= index) found = change;
+  return found.membership;
+}
+
+export function withAppended<C>(configs: Configs, entries: readonly Entry<C>[]): Configs {
+  let changes: ConfigAt[] | undefined;
+  for (const entry of entries) {
+    if (entry.kind !== 'config') continue;
+    invariant(entry.membership !== undefined, 'a config entry carries its membership');
+    changes ??= [...configs.changes];
+    changes.push({ index: entry.index, membership: entry.membership });
+  }
+  return changes === undefined ? configs : { base: configs.base, changes };
+}
+
+export function withTruncated(configs: Configs, from: number): Configs {
+  const kept = configs.changes.filter((change) => change.index < from);
+  return kept.length === configs.changes.length ? configs : { base: configs.base, changes: kept };
+}
+
+/** The log was compacted through `index` (a snapshot): the configuration in force there becomes the base. */
+export function withCompacted(configs: Configs, index: number): Configs {
+  return {
+    base: { index, membership: membershipAt(configs, index) },
+    changes: configs.changes.filter((change) => change.index > index),
+  };
+}
+
+/** A voter takes part in elections and commitment: in `voters` or, during a joint change, in `outgoing`. */
+export function isVoter(m: Membership, id: NodeId): boolean {
+  return m.voters.includes(id) || (m.outgoing?.includes(id) ?? false);
+}
+
+export function isLearner(m: Membership, id: NodeId): boolean {
+  return m.learners.includes(id) && !isVoter(m, id);
+}
+
+/** Everyone the leader replicates to: voters, outgoing voters and learners, but itself. */
+export function replicationTargets(m: Membership, self: NodeId): NodeId[] {
+  const targets = new Set<NodeId>([...m.voters, ...(m.outgoing ?? []), ...m.learners]);
+  targets.delete(self);
+  return [...targets];
+}
+
+/**
+ * The highest value that a majority holds (§5.3), and during a joint change a majority of both the new and
+ * the old voters (§6): the smaller of the two.
+ */
+export function jointCommitted(m: Membership, valueOf: (voter: NodeId) => number): number {
+  const incoming = committedIndex(m.voters, valueOf);
+  return m.outgoing === undefined ? incoming : Math.min(incoming, committedIndex(m.outgoing, valueOf));
+}
+
+/** An election is won with a majority of the voters, and during a joint change of the old voters too (§6). */
+export function jointVoteResult(
+  m: Membership,
+  granted: readonly NodeId[],
+  refused: readonly NodeId[],
+): VoteResult {
+  const incoming = voteResult(m.voters, granted, refused);
+  const outgoing = m.outgoing === undefined ? 'won' : voteResult(m.outgoing, granted, refused);
+  if (incoming === 'lost' || outgoing === 'lost') return 'lost';
+  return incoming === 'won' && outgoing === 'won' ? 'won' : 'pending';
+}
+
+/** Why a membership is malformed (as a config would be refused), or undefined. */
+export function whyMembershipMalformed(m: Membership): string | undefined {
+  if (typeof m !== 'object' || m === null) return 'membership must be an object';
+  const sets: [string, unknown][] = [
+    ['voters', m.voters],
+    ['learners', m.learners],
+  ];
+  if (m.outgoing !== undefined) sets.push(['outgoing', m.outgoing]);
+  for (const [name, ids] of sets) {
+    if (!Array.isArray(ids)) return `${name} must be an array`;
+    if (!ids.every((id) => typeof id === 'string' && id.length > 0)) return `${name} must be non-empty ids`;
+    if (new Set(ids).size !== ids.length) return `${name} has duplicates`;
+  }
+  if (m.voters.length === 0) return 'a configuration needs at least one voter';
+  if (m.outgoing !== undefined && m.outgoing.length === 0) return 'outgoing voters cannot be empty';
+  const learnerVoter = m.learners.find((id) => m.voters.includes(id));
+  if (learnerVoter !== undefined) return `${learnerVoter} cannot be both a voter and a learner`;
+  return undefined;
+}
+
+/**
+ * Why a change from `from` to `voters` (+ `learners`) cannot start, or undefined: the service asks this before
+ * stepping a `changeMembership`, to tell its caller the reason (the core itself only ignores a bad change).
+ */
+export function whyChangeInvalid(
+  from: Membership,
+  voters: readonly NodeId[],
+  learners: readonly NodeId[] = [],
+): string | undefined {
+  if (from.outgoing !== undefined) return 'a membership change is already in progress';
+  return whyMembershipMalformed({ voters, learners });
+}
+
+/** §6: the joint configuration that every change goes through: the new voters with the old ones outgoing. */
+export function jointOf(
+  from: Membership,
+  voters: readonly NodeId[],
+  learners: readonly NodeId[],
+): Membership {
+  return { voters: [...voters], learners: [...learners], outgoing: [...from.voters] };
+}
+
+/** The configuration a joint one leads to. */
+export function finalOf(joint: Membership): Membership {
+  return { voters: joint.voters, learners: joint.learners };
+}
