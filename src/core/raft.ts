@@ -22,6 +22,7 @@ import {
   whyChangeInvalid,
 } from './membership.js';
 import { Output } from './output.js';
+import { becomeProbe } from './progress.js';
 import { failReads, onRead, releaseReads } from './reads.js';
 import {
   broadcastAppend,
@@ -470,8 +471,12 @@ function transferLeadership<C>(s: S<C>, to: NodeId, out: Output<C>): void {
   if (!isVoter(current(s.configs).membership, to) || s.progress[to] === undefined) return;
   s.transferee = to;
   out.setTimer(TRANSFER_TIMER, s.settings.electionTimeout[1]);
-  if (s.progress[to].match === s.log.lastIndex) sendTimeoutNow(s, to, out);
-  else sendAppend(s, to, out);
+  const pr = s.progress[to];
+  if (pr.match === s.log.lastIndex) return sendTimeoutNow(s, to, out);
+  // Catch the target up now rather than at the next heartbeat: appends in flight may have been lost, so send
+  // again from its match (a probe; a snapshot on its way is left to arrive).
+  if (pr.state !== 'snapshot') becomeProbe(pr, pr.match + 1);
+  sendAppend(s, to, out);
 }
 
 function sendTimeoutNow<C>(s: S<C>, to: NodeId, out: Output<C>): void {

@@ -17,6 +17,7 @@ import {
   type Message,
   type NodeId,
   type RaftState,
+  type Snapshot,
   step,
   type Transition,
 } from '../../core/index.js';
@@ -57,10 +58,16 @@ export interface ClusterObserver<C> {
     effects: readonly Effect<C>[],
   ): void;
   applied?(node: SimNode<C>, entries: readonly Entry<C>[]): void;
+  /** The node's service replaced its state with the snapshot's (contract 12). */
+  restored?(node: SimNode<C>, snapshot: Snapshot): void;
+  /** A read was answered: ready once the node has applied through `index`, or failed. */
+  read?(node: SimNode<C>, effect: ReadAnswer): void;
   sent?(envelope: Envelope<C>): void;
   crashed?(node: SimNode<C>): void;
   restarted?(node: SimNode<C>): void;
 }
+
+export type ReadAnswer = Extract<Effect<unknown>, { type: 'readReady' | 'readFailed' }>;
 
 /** The reducer under test: the real core by default; tests substitute deliberately broken ones. */
 export interface Reducer<C> {
@@ -69,6 +76,7 @@ export interface Reducer<C> {
 }
 
 export interface ClusterOptions<C> {
+  /** The nodes at the start; more can join with `addNode`. */
   readonly ids: readonly NodeId[];
   readonly reducer?: Reducer<C>;
   /** The config of a node in an incarnation (seed it per incarnation so timeouts differ across restarts). */
@@ -115,23 +123,40 @@ export class Cluster<C> {
   #seq = 0;
   readonly #reducer: Reducer<C>;
 
+  readonly #ids: NodeId[];
+
   constructor(private readonly options: ClusterOptions<C>) {
     this.#reducer = options.reducer ?? { init, step };
-    for (const id of options.ids) {
-      this.nodes.set(id, {
-        id,
-        state: null,
-        durable: new DurableLog<C>(),
-        timers: new Map(),
-        incarnation: 0,
-        appliedIndex: 0,
-      });
-    }
+    this.#ids = [];
+    for (const id of options.ids) this.#create(id);
     for (const id of options.ids) this.restart(id);
   }
 
   get ids(): readonly NodeId[] {
-    return this.options.ids;
+    return this.#ids;
+  }
+
+  #create(id: NodeId): void {
+    if (this.nodes.has(id)) throw new RangeError(`node ${id} exists already`);
+    this.#ids.push(id);
+    this.nodes.set(id, {
+      id,
+      state: null,
+      durable: new DurableLog<C>(),
+      timers: new Map(),
+      incarnation: 0,
+      appliedIndex: 0,
+    });
+  }
+
+  /**
+   * Starts a new, empty node (a machine joining the cluster): its config comes from `options.config`, which
+   * gives it the cluster's current voters (contract: it never campaigns until it learns a configuration in
+   * which it votes). It takes part once a membership change names it.
+   */
+  addNode(id: NodeId): void {
+    this.#create(id);
+    this.restart(id);
   }
 
   node(id: NodeId): SimNode<C> {
@@ -217,6 +242,15 @@ export class Cluster<C> {
   propose(id: NodeId, command: C, crashAfter?: number): readonly Effect<C>[] | null {
     this.stats.proposals++;
     return this.step(id, { type: 'propose', command }, crashAfter);
+  }
+
+  /**
+   * The node's service captured its state (`data`) through `index`, by default everything it applied
+   * (contract 10).
+   */
+  snapshot(id: NodeId, data: unknown, index?: number, crashAfter?: number): readonly Effect<C>[] | null {
+    const node = this.node(id);
+    return this.step(id, { type: 'snapshot', index: index ?? node.appliedIndex, data }, crashAfter);
   }
 
   /** Fires an armed timer now, whatever its due time. Returns false when it is not armed. */
@@ -335,8 +369,27 @@ export class Cluster<C> {
         case 'apply':
           this.#apply(node, effect.entries);
           break;
+        case 'restore':
+          this.#restore(node, effect.snapshot);
+          break;
+        case 'readReady':
+        case 'readFailed':
+          this.options.observer?.read?.(node, effect);
+          break;
       }
     }
+  }
+
+  /** Contract 12: a restore never takes the service back within an incarnation; applies go on after it. */
+  #restore(node: SimNode<C>, snapshot: Snapshot): void {
+    const { index } = snapshot.meta;
+    if (index < node.appliedIndex) {
+      throw new SafetyViolation(
+        `${node.id} restored a snapshot at ${index} after applying ${node.appliedIndex}`,
+      );
+    }
+    node.appliedIndex = index;
+    this.options.observer?.restored?.(node, snapshot);
   }
 
   #send(message: Message<C>): void {

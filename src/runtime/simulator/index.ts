@@ -4,6 +4,7 @@ export {
   type ClusterOptions,
   type ClusterStats,
   type Envelope,
+  type ReadAnswer,
   type Reducer,
   SafetyViolation,
   type SimNode,

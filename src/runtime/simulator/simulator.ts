@@ -67,6 +67,11 @@ export class Simulator<C> {
         : [...options.nodes];
     const seeds = this.random.fork();
     const nodeSeed = new Map(ids.map((id) => [id, seeds.int(0, 2 ** 31)]));
+    const seedOf = (id: NodeId): number => {
+      // A node that joins later draws its seed when it first starts, from the same seeded stream.
+      if (!nodeSeed.has(id)) nodeSeed.set(id, seeds.int(0, 2 ** 31));
+      return nodeSeed.get(id)!;
+    };
     this.cluster = new Cluster<C>({
       ids,
       config: (id, incarnation) => ({
@@ -74,7 +79,7 @@ export class Simulator<C> {
         voters: ids,
         electionTimeout: options.electionTimeout ?? [300, 600],
         heartbeatInterval: options.heartbeatInterval ?? 100,
-        seed: (nodeSeed.get(id)! + incarnation * 7919) >>> 0,
+        seed: (seedOf(id) + incarnation * 7919) >>> 0,
         ...options.config,
       }),
       delays: (message) => this.#delays(message),
@@ -139,6 +144,11 @@ export class Simulator<C> {
 
   crash(id: NodeId): void {
     this.cluster.crash(id);
+  }
+
+  /** Starts a new, empty node that can then be added to the cluster by a membership change. */
+  addNode(id: NodeId): void {
+    this.cluster.addNode(id);
   }
 
   restart(id: NodeId): void {
