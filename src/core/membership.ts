@@ -76,9 +76,9 @@ export function replicationTargets(m: Membership, self: NodeId): NodeId[] {
  * The highest value that a majority holds (§5.3), and during a joint change a majority of both the new and
  * the old voters (§6): the smaller of the two.
  */
-export function jointCommitted(m: Membership, valueOf: (voter: NodeId) => number): number {
-  const incoming = committedIndex(m.voters, valueOf);
-  return m.outgoing === undefined ? incoming : Math.min(incoming, committedIndex(m.outgoing, valueOf));
+export function jointCommitted(m: Membership, valueOfVoter: (voter: NodeId) => number): number {
+  const incoming = committedIndex(m.voters, valueOfVoter);
+  return m.outgoing === undefined ? incoming : Math.min(incoming, committedIndex(m.outgoing, valueOfVoter));
 }
 
 /** An election is won with a majority of the voters, and during a joint change of the old voters too (§6). */

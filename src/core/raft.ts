@@ -31,7 +31,6 @@ import {
   maybeCommit,
   onAppendResponse,
   onSnapshotResponse,
-  peersOf,
   sendAppend,
 } from './replication.js';
 import { settle } from './settings.js';
