@@ -3,12 +3,12 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Durable } from '../../core/index.js';
 import { jsonCodec } from '../binary.js';
+import { StorageCorruptionError } from './corruption.js';
 import { DiskStorage, type DiskStorageOptions } from './disk.js';
 import { encodeFrame } from './frame.js';
+import { segmentPath } from './layout.js';
 import { DirectoryLockedError } from './lock.js';
 import { encodePersistRecord } from './record.js';
-import { StorageCorruptionError } from './recovery.js';
-import { segmentPath } from './segments.js';
 import { applyPersist, initialHardState, type PersistEffect } from './storage.js';
 import { commandEntry, makeTempDir } from './test-support.js';
 

@@ -1,28 +1,49 @@
 /**
- * A `Storage` on disk: a segmented write-ahead log (segments.ts, frame.ts, record.ts) with group commit.
+ * A `Storage` on disk: a segmented write-ahead log (wal.ts, frame.ts, record.ts) with group commit, and
+ * snapshots in files beside it (disk-snapshots.ts, snapshot-file.ts), in one directory (layout.ts).
  *
- * Every persist call encodes its record at once and joins a queue. A single flusher writes the whole queue as
- * one batch, with one write and one fdatasync, then resolves the batch's calls in order; calls that arrive
+ * Every persist call encodes its record at once and joins a queue. A single flusher writes the queue as
+ * batches, each with one write and one fdatasync, then resolves the batch's calls in order; calls that arrive
  * while a sync is in flight gather into the next batch. So under load the cost of a sync is shared by every
  * caller waiting for it, and with a single caller nothing waits for anything but its own sync.
  *
- * Truncation is a record, not a rewrite: replay applies it. Segments whose entries were all truncated or that
- * hold only superseded hard states stay on disk until log compaction (snapshots) learns to delete them.
+ * A persist with a snapshot is a barrier: it is written alone, after every earlier call is durable and before
+ * any later one is written, in this order, each step durable before the next:
+ *   1. the snapshot file gets its trailer (its data was synced when it was finished);
+ *   2. the persist's record goes to the log: its hard state, the snapshot's index, its truncation and entries;
+ *   3. the file is renamed to `snapshot-<index>.snap` and the directory synced: the commit point;
+ *   4. compaction: the replaced snapshot file, and the log segments the snapshot covers, are deleted.
+ * Recovery takes the newest snapshot file as current and replays the log on top of it. After a crash before
+ * step 3 the newest file is the old one, and the record of step 2 names a newer snapshot: it is the last record
+ * (nothing is written during a barrier), and recovery cuts it, so the persist is lost whole. After step 3 the
+ * record applies, and the persist is there whole. So every crash recovers the state after some prefix of the
+ * persist calls, as without snapshots; and the hard state is never behind the snapshot, nor the entries after
+ * it ahead of their truncation.
+ *
+ * Truncation is a record, not a rewrite: replay applies it. A segment goes once a snapshot covers it.
  *
  * After a failed write or sync the storage stops for good: the file may hold part of a batch, and appending
  * after it would turn a torn tail into corruption in the middle of the log. Reopening recovers.
  */
-import { type FileHandle, mkdir, open } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
-import type { Durable } from '../../core/index.js';
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { Durable, HardState } from '../../core/index.js';
 import { invariant } from '../../core/invariant.js';
 import { type CommandCodec, jsonCodec } from '../binary.js';
+import { type Claim, DiskSnapshotStore } from './disk-snapshots.js';
+import { makeDirectoryDurably, removeDurably } from './durable-fs.js';
 import { encodeFrame } from './frame.js';
 import { acquireLock, type DirectoryLock } from './lock.js';
 import { encodePersistRecord, isEmptyPersist } from './record.js';
 import { recover } from './recovery.js';
-import { segmentPath } from './segments.js';
-import { lastIndexAfter, type PersistEffect, type Storage } from './storage.js';
+import {
+  boundsAfter,
+  initialHardState,
+  type LogBounds,
+  type PersistEffect,
+  type Storage,
+} from './storage.js';
+import { type WalStats, WalWriter } from './wal.js';
 
 export interface DiskStorageOptions<C> {
   /** How commands become bytes. Default: JSON. */
@@ -31,41 +52,49 @@ export interface DiskStorageOptions<C> {
   readonly segmentBytes?: number;
 }
 
-export interface DiskStorageStats {
-  /** fdatasync calls that made batches durable: one per batch. */
-  syncs: number;
-  /** Records written (one per non-empty persist). */
-  records: number;
-  /** Bytes written to segments. */
-  bytes: number;
+export interface DiskStorageStats extends WalStats {
+  /** Snapshots that persists made current. */
+  snapshots: number;
+  /** Bytes of data of those snapshots. */
+  snapshotBytes: number;
+  /** What the current snapshot's file takes on disk now, trailer included; 0 when there is none. */
+  snapshotBytesOnDisk: number;
 }
 
-interface Pending {
+interface Pending<C> {
+  readonly effect: PersistEffect<C>;
   readonly frame: Uint8Array | null;
+  /** The snapshot data a persist with a snapshot carries: such a persist is a barrier. */
+  readonly claim: Claim | null;
   readonly resolve: () => void;
   readonly reject: (error: Error) => void;
-}
-
-interface OpenSegment {
-  number: number;
-  handle: FileHandle;
-  length: number;
 }
 
 type Phase = 'new' | 'loading' | 'open' | 'failed' | 'closed';
 
 export class DiskStorage<C> implements Storage<C> {
-  readonly stats: DiskStorageStats = { syncs: 0, records: 0, bytes: 0 };
+  readonly stats: DiskStorageStats = {
+    syncs: 0,
+    records: 0,
+    bytes: 0,
+    walBytesOnDisk: 0,
+    snapshots: 0,
+    snapshotBytes: 0,
+    snapshotBytesOnDisk: 0,
+  };
+  readonly snapshots: DiskSnapshotStore;
   readonly #dir: string;
   readonly #codec: CommandCodec<C>;
   readonly #segmentBytes: number;
   #phase: Phase = 'new';
   #failure: Error | null = null;
   #lock: DirectoryLock | null = null;
-  #segment: OpenSegment | null = null;
-  /** The last index once every queued persist is applied: persists are checked against it when called. */
-  #lastIndex = 0;
-  #queue: Pending[] = [];
+  #wal: WalWriter | null = null;
+  /** The bounds once every queued persist is applied: persists are checked against them when called. */
+  #bounds: LogBounds = { snapshotIndex: 0, lastIndex: 0 };
+  /** The hard state as written to the log so far: compaction writes it again before deleting segments. */
+  #writtenHardState: HardState = initialHardState;
+  #queue: Pending<C>[] = [];
   /** The running flusher, if any; it drains the queue and then ends. */
   #flushing: Promise<void> | null = null;
   #closing: Promise<void> | null = null;
@@ -78,11 +107,13 @@ export class DiskStorage<C> implements Storage<C> {
     this.#dir = resolve(dir);
     this.#codec = options.codec ?? jsonCodec<C>();
     this.#segmentBytes = segmentBytes;
+    this.snapshots = new DiskSnapshotStore(this.#dir);
   }
 
   /**
-   * Locks the directory, replays the log and cuts a torn tail. If the log is corrupt it rejects with a
-   * `StorageCorruptionError`, modifies no file and releases the lock.
+   * Locks the directory, loads the current snapshot, replays the log, cuts a torn or uncommitted tail and
+   * deletes leftover snapshot files. If anything is corrupt it rejects with a `StorageCorruptionError`,
+   * modifies no file and releases the lock.
    */
   async load(): Promise<Durable<C>> {
     if (this.#phase !== 'new') throw new Error(`DiskStorage: load called when ${this.#phase}`);
@@ -91,21 +122,17 @@ export class DiskStorage<C> implements Storage<C> {
       await makeDirectoryDurably(this.#dir);
       this.#lock = await acquireLock(this.#dir);
       const recovered = await recover(this.#dir, this.#codec);
-      if (recovered.last === null) {
-        this.#segment = await this.#createSegment(1);
-      } else {
-        const { segment, length } = recovered.last;
-        const handle = await open(segment.path, 'a');
-        this.#segment = { number: segment.number, handle, length };
-        if (recovered.tornTailAt !== null) {
-          await handle.truncate(recovered.tornTailAt);
-          await handle.datasync();
-        }
-      }
-      this.#lastIndex = recovered.log.lastIndex;
+      this.#wal = await WalWriter.open(this.#dir, this.#segmentBytes, this.stats, recovered);
+      await removeDurably(this.#dir, recovered.leftovers);
+      const { log, snapshotFile } = recovered;
+      this.snapshots.start(snapshotFile);
+      if (snapshotFile !== null) this.stats.snapshotBytesOnDisk = (await stat(snapshotFile.path)).size;
+      this.#bounds = { snapshotIndex: log.snapshotIndex, lastIndex: log.lastIndex };
+      this.#writtenHardState = log.hardState;
       this.#phase = 'open';
       // The recovered log is dropped here, so its entries can be handed out without a copy.
-      return { hardState: recovered.log.hardState, entries: recovered.log.entries };
+      const { hardState, entries, latestSnapshot: snapshot } = log;
+      return snapshot === undefined ? { hardState, entries } : { hardState, entries, snapshot };
     } catch (error) {
       await this.#releaseResources();
       this.#phase = 'closed';
@@ -116,16 +143,19 @@ export class DiskStorage<C> implements Storage<C> {
   persist(effect: PersistEffect<C>): Promise<void> {
     if (this.#phase !== 'open') return Promise.reject(this.#unavailableError());
     let frame: Uint8Array | null = null;
+    let claim: Claim | null = null;
     try {
-      const lastIndex = lastIndexAfter(this.#lastIndex, effect);
+      const bounds = boundsAfter(this.#bounds, effect);
       if (!isEmptyPersist(effect)) frame = encodeFrame(encodePersistRecord(effect, this.#codec));
-      this.#lastIndex = lastIndex;
+      // Last, since it cannot be undone: from here on the data belongs to this persist.
+      if (effect.snapshot !== undefined) claim = this.snapshots.claim(effect.snapshot.data);
+      this.#bounds = bounds;
     } catch (error) {
       return Promise.reject(error);
     }
     // An empty persist writes nothing but still queues, so that it resolves after every earlier call.
     return new Promise((resolve, reject) => {
-      this.#queue.push({ frame, resolve, reject });
+      this.#queue.push({ effect, frame, claim, resolve, reject });
       this.#flushing ??= this.#flush();
     });
   }
@@ -142,6 +172,7 @@ export class DiskStorage<C> implements Storage<C> {
   async #close(): Promise<void> {
     this.#phase = 'closed';
     await this.#flushing;
+    await this.snapshots.stop();
     await this.#releaseResources();
   }
 
@@ -149,10 +180,11 @@ export class DiskStorage<C> implements Storage<C> {
     // Start on a later tick, so that every persist called in the current one joins the first batch.
     await Promise.resolve();
     while (this.#queue.length > 0) {
-      const batch = this.#queue;
-      this.#queue = [];
+      const batch = this.#takeBatch();
       try {
-        await this.#writeBatch(batch);
+        const first = batch[0]!;
+        if (first.claim !== null) await this.#writeSnapshot(first, first.claim);
+        else await this.#writeBatch(batch);
       } catch (error) {
         this.#fail(error as Error, batch);
         break;
@@ -162,43 +194,51 @@ export class DiskStorage<C> implements Storage<C> {
     this.#flushing = null;
   }
 
-  async #writeBatch(batch: readonly Pending[]): Promise<void> {
+  /** The calls up to the next persist with a snapshot, or that persist alone if it is first. */
+  #takeBatch(): Pending<C>[] {
+    const barrier = this.#queue.findIndex((pending) => pending.claim !== null);
+    const size = barrier === 0 ? 1 : barrier === -1 ? this.#queue.length : barrier;
+    return this.#queue.splice(0, size);
+  }
+
+  async #writeBatch(batch: readonly Pending<C>[]): Promise<void> {
     const frames = batch.flatMap((pending) => (pending.frame === null ? [] : [pending.frame]));
     if (frames.length === 0) return;
-    const bytes = Buffer.concat(frames);
-    let segment = this.#segment;
-    invariant(segment !== null, 'DiskStorage: writing without an open segment');
-    if (segment.length > 0 && segment.length + bytes.length > this.#segmentBytes) {
-      await segment.handle.close();
-      this.#segment = null;
-      segment = this.#segment = await this.#createSegment(segment.number + 1);
-    }
-    let written = 0;
-    while (written < bytes.length) {
-      // A regular file takes the whole buffer in one call; the loop only covers the rare short write.
-      const { bytesWritten } = await segment.handle.write(bytes, written);
-      written += bytesWritten;
-    }
-    segment.length += bytes.length;
-    await segment.handle.datasync();
-    this.stats.syncs++;
-    this.stats.records += frames.length;
-    this.stats.bytes += bytes.length;
+    const lastEntryIndex = batch.reduce(
+      (last, pending) => Math.max(last, lastEntryIndexOf(pending.effect)),
+      0,
+    );
+    await this.#openWal().append(frames, lastEntryIndex);
+    for (const { effect } of batch) this.#wrote(effect);
   }
 
-  /** A new, empty segment whose name is durable in the directory before anything is written to it. */
-  async #createSegment(number: number): Promise<OpenSegment> {
-    const handle = await open(segmentPath(this.#dir, number), 'ax');
-    try {
-      await syncDirectory(this.#dir);
-    } catch (error) {
-      await handle.close();
-      throw error;
-    }
-    return { number, handle, length: 0 };
+  /** The barrier: see the steps in this file's header. */
+  async #writeSnapshot(pending: Pending<C>, claim: Claim): Promise<void> {
+    const { effect, frame } = pending;
+    invariant(effect.snapshot !== undefined && frame !== null, 'a snapshot persist without its snapshot');
+    const { meta } = effect.snapshot;
+    const fileBytes = await this.snapshots.seal(claim, meta);
+    await this.#openWal().append([frame], lastEntryIndexOf(effect));
+    this.#wrote(effect);
+    await this.snapshots.install(claim, meta);
+    this.stats.snapshots++;
+    this.stats.snapshotBytes += claim.ref.bytes;
+    this.stats.snapshotBytesOnDisk = fileBytes;
+    const checkpoint = () =>
+      encodeFrame(encodePersistRecord({ type: 'persist', hardState: this.#writtenHardState }, this.#codec));
+    await this.#openWal().compact(meta.index, checkpoint);
   }
 
-  #fail(error: Error, batch: readonly Pending[]): void {
+  #openWal(): WalWriter {
+    invariant(this.#wal !== null, 'DiskStorage: writing without an open log');
+    return this.#wal;
+  }
+
+  #wrote(effect: PersistEffect<C>): void {
+    if (effect.hardState !== undefined) this.#writtenHardState = effect.hardState;
+  }
+
+  #fail(error: Error, batch: readonly Pending<C>[]): void {
     this.#failure = error;
     if (this.#phase === 'open') this.#phase = 'failed';
     const stranded = [...batch, ...this.#queue];
@@ -216,31 +256,15 @@ export class DiskStorage<C> implements Storage<C> {
   }
 
   async #releaseResources(): Promise<void> {
-    const segment = this.#segment;
+    const wal = this.#wal;
     const lock = this.#lock;
-    this.#segment = null;
+    this.#wal = null;
     this.#lock = null;
-    await segment?.handle.close();
+    await wal?.close();
     await lock?.release();
   }
 }
 
-/** Creates `dir` (absolute) if needed, with every new directory entry synced, so the log cannot vanish with it. */
-async function makeDirectoryDurably(dir: string): Promise<void> {
-  const firstCreated = await mkdir(dir, { recursive: true });
-  if (firstCreated === undefined) return;
-  // Every directory from firstCreated down to dir is new, and each one's entry lives in its parent.
-  for (let created = dir; ; created = dirname(created)) {
-    await syncDirectory(dirname(created));
-    if (created === resolve(firstCreated) || dirname(created) === created) return;
-  }
-}
-
-async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+function lastEntryIndexOf(effect: PersistEffect<unknown>): number {
+  return effect.entries?.at(-1)?.index ?? 0;
 }

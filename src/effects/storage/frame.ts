@@ -5,6 +5,9 @@
  */
 import { crc32 } from 'node:zlib';
 
+/** CRC-32 (zlib's): of a frame's payload, and of snapshot data. `crc32(next, crc32(first))` continues one. */
+export { crc32 };
+
 export const FRAME_HEADER_BYTES = 8;
 
 export function encodeFrame(payload: Uint8Array): Uint8Array {

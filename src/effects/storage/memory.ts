@@ -1,5 +1,6 @@
 /** An in-memory `Storage` for tests: durable means "applied", and `durable` shows what a restart would load. */
 import type { Durable } from '../../core/index.js';
+import { MemorySnapshotStore } from './memory-snapshots.js';
 import { DurableLog, type PersistEffect, type Storage } from './storage.js';
 
 export class MemoryStorage<C> implements Storage<C> {
@@ -9,7 +10,11 @@ export class MemoryStorage<C> implements Storage<C> {
   /** How many persist effects were applied. */
   persistCount = 0;
 
-  constructor(initial?: Durable<C>) {
+  /** A restart passes the `durable` and the `snapshots` of the storage it replaces. */
+  constructor(
+    initial?: Durable<C>,
+    readonly snapshots: MemorySnapshotStore = new MemorySnapshotStore(),
+  ) {
     this.#log = new DurableLog(initial);
   }
 
@@ -28,7 +33,9 @@ export class MemoryStorage<C> implements Storage<C> {
   async persist(effect: PersistEffect<C>): Promise<void> {
     if (this.#closed) throw new Error('MemoryStorage: persist after close');
     if (!this.#loaded) throw new Error('MemoryStorage: persist before load');
+    if (effect.snapshot !== undefined) this.snapshots.checkPersistable(effect.snapshot.data);
     this.#log.apply(effect);
+    if (effect.snapshot !== undefined) this.snapshots.persisted(effect.snapshot.data);
     this.persistCount++;
   }
 

@@ -1,13 +1,16 @@
 /**
  * The payload of a write-ahead log record. One record holds one whole `persist` effect: its hard state, its
- * truncation and its entries, in the order the contract applies them. A record is checksummed as a unit, so
- * recovery sees each persist entirely or not at all, and the log replays to the state after some prefix of the
- * persist calls, never to a state in the middle of one.
+ * snapshot, its truncation and its entries, in the order the contract applies them. A record is checksummed as
+ * a unit, so recovery sees each persist entirely or not at all, and the log replays to the state after some
+ * prefix of the persist calls, never to a state in the middle of one.
+ *
+ * A snapshot is recorded by its index only: its meta and data are in its own file (snapshot-file.ts). The
+ * record marks the place in the log's history where that snapshot takes over, and tells recovery whether the
+ * snapshot file was made current (see disk.ts).
  *
  * Layout: u8 record type (1 = persist), u8 flags (which parts follow), then
- *   hard state: varint term, u8 has-vote, [string votedFor];  truncate: varint truncateFrom;
- *   entries: varint count, then each entry as `writeEntry` in binary.ts.
- * The type byte leaves room for other record kinds (a snapshot marker, for log compaction).
+ *   hard state: varint term, u8 has-vote, [string votedFor];  snapshot: varint index;
+ *   truncate: varint truncateFrom;  entries: varint count, then each entry as `writeEntry` in binary.ts.
  */
 import type { Entry, EntryKind, HardState } from '../../core/index.js';
 import { ByteReader, ByteWriter, type CommandCodec, DecodeError, readEntry, writeEntry } from '../binary.js';
@@ -17,13 +20,18 @@ const PERSIST_RECORD = 1;
 const HAS_HARD_STATE = 1;
 const HAS_TRUNCATE = 2;
 const HAS_ENTRIES = 4;
-const KNOWN_FLAGS = HAS_HARD_STATE | HAS_TRUNCATE | HAS_ENTRIES;
+const HAS_SNAPSHOT = 8;
+const KNOWN_FLAGS = HAS_HARD_STATE | HAS_TRUNCATE | HAS_ENTRIES | HAS_SNAPSHOT;
 const ENTRY_KINDS: readonly EntryKind[] = ['command', 'noop', 'config'];
+
+/** A persist as the log holds it: a snapshot is only its index. */
+export type PersistRecord<C> = Omit<PersistEffect<C>, 'snapshot'> & { readonly snapshotIndex?: number };
 
 /** Whether the effect changes nothing, and so needs no record at all. */
 export function isEmptyPersist(effect: PersistEffect<unknown>): boolean {
   return (
     effect.hardState === undefined &&
+    effect.snapshot === undefined &&
     effect.truncateFrom === undefined &&
     (effect.entries === undefined || effect.entries.length === 0)
   );
@@ -33,6 +41,7 @@ export function encodePersistRecord<C>(effect: PersistEffect<C>, codec: CommandC
   const entries = effect.entries ?? [];
   const flags =
     (effect.hardState !== undefined ? HAS_HARD_STATE : 0) |
+    (effect.snapshot !== undefined ? HAS_SNAPSHOT : 0) |
     (effect.truncateFrom !== undefined ? HAS_TRUNCATE : 0) |
     (entries.length > 0 ? HAS_ENTRIES : 0);
   const writer = new ByteWriter().u8(PERSIST_RECORD).u8(flags);
@@ -41,6 +50,7 @@ export function encodePersistRecord<C>(effect: PersistEffect<C>, codec: CommandC
     if (effect.hardState.votedFor === null) writer.u8(0);
     else writer.u8(1).string(effect.hardState.votedFor);
   }
+  if (effect.snapshot !== undefined) writer.varint(effect.snapshot.meta.index);
   if (effect.truncateFrom !== undefined) writer.varint(effect.truncateFrom);
   if (entries.length > 0) {
     writer.varint(entries.length);
@@ -65,13 +75,14 @@ function checkEntry(entry: Entry<unknown>): void {
 }
 
 /** Throws `DecodeError` on a payload that is not a well-formed record. */
-export function decodePersistRecord<C>(payload: Uint8Array, codec: CommandCodec<C>): PersistEffect<C> {
+export function decodePersistRecord<C>(payload: Uint8Array, codec: CommandCodec<C>): PersistRecord<C> {
   const reader = new ByteReader(payload);
   const type = reader.u8();
   if (type !== PERSIST_RECORD) throw new DecodeError(`unknown record type ${type}`);
   const flags = reader.u8();
   if ((flags & ~KNOWN_FLAGS) !== 0) throw new DecodeError(`unknown record flags ${flags}`);
   let hardState: HardState | undefined;
+  let snapshotIndex: number | undefined;
   let truncateFrom: number | undefined;
   let entries: Entry<C>[] | undefined;
   if (flags & HAS_HARD_STATE) {
@@ -80,6 +91,7 @@ export function decodePersistRecord<C>(payload: Uint8Array, codec: CommandCodec<
     if (hasVote > 1) throw new DecodeError(`bad vote flag ${hasVote}`);
     hardState = { term, votedFor: hasVote === 1 ? reader.string() : null };
   }
+  if (flags & HAS_SNAPSHOT) snapshotIndex = reader.varint();
   if (flags & HAS_TRUNCATE) truncateFrom = reader.varint();
   if (flags & HAS_ENTRIES) {
     const count = reader.varint();
@@ -92,6 +104,7 @@ export function decodePersistRecord<C>(payload: Uint8Array, codec: CommandCodec<
   return {
     type: 'persist',
     ...(hardState !== undefined && { hardState }),
+    ...(snapshotIndex !== undefined && { snapshotIndex }),
     ...(truncateFrom !== undefined && { truncateFrom }),
     ...(entries !== undefined && { entries }),
   };

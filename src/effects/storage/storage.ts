@@ -1,17 +1,21 @@
 /**
- * The storage effect interpreter's interface, and the meaning of a `persist` effect (CONTRACT.md, Semantics 3)
- * as one piece of code that every interpreter shares: the memory store, the disk log's recovery, a simulator.
+ * The storage effect interpreter's interface, and the meaning of a `persist` effect (CONTRACT.md, Semantics 3
+ * and Widening 1, rule 11) as one piece of code that every interpreter shares: the memory store, the disk
+ * log's recovery, a simulator.
  */
-import type { Durable, Effect, Entry, HardState } from '../../core/index.js';
+import type { Durable, Effect, Entry, HardState, Snapshot } from '../../core/index.js';
 import { invariant } from '../../core/invariant.js';
+import type { SnapshotStore } from '../snapshot-data.js';
 
 export type PersistEffect<C> = Extract<Effect<C>, { type: 'persist' }>;
 
 export interface Storage<C> {
-  /** What is durable now (hard state + contiguous entries); call once, before the first persist. */
+  /** What is durable now (hard state, snapshot, the entries after it); call once, before the first persist. */
   load(): Promise<Durable<C>>;
   /** Resolves only once the effect is durable (fsync'd). Calls resolve in call order. */
   persist(effect: PersistEffect<C>): Promise<void>;
+  /** Where snapshot data is written and read; a persisted snapshot's data is a ref from here. */
+  readonly snapshots: SnapshotStore;
   close(): Promise<void>;
 }
 
@@ -19,17 +23,45 @@ export interface Storage<C> {
 export const initialHardState: HardState = { term: 0, votedFor: null };
 
 /**
- * The last index after applying `effect` to a log whose last index is `lastIndex`, or an Error if the effect
- * is malformed (a gap, a bad `truncateFrom`): that is a bug in the caller, and no storage may write it.
- * Entries are 1-based and contiguous, so a log's entries are exactly the indices 1..lastIndex.
+ * Where a log stands: its entries are exactly `snapshotIndex + 1 .. lastIndex` (the ones at or below the
+ * snapshot's index were compacted away), and `snapshotIndex` is 0 when there is no snapshot.
  */
-export function lastIndexAfter(lastIndex: number, effect: PersistEffect<unknown>): number {
-  let last = lastIndex;
+export interface LogBounds {
+  readonly snapshotIndex: number;
+  readonly lastIndex: number;
+}
+
+const isPositiveInteger = (value: number) => Number.isSafeInteger(value) && value >= 1;
+
+/**
+ * The bounds after applying `effect` to a log with `bounds`, or an Error if the effect is malformed (a gap, a
+ * bad `truncateFrom`, a snapshot that is not newer than the stored one): that is a bug in the caller, and no
+ * storage may write it.
+ */
+export function boundsAfter(bounds: LogBounds, effect: PersistEffect<unknown>): LogBounds {
+  let { snapshotIndex, lastIndex: last } = bounds;
+  if (effect.snapshot !== undefined) {
+    const { index, term } = effect.snapshot.meta;
+    if (!isPositiveInteger(index) || !isPositiveInteger(term)) {
+      throw new Error(
+        `persist: a snapshot's index and term must be positive integers, got ${index} and ${term}`,
+      );
+    }
+    if (index <= snapshotIndex) {
+      throw new Error(
+        `persist: snapshot at index ${index} is not newer than the stored one at index ${snapshotIndex}`,
+      );
+    }
+    // Entries past the snapshot stay; with none left, the log continues right after it.
+    snapshotIndex = index;
+    last = Math.max(last, index);
+  }
   if (effect.truncateFrom !== undefined) {
-    if (!Number.isSafeInteger(effect.truncateFrom) || effect.truncateFrom < 1) {
+    if (!isPositiveInteger(effect.truncateFrom)) {
       throw new Error(`persist: truncateFrom must be a positive integer, got ${effect.truncateFrom}`);
     }
-    last = Math.min(last, effect.truncateFrom - 1);
+    // Truncating at or below the snapshot deletes every entry left, and the snapshot stays.
+    last = Math.max(snapshotIndex, Math.min(last, effect.truncateFrom - 1));
   }
   for (const entry of effect.entries ?? []) {
     if (entry.index !== last + 1) {
@@ -40,24 +72,30 @@ export function lastIndexAfter(lastIndex: number, effect: PersistEffect<unknown>
     }
     last = entry.index;
   }
-  return last;
+  return { snapshotIndex, lastIndex: last };
 }
 
 /**
  * A mutable durable state that `persist` effects are applied to in place: O(1) amortized per appended entry
- * and per truncation, so a long append-only run never copies the log. `snapshot()` is the one copy, on demand.
+ * and per truncation, so a long append-only run never copies the log. Compaction (a snapshot) drops the
+ * compacted entries from the front of the array, which is rare and frees them. `snapshot()` is the one copy,
+ * on demand.
  */
-export class DurableLog<C> {
+export class DurableLog<C> implements LogBounds {
   #hardState: HardState;
+  #latestSnapshot: Snapshot | undefined;
+  /** Entry `snapshotIndex + 1 + i` sits at position i. */
   readonly #entries: Entry<C>[];
 
   constructor(initial?: Durable<C>) {
     this.#hardState = initial?.hardState ?? initialHardState;
+    this.#latestSnapshot = initial?.snapshot;
     this.#entries = [...(initial?.entries ?? [])];
     this.#entries.forEach((entry, position) => {
-      if (entry.index !== position + 1) {
+      const expected = this.snapshotIndex + 1 + position;
+      if (entry.index !== expected) {
         throw new Error(
-          `durable state: entry at position ${position} has index ${entry.index}, not ${position + 1}`,
+          `durable state: entry at position ${position} has index ${entry.index}, not ${expected}`,
         );
       }
     });
@@ -67,29 +105,52 @@ export class DurableLog<C> {
     return this.#hardState;
   }
 
-  get lastIndex(): number {
-    return this.#entries.length;
+  /** The snapshot stored in place of the entries through its index, if any. */
+  get latestSnapshot(): Snapshot | undefined {
+    return this.#latestSnapshot;
   }
 
-  /** A live read-only view: it changes with every later `apply`. Take a `snapshot()` to keep one. */
+  get snapshotIndex(): number {
+    return this.#latestSnapshot?.meta.index ?? 0;
+  }
+
+  get lastIndex(): number {
+    return this.snapshotIndex + this.#entries.length;
+  }
+
+  /** A live read-only view of the entries after the snapshot: it changes with every later `apply`. */
   get entries(): readonly Entry<C>[] {
     return this.#entries;
   }
 
   /** Applies the effect, or throws (changing nothing) if it is malformed. */
   apply(effect: PersistEffect<C>): void {
-    const last = lastIndexAfter(this.lastIndex, effect);
+    const after = boundsAfter(this, effect);
     if (effect.hardState !== undefined) this.#hardState = effect.hardState;
-    // Entry i sits at position i - 1, so cutting at truncateFrom - 1 deletes every index >= truncateFrom.
-    if (effect.truncateFrom !== undefined && effect.truncateFrom <= this.#entries.length) {
-      this.#entries.length = effect.truncateFrom - 1;
+    if (effect.snapshot !== undefined) {
+      const compacted = Math.min(this.#entries.length, effect.snapshot.meta.index - this.snapshotIndex);
+      this.#entries.splice(0, compacted);
+      this.#latestSnapshot = effect.snapshot;
+    }
+    // Entry i sits at position i - snapshotIndex - 1, so cutting there deletes every index >= truncateFrom.
+    if (effect.truncateFrom !== undefined) {
+      const kept = Math.max(0, effect.truncateFrom - 1 - this.snapshotIndex);
+      if (kept < this.#entries.length) this.#entries.length = kept;
     }
     for (const entry of effect.entries ?? []) this.#entries.push(entry);
-    invariant(this.#entries.length === last, 'apply and lastIndexAfter disagree on the last index');
+    invariant(
+      this.lastIndex === after.lastIndex && this.snapshotIndex === after.snapshotIndex,
+      'apply and boundsAfter disagree on the bounds',
+    );
   }
 
+  /** A copy of the durable state, independent of later `apply`s. */
   snapshot(): Durable<C> {
-    return { hardState: this.#hardState, entries: this.#entries.slice() };
+    const { hardState } = this;
+    const entries = this.#entries.slice();
+    return this.#latestSnapshot === undefined
+      ? { hardState, entries }
+      : { hardState, entries, snapshot: this.#latestSnapshot };
   }
 }
 
