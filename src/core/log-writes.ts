@@ -4,7 +4,6 @@
  */
 import type { StateDraft } from './draft.js';
 import { RaftLog } from './log.js';
-import { membershipAt, withAppended, withCompacted, withTruncated } from './membership.js';
 import type { Output } from './output.js';
 import { initialProgress } from './progress.js';
 import { peersOf } from './replication.js';
@@ -15,7 +14,7 @@ type S<C> = StateDraft<C>;
 export function appendToLog<C>(s: S<C>, entries: readonly Entry<C>[], out: Output<C>): void {
   s.log = s.log.append(entries);
   out.appendedEntries(entries);
-  const configs = withAppended(s.configs, entries);
+  const configs = s.configs.withAppended(entries);
   if (configs !== s.configs) {
     s.configs = configs;
     if (s.role === 'leader') syncProgress(s);
@@ -25,7 +24,7 @@ export function appendToLog<C>(s: S<C>, entries: readonly Entry<C>[], out: Outpu
 /** Deletes every entry at `from` and after (a follower repairing its log; never at or below the commit index). */
 export function truncateLog<C>(s: S<C>, from: number, out: Output<C>): void {
   s.log = s.log.truncateFrom(from);
-  s.configs = withTruncated(s.configs, from);
+  s.configs = s.configs.withTruncated(from);
   out.truncated(from);
 }
 
@@ -37,11 +36,11 @@ export function truncateLog<C>(s: S<C>, from: number, out: Output<C>): void {
 export function takeSnapshot<C>(s: S<C>, index: number, data: unknown, out: Output<C>): void {
   if (!Number.isSafeInteger(index) || index <= s.log.base.index || index > s.appliedIndex) return;
   const snapshot: Snapshot = {
-    meta: { index, term: s.log.term(index)!, membership: membershipAt(s.configs, index) },
+    meta: { index, term: s.log.term(index)!, membership: s.configs.membershipAt(index) },
     data,
   };
   s.log = s.log.compactTo(snapshot);
-  s.configs = withCompacted(s.configs, index);
+  s.configs = s.configs.withBase(index, snapshot.meta.membership, true);
   out.snapshot = snapshot;
 }
 
@@ -52,15 +51,10 @@ export function takeSnapshot<C>(s: S<C>, index: number, data: unknown, out: Outp
  */
 export function installSnapshot<C>(s: S<C>, snapshot: Snapshot, out: Output<C>): void {
   const { index, term, membership } = snapshot.meta;
-  const base = { index, membership };
-  if (s.log.term(index) === term) {
-    s.log = s.log.compactTo(snapshot);
-    s.configs = { base, changes: s.configs.changes.filter((change) => change.index > index) };
-  } else {
-    s.log = RaftLog.empty<C>(snapshot);
-    s.configs = { base, changes: [] };
-    out.truncated(index + 1);
-  }
+  const keep = s.log.term(index) === term;
+  s.log = keep ? s.log.compactTo(snapshot) : RaftLog.empty<C>(snapshot);
+  s.configs = s.configs.withBase(index, membership, keep);
+  if (!keep) out.truncated(index + 1);
   s.commitIndex = index;
   s.appliedIndex = index;
   out.snapshot = snapshot;

@@ -14,46 +14,70 @@ export interface ConfigAt {
   readonly membership: Membership;
 }
 
-export interface Configs {
-  /** In force at the log's base (the snapshot's, or the initial configuration at index 0). */
-  readonly base: ConfigAt;
-  /** The configuration entries after the base, ascending. */
-  readonly changes: readonly ConfigAt[];
-}
+/**
+ * The configuration at the log's base and the configuration entries after it, as an immutable value: like the
+ * log, it lives outside immer's drafts (private fields), so that the memberships it hands out are plain data
+ * that entries, snapshots and messages can carry after the transition ends.
+ */
+export class Configs {
+  readonly #base: ConfigAt;
+  readonly #changes: readonly ConfigAt[];
 
-export function current(configs: Configs): ConfigAt {
-  return configs.changes[configs.changes.length - 1] ?? configs.base;
-}
-
-/** The configuration in force at `index` (at or after the base). */
-export function membershipAt(configs: Configs, index: number): Membership {
-  let found = configs.base;
-  for (const change of configs.changes) if (change.index <= index) found = change;
-  return found.membership;
-}
-
-export function withAppended<C>(configs: Configs, entries: readonly Entry<C>[]): Configs {
-  let changes: ConfigAt[] | undefined;
-  for (const entry of entries) {
-    if (entry.kind !== 'config') continue;
-    invariant(entry.membership !== undefined, 'a config entry carries its membership');
-    changes ??= [...configs.changes];
-    changes.push({ index: entry.index, membership: entry.membership });
+  constructor(base: ConfigAt, changes: readonly ConfigAt[] = []) {
+    this.#base = base;
+    this.#changes = changes;
   }
-  return changes === undefined ? configs : { base: configs.base, changes };
+
+  /** The configurations a log holds, on top of the one in force at its base. */
+  static of<C>(base: ConfigAt, entries: readonly Entry<C>[]): Configs {
+    return new Configs(base).withAppended(entries);
+  }
+
+  /** In force now: the last configuration entry in the log, else the base's. */
+  get current(): ConfigAt {
+    return this.#changes[this.#changes.length - 1] ?? this.#base;
+  }
+
+  /** The configuration in force at `index` (at or after the base). */
+  membershipAt(index: number): Membership {
+    let found = this.#base;
+    for (const change of this.#changes) if (change.index <= index) found = change;
+    return found.membership;
+  }
+
+  withAppended<C>(entries: readonly Entry<C>[]): Configs {
+    let changes: ConfigAt[] | undefined;
+    for (const entry of entries) {
+      if (entry.kind !== 'config') continue;
+      invariant(entry.membership !== undefined, 'a config entry carries its membership');
+      changes ??= [...this.#changes];
+      changes.push({ index: entry.index, membership: entry.membership });
+    }
+    return changes === undefined ? this : new Configs(this.#base, changes);
+  }
+
+  withTruncated(from: number): Configs {
+    const kept = this.#changes.filter((change) => change.index < from);
+    return kept.length === this.#changes.length ? this : new Configs(this.#base, kept);
+  }
+
+  /**
+   * The log now starts after a snapshot through `index`, whose configuration becomes the base; the entries
+   * after it stay (`keepChanges`) or were discarded with the rest of the log.
+   */
+  withBase(index: number, membership: Membership, keepChanges: boolean): Configs {
+    const changes = keepChanges ? this.#changes.filter((change) => change.index > index) : [];
+    return new Configs({ index, membership }, changes);
+  }
+
+  toJSON(): { base: ConfigAt; changes: readonly ConfigAt[] } {
+    return { base: this.#base, changes: this.#changes };
+  }
 }
 
-export function withTruncated(configs: Configs, from: number): Configs {
-  const kept = configs.changes.filter((change) => change.index < from);
-  return kept.length === configs.changes.length ? configs : { base: configs.base, changes: kept };
-}
-
-/** The log was compacted through `index` (a snapshot): the configuration in force there becomes the base. */
-export function withCompacted(configs: Configs, index: number): Configs {
-  return {
-    base: { index, membership: membershipAt(configs, index) },
-    changes: configs.changes.filter((change) => change.index > index),
-  };
+/** The configuration in force. */
+export function current(configs: Configs): ConfigAt {
+  return configs.current;
 }
 
 /** A voter takes part in elections and commitment: in `voters` or, during a joint change, in `outgoing`. */

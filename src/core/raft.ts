@@ -12,7 +12,7 @@ import { invariant } from './invariant.js';
 import { RaftLog } from './log.js';
 import { appendToLog, syncProgress, takeSnapshot } from './log-writes.js';
 import {
-  type Configs,
+  Configs,
   current,
   finalOf,
   isLearner,
@@ -34,7 +34,18 @@ import {
   sendAppend,
 } from './replication.js';
 import { settle } from './settings.js';
-import type { Config, Durable, Effect, Entry, Event, Message, NodeId, RaftState, Status } from './types.js';
+import type {
+  Config,
+  Durable,
+  Effect,
+  Entry,
+  Event,
+  Membership,
+  Message,
+  NodeId,
+  RaftState,
+  Status,
+} from './types.js';
 import { isWellFormed } from './wellformed.js';
 
 export type Transition<C> = readonly [RaftState<C>, readonly Effect<C>[]];
@@ -72,15 +83,10 @@ function restoreLog<C>(durable: Durable<C>): RaftLog<C> {
 }
 
 /** The configurations a restarted node finds in its storage: the snapshot's, then its config entries (§6). */
-function configsOf<C>(initial: Configs['base']['membership'], durable: Durable<C> | undefined): Configs {
+function configsOf<C>(initial: Membership, durable: Durable<C> | undefined): Configs {
   const snapshot = durable?.snapshot;
   const base = { index: snapshot?.meta.index ?? 0, membership: snapshot?.meta.membership ?? initial };
-  const changes = (durable?.entries ?? []).flatMap((entry) =>
-    entry.kind === 'config' && entry.membership !== undefined
-      ? [{ index: entry.index, membership: entry.membership }]
-      : [],
-  );
-  return { base, changes };
+  return Configs.of(base, durable?.entries ?? []);
 }
 
 /**

@@ -209,13 +209,7 @@ export class ScriptRunner {
   /** Runs one action on `id` and prints the effects of the transitions it caused there. */
   #stepped(id: NodeId, action: () => unknown): void {
     this.#recorded.length = 0;
-    const before = this.#c.nodes.get(id)?.incarnation ?? 0;
     action();
-    const node = this.#c.node(id);
-    if (node.incarnation !== before && node.state !== null) {
-      // A restart: init's effects are not a transition; show the state it starts in.
-      this.#lines.push(`${id}: ${formatState(node.state)}`);
-    }
     for (const { id: at, effects } of this.#recorded.splice(0)) this.#print(at, effects);
   }
 

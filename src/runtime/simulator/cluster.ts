@@ -64,7 +64,8 @@ export interface ClusterObserver<C> {
   read?(node: SimNode<C>, effect: ReadAnswer): void;
   sent?(envelope: Envelope<C>): void;
   crashed?(node: SimNode<C>): void;
-  restarted?(node: SimNode<C>): void;
+  /** A new incarnation started, with `init`'s effects (already executed). */
+  restarted?(node: SimNode<C>, effects: readonly Effect<C>[]): void;
 }
 
 export type ReadAnswer = Extract<Effect<unknown>, { type: 'readReady' | 'readFailed' }>;
@@ -346,7 +347,7 @@ export class Cluster<C> {
     );
     node.state = state;
     this.execute(node, effects);
-    this.options.observer?.restarted?.(node);
+    this.options.observer?.restarted?.(node, effects);
   }
 
   // ---- effects -----------------------------------------------------------------------------------------
