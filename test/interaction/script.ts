@@ -115,22 +115,22 @@ export class ScriptRunner {
       case 'cluster':
         return this.#newCluster(positional, named);
       case 'add':
-        return this.#stepped(a!, () => this.#c.addNode(a!));
+        return this.#stepped(() => this.#c.addNode(a!));
       case 'fire':
         if (!this.#c.node(a!).timers.has(b!)) return void this.#lines.push(`${a}: timer ${b} is not armed`);
-        return this.#stepped(a!, () => this.#c.fire(a!, b!));
+        return this.#stepped(() => this.#c.fire(a!, b!));
       case 'propose':
-        return this.#stepped(a!, () => this.#c.propose(a!, b!));
+        return this.#stepped(() => this.#c.propose(a!, b!));
       case 'read':
-        return this.#stepped(a!, () => this.#c.step(a!, { type: 'read', id: b! }));
+        return this.#stepped(() => this.#c.step(a!, { type: 'read', id: b! }));
       case 'transfer':
-        return this.#stepped(a!, () => this.#c.step(a!, { type: 'transferLeadership', to: b! }));
+        return this.#stepped(() => this.#c.step(a!, { type: 'transferLeadership', to: b! }));
       case 'snapshot': {
         const index = named.has('index') ? Number(named.get('index')) : undefined;
-        return this.#stepped(a!, () => this.#c.snapshot(a!, b ?? null, index));
+        return this.#stepped(() => this.#c.snapshot(a!, b ?? null, index));
       }
       case 'change':
-        return this.#stepped(a!, () =>
+        return this.#stepped(() =>
           this.#c.step(a!, {
             type: 'changeMembership',
             voters: list(named.get('voters')),
@@ -158,7 +158,7 @@ export class ScriptRunner {
       case 'crash':
         return this.#c.crash(a!);
       case 'restart':
-        return this.#stepped(a!, () => this.#c.restart(a!));
+        return this.#stepped(() => this.#c.restart(a!));
       case 'status':
         for (const id of positional.length > 0 ? positional : this.#c.ids) {
           const state = this.#c.node(id).state;
@@ -200,14 +200,15 @@ export class ScriptRunner {
       }),
       observer: {
         transition: (node, _event, _before, _after, effects) => recorded.push({ id: node.id, effects }),
+        restarted: (node, effects) => recorded.push({ id: node.id, effects }),
       },
     });
     this.#recorded = recorded;
     recorded.length = 0;
   }
 
-  /** Runs one action on `id` and prints the effects of the transitions it caused there. */
-  #stepped(id: NodeId, action: () => unknown): void {
+  /** Runs one action and prints the effects of the transitions it caused. */
+  #stepped(action: () => unknown): void {
     this.#recorded.length = 0;
     action();
     for (const { id: at, effects } of this.#recorded.splice(0)) this.#print(at, effects);
