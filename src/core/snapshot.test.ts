@@ -265,7 +265,7 @@ describe('§7 the leader sends its snapshot (contract 13)', () => {
     expect(status(made.node('c').state!)).toMatchObject({
       commitIndex: 21,
       lastIndex: 21,
-      snapshotIndex: 20,
+      snapshotIndex: 21,
     });
     expect(made.node('c').durable.latestSnapshot?.meta.index).toBe(21);
   });
