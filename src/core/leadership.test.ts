@@ -1,0 +1,236 @@
+/**
+ * Leadership in production (Ongaro's thesis): pre-vote (§9.6), check-quorum (§6.2), leader stickiness
+ * (§4.2.3), leadership transfer (§3.10); and the liveness traps etcd hit when pre-vote and check-quorum
+ * interact. These run with the core's defaults: pre-vote and check-quorum on.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  append,
+  cluster,
+  durable,
+  elect,
+  entries,
+  follower,
+  ofType,
+  propose,
+  receive,
+  run,
+  sendsOf,
+  settle,
+  timeout,
+  voteRequest,
+} from '../../test/support/core.js';
+import { type Config, type Message, type PreVote, status } from './index.js';
+
+const THESIS: Partial<Config> = { preVote: true, checkQuorum: true };
+const preVote = (from: string, to: string, term: number, lastLogIndex = 0, lastLogTerm = 0): PreVote => ({
+  type: 'PreVote',
+  term,
+  from,
+  to,
+  lastLogIndex,
+  lastLogTerm,
+});
+const preVoteResponse = (from: string, to: string, term: number, voteGranted: boolean): Message<string> => ({
+  type: 'PreVoteResponse',
+  term,
+  from,
+  to,
+  voteGranted,
+});
+
+describe('thesis §9.6 pre-vote', () => {
+  it('a node whose timer fires asks first, without raising its term or persisting anything', () => {
+    const [state, effects] = run(follower('a', durable(3, entries(1, 3)), THESIS), timeout('election'));
+    expect(status(state)).toMatchObject({ role: 'follower', term: 3, votedFor: null });
+    expect(ofType(effects, 'persist')).toEqual([]);
+    expect(sendsOf(effects)).toEqual([preVote('a', 'b', 4, 2, 3), preVote('a', 'c', 4, 2, 3)]);
+  });
+
+  it('only a pre-vote majority starts the real election', () => {
+    const [asking] = run(follower('a', durable(3), THESIS), timeout('election'));
+    const [refused] = run(asking, receive(preVoteResponse('b', 'a', 3, false)));
+    expect(status(refused).term).toBe(3);
+    const [granted, effects] = run(asking, receive(preVoteResponse('b', 'a', 4, true)));
+    expect(status(granted)).toMatchObject({ role: 'candidate', term: 4, votedFor: 'a' });
+    expect(sendsOf(effects).map((m) => m.type)).toEqual(['RequestVote', 'RequestVote']);
+  });
+
+  it('grants with the election restriction, changing nothing; refuses while it hears from a leader', () => {
+    const start = follower('b', durable(2, entries(1, 2)), THESIS);
+    const [same, granted] = run(start, receive(preVote('a', 'b', 3, 2, 2)));
+    expect(same).toBe(start);
+    expect(sendsOf(granted)).toEqual([preVoteResponse('b', 'a', 3, true)]);
+    const [, stale] = run(start, receive(preVote('a', 'b', 3, 1, 1)));
+    expect(sendsOf(stale)).toEqual([preVoteResponse('b', 'a', 2, false)]);
+    // A follower that heard from its leader ignores pre-votes until its own election timer fires.
+    const [led] = run(start, receive(append('c', 'b', 2, 2, 2)));
+    expect(sendsOf(run(led, receive(preVote('a', 'b', 3, 2, 2)))[1])).toEqual([]);
+    const [timedOut] = run(led, timeout('election'));
+    expect(sendsOf(run(timedOut, receive(preVote('a', 'b', 3, 2, 2)))[1])).toEqual([
+      preVoteResponse('b', 'a', 3, true),
+    ]);
+  });
+
+  it('a pre-vote from a node behind in term is refused with the current term, so that it catches up', () => {
+    const [, effects] = run(follower('b', durable(5), THESIS), receive(preVote('a', 'b', 3)));
+    expect(sendsOf(effects)).toEqual([preVoteResponse('b', 'a', 5, false)]);
+    const [asking] = run(follower('a', durable(2), THESIS), timeout('election'));
+    const [caughtUp] = run(asking, receive(preVoteResponse('b', 'a', 5, false)));
+    expect(status(caughtUp)).toMatchObject({ role: 'follower', term: 5 });
+  });
+
+  it('a partitioned follower rejoins without an election: the leader and its term stay', () => {
+    const made = cluster(['a', 'b', 'c'], {}, THESIS);
+    elect(made, 'a');
+    made.setConnected('c', false);
+    for (let i = 0; i < 5; i++) made.fire('c', 'election');
+    made.setConnected('c', true);
+    made.fire('a', 'heartbeat');
+    settle(made);
+    expect(status(made.node('a').state!)).toMatchObject({ role: 'leader', term: 1 });
+    expect(status(made.node('c').state!)).toMatchObject({ role: 'follower', term: 1, leaderId: 'a' });
+  });
+});
+
+describe('thesis §6.2 check-quorum and §4.2.3 leader stickiness', () => {
+  it('a leader that heard from no majority within an election timeout steps down; one that did stays', () => {
+    const made = cluster(['a', 'b', 'c'], {}, THESIS);
+    elect(made, 'a');
+    made.fire('a', 'checkQuorum');
+    expect(status(made.node('a').state!).role).toBe('leader');
+    made.setConnected('a', false);
+    made.fire('a', 'heartbeat');
+    made.fire('a', 'checkQuorum');
+    expect(status(made.node('a').state!)).toMatchObject({ role: 'follower', term: 1, leaderId: null });
+  });
+
+  it('a follower that hears from a live leader ignores vote requests, except a leadership transfer’s', () => {
+    const [led] = run(follower('b', durable(1, entries(1)), THESIS), receive(append('a', 'b', 1, 1, 1)));
+    const [ignored, none] = run(led, receive(voteRequest('c', 'b', 5, 1, 1)));
+    expect(ignored).toBe(led);
+    expect(none).toEqual([]);
+    const transfer = { ...voteRequest('c', 'b', 5, 1, 1), transfer: true };
+    const [voted, effects] = run(led, receive(transfer));
+    expect(status(voted)).toMatchObject({ term: 5, votedFor: 'c' });
+    expect(sendsOf(effects)).toMatchObject([{ type: 'RequestVoteResponse', voteGranted: true }]);
+  });
+
+  it('etcd’s trap 1: a node whose term ran ahead (a lost election) is not shut out forever', () => {
+    // c campaigned in vain (say, before pre-vote was on) and holds term 5; a leads term 1 with a majority that
+    // ignores c's vote requests. a's heartbeat gets c's refusal with term 5, which deposes a; the next
+    // election is of term 6 or later and c's log is caught up by its winner.
+    const made = cluster(['a', 'b', 'c'], {}, THESIS);
+    elect(made, 'a');
+    made.propose('a', 'x');
+    settle(made);
+    made.node('c').durable.apply({ type: 'persist', hardState: { term: 5, votedFor: 'c' } });
+    made.restart('c');
+    made.fire('a', 'heartbeat');
+    settle(made);
+    for (
+      let round = 0;
+      round < 10 && !['a', 'b', 'c'].some((id) => status(made.node(id).state!).role === 'leader');
+      round++
+    ) {
+      for (const id of ['b', 'a', 'c']) {
+        made.fire(id, 'election');
+        settle(made);
+      }
+    }
+    const leaderId = ['a', 'b', 'c'].find((id) => status(made.node(id).state!).role === 'leader')!;
+    made.propose(leaderId, 'y');
+    settle(made);
+    made.fire(leaderId, 'heartbeat');
+    settle(made);
+    const states = ['a', 'b', 'c'].map((id) => status(made.node(id).state!));
+    expect(states.every((s) => s.term >= 6 && s.commitIndex === states[0]!.lastIndex)).toBe(true);
+  });
+
+  it('etcd’s trap 2: a leader cut off from a majority steps down within two check-quorum periods', () => {
+    const made = cluster(['a', 'b', 'c', 'd', 'e'], {}, THESIS);
+    elect(made, 'a');
+    made.partition([
+      ['a', 'b'],
+      ['c', 'd', 'e'],
+    ]);
+    for (let period = 0; period < 2; period++) {
+      made.fire('a', 'heartbeat');
+      settle(made);
+      made.fire('a', 'checkQuorum');
+    }
+    expect(status(made.node('a').state!).role).toBe('follower');
+  });
+});
+
+describe('thesis §3.10 leadership transfer (contract 15)', () => {
+  function leaderOf3() {
+    const made = cluster(['a', 'b', 'c'], {}, THESIS);
+    elect(made, 'a');
+    made.fire('a', 'heartbeat');
+    settle(made);
+    return made;
+  }
+
+  it('a caught-up target is told to campaign at once; it wins without waiting for a timeout', () => {
+    const made = leaderOf3();
+    const effects = made.step('a', { type: 'transferLeadership', to: 'c' })!;
+    expect(sendsOf(effects)).toEqual([{ type: 'TimeoutNow', term: 1, from: 'a', to: 'c' }]);
+    expect(status(made.node('a').state!).transferring).toBe('c');
+    settle(made);
+    expect(status(made.node('c').state!)).toMatchObject({ role: 'leader', term: 2 });
+    expect(status(made.node('a').state!)).toMatchObject({
+      role: 'follower',
+      transferring: null,
+      leaderId: 'c',
+    });
+  });
+
+  it('the leader takes no proposals meanwhile, and takes them again when the transfer times out', () => {
+    const made = leaderOf3();
+    made.setConnected('c', false);
+    made.step('a', { type: 'transferLeadership', to: 'c' });
+    const before = status(made.node('a').state!).lastIndex;
+    made.propose('a', 'refused');
+    expect(status(made.node('a').state!).lastIndex).toBe(before);
+    made.fire('a', 'transfer');
+    expect(status(made.node('a').state!).transferring).toBeNull();
+    made.propose('a', 'accepted');
+    expect(status(made.node('a').state!).lastIndex).toBe(before + 1);
+  });
+
+  it('to itself, to a non-member, or on a non-leader, nothing changes', () => {
+    const made = leaderOf3();
+    const state = made.node('a').state!;
+    for (const to of ['a', 'z']) expect(made.step('a', { type: 'transferLeadership', to })).toEqual([]);
+    expect(made.node('a').state).toBe(state);
+    const followerState = made.node('b').state!;
+    made.step('b', { type: 'transferLeadership', to: 'c' });
+    expect(made.node('b').state).toBe(followerState);
+  });
+
+  it('a target that lags is caught up first, then told', () => {
+    const made = leaderOf3();
+    made.setConnected('c', false);
+    made.propose('a', 'x');
+    settle(made);
+    made.setConnected('c', true);
+    const effects = made.step('a', { type: 'transferLeadership', to: 'c' })!;
+    expect(sendsOf(effects)).toMatchObject([{ type: 'AppendEntries', to: 'c' }]);
+    settle(made);
+    expect(status(made.node('c').state!)).toMatchObject({ role: 'leader' });
+    // Its log holds x, and its own no-op after it.
+    expect(status(made.node('c').state!).lastIndex).toBe(3);
+  });
+});
+
+describe('propose during a transfer, on the pure reducer', () => {
+  it('is refused without creating an entry (contract 7 still holds: no entry, state unchanged)', () => {
+    const made = cluster(['a', 'b', 'c'], {}, THESIS);
+    elect(made, 'a');
+    made.setConnected('b', false);
+    made.step('a', { type: 'transferLeadership', to: 'b' });
+    const state = made.node('a').state!;
+    expect(run(state, propose('x'))).toEqual([state, []]);
+  });
+});
