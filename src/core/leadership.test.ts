@@ -17,12 +17,12 @@ import {
   run,
   sendsOf,
   settle,
+  THESIS,
   timeout,
   voteRequest,
 } from '../../test/support/core.js';
-import { type Config, type Message, type PreVote, status } from './index.js';
+import { type Message, type PreVote, status } from './index.js';
 
-const THESIS: Partial<Config> = { preVote: true, checkQuorum: true };
 const preVote = (from: string, to: string, term: number, lastLogIndex = 0, lastLogTerm = 0): PreVote => ({
   type: 'PreVote',
   term,

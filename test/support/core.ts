@@ -29,6 +29,8 @@ export const VOTERS5 = ['a', 'b', 'c', 'd', 'e'] as const;
  * thesis's extensions, on by default in the core, have tests of their own that run with the defaults.
  */
 export const PAPER: Partial<Config> = { preVote: false, checkQuorum: false };
+/** The core's defaults: pre-vote and check-quorum on. */
+export const THESIS: Partial<Config> = { preVote: true, checkQuorum: true };
 
 export function config(id: string, voters: readonly string[] = VOTERS3, extra: Partial<Config> = {}): Config {
   return {

@@ -1,0 +1,85 @@
+/** Linearizable reads without a log entry: ReadIndex (thesis §6.4; CONTRACT.md, Widening 1, rule 16). */
+import { describe, expect, it } from 'vitest';
+import { elect, follower, cluster as paperCluster, run, settle, THESIS } from '../../test/support/core.js';
+import type { Cluster } from '../runtime/simulator/index.js';
+import type { Effect, Event } from './index.js';
+import { status } from './index.js';
+
+const read = (id: string): Event<string> => ({ type: 'read', id });
+const answers = (effects: readonly Effect<string>[] | null) =>
+  (effects ?? []).filter((e) => e.type === 'readReady' || e.type === 'readFailed');
+
+/** Reads run with the core's defaults (pre-vote, check-quorum). */
+const cluster = (ids?: readonly string[]) => paperCluster(ids, {}, THESIS);
+
+/** Delivers every message in flight, and those they cause, and returns the read answers they produced. */
+function deliverAll(made: Cluster<string>): Effect<string>[] {
+  const seen: Effect<string>[] = [];
+  for (let next = made.nextToArrive(); next !== undefined; next = made.nextToArrive()) {
+    made.drop(next);
+    seen.push(...answers(made.step(next.message.to, { type: 'receive', message: next.message })));
+  }
+  return seen;
+}
+
+describe('thesis §6.4 ReadIndex', () => {
+  it('anywhere but on a leader, a read fails at once with the best leader hint', () => {
+    expect(answers(run(follower('a'), read('r'))[1])).toEqual([
+      { type: 'readFailed', id: 'r', leaderId: null },
+    ]);
+    const made = cluster();
+    elect(made, 'a');
+    expect(answers(made.step('b', read('r')))).toEqual([{ type: 'readFailed', id: 'r', leaderId: 'a' }]);
+  });
+
+  it('a new leader answers only after its no-op commits, with the commit index', () => {
+    const made = cluster();
+    made.fire('a', 'election');
+    // The votes arrive; the acknowledgements of the no-op are lost.
+    settle(made, (m) => m.type !== 'AppendEntriesResponse');
+    expect(status(made.node('a').state!)).toMatchObject({ role: 'leader', commitIndex: 0 });
+    // Not answered yet: the leader has no committed entry of its term, so its commit index may be behind.
+    expect(answers(made.step('a', read('r')))).toEqual([]);
+    // The read's round reaches the followers, whose answers also get the no-op resent; the read is answered
+    // with the index of the no-op once it is committed, not with the 0 the leader had when the read came.
+    expect(deliverAll(made)).toEqual([{ type: 'readReady', id: 'r', index: 1 }]);
+    expect(status(made.node('a').state!).commitIndex).toBe(1);
+  });
+
+  it('one round of confirmation answers every read that arrived before it', () => {
+    const made = cluster();
+    elect(made, 'a');
+    const first = made.step('a', read('r1'))!;
+    const rounds = first.filter((e) => e.type === 'send').length;
+    expect(rounds).toBe(2);
+    // Reads that arrive while that round is in flight send nothing: they wait for the next round together.
+    expect(made.step('a', read('r2'))!.filter((e) => e.type === 'send')).toEqual([]);
+    expect(made.step('a', read('r3'))!.filter((e) => e.type === 'send')).toEqual([]);
+    expect(deliverAll(made).map((e) => e.type === 'readReady' && e.id)).toEqual(['r1', 'r2', 'r3']);
+  });
+
+  it('a stale leader never confirms a read: it fails once the leader learns it was deposed', () => {
+    const made = cluster();
+    elect(made, 'a');
+    made.partition([['a'], ['b', 'c']]);
+    const asked = made.step('a', read('stale'))!;
+    expect(answers(asked)).toEqual([]);
+    // b and c elect b in term 2 and commit a write.
+    made.fire('c', 'election');
+    settle(made);
+    made.fire('b', 'election');
+    settle(made);
+    made.propose('b', 'new');
+    settle(made);
+    made.heal();
+    expect(status(made.node('b').state!)).toMatchObject({ role: 'leader', term: 2 });
+    made.fire('b', 'heartbeat');
+    expect(deliverAll(made)).toEqual([{ type: 'readFailed', id: 'stale', leaderId: 'b' }]);
+  });
+
+  it('a single-node cluster confirms by itself', () => {
+    const made = cluster(['a']);
+    made.fire('a', 'election');
+    expect(answers(made.step('a', read('r')))).toEqual([{ type: 'readReady', id: 'r', index: 1 }]);
+  });
+});
