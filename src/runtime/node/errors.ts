@@ -54,3 +54,30 @@ export class NodeStoppedError extends Error {
     super(reason);
   }
 }
+
+/**
+ * The node restored a snapshot that covers the proposal's entry (it had lost leadership, and caught up from a
+ * newer leader's snapshot): whether the entry was committed is not known here. Retry only what is safe to repeat
+ * (the KV service's sessions make a retry of the same request safe).
+ */
+export class ProposalOutcomeUnknownError extends Error {
+  override readonly name = 'ProposalOutcomeUnknownError';
+
+  constructor(readonly index: number) {
+    super(`a snapshot through index ${index} replaced the log here; the proposal may or may not have been applied`);
+  }
+}
+
+/** A request the core ignored (a membership change while another is in progress, a transfer to a non-voter). */
+export class RequestRefusedError extends Error {
+  override readonly name = 'RequestRefusedError';
+}
+
+/** A leadership transfer, read or membership change that got no answer in time. */
+export class RequestTimeoutError extends Error {
+  override readonly name = 'RequestTimeoutError';
+
+  constructor(what: string, readonly timeoutMs: number) {
+    super(`${what}: no answer within ${timeoutMs} ms`);
+  }
+}

@@ -175,6 +175,10 @@ class SlowStorage implements Storage<string> {
     this.tell('ends', effect);
   }
 
+  get snapshots() {
+    return this.#inner.snapshots;
+  }
+
   close(): Promise<void> {
     return this.#inner.close();
   }

@@ -14,16 +14,31 @@
  * sends carrying the new commit index wait for that write too. A leader's sends placed before its own log
  * write (the core does this, Raft thesis §10.2.1) overlap that write with replication. Timers are local and
  * volatile (a crash loses them), so they are set at once.
+ *
+ * Snapshots (§7): a `restore` waits for the persist before it like an apply, and everything after it waits for
+ * the restore, which streams the snapshot from storage into the state machine. The node takes snapshots by its
+ * policy (or `snapshot()`): the state machine captures its state at once and streams it into storage off the
+ * event loop's critical path, then the core compacts the log.
+ *
+ * Reads (ReadIndex, thesis §6.4): `read()` on the leader steps a `read` event and resolves once the core's
+ * `readReady` index is applied here; on a follower, it asks the leader for an index (`forwardRead`) and waits
+ * for the same.
  */
 import {
   type Config,
+  defaultCommandSize,
   type Effect,
+  type Entry,
   type Event,
   init,
+  type Membership,
+  type NodeId,
   type RaftState,
+  type Snapshot,
   type Status,
   status,
   step,
+  whyChangeInvalid,
 } from '../../core/index.js';
 import { Applier, type StateMachine } from '../../effects/apply/index.js';
 import type { Storage } from '../../effects/storage/index.js';
@@ -35,9 +50,12 @@ import {
   OverloadedError,
   ProposalLostError,
   ProposalTimeoutError,
+  RequestRefusedError,
 } from './errors.js';
 import { type Proposal, ProposalBook } from './proposals.js';
+import { type SnapshotPolicy, settlePolicy, snapshotDue } from './snapshot-policy.js';
 import { TraceWriter } from './trace.js';
+import { Waiters } from './waiters.js';
 
 export interface RaftNodeOptions<C, R> {
   readonly config: Config;
@@ -50,6 +68,14 @@ export interface RaftNodeOptions<C, R> {
   readonly maxPendingProposals?: number;
   /** How long `propose` waits for its entry to be applied. Default 10 s. */
   readonly proposalTimeoutMs?: number;
+  /** When to compact the log (§7); `false`: never (the log grows without bound). Default: snapshot-policy.ts. */
+  readonly snapshotPolicy?: SnapshotPolicy | false;
+  /**
+   * How a follower gets a read index from the leader (ReadIndex through the leader, thesis §6.4): the embedding
+   * service asks `leaderId`'s `read()` by its own channel. Without it, `read()` on a follower rejects with
+   * `NotLeaderError`.
+   */
+  readonly forwardRead?: (leaderId: NodeId) => Promise<number>;
   /** Records the run to this new file, for `pureraft replay` (see trace.ts). */
   readonly tracePath?: string;
   /** Watches every transition: `event` is undefined for `init`. For tests and tools; must not throw. */
@@ -67,6 +93,15 @@ export interface NodeStatus extends Status {
   readonly appliedIndex: number;
 }
 
+export interface SnapshotStats {
+  /** Snapshots this node took (its own policy or `snapshot()`), and their bytes. */
+  readonly taken: number;
+  readonly takenBytes: number;
+  /** Snapshots installed from a leader, and restored at start. */
+  readonly installed: number;
+  readonly restored: number;
+}
+
 export interface RaftNodeStats {
   readonly transitions: number;
   readonly persists: number;
@@ -79,6 +114,9 @@ export interface RaftNodeStats {
     readonly lost: number;
     readonly timedOut: number;
   };
+  readonly snapshots: SnapshotStats;
+  /** Reads answered through ReadIndex (here as leader, or through the leader), and refused. */
+  readonly reads: { readonly served: number; readonly failed: number };
 }
 
 type ProposeEvent<C> = Extract<Event<C>, { type: 'propose' }>;
@@ -98,6 +136,15 @@ export class RaftNode<C, R> {
   readonly #applier: Applier<C, R>;
   readonly #proposals: ProposalBook<R>;
   readonly #queue: Queued<C>[] = [];
+  readonly #waiters: Waiters;
+  readonly #policy: ReturnType<typeof settlePolicy>;
+  /** Reads stepped and waiting for the core's answer, by id. */
+  readonly #reads = new Map<string, { resolve: (index: number) => void; reject: (error: Error) => void }>();
+  #nextReadId = 0;
+  /** The snapshot being taken, if any: at most one at a time. */
+  #snapshotting: Promise<number> | null = null;
+  /** Command bytes applied since the last snapshot, for the policy. */
+  #bytesSinceSnapshot = 0;
   #phase: Phase = 'new';
   #state: RaftState<C> | undefined;
   #trace: TraceWriter<C> | undefined;
@@ -115,15 +162,20 @@ export class RaftNode<C, R> {
     persists: 0,
     staleTimeouts: 0,
     proposals: { committed: 0, notLeader: 0, overloaded: 0, lost: 0, timedOut: 0 },
+    snapshots: { taken: 0, takenBytes: 0, installed: 0, restored: 0 },
+    reads: { served: 0, failed: 0 },
   };
 
   constructor(options: RaftNodeOptions<C, R>) {
     this.#options = options;
     this.#clock = options.clock ?? realClock;
     this.#timers = new Timers(this.#clock, (timer) => this.#enqueue({ event: { type: 'timeout', timer } }));
-    this.#applier = new Applier(options.stateMachine, ({ entry, result }) =>
-      this.#proposals.applied(entry.index, entry.term, result),
-    );
+    this.#applier = new Applier(options.stateMachine, ({ entry, result }) => {
+      this.#proposals.applied(entry.index, entry.term, result);
+      if (entry.kind === 'command') this.#bytesSinceSnapshot += this.#commandSize(entry.command);
+    });
+    this.#waiters = new Waiters(this.#clock);
+    this.#policy = settlePolicy(options.snapshotPolicy);
     this.#proposals = new ProposalBook(
       this.#clock,
       options.proposalTimeoutMs ?? 10_000,
@@ -136,7 +188,12 @@ export class RaftNode<C, R> {
   }
 
   get stats(): RaftNodeStats {
-    return { ...this.#stats, proposals: { ...this.#stats.proposals } };
+    const { proposals, snapshots, reads } = this.#stats;
+    return { ...this.#stats, proposals: { ...proposals }, snapshots: { ...snapshots }, reads: { ...reads } };
+  }
+
+  #commandSize(command: unknown): number {
+    return (this.#options.config.commandSize ?? defaultCommandSize)(command);
   }
 
   /** Events waiting to be stepped. */
@@ -192,6 +249,151 @@ export class RaftNode<C, R> {
   status(): NodeStatus {
     if (this.#state === undefined) throw new Error(`RaftNode ${this.id}: not started`);
     return { ...status(this.#state), appliedIndex: this.#applier.appliedIndex };
+  }
+
+  /**
+   * A linearizable read (ReadIndex, thesis §6.4): resolves with an index once this node's state machine has
+   * applied through it, so that reading the local state then is linearizable. On the leader, the core confirms
+   * its leadership with a majority first; on a follower, the leader is asked for the index (`forwardRead`).
+   * Rejects with `NotLeaderError` when no leader can be asked, or with `RequestTimeoutError`.
+   */
+  async read(): Promise<number> {
+    const { role, leaderId } = this.#running();
+    const timeoutMs = this.#options.proposalTimeoutMs ?? 10_000;
+    let index: number;
+    try {
+      if (role === 'leader') {
+        const id = `r${++this.#nextReadId}`;
+        index = await new Promise<number>((resolve, reject) => {
+          this.#reads.set(id, { resolve, reject });
+          this.#enqueue({ event: { type: 'read', id } });
+        });
+      } else if (leaderId !== null && this.#options.forwardRead !== undefined) {
+        index = await this.#options.forwardRead(leaderId);
+      } else {
+        throw new NotLeaderError(leaderId);
+      }
+      const applied = await this.#waiters.wait('read', timeoutMs, () =>
+        this.#applier.appliedIndex >= index ? index : undefined,
+      );
+      this.#stats.reads.served++;
+      return applied;
+    } catch (error) {
+      this.#stats.reads.failed++;
+      throw error;
+    }
+  }
+
+  /**
+   * Hands leadership to `to` (thesis §3.10) and resolves once this node follows it. Rejects at once with
+   * `NotLeaderError` on a follower and `RequestRefusedError` if `to` is not a voter, later with
+   * `RequestTimeoutError` if no new leader showed up.
+   */
+  async transferLeadership(to: NodeId): Promise<void> {
+    const before = this.#running();
+    if (before.role !== 'leader') throw new NotLeaderError(before.leaderId);
+    this.#stepNow({ type: 'transferLeadership', to });
+    if (status(this.#state!).transferring !== to && status(this.#state!).leaderId !== to) {
+      throw new RequestRefusedError(`cannot transfer leadership to ${to}: not a voter of the configuration`);
+    }
+    const [, max] = this.#options.config.electionTimeout;
+    await this.#waiters.wait(`transfer of leadership to ${to}`, 2 * max, () =>
+      status(this.#state!).leaderId === to ? true : undefined,
+    );
+  }
+
+  /**
+   * Changes the configuration (§6, through the joint configuration) and resolves once the new one is applied
+   * here. Rejects at once with the reason when the change is malformed or another one is in progress, or with
+   * `NotLeaderError` on a follower.
+   */
+  async changeMembership(voters: readonly NodeId[], learners: readonly NodeId[] = []): Promise<Membership> {
+    const before = this.#running();
+    if (before.role !== 'leader') throw new NotLeaderError(before.leaderId);
+    const reason = whyChangeInvalid(before.membership, voters, learners);
+    if (reason !== undefined) throw new RequestRefusedError(`membership change refused: ${reason}`);
+    this.#stepNow({ type: 'changeMembership', voters, learners });
+    const appended = status(this.#state!).lastIndex;
+    if (appended === before.lastIndex) {
+      throw new RequestRefusedError(
+        'membership change refused: the last one is not committed yet, or a leadership transfer is under way',
+      );
+    }
+    const target: Membership = { voters: [...voters], learners: [...learners] };
+    return this.#waiters.wait('membership change', this.#options.proposalTimeoutMs ?? 10_000, () => {
+      const now = status(this.#state!);
+      const done =
+        now.commitIndex > appended && this.#applier.appliedIndex > appended && sameMembership(now.membership, target);
+      return done ? now.membership : undefined;
+    });
+  }
+
+  /**
+   * Takes a snapshot of everything applied (§7) and resolves with its index once it is durable and the log is
+   * compacted through it. A snapshot already being taken is awaited instead.
+   */
+  snapshot(): Promise<number> {
+    this.#running();
+    this.#snapshotting ??= this.#takeSnapshot().finally(() => {
+      this.#snapshotting = null;
+    });
+    return this.#snapshotting;
+  }
+
+  /** The status, or NodeStoppedError when the node is not running. */
+  #running(): NodeStatus {
+    if (this.#phase !== 'running' || this.#state === undefined) throw new NodeStoppedError();
+    return this.status();
+  }
+
+  /** Steps an event at once, in order after everything queued (the queue is drained first). */
+  #stepNow(event: Exclude<Event<C>, ProposeEvent<C>>): void {
+    while (this.#queue.length > 0) this.#process(this.#queue.shift()!);
+    this.#process({ event });
+  }
+
+  async #takeSnapshot(): Promise<number> {
+    const { stateMachine, storage } = this.#options;
+    if (stateMachine.snapshot === undefined || stateMachine.restore === undefined) {
+      throw new Error(`RaftNode ${this.id}: the state machine cannot take snapshots (snapshot/restore missing)`);
+    }
+    // A restore in progress changes the whole state: capture after it.
+    await this.#afterPersists;
+    const index = this.#applier.appliedIndex;
+    if (index <= status(this.#state!).snapshotIndex) return status(this.#state!).snapshotIndex;
+    const chunks = stateMachine.snapshot();
+    const bytesAtCapture = this.#bytesSinceSnapshot;
+    const writer = storage.snapshots.create();
+    try {
+      for await (const chunk of chunks) await writer.write(chunk);
+      const ref = await writer.finish();
+      if (this.#phase !== 'running') throw new NodeStoppedError();
+      this.#stepNow({ type: 'snapshot', index, data: ref });
+      // The core ignores an index at or below a snapshot installed meanwhile: then this data is garbage.
+      if (status(this.#state!).snapshotIndex !== index) {
+        await writer.abort();
+        return status(this.#state!).snapshotIndex;
+      }
+      await this.#lastPersist;
+      this.#bytesSinceSnapshot -= bytesAtCapture;
+      this.#stats.snapshots.taken++;
+      this.#stats.snapshots.takenBytes += ref.bytes;
+      return index;
+    } catch (error) {
+      await writer.abort();
+      throw error;
+    }
+  }
+
+  /** After applies: takes a snapshot in the background when the policy calls for one. */
+  #maybeSnapshot(): void {
+    if (this.#policy === null || this.#snapshotting !== null || this.#phase !== 'running') return;
+    const entriesSince = this.#applier.appliedIndex - status(this.#state!).snapshotIndex;
+    if (!snapshotDue(this.#policy, entriesSince, this.#bytesSinceSnapshot)) return;
+    this.snapshot().catch((error: unknown) => {
+      // Storage failures stop the node by themselves (persist fails); anything else is worth a line only.
+      if (this.#phase === 'running') console.error(`RaftNode ${this.id}: snapshot failed:`, error);
+    });
   }
 
   /**
@@ -277,6 +479,7 @@ export class RaftNode<C, R> {
     this.#options.onTransition?.(event, state, effects);
     if (proposal !== undefined) this.#place(proposal, before, state);
     this.#execute(effects);
+    this.#waiters.check();
   }
 
   /** Contract 7: on a leader the command is now the last entry; anywhere else nothing was appended. */
@@ -299,7 +502,18 @@ export class RaftNode<C, R> {
           this.#afterPersistsLand(() => this.#options.transport.send(effect.message));
           break;
         case 'apply':
-          this.#afterPersistsLand(() => this.#applier.apply(effect.entries));
+          this.#afterPersistsLand(() => this.#applied(effect.entries));
+          break;
+        case 'restore':
+          this.#afterPersistsLand(() => this.#restore(effect.snapshot));
+          break;
+        case 'readReady':
+          this.#reads.get(effect.id)?.resolve(effect.index);
+          this.#reads.delete(effect.id);
+          break;
+        case 'readFailed':
+          this.#reads.get(effect.id)?.reject(new NotLeaderError(effect.leaderId));
+          this.#reads.delete(effect.id);
           break;
         case 'setTimer':
           this.#timers.set(effect.timer, effect.delay);
@@ -309,6 +523,23 @@ export class RaftNode<C, R> {
           break;
       }
     }
+  }
+
+  #applied(entries: readonly Entry<C>[]): void {
+    this.#applier.apply(entries);
+    this.#waiters.check();
+    this.#maybeSnapshot();
+  }
+
+  /** Contract 12: the service takes the snapshot's state, streamed from storage; applies wait for it. */
+  async #restore(snapshot: Snapshot): Promise<void> {
+    const { index } = snapshot.meta;
+    await this.#applier.restore(index, toAsync(this.#options.storage.snapshots.read(snapshot)));
+    this.#proposals.restored(index);
+    this.#bytesSinceSnapshot = 0;
+    if (this.#phase === 'starting') this.#stats.snapshots.restored++;
+    else this.#stats.snapshots.installed++;
+    this.#waiters.check();
   }
 
   #persist(effect: Extract<Effect<C>, { type: 'persist' }>): void {
@@ -323,16 +554,31 @@ export class RaftNode<C, R> {
     );
   }
 
-  /** Runs `effect` once every persist handed out before it is durable, after every effect already waiting. */
-  #afterPersistsLand(effect: () => void): void {
-    if (this.#persistsInFlight === 0 && this.#waiting === 0) return effect();
+  /**
+   * Runs `effect` once every persist handed out before it is durable, after every effect already waiting; an
+   * effect that returns a promise (a restore) holds back every effect after it until it settles.
+   */
+  #afterPersistsLand(effect: () => void | Promise<void>): void {
+    if (this.#persistsInFlight === 0 && this.#waiting === 0) {
+      const running = effect();
+      if (running === undefined) return;
+      this.#waiting++;
+      this.#afterPersists = running
+        .then(() => {
+          this.#waiting--;
+        })
+        .catch((error: unknown) => this.#fail(asError(error)));
+      return;
+    }
     this.#waiting++;
     const barrier = this.#lastPersist;
     this.#afterPersists = this.#afterPersists
       .then(() => barrier)
       .then(() => {
         this.#waiting--;
-        if (this.#phase === 'running' || this.#phase === 'stopping' || this.#phase === 'starting') effect();
+        if (this.#phase === 'running' || this.#phase === 'stopping' || this.#phase === 'starting') {
+          return effect();
+        }
       })
       .catch((error: unknown) => this.#fail(asError(error)));
   }
@@ -355,12 +601,26 @@ export class RaftNode<C, R> {
   async #release(): Promise<void> {
     this.#timers.clear();
     this.#queue.length = 0;
-    this.#proposals.rejectAll(new NodeStoppedError(`node ${this.id} stopped`));
+    const stopped = new NodeStoppedError(`node ${this.id} stopped`);
+    this.#proposals.rejectAll(stopped);
+    this.#waiters.rejectAll(stopped);
+    for (const read of this.#reads.values()) read.reject(stopped);
+    this.#reads.clear();
     const { transport, storage } = this.#options;
     const results = await Promise.allSettled([transport.stop(), storage.close(), this.#trace?.close()]);
     const failure = results.find((result) => result.status === 'rejected');
     if (failure !== undefined && this.#phase !== 'failed') throw failure.reason;
   }
+}
+
+function sameMembership(a: Membership, b: Membership): boolean {
+  const same = (x: readonly NodeId[], y: readonly NodeId[]) =>
+    x.length === y.length && x.every((id) => y.includes(id));
+  return a.outgoing === undefined && same(a.voters, b.voters) && same(a.learners, b.learners);
+}
+
+async function* toAsync(chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): AsyncIterable<Uint8Array> {
+  yield* chunks;
 }
 
 /** What was thrown, as an Error. */

@@ -5,7 +5,12 @@
  * deadline, and the book holds a bounded number of them, queued and in flight together.
  */
 import type { Clock } from '../../effects/timers/index.js';
-import { OverloadedError, ProposalLostError, ProposalTimeoutError } from './errors.js';
+import {
+  OverloadedError,
+  ProposalLostError,
+  ProposalOutcomeUnknownError,
+  ProposalTimeoutError,
+} from './errors.js';
 
 export interface Waiter<R> {
   readonly resolve: (result: R) => void;
@@ -83,6 +88,13 @@ export class ProposalBook<R> {
     // Same index and term: the very entry we proposed, a command, so the state machine gave a result.
     this.#settle(proposal);
     proposal.waiter.resolve(result as R);
+  }
+
+  /** A snapshot through `index` was restored: the proposals at or below it will never be applied here. */
+  restored(index: number): void {
+    for (const [at, proposal] of this.#byIndex) {
+      if (at <= index) this.#reject(proposal, new ProposalOutcomeUnknownError(at));
+    }
   }
 
   rejectAll(error: Error): void {

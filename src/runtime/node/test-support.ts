@@ -12,11 +12,23 @@ import { RaftNode, type RaftNodeOptions } from './node.js';
 
 /** Records the commands it applies; each result is the index the command was applied at. */
 export class CommandLog implements StateMachine<string, number> {
-  readonly applied: string[] = [];
+  applied: string[] = [];
 
   apply(command: string, index: number): number {
     this.applied.push(command);
     return index;
+  }
+
+  /** The list so far, as JSON: captured now (a copy), serialized when read. */
+  *snapshot(): Iterable<Uint8Array> {
+    const captured = [...this.applied];
+    yield new TextEncoder().encode(JSON.stringify(captured));
+  }
+
+  async restore(chunks: AsyncIterable<Uint8Array>): Promise<void> {
+    const parts: Uint8Array[] = [];
+    for await (const chunk of chunks) parts.push(chunk);
+    this.applied = JSON.parse(Buffer.concat(parts).toString('utf8')) as string[];
   }
 }
 
