@@ -11,6 +11,8 @@ export interface DiskFixture {
   open(options?: DiskStorageOptions<string>, otherDir?: string): DiskStorage<string>;
   /** Opens, loads, closes: what a restart would see. */
   reload(options?: DiskStorageOptions<string>): Promise<Durable<string>>;
+  /** What loading rejects with; null if it loads. */
+  loadError(options?: DiskStorageOptions<string>): Promise<unknown>;
 }
 
 /** Call at the top of a test file or `describe`. */
@@ -41,5 +43,12 @@ export function useDiskFixture(): DiskFixture {
       await storage.close();
       return durable;
     },
+    loadError: (options = {}) =>
+      open(options)
+        .load()
+        .then(
+          () => null,
+          (caught: unknown) => caught,
+        ),
   };
 }

@@ -267,13 +267,7 @@ describe('DiskStorage recovery', () => {
     const bytes = await readFile(file);
     bytes[offsets[4]! + 30]! ^= 0x01;
     await writeFile(file, bytes);
-    const error = await disk
-      .open()
-      .load()
-      .then(
-        () => null,
-        (caught: unknown) => caught,
-      );
+    const error = await disk.loadError();
     expect(error).toBeInstanceOf(StorageCorruptionError);
     expect(error).toMatchObject({ file, offset: offsets[4] });
     expect((error as Error).message).toContain(file);

@@ -3,8 +3,11 @@ import type { Snapshot } from '../../core/index.js';
 import type { SnapshotStore } from '../snapshot-data.js';
 import { crc32 } from './frame.js';
 import { MemoryStorage } from './memory.js';
+import { initialHardState, type PersistEffect } from './storage.js';
 import { commandEntry, readSnapshotBytes, testMembership, writeSnapshotData } from './test-support.js';
 
+const entries = (from: number, to: number, term: number) =>
+  Array.from({ length: to - from + 1 }, (_, i) => commandEntry(from + i, term));
 const bytes = (text: string) => new TextEncoder().encode(text);
 const membership = testMembership;
 const writeData = (store: SnapshotStore, ...chunks: string[]) =>
@@ -19,7 +22,7 @@ describe('MemoryStorage snapshots', () => {
     await storage.persist({
       type: 'persist',
       hardState: { term: 1, votedFor: 'n1' },
-      entries: [1, 2, 3].map((i) => commandEntry(i, 1)),
+      entries: entries(1, 3, 1),
     });
     const ref = await writeData(storage.snapshots, 'state ', 'through 2');
     expect(ref).toEqual({
@@ -92,5 +95,48 @@ describe('MemoryStorage snapshots', () => {
     ).rejects.toThrow(/not newer/);
     expect(storage.durable.snapshot?.data).toBe('x');
     expect(storage.persistCount).toBe(1);
+  });
+});
+
+describe('MemoryStorage', () => {
+  it('makes persisted effects durable, in the order given', async () => {
+    const storage = new MemoryStorage<string>();
+    expect(await storage.load()).toEqual({ hardState: initialHardState, entries: [] });
+    const effects: PersistEffect<string>[] = [
+      { type: 'persist', hardState: { term: 1, votedFor: 'a' }, entries: entries(1, 4, 1) },
+      { type: 'persist', hardState: { term: 2, votedFor: null }, truncateFrom: 3, entries: entries(3, 3, 2) },
+    ];
+    await Promise.all(effects.map((effect) => storage.persist(effect)));
+    expect(storage.durable).toEqual({
+      hardState: { term: 2, votedFor: null },
+      entries: [...entries(1, 2, 1), commandEntry(3, 2)],
+    });
+    expect(storage.persistCount).toBe(2);
+  });
+
+  it('restarts from what another one held', async () => {
+    const first = new MemoryStorage<string>();
+    await first.load();
+    await first.persist({
+      type: 'persist',
+      hardState: { term: 4, votedFor: 'c' },
+      entries: entries(1, 2, 4),
+    });
+    const restarted = new MemoryStorage(first.durable);
+    expect(await restarted.load()).toEqual(first.durable);
+  });
+
+  it('rejects a gap, persist before load and persist after close', async () => {
+    const storage = new MemoryStorage<string>();
+    await expect(storage.persist({ type: 'persist', entries: [commandEntry(1, 1)] })).rejects.toThrow(
+      /before load/,
+    );
+    await storage.load();
+    await expect(storage.persist({ type: 'persist', entries: [commandEntry(2, 1)] })).rejects.toThrow(/gap/);
+    expect(storage.durable.entries).toEqual([]);
+    await storage.close();
+    await expect(storage.persist({ type: 'persist', entries: [commandEntry(1, 1)] })).rejects.toThrow(
+      /after close/,
+    );
   });
 });

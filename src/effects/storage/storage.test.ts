@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Durable, Entry, Snapshot } from '../../core/index.js';
-import { MemoryStorage } from './memory.js';
-import { applyPersist, DurableLog, initialHardState, type PersistEffect } from './storage.js';
+import { applyPersist, DurableLog, initialHardState } from './storage.js';
 
 const entry = (index: number, term: number, command = `c${index}`): Entry<string> => ({
   index,
@@ -196,44 +195,5 @@ describe('DurableLog', () => {
     log.apply({ type: 'persist', entries: [entry(1001, 1)] });
     expect(view.at(-1)).toEqual(entry(1001, 1));
     expect([log.snapshotIndex, log.lastIndex]).toEqual([990, 1001]);
-  });
-});
-
-describe('MemoryStorage', () => {
-  it('makes persisted effects durable, in the order given', async () => {
-    const storage = new MemoryStorage<string>();
-    expect(await storage.load()).toEqual({ hardState: initialHardState, entries: [] });
-    const effects: PersistEffect<string>[] = [
-      { type: 'persist', hardState: { term: 1, votedFor: 'a' }, entries: entries(1, 4, 1) },
-      { type: 'persist', hardState: { term: 2, votedFor: null }, truncateFrom: 3, entries: entries(3, 3, 2) },
-    ];
-    await Promise.all(effects.map((effect) => storage.persist(effect)));
-    expect(storage.durable).toEqual({
-      hardState: { term: 2, votedFor: null },
-      entries: [...entries(1, 2, 1), entry(3, 2)],
-    });
-    expect(storage.persistCount).toBe(2);
-  });
-
-  it('restarts from what another one held', async () => {
-    const first = new MemoryStorage<string>();
-    await first.load();
-    await first.persist({
-      type: 'persist',
-      hardState: { term: 4, votedFor: 'c' },
-      entries: entries(1, 2, 4),
-    });
-    const restarted = new MemoryStorage(first.durable);
-    expect(await restarted.load()).toEqual(first.durable);
-  });
-
-  it('rejects a gap, persist before load and persist after close', async () => {
-    const storage = new MemoryStorage<string>();
-    await expect(storage.persist({ type: 'persist', entries: [entry(1, 1)] })).rejects.toThrow(/before load/);
-    await storage.load();
-    await expect(storage.persist({ type: 'persist', entries: [entry(2, 1)] })).rejects.toThrow(/gap/);
-    expect(storage.durable.entries).toEqual([]);
-    await storage.close();
-    await expect(storage.persist({ type: 'persist', entries: [entry(1, 1)] })).rejects.toThrow(/after close/);
   });
 });
