@@ -433,6 +433,11 @@ describe('DiskStorage snapshot data', () => {
     await finished.abort();
     const snapshot = { meta: { index: 2, term: 1, membership: testMembership }, data: ref };
     await expect(readSnapshotBytes(storage.snapshots, snapshot)).rejects.toThrow(/no snapshot data for/);
+    const abortedWhileFinishing = storage.snapshots.create();
+    await abortedWhileFinishing.write(snapshotDataAt(3));
+    const finishing = expect(abortedWhileFinishing.finish()).rejects.toThrow(/aborted/);
+    await abortedWhileFinishing.abort();
+    await finishing;
     const unfinished = storage.snapshots.create();
     await unfinished.write(snapshotDataAt(3));
     expect(await temporaries()).toHaveLength(1);
