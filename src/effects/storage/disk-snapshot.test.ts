@@ -206,6 +206,28 @@ describe('DiskStorage compaction', () => {
     expect(segments).not.toContain('wal-00000001.log');
     expect(await disk.reload(options)).toMatchObject({ hardState: { term: 7, votedFor: 'n2' }, entries: [] });
   });
+  it('replays the segments a crash kept from compaction on top of the snapshot', async () => {
+    const options = { segmentBytes: 1024 };
+    const storage = disk.open(options);
+    await storage.load();
+    const effects: PersistEffect<string>[] = [{ type: 'persist', hardState }];
+    for (let index = 1; index <= 40; index++)
+      effects.push({ type: 'persist', entries: [commandEntry(index, 1)] });
+    effects.push({ type: 'persist', hardState: { term: 2, votedFor: 'n3' }, truncateFrom: 31 });
+    effects.push({ type: 'persist', entries: entriesFrom(31, 35, 2) });
+    await persistAll(storage, effects);
+    const before = await dirContents();
+    const snapshot: PersistEffect<string> = { type: 'persist', snapshot: await takeSnapshot(storage, 33, 2) };
+    await storage.persist(snapshot);
+    await storage.close();
+    const segments = [...before.keys()].filter((name) => name.startsWith('wal-'));
+    const kept = (await listDir()).filter((name) => name.startsWith('wal-'));
+    const deleted = segments.filter((name) => !kept.includes(name));
+    expect(deleted.length).toBeGreaterThan(2);
+    // Segments are deleted oldest first, so a crash leaves the newest of them: put the last two back.
+    for (const name of deleted.slice(-2)) await writeFile(join(disk.dir, name), before.get(name)!);
+    expect(await disk.reload(options)).toEqual(expectedAfter([...effects, snapshot]));
+  });
 });
 
 describe('DiskStorage snapshot recovery', () => {
