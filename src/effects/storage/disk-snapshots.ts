@@ -81,7 +81,8 @@ export class DiskSnapshotStore implements SnapshotStore {
       write: (chunk) => writer.write(chunk),
       finish: async () => {
         const { bytes, crc32 } = await writer.finish();
-        this.#writing.delete(writer);
+        // An abort, or closing the storage, while the sync ran has deleted the file by now.
+        if (!this.#writing.delete(writer)) throw new Error(`${writer.path}: aborted`);
         const ref: SnapshotRef = { kind: 'snapshot-ref', name, bytes, crc32 };
         this.#finished.set(name, { ref, path: writer.path, sequence: this.#finishedCount++ });
         return ref;

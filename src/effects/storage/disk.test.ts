@@ -1,43 +1,19 @@
 import { readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Durable } from '../../core/index.js';
 import { jsonCodec } from '../binary.js';
 import { StorageCorruptionError } from './corruption.js';
-import { DiskStorage, type DiskStorageOptions } from './disk.js';
+import type { DiskStorage, DiskStorageOptions } from './disk.js';
+import { useDiskFixture } from './disk-fixture.js';
 import { encodeFrame } from './frame.js';
 import { segmentPath } from './layout.js';
 import { DirectoryLockedError } from './lock.js';
 import { encodePersistRecord } from './record.js';
 import { applyPersist, initialHardState, type PersistEffect } from './storage.js';
-import { commandEntry, makeTempDir } from './test-support.js';
+import { commandEntry } from './test-support.js';
 
-let dir: string;
-let removeDir: () => Promise<void>;
-const opened: DiskStorage<string>[] = [];
-
-beforeEach(async () => {
-  ({ dir, remove: removeDir } = await makeTempDir());
-});
-
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((storage) => storage.close()));
-  await removeDir();
-});
-
-function openStorage(options: DiskStorageOptions<string> = {}): DiskStorage<string> {
-  const storage = new DiskStorage<string>(dir, options);
-  opened.push(storage);
-  return storage;
-}
-
-/** Opens, loads, closes: what a restart would see. */
-async function reload(options: DiskStorageOptions<string> = {}): Promise<Durable<string>> {
-  const storage = openStorage(options);
-  const durable = await storage.load();
-  await storage.close();
-  return durable;
-}
+const disk = useDiskFixture();
 
 /** Persists one entry per call, awaiting each, from `from` to `to` inclusive. */
 async function appendEach(storage: DiskStorage<string>, from: number, to: number, term = 1): Promise<void> {
@@ -51,9 +27,8 @@ const expectedEntries = (to: number, term = 1) =>
 
 describe('DiskStorage round trip', () => {
   it('loads an empty state from a new directory, creating it and its first segment', async () => {
-    const nested = join(dir, 'a', 'b');
-    const storage = new DiskStorage<string>(nested);
-    opened.push(storage);
+    const nested = join(disk.dir, 'a', 'b');
+    const storage = disk.open({}, nested);
     expect(await storage.load()).toEqual({ hardState: initialHardState, entries: [] });
     expect((await readdir(nested)).sort()).toEqual(['LOCK', 'wal-00000001.log']);
   });
@@ -77,7 +52,7 @@ describe('DiskStorage round trip', () => {
       },
       { type: 'persist', truncateFrom: 4 },
     ];
-    const storage = openStorage();
+    const storage = disk.open();
     await storage.load();
     for (const effect of effects) await storage.persist(effect);
     await storage.close();
@@ -86,46 +61,46 @@ describe('DiskStorage round trip', () => {
       entries: [],
     });
     expect(expected.entries.map((entry) => entry.index)).toEqual([1, 2, 3]);
-    expect(await reload()).toEqual(expected);
+    expect(await disk.reload()).toEqual(expected);
     // And once more, after a reopen that wrote nothing.
-    expect(await reload()).toEqual(expected);
+    expect(await disk.reload()).toEqual(expected);
   });
 
   it('rolls over to new segments past the size limit, and replays them all', async () => {
     const options = { segmentBytes: 1024 };
-    const storage = openStorage(options);
+    const storage = disk.open(options);
     await storage.load();
     await appendEach(storage, 1, 40);
     await storage.persist({ type: 'persist', hardState: { term: 5, votedFor: 'n3' }, truncateFrom: 31 });
     await storage.close();
-    const segments = (await readdir(dir)).filter((name) => name.startsWith('wal-'));
+    const segments = (await readdir(disk.dir)).filter((name) => name.startsWith('wal-'));
     expect(segments.length).toBeGreaterThan(3);
-    for (const name of segments) expect((await stat(join(dir, name))).size).toBeLessThanOrEqual(1024);
+    for (const name of segments) expect((await stat(join(disk.dir, name))).size).toBeLessThanOrEqual(1024);
 
     // Appending after a reopen continues in the last segment and rolls on from there.
-    const reopened = openStorage(options);
+    const reopened = disk.open(options);
     expect(await reopened.load()).toEqual({
       hardState: { term: 5, votedFor: 'n3' },
       entries: expectedEntries(30),
     });
     await appendEach(reopened, 31, 60, 5);
     await reopened.close();
-    const durable = await reload(options);
+    const durable = await disk.reload(options);
     expect(durable.entries).toEqual([...expectedEntries(30), ...expectedEntries(60, 5).slice(30)]);
   });
 
   it('keeps a batch larger than a segment whole in one segment', async () => {
-    const storage = openStorage({ segmentBytes: 100 });
+    const storage = disk.open({ segmentBytes: 100 });
     await storage.load();
     await storage.persist({ type: 'persist', entries: expectedEntries(20) });
     await storage.persist({ type: 'persist', entries: [commandEntry(21, 1)] });
     await storage.close();
-    expect((await readdir(dir)).filter((name) => name.startsWith('wal-'))).toHaveLength(2);
-    expect((await reload()).entries).toEqual(expectedEntries(21));
+    expect((await readdir(disk.dir)).filter((name) => name.startsWith('wal-'))).toHaveLength(2);
+    expect((await disk.reload()).entries).toEqual(expectedEntries(21));
   });
 
   it('rejects a gap or a malformed entry without writing anything, and keeps working', async () => {
-    const storage = openStorage();
+    const storage = disk.open();
     await storage.load();
     await appendEach(storage, 1, 2);
     await expect(storage.persist({ type: 'persist', entries: [commandEntry(4, 1)] })).rejects.toThrow(/gap/);
@@ -135,11 +110,11 @@ describe('DiskStorage round trip', () => {
     await appendEach(storage, 3, 3);
     expect(storage.stats.records).toBe(3);
     await storage.close();
-    expect((await reload()).entries).toEqual(expectedEntries(3));
+    expect((await disk.reload()).entries).toEqual(expectedEntries(3));
   });
 
   it('refuses persist before load and after close, and a second load', async () => {
-    const storage = openStorage();
+    const storage = disk.open();
     await expect(storage.persist({ type: 'persist', truncateFrom: 1 })).rejects.toThrow(/when new/);
     await storage.load();
     await expect(storage.load()).rejects.toThrow(/load called when open/);
@@ -157,18 +132,18 @@ describe('DiskStorage round trip', () => {
       },
       decode: codec.decode,
     };
-    const storage = openStorage({ codec: counting });
+    const storage = disk.open({ codec: counting });
     await storage.load();
     await appendEach(storage, 1, 3);
     await storage.close();
     expect(encoded).toBe(3);
-    expect((await reload({ codec: counting })).entries).toEqual(expectedEntries(3));
+    expect((await disk.reload({ codec: counting })).entries).toEqual(expectedEntries(3));
   });
 });
 
 describe('DiskStorage group commit', () => {
   it('makes 100 concurrent persists durable with far fewer syncs, resolving them in order', async () => {
-    const storage = openStorage();
+    const storage = disk.open();
     await storage.load();
     const resolved: number[] = [];
     const persists = Array.from({ length: 100 }, (_, i) =>
@@ -181,11 +156,11 @@ describe('DiskStorage group commit', () => {
     expect(storage.stats.records).toBe(100);
     expect(storage.stats.syncs).toBeLessThanOrEqual(5);
     await storage.close();
-    expect((await reload()).entries).toEqual(expectedEntries(100));
+    expect((await disk.reload()).entries).toEqual(expectedEntries(100));
   });
 
   it('gathers the calls made while a sync is in flight into the next batch', async () => {
-    const storage = openStorage();
+    const storage = disk.open();
     await storage.load();
     const resolved: number[] = [];
     const persistAt = (index: number) =>
@@ -203,24 +178,24 @@ describe('DiskStorage group commit', () => {
   });
 
   it('waits for queued persists on close', async () => {
-    const storage = openStorage();
+    const storage = disk.open();
     await storage.load();
     const persists = Array.from({ length: 10 }, (_, i) =>
       storage.persist({ type: 'persist', entries: [commandEntry(i + 1, 1)] }),
     );
     await Promise.all([storage.close(), storage.close()]);
     await Promise.all(persists);
-    expect((await reload()).entries).toEqual(expectedEntries(10));
+    expect((await disk.reload()).entries).toEqual(expectedEntries(10));
   });
 });
 
 describe('DiskStorage after a failed write', () => {
   it('fails the batch and every later call, for good', async () => {
-    const storage = openStorage({ segmentBytes: 200 });
+    const storage = disk.open({ segmentBytes: 200 });
     await storage.load();
     await appendEach(storage, 1, 1);
     // With the directory gone, rolling over to a new segment fails.
-    await rm(dir, { recursive: true });
+    await rm(disk.dir, { recursive: true });
     const batch = [2, 3].map((index) =>
       storage.persist({ type: 'persist', entries: [commandEntry(index, 1)] }),
     );
@@ -240,7 +215,7 @@ describe('DiskStorage after a failed write', () => {
 describe('DiskStorage recovery', () => {
   /** Writes entries 1..count with one record each; returns the byte offset at which each record starts. */
   async function writeLog(count: number, options: DiskStorageOptions<string> = {}): Promise<number[]> {
-    const storage = openStorage(options);
+    const storage = disk.open(options);
     await storage.load();
     const offsets: number[] = [];
     for (let index = 1; index <= count; index++) {
@@ -253,75 +228,70 @@ describe('DiskStorage recovery', () => {
 
   it('cuts a record torn in the middle at the tail of the last segment', async () => {
     const offsets = await writeLog(10);
-    const file = segmentPath(dir, 1);
+    const file = segmentPath(disk.dir, 1);
     await truncate(file, offsets[9]! + 20);
-    expect((await reload()).entries).toEqual(expectedEntries(9));
+    expect((await disk.reload()).entries).toEqual(expectedEntries(9));
     expect((await stat(file)).size).toBe(offsets[9]);
     // The cut file takes new records where the good ones end.
-    const storage = openStorage();
+    const storage = disk.open();
     await storage.load();
     await appendEach(storage, 10, 12);
     await storage.close();
-    expect((await reload()).entries).toEqual(expectedEntries(12));
+    expect((await disk.reload()).entries).toEqual(expectedEntries(12));
   });
 
   it('cuts a torn record header and a zero-filled tail', async () => {
     const offsets = await writeLog(5);
-    const file = segmentPath(dir, 1);
+    const file = segmentPath(disk.dir, 1);
     await truncate(file, offsets[4]! + 3);
-    expect((await reload()).entries).toEqual(expectedEntries(4));
+    expect((await disk.reload()).entries).toEqual(expectedEntries(4));
     const size = (await stat(file)).size;
     await writeFile(file, new Uint8Array(4096), { flag: 'a' });
-    expect((await reload()).entries).toEqual(expectedEntries(4));
+    expect((await disk.reload()).entries).toEqual(expectedEntries(4));
     expect((await stat(file)).size).toBe(size);
   });
 
   it('cuts a last record whose checksum fails when nothing valid follows it', async () => {
     const offsets = await writeLog(5);
-    const file = segmentPath(dir, 1);
+    const file = segmentPath(disk.dir, 1);
     const bytes = await readFile(file);
     bytes[offsets[4]! + 30]! ^= 0xff;
     await writeFile(file, bytes);
-    expect((await reload()).entries).toEqual(expectedEntries(4));
+    expect((await disk.reload()).entries).toEqual(expectedEntries(4));
     expect((await stat(file)).size).toBe(offsets[4]);
   });
 
   it('refuses a flipped byte in the middle of a segment, naming file and offset, and changes no file', async () => {
     const offsets = await writeLog(10);
-    const file = segmentPath(dir, 1);
+    const file = segmentPath(disk.dir, 1);
     const bytes = await readFile(file);
     bytes[offsets[4]! + 30]! ^= 0x01;
     await writeFile(file, bytes);
-    const error = await openStorage()
-      .load()
-      .then(
-        () => null,
-        (caught: unknown) => caught,
-      );
+    const error = await disk.loadError();
     expect(error).toBeInstanceOf(StorageCorruptionError);
     expect(error).toMatchObject({ file, offset: offsets[4] });
     expect((error as Error).message).toContain(file);
     expect((error as Error).message).toContain(`offset ${offsets[4]}`);
     expect(await readFile(file)).toEqual(bytes);
     // The lock was released: a second attempt fails the same way, not on the lock.
-    await expect(openStorage().load()).rejects.toBeInstanceOf(StorageCorruptionError);
+    await expect(disk.open().load()).rejects.toBeInstanceOf(StorageCorruptionError);
   });
 
   it('refuses a torn record in a segment that is not the last', async () => {
     const offsets = await writeLog(30, { segmentBytes: 1024 });
-    const first = segmentPath(dir, 1);
+    const first = segmentPath(disk.dir, 1);
     const firstSize = (await stat(first)).size;
     const lastInFirst = offsets.filter((offset) => offset < firstSize).at(-1)!;
     await truncate(first, lastInFirst + 10);
-    await expect(openStorage().load()).rejects.toMatchObject({ file: first, offset: lastInFirst });
+    await expect(disk.open().load()).rejects.toMatchObject({ file: first, offset: lastInFirst });
   });
 
   it('refuses a missing segment', async () => {
     await writeLog(30, { segmentBytes: 1024 });
-    await rm(segmentPath(dir, 2));
-    await expect(openStorage().load()).rejects.toMatchObject({
+    await rm(segmentPath(disk.dir, 2));
+    await expect(disk.open().load()).rejects.toMatchObject({
       name: 'StorageCorruptionError',
-      file: segmentPath(dir, 3),
+      file: segmentPath(disk.dir, 3),
       message: expect.stringMatching(/segment 2 is missing/),
     });
   });
@@ -331,8 +301,8 @@ describe('DiskStorage recovery', () => {
     const record = (effect: PersistEffect<string>) => encodeFrame(encodePersistRecord(effect, codec));
     const first = record({ type: 'persist', entries: [commandEntry(1, 1)] });
     const gap = record({ type: 'persist', entries: [commandEntry(3, 1)] });
-    await writeFile(segmentPath(dir, 1), Uint8Array.of(...first, ...gap));
-    await expect(openStorage().load()).rejects.toMatchObject({
+    await writeFile(segmentPath(disk.dir, 1), Uint8Array.of(...first, ...gap));
+    await expect(disk.open().load()).rejects.toMatchObject({
       name: 'StorageCorruptionError',
       offset: first.length,
       message: expect.stringMatching(/entry index 3 does not continue the log, whose last index is 1/),
@@ -340,8 +310,8 @@ describe('DiskStorage recovery', () => {
   });
 
   it('refuses a record with a good checksum that does not decode, even at the tail', async () => {
-    await writeFile(segmentPath(dir, 1), encodeFrame(Uint8Array.of(42)));
-    await expect(openStorage().load()).rejects.toMatchObject({
+    await writeFile(segmentPath(disk.dir, 1), encodeFrame(Uint8Array.of(42)));
+    await expect(disk.open().load()).rejects.toMatchObject({
       offset: 0,
       message: expect.stringMatching(/unknown record type 42/),
     });
@@ -350,15 +320,15 @@ describe('DiskStorage recovery', () => {
 
 describe('DiskStorage lock', () => {
   it('refuses a directory another storage has open, until it is closed', async () => {
-    const first = openStorage();
+    const first = disk.open();
     await first.load();
-    await expect(openStorage().load()).rejects.toBeInstanceOf(DirectoryLockedError);
+    await expect(disk.open().load()).rejects.toBeInstanceOf(DirectoryLockedError);
     await first.close();
-    await expect(reload()).resolves.toEqual({ hardState: initialHardState, entries: [] });
+    await expect(disk.reload()).resolves.toEqual({ hardState: initialHardState, entries: [] });
   });
 
   it('takes over a lock left by a process that no longer exists', async () => {
-    await writeFile(join(dir, 'LOCK'), '2147483646\n');
-    await expect(reload()).resolves.toEqual({ hardState: initialHardState, entries: [] });
+    await writeFile(join(disk.dir, 'LOCK'), '2147483646\n');
+    await expect(disk.reload()).resolves.toEqual({ hardState: initialHardState, entries: [] });
   });
 });

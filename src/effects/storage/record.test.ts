@@ -32,6 +32,25 @@ describe('persist records', () => {
     }
   });
 
+  it('records a snapshot by its index, in the order the contract applies the parts', () => {
+    const snapshot = {
+      meta: { index: 40, term: 3, membership: { voters: ['a'], learners: [] } },
+      data: 'big',
+    };
+    const effect: PersistEffect<Command> = {
+      type: 'persist',
+      hardState: { term: 4, votedFor: null },
+      snapshot,
+      truncateFrom: 41,
+      entries: [{ index: 41, term: 4, kind: 'noop' }],
+    };
+    const { snapshot: _, ...rest } = effect;
+    expect(decodePersistRecord(encodePersistRecord(effect, codec), codec)).toEqual({
+      ...rest,
+      snapshotIndex: 40,
+    });
+  });
+
   it('uses the codec it is given for commands', () => {
     const upper: CommandCodec<string> = {
       encode: (command) => new TextEncoder().encode(command.toUpperCase()),

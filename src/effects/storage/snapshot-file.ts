@@ -7,8 +7,7 @@
  * numbers little-endian; `bytes` and `crc32` are the data's. The footer is at a fixed distance from the end,
  * so the trailer is found without reading the data. JSON keeps the trailer readable with `tail -c`.
  */
-import type { FileHandle } from 'node:fs/promises';
-import { open } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 import type { Membership, SnapshotMeta } from '../../core/index.js';
 import type { SnapshotRef } from '../snapshot-data.js';
 import { StorageCorruptionError } from './corruption.js';

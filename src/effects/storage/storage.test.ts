@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Entry } from '../../core/index.js';
-import { MemoryStorage } from './memory.js';
-import { applyPersist, DurableLog, initialHardState, type PersistEffect } from './storage.js';
+import type { Durable, Entry, Snapshot } from '../../core/index.js';
+import { applyPersist, DurableLog, initialHardState } from './storage.js';
 
 const entry = (index: number, term: number, command = `c${index}`): Entry<string> => ({
   index,
@@ -11,6 +10,10 @@ const entry = (index: number, term: number, command = `c${index}`): Entry<string
 });
 const entries = (from: number, to: number, term: number): Entry<string>[] =>
   Array.from({ length: to - from + 1 }, (_, i) => entry(from + i, term));
+const snapshotAt = (index: number, term: number): Snapshot => ({
+  meta: { index, term, membership: { voters: ['a', 'b', 'c'], learners: [] } },
+  data: `state through ${index}`,
+});
 
 describe('applyPersist', () => {
   const empty = { hardState: initialHardState, entries: [] };
@@ -76,6 +79,86 @@ describe('applyPersist', () => {
   });
 });
 
+describe('applyPersist with a snapshot (contract rule 11)', () => {
+  const tenEntries: Durable<string> = { hardState: { term: 1, votedFor: 'a' }, entries: entries(1, 10, 1) };
+
+  it('deletes the entries through the snapshot and keeps the ones after it', () => {
+    const after = applyPersist(tenEntries, { type: 'persist', snapshot: snapshotAt(6, 1) });
+    expect(after).toEqual({
+      hardState: tenEntries.hardState,
+      entries: entries(7, 10, 1),
+      snapshot: snapshotAt(6, 1),
+    });
+  });
+
+  it('continues the log right after a snapshot past the last entry', () => {
+    const after = applyPersist(tenEntries, {
+      type: 'persist',
+      snapshot: snapshotAt(15, 2),
+      entries: entries(16, 17, 2),
+    });
+    expect(after.entries).toEqual(entries(16, 17, 2));
+    expect(() =>
+      applyPersist(tenEntries, { type: 'persist', snapshot: snapshotAt(15, 2), entries: [entry(11, 2)] }),
+    ).toThrow(/entry index 11 does not continue the log, whose last index is 15/);
+  });
+
+  it('applies hard state, snapshot, truncation and entries in that order in one effect', () => {
+    const after = applyPersist(tenEntries, {
+      type: 'persist',
+      hardState: { term: 3, votedFor: null },
+      snapshot: snapshotAt(5, 1),
+      truncateFrom: 8,
+      entries: entries(8, 9, 3),
+    });
+    expect(after).toEqual({
+      hardState: { term: 3, votedFor: null },
+      entries: [...entries(6, 7, 1), ...entries(8, 9, 3)],
+      snapshot: snapshotAt(5, 1),
+    });
+  });
+
+  it('treats a truncation at or below the snapshot as deleting every entry after it', () => {
+    const after = applyPersist(tenEntries, {
+      type: 'persist',
+      snapshot: snapshotAt(5, 1),
+      truncateFrom: 3,
+      entries: entries(6, 6, 2),
+    });
+    expect(after.entries).toEqual(entries(6, 6, 2));
+    expect(after.snapshot).toEqual(snapshotAt(5, 1));
+  });
+
+  it('rejects a snapshot that is not newer than the stored one, changing nothing', () => {
+    const log = new DurableLog<string>(tenEntries);
+    log.apply({ type: 'persist', snapshot: snapshotAt(4, 1) });
+    const before = log.snapshot();
+    for (const index of [4, 3]) {
+      expect(() =>
+        log.apply({
+          type: 'persist',
+          hardState: { term: 9, votedFor: null },
+          snapshot: snapshotAt(index, 1),
+        }),
+      ).toThrow(`snapshot at index ${index} is not newer than the stored one at index 4`);
+    }
+    expect(() => log.apply({ type: 'persist', snapshot: snapshotAt(0, 1) })).toThrow(/positive integers/);
+    expect(log.snapshot()).toEqual(before);
+  });
+
+  it('starts from a durable snapshot, with the entries continuing after it', () => {
+    const durable: Durable<string> = {
+      hardState: { term: 2, votedFor: null },
+      entries: entries(8, 9, 2),
+      snapshot: snapshotAt(7, 2),
+    };
+    const log = new DurableLog(durable);
+    expect([log.snapshotIndex, log.lastIndex]).toEqual([7, 9]);
+    expect(log.snapshot()).toEqual(durable);
+    expect(() => new DurableLog({ ...durable, entries: entries(1, 9, 2) })).toThrow(/index 1, not 8/);
+  });
+});
+
 describe('DurableLog', () => {
   it('changes nothing when an effect is rejected', () => {
     const log = new DurableLog<string>();
@@ -101,43 +184,16 @@ describe('DurableLog', () => {
     expect(snapshot.entries).toHaveLength(1000);
     expect(log.lastIndex).toBe(0);
   });
-});
 
-describe('MemoryStorage', () => {
-  it('makes persisted effects durable, in the order given', async () => {
-    const storage = new MemoryStorage<string>();
-    expect(await storage.load()).toEqual({ hardState: initialHardState, entries: [] });
-    const effects: PersistEffect<string>[] = [
-      { type: 'persist', hardState: { term: 1, votedFor: 'a' }, entries: entries(1, 4, 1) },
-      { type: 'persist', hardState: { term: 2, votedFor: null }, truncateFrom: 3, entries: entries(3, 3, 2) },
-    ];
-    await Promise.all(effects.map((effect) => storage.persist(effect)));
-    expect(storage.durable).toEqual({
-      hardState: { term: 2, votedFor: null },
-      entries: [...entries(1, 2, 1), entry(3, 2)],
-    });
-    expect(storage.persistCount).toBe(2);
-  });
-
-  it('restarts from what another one held', async () => {
-    const first = new MemoryStorage<string>();
-    await first.load();
-    await first.persist({
-      type: 'persist',
-      hardState: { term: 4, votedFor: 'c' },
-      entries: entries(1, 2, 4),
-    });
-    const restarted = new MemoryStorage(first.durable);
-    expect(await restarted.load()).toEqual(first.durable);
-  });
-
-  it('rejects a gap, persist before load and persist after close', async () => {
-    const storage = new MemoryStorage<string>();
-    await expect(storage.persist({ type: 'persist', entries: [entry(1, 1)] })).rejects.toThrow(/before load/);
-    await storage.load();
-    await expect(storage.persist({ type: 'persist', entries: [entry(2, 1)] })).rejects.toThrow(/gap/);
-    expect(storage.durable.entries).toEqual([]);
-    await storage.close();
-    await expect(storage.persist({ type: 'persist', entries: [entry(1, 1)] })).rejects.toThrow(/after close/);
+  it('drops compacted entries from its array, which stays the live view', () => {
+    const log = new DurableLog<string>();
+    const view = log.entries;
+    log.apply({ type: 'persist', entries: entries(1, 1000, 1) });
+    log.apply({ type: 'persist', snapshot: snapshotAt(990, 1) });
+    expect(log.entries).toBe(view);
+    expect(view).toEqual(entries(991, 1000, 1));
+    log.apply({ type: 'persist', entries: [entry(1001, 1)] });
+    expect(view.at(-1)).toEqual(entry(1001, 1));
+    expect([log.snapshotIndex, log.lastIndex]).toEqual([990, 1001]);
   });
 });

@@ -109,8 +109,8 @@ export class WalWriter {
    */
   async compact(snapshotIndex: number, checkpoint: () => Uint8Array): Promise<void> {
     const sealed = this.#segments.slice(0, -1);
-    const covered = sealed.findIndex((segment) => segment.lastEntryIndex > snapshotIndex);
-    const deletable = covered === -1 ? sealed.length : covered;
+    const firstNeeded = sealed.findIndex((segment) => segment.lastEntryIndex > snapshotIndex);
+    const deletable = firstNeeded === -1 ? sealed.length : firstNeeded;
     if (deletable === 0) return;
     await this.append([checkpoint()], 0);
     for (const segment of this.#segments.splice(0, deletable)) {
