@@ -48,7 +48,7 @@ export class IncomingTransfer<C> {
   receive(payload: Uint8Array): void {
     const { phase } = this;
     if (phase.kind === 'awaitOffer') this.start(payload);
-    else if (phase.kind === 'data') this.write(payload, phase.offer, phase.writer);
+    else if (phase.kind === 'data') this.settle(this.write(payload, phase.offer, phase.writer));
     else if (phase.kind === 'delivered') this.connection.close('the sender sent a frame after its snapshot');
   }
 
@@ -80,10 +80,10 @@ export class IncomingTransfer<C> {
       return this.fail(`cannot create a snapshot: ${describeError(error)}`);
     }
     this.phase = { kind: 'data', offer, writer };
-    if (offer.bytes === 0) this.check(offer, writer);
+    if (offer.bytes === 0) this.settle(this.check(offer, writer));
   }
 
-  private write(chunk: Uint8Array, offer: SnapshotOffer, writer: SnapshotWriter): void {
+  private async write(chunk: Uint8Array, offer: SnapshotOffer, writer: SnapshotWriter): Promise<void> {
     if (chunk.length === 0) return this.fail('an empty chunk');
     if (this.received + chunk.length > offer.bytes)
       return this.fail(`more than the ${offer.bytes} bytes offered`);
@@ -92,30 +92,32 @@ export class IncomingTransfer<C> {
     this.options.counters.snapshotBytesReceived += chunk.length;
     // Read nothing more until the store has taken this chunk: what we hold stays within a frame or two.
     this.connection.pause();
-    writer.write(chunk).then(
-      () => {
-        if (this.phase.kind !== 'data') return;
-        if (this.received < offer.bytes) this.connection.resume();
-        else this.check(offer, writer);
-      },
-      (error: unknown) => this.fail(`cannot write the snapshot: ${describeError(error)}`),
-    );
+    try {
+      await writer.write(chunk);
+    } catch (error) {
+      return this.fail(`cannot write the snapshot: ${describeError(error)}`);
+    }
+    if (this.phase.kind !== 'data') return;
+    if (this.received < offer.bytes) this.connection.resume();
+    else await this.check(offer, writer);
   }
 
-  private check(offer: SnapshotOffer, writer: SnapshotWriter): void {
+  private async check(offer: SnapshotOffer, writer: SnapshotWriter): Promise<void> {
     if (this.checksum !== offer.crc32) {
       return this.fail(`CRC-32 ${this.checksum} where ${offer.crc32} was offered: the data is corrupt`);
     }
     this.phase = { kind: 'finishing', offer, writer };
-    writer.finish().then(
-      (ref) => this.deliver(offer, ref),
-      (error: unknown) => this.fail(`cannot store the snapshot: ${describeError(error)}`),
-    );
+    let ref: SnapshotRef;
+    try {
+      ref = await writer.finish();
+    } catch (error) {
+      return this.fail(`cannot store the snapshot: ${describeError(error)}`);
+    }
+    // A connection closed meanwhile (the transport stopped, or the sender gave up) already aborted the writer.
+    if (this.phase.kind === 'finishing') this.deliver(offer, ref);
   }
 
   private deliver(offer: SnapshotOffer, ref: SnapshotRef): void {
-    // A connection closed meanwhile (the transport stopped, or the sender gave up) already aborted the writer.
-    if (this.phase.kind !== 'finishing') return;
     this.phase = { kind: 'delivered' };
     const { options } = this;
     options.counters.snapshotsReceived++;
@@ -126,6 +128,11 @@ export class IncomingTransfer<C> {
     this.connection.write(TRANSFER_DONE);
     // Read again, to see the sender close the connection.
     this.connection.resume();
+  }
+
+  /** Lets a step of the transfer run on its own: whatever it throws fails the transfer, not the process. */
+  private settle(step: Promise<void>): void {
+    step.catch((error: unknown) => this.fail(`internal error: ${describeError(error)}`));
   }
 
   private fail(reason: string): void {

@@ -87,9 +87,8 @@ class OutgoingTransfer {
     private readonly options: SnapshotSenderOptions<unknown>,
   ) {
     this.index = message.snapshot.meta.index;
-    const purpose = 'snapshot';
     this.connection = dial(
-      { ...options, peerId: message.to, address, purpose },
+      { ...options, peerId: message.to, address, purpose: 'snapshot' },
       {
         onOpen: () => {
           this.open = true;
