@@ -238,6 +238,14 @@ describe('snapshot transfers over TCP', () => {
     expect(receiving.writers[0]!.largestChunk).toBeLessThanOrEqual(DEFAULT_SNAPSHOT_CHUNK_BYTES);
   });
 
+  it('carry an empty snapshot too', async () => {
+    const { a, b, sending, receiving } = await startSnapshotPair();
+    const message = installSnapshot('a', 'b', 40, sending.put(new Uint8Array(0)));
+    a.transport.send(message);
+    await waitFor(() => a.transport.stats.snapshotsSent === 1, 'the confirmation');
+    expect(receivedSnapshot(b, receiving, message)).toHaveLength(0);
+  });
+
   it('replace one in flight by a newer snapshot, and drop an older one', async () => {
     const { a, b, sending, receiving } = await startSnapshotPair({ beforeWrite: () => sleep(2) });
     const first = installSnapshot('a', 'b', 40, sending.put(randomBytes(2 * MiB)));

@@ -320,6 +320,11 @@ describe('TcpTransport', () => {
     expect(() => new TcpTransport({ ...base, id: '' })).toThrow(/non-empty/);
     expect(() => new TcpTransport({ ...base, maxQueuedFrames: 0 })).toThrow(/maxQueuedFrames/);
     expect(() => new TcpTransport({ ...base, peers: { b: { host, port: 70_000 } } })).toThrow(/port/);
+    expect(() => new TcpTransport({ ...base, maxSnapshotBytes: 2 ** 64 })).toThrow(/maxSnapshotBytes/);
+    expect(() => new TcpTransport({ ...base, snapshotIdleTimeoutMs: 0 })).toThrow(/snapshotIdleTimeoutMs/);
+    expect(() => new TcpTransport({ ...base, maxFrameBytes: 1024, snapshotChunkBytes: 1025 })).toThrow(
+      /snapshotChunkBytes exceeds maxFrameBytes/,
+    );
   });
 });
 
