@@ -3,7 +3,7 @@
  * byte strings and UTF-8 strings, and log entries. A reader never reads past its buffer: every read is
  * bounds-checked and a short or malformed buffer throws a `DecodeError`, which callers at the boundary catch.
  */
-import type { Entry, EntryKind } from '../core/index.js';
+import type { Entry, EntryKind, Membership, NodeId } from '../core/index.js';
 
 /** Turns a service's commands into bytes and back. `decode` throws on bytes it does not accept. */
 export interface CommandCodec<C> {
@@ -130,11 +130,64 @@ export class ByteReader {
   }
 }
 
+/** Longest node id, in UTF-8 bytes. */
+export const MAX_NODE_ID_BYTES = 256;
+
+/**
+ * Most node ids in one list of a membership: far above any real cluster, and low enough that a forged count
+ * cannot make a reader allocate much before the data runs out.
+ */
+export const MAX_MEMBERS = 1_000;
+
+/**
+ * Layout: varint count and ids of `voters`, the same of `learners`, then u8 has-outgoing (0 or 1) and, when 1,
+ * `outgoing` like the others. Throws a RangeError on a list longer than `MAX_MEMBERS`: a writer never writes
+ * what its reader refuses.
+ */
+export function writeMembership(writer: ByteWriter, membership: Membership): void {
+  writeIds(writer, membership.voters);
+  writeIds(writer, membership.learners);
+  if (membership.outgoing === undefined) writer.u8(0);
+  else writeIds(writer.u8(1), membership.outgoing);
+}
+
+export function readMembership(reader: ByteReader): Membership {
+  const voters = readIds(reader);
+  const learners = readIds(reader);
+  const hasOutgoing = reader.u8();
+  if (hasOutgoing > 1) throw new DecodeError(`outgoing flag ${hasOutgoing} is neither 0 nor 1`);
+  return hasOutgoing === 1 ? { voters, learners, outgoing: readIds(reader) } : { voters, learners };
+}
+
+function writeIds(writer: ByteWriter, ids: readonly NodeId[]): void {
+  if (ids.length > MAX_MEMBERS) throw new RangeError(`a membership list of more than ${MAX_MEMBERS} ids`);
+  writer.varint(ids.length);
+  for (const id of ids) writer.string(id);
+}
+
+function readIds(reader: ByteReader): NodeId[] {
+  const count = reader.varint();
+  // Refuse before reading: a forged count must not make us allocate for it.
+  if (count > MAX_MEMBERS) throw new DecodeError(`a membership list of more than ${MAX_MEMBERS} ids`);
+  const ids: NodeId[] = [];
+  for (let i = 0; i < count; i++) ids.push(reader.string(MAX_NODE_ID_BYTES));
+  return ids;
+}
+
 const entryKinds: readonly EntryKind[] = ['command', 'noop', 'config'];
 
+/**
+ * Layout: varint index, varint term, u8 kind (0 command, 1 noop, 2 config), then for a command its codec's
+ * bytes (length-prefixed), for a config entry its membership. Throws a RangeError on a config entry without
+ * a membership.
+ */
 export function writeEntry<C>(writer: ByteWriter, entry: Entry<C>, codec: CommandCodec<C>): void {
   writer.varint(entry.index).varint(entry.term).u8(entryKinds.indexOf(entry.kind));
   if (entry.kind === 'command') writer.bytes(codec.encode(entry.command as C));
+  else if (entry.kind === 'config') {
+    if (entry.membership === undefined) throw new RangeError(`config entry ${entry.index} has no membership`);
+    writeMembership(writer, entry.membership);
+  }
 }
 
 export function readEntry<C>(reader: ByteReader, codec: CommandCodec<C>): Entry<C> {
@@ -142,7 +195,8 @@ export function readEntry<C>(reader: ByteReader, codec: CommandCodec<C>): Entry<
   const term = reader.varint();
   const kind = entryKinds[reader.u8()];
   if (kind === undefined) throw new DecodeError('unknown entry kind');
-  if (kind !== 'command') return { index, term, kind };
+  if (kind === 'noop') return { index, term, kind };
+  if (kind === 'config') return { index, term, kind, membership: readMembership(reader) };
   const payload = reader.bytes();
   let command: C;
   try {

@@ -90,6 +90,7 @@ describe('a node process facing hostile bytes on its Raft port', () => {
         to: target,
         lastLogIndex: 1e6,
         lastLogTerm: term + 99,
+        transfer: false,
       });
       await eventually('the node to refuse the impostor', 5_000, async () =>
         (await metric('pureraft_transport_auth_failures_total')) > before ? true : undefined,

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Entry, EntryKind, Message } from '../../core/index.js';
-import { ByteWriter, type CommandCodec, jsonCodec, writeEntry } from '../binary.js';
+import type { Entry, EntryKind, InstallSnapshot, Membership, Message } from '../../core/index.js';
+import { ByteWriter, type CommandCodec, jsonCodec, MAX_MEMBERS, writeEntry } from '../binary.js';
 import { checkMessage, decodeMessage, encodeMessage, MAX_NODE_ID_BYTES } from './codec.js';
 
 /** A plain-data command that survives JSON exactly (no -0, no undefined). */
@@ -20,6 +20,12 @@ const count = fc.oneof(fc.nat({ max: 1000 }), fc.maxSafeNat());
 
 const entryKind: fc.Arbitrary<EntryKind> = fc.constantFrom('command', 'noop', 'config');
 
+const ids = fc.array(nodeId, { maxLength: 5 });
+
+const membership: fc.Arbitrary<Membership> = fc
+  .record({ voters: ids, learners: ids, outgoing: fc.option(ids, { nil: undefined }) })
+  .map(({ outgoing, ...lists }) => (outgoing === undefined ? lists : { ...lists, outgoing }));
+
 /** Entries contiguous from `prevLogIndex + 1`, with terms non-decreasing from `prevLogTerm` up to `term` (and at least 1). */
 function entries(
   prevLogIndex: number,
@@ -31,12 +37,14 @@ function entries(
     term: fc.integer({ min: Math.max(1, prevLogTerm), max: term }),
     kind: entryKind,
     command,
+    membership,
   });
   return fc.array(entry, { maxLength: 8 }).map((drafts) => {
     const terms = drafts.map((draft) => draft.term).sort((a, b) => a - b);
-    return drafts.map(({ kind, command }, offset): Entry<TestCommand> => {
+    return drafts.map(({ kind, command, membership }, offset): Entry<TestCommand> => {
       const position = { index: prevLogIndex + 1 + offset, term: terms[offset]! };
-      return kind === 'command' ? { ...position, kind, command } : { ...position, kind };
+      if (kind === 'command') return { ...position, kind, command };
+      return kind === 'config' ? { ...position, kind, membership } : { ...position, kind };
     });
   });
 }
@@ -52,14 +60,23 @@ const message: fc.Arbitrary<Message<TestCommand>> = fc.oneof(
       to: fc.constant(to),
       lastLogIndex: count,
       lastLogTerm: fc.integer({ min: 0, max: term }),
+      transfer: fc.boolean(),
     }),
   ),
   fc.record({
-    type: fc.constant('RequestVoteResponse' as const),
+    type: fc.constantFrom('RequestVoteResponse' as const, 'PreVoteResponse' as const),
     term: count,
     from: nodeId,
     to: nodeId,
     voteGranted: fc.boolean(),
+  }),
+  fc.record({
+    type: fc.constant('PreVote' as const),
+    term: count,
+    from: nodeId,
+    to: nodeId,
+    lastLogIndex: count,
+    lastLogTerm: count,
   }),
   fc
     .record({
@@ -68,6 +85,7 @@ const message: fc.Arbitrary<Message<TestCommand>> = fc.oneof(
       to: nodeId,
       prevLogIndex: fc.nat({ max: 1_000_000_000 }),
       leaderCommit: count,
+      round: count,
     })
     .chain((fields) =>
       // The position before the log (index 0) has term 0.
@@ -92,11 +110,33 @@ const message: fc.Arbitrary<Message<TestCommand>> = fc.oneof(
       index: count,
       conflictTerm: fc.nat({ max: term }),
       conflictIndex: count,
+      round: count,
     }),
   ),
+  fc.record({
+    type: fc.constant('InstallSnapshot' as const),
+    term: count,
+    from: nodeId,
+    to: nodeId,
+    round: count,
+    snapshot: fc.record({
+      meta: fc.record({ index: count, term: count, membership }),
+      data: fc.constant(null),
+    }),
+  }),
+  fc.record({
+    type: fc.constant('InstallSnapshotResponse' as const),
+    term: count,
+    from: nodeId,
+    to: nodeId,
+    index: count,
+    round: count,
+  }),
+  fc.record({ type: fc.constant('TimeoutNow' as const), term: count, from: nodeId, to: nodeId }),
 );
 
 const codec = jsonCodec<TestCommand>();
+const encoder = new TextEncoder();
 
 /** Wire bytes of an AppendEntries written field by field, bypassing the encoder's checks. */
 function rawAppendEntries(
@@ -109,7 +149,7 @@ function rawAppendEntries(
     .varint(fields.term)
     .string(fields.from ?? 'a')
     .string('b');
-  writer.varint(fields.prevLogIndex).varint(fields.prevLogTerm).varint(0).varint(count);
+  writer.varint(fields.prevLogIndex).varint(fields.prevLogTerm).varint(0).varint(0).varint(count);
   for (const entry of list) writeEntry(writer, entry, codec);
   return writer.finish();
 }
@@ -128,7 +168,20 @@ const heartbeat: Message<TestCommand> = {
   prevLogIndex: 4,
   prevLogTerm: 2,
   leaderCommit: 4,
+  round: 0,
   entries: [],
+};
+
+const installSnapshot: InstallSnapshot = {
+  type: 'InstallSnapshot',
+  term: 3,
+  from: 'a',
+  to: 'b',
+  round: 7,
+  snapshot: {
+    meta: { index: 40, term: 2, membership: { voters: ['a', 'b', 'c'], learners: [] } },
+    data: null,
+  },
 };
 
 describe('message codec properties', () => {
@@ -153,7 +206,7 @@ describe('message codec properties', () => {
 
   it('never throws on random bytes behind a valid type tag', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 4 }), fc.uint8Array({ maxLength: 256 }), (tag, tail) => {
+      fc.property(fc.integer({ min: 1, max: 9 }), fc.uint8Array({ maxLength: 256 }), (tag, tail) => {
         expect(typeof decodeMessage(Uint8Array.of(tag, ...tail), codec).ok).toBe('boolean');
       }),
       { numRuns: 2000 },
@@ -194,9 +247,11 @@ describe('message codec properties', () => {
 describe('message codec rejects', () => {
   it('an unknown type tag, an empty buffer, and trailing bytes', () => {
     expect(rejection(new Uint8Array())).toMatch(/end of data/);
-    expect(rejection(new ByteWriter().u8(9).varint(1).string('a').string('b').finish())).toMatch(
-      /unknown message tag/,
-    );
+    for (const tag of [0, 10]) {
+      expect(rejection(new ByteWriter().u8(tag).varint(1).string('a').string('b').finish())).toMatch(
+        /unknown message tag/,
+      );
+    }
     const valid = encodeMessage(heartbeat, codec);
     expect(rejection(Uint8Array.of(...valid, 0))).toMatch(/trailing/);
   });
@@ -215,12 +270,14 @@ describe('message codec rejects', () => {
   });
 
   it('a flag byte other than 0 or 1', () => {
-    const vote = new ByteWriter().u8(2).varint(1).string('a').string('b').u8(2).finish();
-    expect(rejection(vote)).toMatch(/flag/);
+    const response = new ByteWriter().u8(2).varint(1).string('a').string('b').u8(2).finish();
+    expect(rejection(response)).toMatch(/flag/);
+    const transfer = new ByteWriter().u8(1).varint(1).string('a').string('b').varint(0).varint(0).u8(7);
+    expect(rejection(transfer.finish())).toMatch(/flag byte 7/);
   });
 
   it('a candidate or leader whose log terms exceed its term', () => {
-    const vote = new ByteWriter().u8(1).varint(1).string('a').string('b').varint(5).varint(2).finish();
+    const vote = new ByteWriter().u8(1).varint(1).string('a').string('b').varint(5).varint(2).u8(0).finish();
     expect(rejection(vote)).toMatch(/lastLogTerm exceeds term/);
     expect(rejection(rawAppendEntries({ term: 1, prevLogIndex: 0, prevLogTerm: 2 }, []))).toMatch(
       /prevLogTerm/,
@@ -249,6 +306,31 @@ describe('message codec rejects', () => {
     expect(rejection(rawAppendEntries(fields, decreasing))).toMatch(/term decreases/);
     const future = [{ index: 5, term: 4, kind: 'noop' as const }];
     expect(rejection(rawAppendEntries(fields, future))).toMatch(/exceeds the message term/);
+  });
+
+  it('memberships with invalid ids, too many ids (before reading them), or a bad outgoing flag', () => {
+    const snapshot = (write: (writer: ByteWriter) => void) => {
+      const writer = new ByteWriter().u8(7).varint(3).string('a').string('b').varint(0).varint(4).varint(2);
+      write(writer);
+      return writer.finish();
+    };
+    const lists =
+      (voters: Uint8Array[], outgoing = 0) =>
+      (writer: ByteWriter) => {
+        writer.varint(voters.length);
+        for (const id of voters) writer.bytes(id);
+        writer.varint(0).u8(outgoing);
+      };
+    const a = encoder.encode('a');
+    expect(decodeMessage(snapshot(lists([a])), codec).ok).toBe(true);
+    expect(rejection(snapshot(lists([new Uint8Array()])))).toMatch(/voters: node id must be a non-empty/);
+    expect(rejection(snapshot(lists([Uint8Array.of(0xc3, 0x28)])))).toMatch(/UTF-8/);
+    expect(rejection(snapshot(lists([a], 2)))).toMatch(/outgoing flag 2/);
+    expect(rejection(snapshot((writer) => writer.varint(1e9)))).toMatch(`more than ${MAX_MEMBERS} ids`);
+
+    const config = { index: 1, term: 1, kind: 'config' as const, membership: { voters: [''], learners: [] } };
+    const fields = { term: 1, prevLogIndex: 0, prevLogTerm: 0 };
+    expect(rejection(rawAppendEntries(fields, [config]))).toMatch(/entry 0: membership voters: node id/);
   });
 
   it('more entries than the limit, before reading them', () => {
@@ -288,6 +370,32 @@ describe('message encoder', () => {
     );
     const unknown = { ...heartbeat, type: 'Snapshot' } as unknown as Message<TestCommand>;
     expect(() => encodeMessage(unknown, codec)).toThrow(/unknown message type/);
+  });
+
+  it('refuses new fields of the wrong shape, and entries whose kind and membership disagree', () => {
+    expect(() => encodeMessage({ ...heartbeat, round: -1 }, codec)).toThrow(/round must be a non-negative/);
+    const vote = { type: 'RequestVote', term: 1, from: 'a', to: 'b', lastLogIndex: 0, lastLogTerm: 0 };
+    expect(() => encodeMessage(vote as Message<TestCommand>, codec)).toThrow(/transfer must be boolean/);
+    const voters = { voters: ['a'], learners: [] };
+    const noop = { index: 5, term: 3, kind: 'noop' as const, membership: voters };
+    expect(() => encodeMessage({ ...heartbeat, entries: [noop] }, codec)).toThrow(/exactly with a config/);
+    const config = { index: 5, term: 3, kind: 'config' as const };
+    expect(() => encodeMessage({ ...heartbeat, entries: [config] }, codec)).toThrow(/exactly with a config/);
+    const tooMany = { voters: new Array(MAX_MEMBERS + 1).fill('a'), learners: [] };
+    const crowded = { ...config, membership: tooMany };
+    expect(() => encodeMessage({ ...heartbeat, entries: [crowded] }, codec)).toThrow(/more than 1000 ids/);
+    const noMeta = { ...installSnapshot, snapshot: { data: null } } as unknown as Message<TestCommand>;
+    expect(() => encodeMessage(noMeta, codec)).toThrow(/snapshot.meta must be an object/);
+  });
+
+  it("leaves an InstallSnapshot's data out: it travels apart", () => {
+    const data = { kind: 'snapshot-ref', name: 'x'.repeat(1000), bytes: 1e9, crc32: 7 };
+    const bytes = encodeMessage(
+      { ...installSnapshot, snapshot: { ...installSnapshot.snapshot, data } },
+      codec,
+    );
+    expect(bytes.length).toBeLessThan(30);
+    expect(decodeMessage(bytes, codec)).toEqual({ ok: true, message: installSnapshot });
   });
 
   it('is compact: a heartbeat takes a dozen bytes', () => {

@@ -34,20 +34,21 @@ export class FramedConnection {
   private readonly decoder = new FrameDecoder(HANDSHAKE_MAX_FRAME_BYTES);
   private readonly handshakeTimer: NodeJS.Timeout;
   private readonly closed: Promise<void>;
+  private paused = false;
 
   constructor(
     private readonly socket: Socket,
     private readonly context: ConnectionContext,
     /** Names the connection in log lines, e.g. "connection to b". */
     public label: string,
-    events: ConnectionEvents,
+    private readonly events: ConnectionEvents,
   ) {
     this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
     socket.setNoDelay(true);
     // Finds peers that vanished without a FIN (a crashed host, a dropped route) on idle connections.
     socket.setKeepAlive(true, KEEPALIVE_DELAY_MS);
     socket.on('error', (error) => context.log(`${this.label}: ${error.message}`));
-    socket.on('data', (chunk: Buffer) => this.receive(chunk, events));
+    socket.on('data', (chunk: Buffer) => this.receive(chunk));
     socket.on('drain', () => this.guard(() => events.onDrain?.()));
     socket.once('close', () => {
       clearTimeout(this.handshakeTimer);
@@ -77,6 +78,27 @@ export class FramedConnection {
     this.decoder.maxFrameBytes = maxFrameBytes;
   }
 
+  /**
+   * Hands over no more frames, and reads no more from the socket (so TCP flow control holds the peer back),
+   * until `resume`: for a receiver whose handling of a frame is slower than the network.
+   */
+  pause(): void {
+    this.paused = true;
+    this.socket.pause();
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.socket.resume();
+    this.deliverFrames();
+  }
+
+  /** Closes the connection once it has gone `ms` without reading or writing a byte. */
+  closeWhenIdle(ms: number): void {
+    this.socket.setTimeout(ms, () => this.close(`nothing read or written for ${ms} ms`));
+  }
+
   /** Closes the socket at once (logging why, if a reason is given); resolves when it is fully closed. */
   close(reason?: string): Promise<void> {
     if (!this.socket.destroyed) {
@@ -86,18 +108,23 @@ export class FramedConnection {
     return this.closed;
   }
 
-  private receive(chunk: Buffer, events: ConnectionEvents): void {
+  private receive(chunk: Buffer): void {
     this.context.counters.bytesReceived += chunk.length;
     this.decoder.push(chunk);
+    this.deliverFrames();
+  }
+
+  private deliverFrames(): void {
     this.guard(() => {
-      for (let result = this.decoder.next(); result !== undefined; result = this.decoder.next()) {
+      while (!this.paused && !this.socket.destroyed) {
+        const result = this.decoder.next();
+        if (result === undefined) return;
         if (result.kind === 'tooLarge') {
           this.context.counters.oversizedFrames++;
           this.close(`frame of ${result.length} bytes exceeds the limit of ${this.decoder.maxFrameBytes}`);
           return;
         }
-        events.onFrame(result.payload);
-        if (this.socket.destroyed) return;
+        this.events.onFrame(result.payload);
       }
     });
   }

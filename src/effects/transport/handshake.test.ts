@@ -1,6 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AcceptorHandshake, ConnectorHandshake, type HandshakeOutcome } from './handshake.js';
+import {
+  AcceptorHandshake,
+  ConnectorHandshake,
+  type HandshakeOutcome,
+  PROTOCOL_VERSION,
+} from './handshake.js';
 
 const secret = new TextEncoder().encode('cluster secret');
 const otherSecret = new TextEncoder().encode('another secret');
@@ -14,7 +19,7 @@ function reply(outcome: HandshakeOutcome): Uint8Array {
 /** Runs a full handshake between a connector `a` and an acceptor `b`, returning both outcomes. */
 function handshake(connectorSecret: Uint8Array, acceptorSecret: Uint8Array, expectedPeer = 'b') {
   const acceptor = new AcceptorHandshake('b', acceptorSecret);
-  const connector = new ConnectorHandshake('a', expectedPeer, connectorSecret);
+  const connector = new ConnectorHandshake('a', expectedPeer, connectorSecret, 'messages');
   const afterHello = connector.receive(acceptor.hello);
   if (afterHello.kind === 'failed') return { connector: afterHello };
   const atAcceptor = acceptor.receive(reply(afterHello));
@@ -26,7 +31,7 @@ describe('handshake', () => {
   it('authenticates both sides that hold the secret', () => {
     const { acceptor, connector } = handshake(secret, secret);
     expect(acceptor).toMatchObject({ kind: 'authenticated', peerId: 'a' });
-    expect(connector).toEqual({ kind: 'authenticated', peerId: 'b' });
+    expect(connector).toEqual({ kind: 'authenticated', peerId: 'b', purpose: 'messages' });
   });
 
   it('refuses a connector with the wrong secret', () => {
@@ -35,7 +40,7 @@ describe('handshake', () => {
 
   it('refuses an acceptor that cannot prove it holds the secret', () => {
     const acceptor = new AcceptorHandshake('b', otherSecret);
-    const connector = new ConnectorHandshake('a', 'b', secret);
+    const connector = new ConnectorHandshake('a', 'b', secret, 'messages');
     reply(connector.receive(acceptor.hello));
     // Without the secret an impostor can only guess the 32-byte proof.
     expect(connector.receive(new Uint8Array(32).fill(7))).toMatchObject({
@@ -50,31 +55,52 @@ describe('handshake', () => {
 
   it('refuses a replayed auth frame: the acceptor chose a new nonce', () => {
     const first = new AcceptorHandshake('b', secret);
-    const auth = reply(new ConnectorHandshake('a', 'b', secret).receive(first.hello));
+    const auth = reply(new ConnectorHandshake('a', 'b', secret, 'messages').receive(first.hello));
     expect(first.receive(auth).kind).toBe('authenticated');
     expect(new AcceptorHandshake('b', secret).receive(auth)).toMatchObject({ kind: 'failed' });
   });
 
   it('refuses a connector claiming to be the acceptor itself', () => {
     const acceptor = new AcceptorHandshake('b', secret);
-    const auth = reply(new ConnectorHandshake('b', 'b', secret).receive(acceptor.hello));
+    const auth = reply(new ConnectorHandshake('b', 'b', secret, 'messages').receive(acceptor.hello));
     expect(acceptor.receive(auth)).toMatchObject({ kind: 'failed', reason: /this node/ });
   });
 
   it('refuses another protocol version', () => {
     const hello = new AcceptorHandshake('b', secret).hello.slice();
-    hello[0] = 2;
-    const outcome = new ConnectorHandshake('a', 'b', secret).receive(hello);
-    expect(outcome).toMatchObject({ kind: 'failed', reason: /version 2/ });
+    hello[0] = PROTOCOL_VERSION + 1;
+    const outcome = new ConnectorHandshake('a', 'b', secret, 'messages').receive(hello);
+    expect(outcome).toMatchObject({ kind: 'failed', reason: new RegExp(`version ${PROTOCOL_VERSION + 1}`) });
+  });
+
+  it('tells the acceptor what the connection is for, under the proof', () => {
+    const acceptor = new AcceptorHandshake('b', secret);
+    const connector = new ConnectorHandshake('a', 'b', secret, 'snapshot');
+    const auth = reply(connector.receive(acceptor.hello));
+    const welcome = acceptor.receive(auth);
+    expect(welcome).toMatchObject({ kind: 'authenticated', peerId: 'a', purpose: 'snapshot' });
+    expect(connector.receive(reply(welcome))).toEqual({
+      kind: 'authenticated',
+      peerId: 'b',
+      purpose: 'snapshot',
+    });
+
+    // The purpose byte follows the connector id ('a': a length byte and one byte); changing it voids the proof.
+    const fresh = new AcceptorHandshake('b', secret);
+    const forged = reply(new ConnectorHandshake('a', 'b', secret, 'snapshot').receive(fresh.hello)).slice();
+    forged[2] = 0;
+    expect(fresh.receive(forged)).toMatchObject({ kind: 'failed', reason: /wrong secret/ });
+    forged[2] = 9;
+    expect(fresh.receive(forged)).toMatchObject({ kind: 'failed', reason: /unknown connection purpose 9/ });
   });
 
   it('never throws on random frames', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 400 }), fc.uint8Array({ maxLength: 40 }), (first, second) => {
-        const connector = new ConnectorHandshake('a', 'b', secret);
+        const connector = new ConnectorHandshake('a', 'b', secret, 'messages');
         expect(connector.receive(first).kind).toBe('failed');
         expect(new AcceptorHandshake('b', secret).receive(first).kind).toBe('failed');
-        const genuine = new ConnectorHandshake('a', 'b', secret);
+        const genuine = new ConnectorHandshake('a', 'b', secret, 'messages');
         reply(genuine.receive(new AcceptorHandshake('b', secret).hello));
         expect(genuine.receive(second).kind).toBe('failed');
       }),

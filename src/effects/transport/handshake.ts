@@ -3,21 +3,32 @@
  * that turn received handshake frames into frames to send; the socket code only moves bytes.
  *
  *   acceptor → connector  Hello:   version, acceptor nonce (32 bytes), acceptor id
- *   connector → acceptor  Auth:    connector id, connector nonce, HMAC(secret, "connector", acceptor nonce, ids)
- *   acceptor → connector  Welcome: HMAC(secret, "acceptor", connector nonce, ids)
+ *   connector → acceptor  Auth:    connector id, purpose, connector nonce,
+ *                                  HMAC(secret, "connector", acceptor nonce, ids, purpose)
+ *   acceptor → connector  Welcome: HMAC(secret, "acceptor", connector nonce, ids, purpose)
  *
  * Each side proves knowledge of the secret over a nonce the other chose just now, so a recorded handshake
  * cannot be replayed; the role label keeps one side's proof from being reflected back as the other's; and the
- * connector checks the acceptor's id, so a stale address never receives messages meant for another node.
+ * connector checks the acceptor's id, so a stale address never receives messages meant for another node. The
+ * purpose (what the connection will carry) is under the proof, so nobody on the path can change it.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { NodeId } from '../../core/index.js';
 import { ByteReader, ByteWriter, DecodeError } from '../binary.js';
 import { checkNodeId, describeError, MAX_NODE_ID_BYTES } from './codec.js';
 
-export const PROTOCOL_VERSION = 1;
+/** 2: Widening 1's messages, and the connection's purpose in the handshake. */
+export const PROTOCOL_VERSION = 2;
 const NONCE_BYTES = 32;
 const PROOF_BYTES = 32;
+
+/**
+ * What an authenticated connection carries: Raft messages, or one snapshot transfer (see snapshot-wire.ts).
+ * Snapshots travel on connections of their own so that no message ever waits behind their data.
+ */
+export type ConnectionPurpose = 'messages' | 'snapshot';
+
+const purposes: readonly ConnectionPurpose[] = ['messages', 'snapshot'];
 
 /** Handshake frames are a few hundred bytes: an unauthenticated peer may make us buffer no more than this. */
 export const HANDSHAKE_MAX_FRAME_BYTES = 1024;
@@ -26,7 +37,12 @@ export type HandshakeOutcome =
   /** Send `reply` and wait for the next frame. */
   | { readonly kind: 'continue'; readonly reply: Uint8Array }
   /** The peer proved it holds the secret; send `reply` if present, then the connection carries messages. */
-  | { readonly kind: 'authenticated'; readonly peerId: NodeId; readonly reply?: Uint8Array }
+  | {
+      readonly kind: 'authenticated';
+      readonly peerId: NodeId;
+      readonly purpose: ConnectionPurpose;
+      readonly reply?: Uint8Array;
+    }
   | { readonly kind: 'failed'; readonly reason: string };
 
 export class AcceptorHandshake {
@@ -43,11 +59,12 @@ export class AcceptorHandshake {
 
   /** Handles the connector's Auth frame. */
   receive(payload: Uint8Array): HandshakeOutcome {
-    let auth: { connectorId: NodeId; nonce: Uint8Array; proof: Uint8Array };
+    let auth: { connectorId: NodeId; purpose: ConnectionPurpose; nonce: Uint8Array; proof: Uint8Array };
     try {
       const reader = new ByteReader(payload);
       auth = {
         connectorId: readNodeId(reader),
+        purpose: readPurpose(reader),
         nonce: readFixed(reader, NONCE_BYTES),
         proof: readFixed(reader, PROOF_BYTES),
       };
@@ -57,15 +74,16 @@ export class AcceptorHandshake {
     }
     if (auth.connectorId === this.ownId)
       return { kind: 'failed', reason: 'connector claims to be this node' };
-    const expected = proof(this.secret, 'connector', this.nonce, auth.connectorId, this.ownId);
+    const { connectorId, purpose } = auth;
+    const expected = proof(this.secret, 'connector', this.nonce, connectorId, this.ownId, purpose);
     if (!timingSafeEqual(expected, auth.proof)) {
       return {
         kind: 'failed',
         reason: `wrong secret from a connector claiming to be ${JSON.stringify(auth.connectorId)}`,
       };
     }
-    const welcome = proof(this.secret, 'acceptor', auth.nonce, this.ownId, auth.connectorId);
-    return { kind: 'authenticated', peerId: auth.connectorId, reply: welcome };
+    const welcome = proof(this.secret, 'acceptor', auth.nonce, this.ownId, connectorId, purpose);
+    return { kind: 'authenticated', peerId: connectorId, purpose, reply: welcome };
   }
 }
 
@@ -77,6 +95,7 @@ export class ConnectorHandshake {
     private readonly ownId: NodeId,
     private readonly peerId: NodeId,
     private readonly secret: Uint8Array,
+    private readonly purpose: ConnectionPurpose,
   ) {}
 
   /** Handles the acceptor's Hello, then its Welcome. */
@@ -102,17 +121,25 @@ export class ConnectorHandshake {
       };
     }
     this.phase = 'awaitWelcome';
-    const connectorProof = proof(this.secret, 'connector', hello.nonce, this.ownId, this.peerId);
-    const reply = new ByteWriter().string(this.ownId).bytes(this.nonce).bytes(connectorProof).finish();
-    return { kind: 'continue', reply };
+    const connectorProof = proof(
+      this.secret,
+      'connector',
+      hello.nonce,
+      this.ownId,
+      this.peerId,
+      this.purpose,
+    );
+    const reply = new ByteWriter().string(this.ownId).u8(purposes.indexOf(this.purpose));
+    reply.bytes(this.nonce).bytes(connectorProof);
+    return { kind: 'continue', reply: reply.finish() };
   }
 
   private receiveWelcome(payload: Uint8Array): HandshakeOutcome {
-    const expected = proof(this.secret, 'acceptor', this.nonce, this.peerId, this.ownId);
+    const expected = proof(this.secret, 'acceptor', this.nonce, this.peerId, this.ownId, this.purpose);
     if (payload.length !== PROOF_BYTES || !timingSafeEqual(expected, payload)) {
       return { kind: 'failed', reason: `${this.peerId} does not hold the cluster secret` };
     }
-    return { kind: 'authenticated', peerId: this.peerId };
+    return { kind: 'authenticated', peerId: this.peerId, purpose: this.purpose };
   }
 }
 
@@ -123,9 +150,10 @@ function proof(
   nonce: Uint8Array,
   prover: NodeId,
   verifier: NodeId,
+  purpose: ConnectionPurpose,
 ) {
   const transcript = new ByteWriter().string(`pureraft/${PROTOCOL_VERSION} ${role}`);
-  transcript.bytes(nonce).string(prover).string(verifier);
+  transcript.bytes(nonce).string(prover).string(verifier).string(purpose);
   return createHmac('sha256', secret).update(transcript.finish()).digest();
 }
 
@@ -134,6 +162,13 @@ function readNodeId(reader: ByteReader): NodeId {
   const problem = checkNodeId(id);
   if (problem !== undefined) throw new DecodeError(problem);
   return id;
+}
+
+function readPurpose(reader: ByteReader): ConnectionPurpose {
+  const code = reader.u8();
+  const purpose = purposes[code];
+  if (purpose === undefined) throw new DecodeError(`unknown connection purpose ${code}`);
+  return purpose;
 }
 
 function readFixed(reader: ByteReader, length: number): Uint8Array {

@@ -14,6 +14,9 @@ export { MemoryNetwork, type MemoryNetworkOptions, type MemoryNetworkStats } fro
 export {
   DEFAULT_MAX_FRAME_BYTES,
   DEFAULT_MAX_QUEUED_FRAMES,
+  DEFAULT_MAX_SNAPSHOT_BYTES,
+  DEFAULT_SNAPSHOT_CHUNK_BYTES,
+  DEFAULT_SNAPSHOT_IDLE_TIMEOUT_MS,
   type PeerAddress,
   TcpTransport,
   type TcpTransportOptions,

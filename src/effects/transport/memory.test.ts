@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Message } from '../../core/index.js';
+import type { InstallSnapshot, Message } from '../../core/index.js';
 import { jsonCodec } from '../binary.js';
 import { MemoryNetwork } from './memory.js';
 import type { Transport } from './transport.js';
@@ -7,7 +7,7 @@ import type { Transport } from './transport.js';
 type Command = { readonly op: string };
 
 function vote(from: string, to: string, lastLogTerm = 0): Message<Command> {
-  return { type: 'RequestVote', term: 2, from, to, lastLogIndex: 0, lastLogTerm };
+  return { type: 'RequestVote', term: 2, from, to, lastLogIndex: 0, lastLogTerm, transfer: false };
 }
 
 function inbox(transport: Transport<Command>): Message<Command>[] {
@@ -37,6 +37,7 @@ describe('MemoryNetwork', () => {
       prevLogIndex: 0,
       prevLogTerm: 0,
       leaderCommit: 0,
+      round: 0,
       entries: [{ index: 1, term: 1, kind: 'command', command: { op: 'x' } }],
     };
     nodes[0]!.send(append);
@@ -56,6 +57,24 @@ describe('MemoryNetwork', () => {
     await settle();
     expect(inboxes[1]).toEqual([vote('a', 'b')]);
     expect(network.stats).toMatchObject({ delivered: 1, rejected: 1 });
+  });
+
+  it('carries an InstallSnapshot whole, its data as is, also through the wire codec', async () => {
+    const network = new MemoryNetwork<Command>({ codec: jsonCodec() });
+    const { nodes, inboxes } = await cluster(network, ['a', 'b']);
+    const data = { kind: 'snapshot-ref', name: 'snap-1', bytes: 3, crc32: 42 };
+    const install: InstallSnapshot = {
+      type: 'InstallSnapshot',
+      term: 2,
+      from: 'a',
+      to: 'b',
+      round: 1,
+      snapshot: { meta: { index: 9, term: 2, membership: { voters: ['a', 'b'], learners: [] } }, data },
+    };
+    nodes[0]!.send(install);
+    await settle();
+    expect(inboxes[1]).toEqual([install]);
+    expect((inboxes[1]![0] as InstallSnapshot).snapshot.data).toBe(data);
   });
 
   it('rejects a message whose sender is not the transport sending it', async () => {

@@ -12,7 +12,9 @@ import type { Transport } from './transport.js';
 export interface MemoryNetworkOptions<C> {
   /**
    * When given, every message goes through the wire codec on its way, so tests see exactly what a TCP peer
-   * would (and a message the codec refuses is rejected). Otherwise messages are structured clones.
+   * would (and a message the codec refuses is rejected). Otherwise messages are structured clones. Either way
+   * an InstallSnapshot travels as one message; through the codec its data, which a TCP transport would carry
+   * in chunks beside it, passes as is.
    */
   readonly codec?: CommandCodec<C>;
   readonly logger?: (line: string) => void;
@@ -92,7 +94,7 @@ export class MemoryNetwork<C> {
     try {
       if (codec === undefined) return structuredClone(message);
       const decoded = decodeMessage(encodeMessage(message, codec), codec);
-      if (decoded.ok) return decoded.message;
+      if (decoded.ok) return withDataOf(message, decoded.message);
       this.reject(message, decoded.error);
     } catch (error) {
       this.reject(message, describeError(error));
@@ -137,6 +139,12 @@ class MemoryTransport<C> implements Transport<C> {
   async stop(): Promise<void> {
     this.running = false;
   }
+}
+
+/** `decoded`, with the snapshot data of `original` when it is an InstallSnapshot (the codec leaves it out). */
+function withDataOf<C>(original: Message<C>, decoded: Message<C>): Message<C> {
+  if (original.type !== 'InstallSnapshot' || decoded.type !== 'InstallSnapshot') return decoded;
+  return { ...decoded, snapshot: { ...decoded.snapshot, data: original.snapshot.data } };
 }
 
 function linkKey(from: NodeId, to: NodeId): string {

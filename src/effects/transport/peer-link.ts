@@ -3,17 +3,10 @@
  * connection that carries them. The connection is opened on the first message, authenticated before anything
  * is sent on it, and reopened after a loss with exponential backoff for as long as messages wait.
  */
-import { connect, type Socket } from 'node:net';
 import type { NodeId } from '../../core/index.js';
 import { type BackoffBounds, backoffDelay } from './backoff.js';
-import { describeError } from './codec.js';
-import { type ConnectionContext, FramedConnection } from './connection.js';
-import { ConnectorHandshake } from './handshake.js';
-
-export interface PeerAddress {
-  readonly host: string;
-  readonly port: number;
-}
+import type { ConnectionContext, FramedConnection } from './connection.js';
+import { dial, type PeerAddress } from './dial.js';
 
 export interface PeerLinkOptions extends ConnectionContext {
   readonly peerId: NodeId;
@@ -85,48 +78,18 @@ export class PeerLink {
   }
 
   private connect(): void {
-    const { ownId, peerId, secret, maxFrameBytes, counters, log } = this.options;
-    const { host, port } = this.options.addressOf();
-    let socket: Socket;
-    try {
-      socket = connect({ host, port });
-    } catch (error) {
-      // Only a malformed address throws here; treat it as a failed attempt and try again later.
-      log(`cannot connect to ${peerId} at ${host}:${port}: ${describeError(error)}`);
-      this.connectionClosed();
-      return;
-    }
-    const handshake = new ConnectorHandshake(ownId, peerId, secret);
-    const connection: FramedConnection = new FramedConnection(
-      socket,
-      this.options,
-      `connection to ${peerId} at ${host}:${port}`,
-      {
-        onFrame: (payload) => {
-          if (this.open) {
-            connection.close('the acceptor sent a frame after the handshake');
-            return;
-          }
-          const outcome = handshake.receive(payload);
-          if (outcome.kind === 'failed') {
-            counters.authFailures++;
-            connection.close(`handshake failed: ${outcome.reason}`);
-          } else if (outcome.kind === 'continue') {
-            connection.write(outcome.reply);
-          } else {
-            connection.authenticated(maxFrameBytes);
-            counters.connectionsOpened++;
-            log(`connected to ${peerId} at ${host}:${port}`);
-            this.open = true;
-            this.failures = 0;
-            this.flush();
-          }
-        },
-        onDrain: () => this.flush(),
-        onClose: () => this.connectionClosed(),
+    const options = { ...this.options, address: this.options.addressOf(), purpose: 'messages' as const };
+    this.connection = dial(options, {
+      onOpen: () => {
+        this.open = true;
+        this.failures = 0;
+        this.flush();
       },
-    );
-    this.connection = connection;
+      onDrain: () => this.flush(),
+      onClose: () => this.connectionClosed(),
+    });
+    // Only a malformed address fails at once; treat it as a failed attempt and try again later.
+    if (this.connection === undefined) this.connectionClosed();
   }
 
   private connectionClosed(): void {

@@ -24,6 +24,14 @@ export interface TransportStats {
   /** Authenticated connections: accepted from peers, and opened to peers. */
   readonly connectionsAccepted: number;
   readonly connectionsOpened: number;
+  /** Snapshot transfers the receiving peer confirmed, and the snapshot data bytes written to peers. */
+  readonly snapshotsSent: number;
+  readonly snapshotBytesSent: number;
+  /** Snapshot transfers that arrived whole and checked (each delivered as one message), and the data bytes read. */
+  readonly snapshotsReceived: number;
+  readonly snapshotBytesReceived: number;
+  /** Snapshot transfers, either way, that ended without delivery: interrupted, refused, corrupt or replaced. */
+  readonly snapshotsFailed: number;
   /** Messages now waiting in the per-peer queues. */
   readonly queuedFrames: number;
 }
@@ -45,5 +53,10 @@ export function zeroCounters(): Counters {
     handlerErrors: 0,
     connectionsAccepted: 0,
     connectionsOpened: 0,
+    snapshotsSent: 0,
+    snapshotBytesSent: 0,
+    snapshotsReceived: 0,
+    snapshotBytesReceived: 0,
+    snapshotsFailed: 0,
   };
 }

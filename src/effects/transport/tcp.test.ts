@@ -1,80 +1,36 @@
 import { once } from 'node:events';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Message } from '../../core/index.js';
-import { jsonCodec } from '../binary.js';
-import { encodeMessage } from './codec.js';
 import { encodeFrame, FrameDecoder } from './framing.js';
-import { AcceptorHandshake, ConnectorHandshake } from './handshake.js';
-import { TcpTransport, type TcpTransportOptions } from './tcp.js';
+import { AcceptorHandshake } from './handshake.js';
+import { TcpTransport } from './tcp.js';
+import {
+  type Command,
+  closeAll,
+  closeLater,
+  codec,
+  encoder,
+  host,
+  RawClient,
+  secret,
+  sleep,
+  startNode,
+  startPair,
+  type TestNode,
+  vote,
+  waitFor,
+} from './test-support.js';
 
-type Command = { readonly op: string; readonly value: number };
+afterEach(closeAll);
 
-const host = '127.0.0.1';
-const secret = 'correct horse battery staple';
-const encoder = new TextEncoder();
-const codec = jsonCodec<Command>();
-
-/** Everything a test opens, closed after it whatever happened. */
-const cleanup: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  await Promise.all(cleanup.splice(0).map((close) => close()));
-});
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls `condition` every few milliseconds, for at most `timeoutMs`. */
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 3_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
-
-interface TestNode {
-  readonly transport: TcpTransport<Command>;
-  readonly inbox: Message<Command>[];
-  readonly log: string[];
-}
-
-async function startNode(id: string, options: Partial<TcpTransportOptions<Command>> = {}): Promise<TestNode> {
-  const log: string[] = [];
-  const transport = new TcpTransport<Command>({
-    id,
-    listen: { host, port: 0 },
-    peers: {},
-    secret,
-    codec,
-    handshakeTimeoutMs: 300,
-    backoff: { initialMs: 10, maxMs: 100 },
-    logger: (line) => log.push(line),
-    ...options,
-  });
-  const inbox: Message<Command>[] = [];
-  transport.onMessage((message) => inbox.push(message));
-  cleanup.push(() => transport.stop());
-  await transport.start();
-  return { transport, inbox, log };
-}
-
-async function startPair(): Promise<[TestNode, TestNode]> {
-  const a = await startNode('a');
-  const b = await startNode('b');
-  a.transport.setPeer('b', { host, port: b.transport.port });
-  b.transport.setPeer('a', { host, port: a.transport.port });
-  return [a, b];
-}
-
-function vote(from: string, to: string, term = 1): Message<Command> {
-  return { type: 'RequestVote', term, from, to, lastLogIndex: 0, lastLogTerm: 0 };
-}
-
-/** One message of every type from `from` to `to`. */
+/** One message of every type from `from` to `to`, but InstallSnapshot (see snapshot-transfer.test.ts). */
 function everyMessageType(from: string, to: string): Message<Command>[] {
   return [
-    { type: 'RequestVote', term: 7, from, to, lastLogIndex: 41, lastLogTerm: 6 },
+    { type: 'RequestVote', term: 7, from, to, lastLogIndex: 41, lastLogTerm: 6, transfer: true },
     { type: 'RequestVoteResponse', term: 7, from, to, voteGranted: true },
+    { type: 'PreVote', term: 8, from, to, lastLogIndex: 41, lastLogTerm: 6 },
+    { type: 'PreVoteResponse', term: 8, from, to, voteGranted: false },
     {
       type: 'AppendEntries',
       term: 7,
@@ -83,8 +39,14 @@ function everyMessageType(from: string, to: string): Message<Command>[] {
       prevLogIndex: 41,
       prevLogTerm: 6,
       leaderCommit: 40,
+      round: 12,
       entries: [
-        { index: 42, term: 6, kind: 'config' },
+        {
+          index: 42,
+          term: 6,
+          kind: 'config',
+          membership: { voters: [from, to], learners: [], outgoing: [from] },
+        },
         { index: 43, term: 7, kind: 'noop' },
         { index: 44, term: 7, kind: 'command', command: { op: 'set', value: 3 } },
       ],
@@ -98,70 +60,11 @@ function everyMessageType(from: string, to: string): Message<Command>[] {
       index: 41,
       conflictTerm: 5,
       conflictIndex: 30,
+      round: 12,
     },
+    { type: 'InstallSnapshotResponse', term: 7, from, to, index: 41, round: 13 },
+    { type: 'TimeoutNow', term: 7, from, to },
   ];
-}
-
-/** A hand-driven client socket, for speaking the protocol wrongly on purpose. */
-class RawClient {
-  readonly frames: Uint8Array[] = [];
-  closed = false;
-  private readonly decoder = new FrameDecoder(1 << 20);
-
-  private constructor(readonly socket: Socket) {
-    socket.on('error', () => {});
-    socket.on('close', () => {
-      this.closed = true;
-    });
-    socket.on('data', (chunk: Buffer) => {
-      this.decoder.push(chunk);
-      for (let result = this.decoder.next(); result?.kind === 'frame'; result = this.decoder.next()) {
-        this.frames.push(result.payload);
-      }
-    });
-  }
-
-  static async connect(port: number): Promise<RawClient> {
-    const socket = connect({ host, port });
-    cleanup.push(() => {
-      socket.destroy();
-    });
-    await once(socket, 'connect');
-    return new RawClient(socket);
-  }
-
-  /** Connects and completes the handshake as `id`, holding `withSecret`. */
-  static async authenticated(
-    port: number,
-    id: string,
-    peerId: string,
-    withSecret = secret,
-  ): Promise<RawClient> {
-    const client = await RawClient.connect(port);
-    const handshake = new ConnectorHandshake(id, peerId, encoder.encode(withSecret));
-    const auth = handshake.receive(await client.nextFrame());
-    if (auth.kind !== 'continue') throw new Error(`unexpected hello: ${JSON.stringify(auth)}`);
-    client.sendFrame(auth.reply);
-    if (withSecret === secret) expect(handshake.receive(await client.nextFrame()).kind).toBe('authenticated');
-    return client;
-  }
-
-  async nextFrame(): Promise<Uint8Array> {
-    await waitFor(() => this.frames.length > 0, 'a frame from the transport');
-    return this.frames.shift()!;
-  }
-
-  sendFrame(payload: Uint8Array): void {
-    this.socket.write(encodeFrame(payload));
-  }
-
-  sendMessage(message: Message<Command>): void {
-    this.sendFrame(encodeMessage(message, codec));
-  }
-
-  async waitClosed(what: string): Promise<void> {
-    await waitFor(() => this.closed, what);
-  }
 }
 
 /** Checks that the pair still talks, both ways. */
@@ -177,12 +80,13 @@ describe('TcpTransport', () => {
     const [a, b] = await startPair();
     for (const message of everyMessageType('a', 'b')) a.transport.send(message);
     for (const message of everyMessageType('b', 'a')) b.transport.send(message);
-    await waitFor(() => a.inbox.length === 4 && b.inbox.length === 4, 'four messages each way');
+    const count = everyMessageType('a', 'b').length;
+    await waitFor(() => a.inbox.length === count && b.inbox.length === count, 'every message each way');
     expect(b.inbox).toEqual(everyMessageType('a', 'b'));
     expect(a.inbox).toEqual(everyMessageType('b', 'a'));
     expect(a.transport.stats).toMatchObject({
-      framesSent: 4,
-      framesReceived: 4,
+      framesSent: count,
+      framesReceived: count,
       framesDropped: 0,
       connectionsOpened: 1,
       connectionsAccepted: 1,
@@ -319,8 +223,8 @@ describe('TcpTransport', () => {
     await waitFor(() => a.transport.stats.authFailures >= 1, 'the connector to refuse the acceptor');
     await sleep(30);
     expect(received.length).toBeGreaterThanOrEqual(1);
-    // Auth frames only, one per attempt: id 'a' (2 bytes), nonce and proof (33 bytes each).
-    expect(new Set(received.map((frame) => frame.length))).toEqual(new Set([68]));
+    // Auth frames only, one per attempt: id 'a' (2 bytes), purpose (1), nonce and proof (33 bytes each).
+    expect(new Set(received.map((frame) => frame.length))).toEqual(new Set([69]));
     expect(a.transport.stats.framesSent).toBe(0);
     expect(a.log.join('\n')).toMatch(/b does not hold the cluster secret/);
   });
@@ -365,7 +269,7 @@ describe('TcpTransport', () => {
     const small = await startNode('s', { peers: { b: { host, port: b.transport.port } }, maxFrameBytes: 64 });
     expect(() => a.transport.send({ ...vote('a', 'b'), term: -1 })).not.toThrow();
     const bulky: Message<Command> = {
-      ...everyMessageType('s', 'b')[2]!,
+      ...everyMessageType('s', 'b').find((message) => message.type === 'AppendEntries')!,
       entries: [{ index: 42, term: 6, kind: 'command', command: { op: 'x'.repeat(100), value: 1 } }],
     } as Message<Command>;
     small.transport.send(bulky);
@@ -416,6 +320,11 @@ describe('TcpTransport', () => {
     expect(() => new TcpTransport({ ...base, id: '' })).toThrow(/non-empty/);
     expect(() => new TcpTransport({ ...base, maxQueuedFrames: 0 })).toThrow(/maxQueuedFrames/);
     expect(() => new TcpTransport({ ...base, peers: { b: { host, port: 70_000 } } })).toThrow(/port/);
+    expect(() => new TcpTransport({ ...base, maxSnapshotBytes: 2 ** 64 })).toThrow(/maxSnapshotBytes/);
+    expect(() => new TcpTransport({ ...base, snapshotIdleTimeoutMs: 0 })).toThrow(/snapshotIdleTimeoutMs/);
+    expect(() => new TcpTransport({ ...base, maxFrameBytes: 1024, snapshotChunkBytes: 1025 })).toThrow(
+      /snapshotChunkBytes exceeds maxFrameBytes/,
+    );
   });
 });
 
@@ -435,7 +344,7 @@ async function startRawServer(onConnection: (socket: Socket) => void): Promise<S
     socket.on('error', () => {});
     onConnection(socket);
   });
-  cleanup.push(async () => {
+  closeLater(async () => {
     for (const socket of sockets) socket.destroy();
     await new Promise((resolve) => server.close(resolve));
   });

@@ -1,23 +1,27 @@
 /**
  * Raft messages over TCP. Each node dials each peer it sends to (one outgoing connection per peer, see
  * PeerLink) and accepts the connections its peers dial (see InboundConnection), so a pair of nodes talks over
- * two connections, one per direction. Every connection is authenticated with the cluster's shared secret
- * before it carries a message. The transport is a boundary: nothing a peer sends can throw out of it, and it
- * never holds more than a bounded amount of anyone's data.
+ * two connections, one per direction. A snapshot travels on a connection of its own, in chunks from and to a
+ * `SnapshotStore` (snapshot-send.ts, snapshot-receive.ts). Every connection is authenticated with the
+ * cluster's shared secret before it carries anything. The transport is a boundary: nothing a peer sends can
+ * throw out of it, and it never holds more than a bounded amount of anyone's data.
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Message, NodeId } from '../../core/index.js';
 import type { CommandCodec } from '../binary.js';
+import type { SnapshotStore } from '../snapshot-data.js';
 import { type BackoffBounds, DEFAULT_BACKOFF } from './backoff.js';
 import { checkNodeId, describeError, encodeMessage, type MessageLimits } from './codec.js';
 import type { ConnectionContext } from './connection.js';
+import type { PeerAddress } from './dial.js';
 import { MAX_U32 } from './framing.js';
 import { InboundConnection } from './inbound.js';
-import { type PeerAddress, PeerLink } from './peer-link.js';
+import { PeerLink } from './peer-link.js';
+import { SnapshotSender } from './snapshot-send.js';
 import { type Counters, type TransportStats, zeroCounters } from './stats.js';
 import type { Transport } from './transport.js';
 
-export type { PeerAddress } from './peer-link.js';
+export type { PeerAddress } from './dial.js';
 export type { TransportStats } from './stats.js';
 
 export interface TcpTransportOptions<C> {
@@ -42,11 +46,26 @@ export interface TcpTransportOptions<C> {
   readonly handshakeTimeoutMs?: number;
   /** Accepted connections still in their handshake; more are refused at once. Default 64. */
   readonly maxPendingHandshakes?: number;
+  /**
+   * Where snapshot data is read from to send and written to as it arrives: an InstallSnapshot's data must be
+   * a `SnapshotRef` of this store, and one received is delivered with a ref of it. Without a store,
+   * InstallSnapshot messages are dropped both ways (and logged).
+   */
+  readonly snapshots?: SnapshotStore;
+  /** Largest snapshot accepted from a peer, in bytes; a larger offer is refused. Default 64 GiB. */
+  readonly maxSnapshotBytes?: number;
+  /** Largest frame of snapshot data sent; at most `maxFrameBytes`. Default 64 KiB (or `maxFrameBytes`). */
+  readonly snapshotChunkBytes?: number;
+  /** A snapshot transfer that reads or writes nothing for this long is abandoned, either side. Default 30 s. */
+  readonly snapshotIdleTimeoutMs?: number;
   readonly logger?: (line: string) => void;
 }
 
 export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
 export const DEFAULT_MAX_QUEUED_FRAMES = 1024;
+export const DEFAULT_MAX_SNAPSHOT_BYTES = 64 * 1024 ** 3;
+export const DEFAULT_SNAPSHOT_CHUNK_BYTES = 64 * 1024;
+export const DEFAULT_SNAPSHOT_IDLE_TIMEOUT_MS = 30_000;
 
 export class TcpTransport<C> implements Transport<C> {
   private readonly context: ConnectionContext;
@@ -54,7 +73,12 @@ export class TcpTransport<C> implements Transport<C> {
   private readonly peers = new Map<NodeId, PeerAddress>();
   private readonly links = new Map<NodeId, PeerLink>();
   private readonly inbound = new Set<InboundConnection<C>>();
+  /** The messages connection, and the snapshot transfer connection, that each peer opened to us. */
   private readonly inboundByPeer = new Map<NodeId, InboundConnection<C>>();
+  private readonly transferByPeer = new Map<NodeId, InboundConnection<C>>();
+  private readonly snapshotSender: SnapshotSender<C> | undefined;
+  private readonly maxSnapshotBytes: number;
+  private readonly snapshotIdleTimeoutMs: number;
   private readonly handlers: ((message: Message<C>) => void)[] = [];
   /** Peers without an address already reported, so a leader's heartbeats do not flood the log. */
   private readonly reportedUnknown = new Set<NodeId>();
@@ -90,6 +114,30 @@ export class TcpTransport<C> implements Transport<C> {
       // Log lines quote what peers sent; escaping control characters keeps a peer from forging lines.
       log: logger === undefined ? () => {} : (line) => logger(`[tcp ${options.id}] ${escapeControls(line)}`),
     };
+    this.maxSnapshotBytes = positiveInteger(
+      'maxSnapshotBytes',
+      options.maxSnapshotBytes ?? DEFAULT_MAX_SNAPSHOT_BYTES,
+    );
+    this.snapshotIdleTimeoutMs = positiveInteger(
+      'snapshotIdleTimeoutMs',
+      options.snapshotIdleTimeoutMs ?? DEFAULT_SNAPSHOT_IDLE_TIMEOUT_MS,
+    );
+    const chunkBytes = positiveInteger(
+      'snapshotChunkBytes',
+      options.snapshotChunkBytes ?? Math.min(DEFAULT_SNAPSHOT_CHUNK_BYTES, this.maxFrameBytes),
+    );
+    if (chunkBytes > this.maxFrameBytes) throw new RangeError('snapshotChunkBytes exceeds maxFrameBytes');
+    if (options.snapshots !== undefined) {
+      this.snapshotSender = new SnapshotSender({
+        ...this.context,
+        store: options.snapshots,
+        chunkBytes,
+        idleTimeoutMs: this.snapshotIdleTimeoutMs,
+        codec: options.codec,
+        limits: options.limits ?? {},
+        maxFrameBytes: this.maxFrameBytes,
+      });
+    }
     for (const [id, address] of Object.entries(options.peers)) this.setPeer(id, address);
   }
 
@@ -121,6 +169,14 @@ export class TcpTransport<C> implements Transport<C> {
       if (!this.stopped && !this.reportedUnknown.has(message.to)) {
         this.reportedUnknown.add(message.to);
         this.context.log(`no address for ${JSON.stringify(message.to)}: dropping messages to it`);
+      }
+      return;
+    }
+    if (message.type === 'InstallSnapshot') {
+      if (this.snapshotSender !== undefined) this.snapshotSender.send(message, address);
+      else {
+        this.counters.framesDropped++;
+        this.context.log(`no snapshot store: dropping the snapshot at index ${message.snapshot.meta.index}`);
       }
       return;
     }
@@ -170,6 +226,7 @@ export class TcpTransport<C> implements Transport<C> {
     this.stopped = true;
     const closing: Promise<void>[] = [];
     for (const link of this.links.values()) closing.push(link.close());
+    if (this.snapshotSender !== undefined) closing.push(this.snapshotSender.close());
     for (const connection of this.inbound) closing.push(connection.close());
     const server = this.server;
     if (server?.listening) closing.push(new Promise((resolve) => server.close(() => resolve())));
@@ -206,6 +263,11 @@ export class TcpTransport<C> implements Transport<C> {
       codec: this.options.codec,
       limits: this.options.limits ?? {},
       maxFrameBytes: this.maxFrameBytes,
+      snapshots:
+        this.options.snapshots === undefined
+          ? undefined
+          : { store: this.options.snapshots, maxSnapshotBytes: this.maxSnapshotBytes },
+      snapshotIdleTimeoutMs: this.snapshotIdleTimeoutMs,
       deliver: (message) => this.deliver(message),
       authenticated: (authenticated) => this.registerInbound(authenticated),
       closed: (closed) => this.forgetInbound(closed),
@@ -213,11 +275,15 @@ export class TcpTransport<C> implements Transport<C> {
     this.inbound.add(connection);
   }
 
-  /** A peer has one incoming connection: a new one replaces the old, which is likely half-open. */
+  /**
+   * A peer has one incoming connection of each purpose: a new one replaces the old, which is likely
+   * half-open, or (a snapshot) one that its sender has given up for a newer snapshot.
+   */
   private registerInbound(connection: InboundConnection<C>): void {
     const peerId = connection.peerId!;
-    const previous = this.inboundByPeer.get(peerId);
-    this.inboundByPeer.set(peerId, connection);
+    const byPeer = this.inboundOf(connection);
+    const previous = byPeer.get(peerId);
+    byPeer.set(peerId, connection);
     void previous?.close('replaced by a newer connection from the same peer');
     this.links.get(peerId)?.peerIsUp();
   }
@@ -225,8 +291,12 @@ export class TcpTransport<C> implements Transport<C> {
   private forgetInbound(connection: InboundConnection<C>): void {
     this.inbound.delete(connection);
     const peerId = connection.peerId;
-    if (peerId !== undefined && this.inboundByPeer.get(peerId) === connection)
-      this.inboundByPeer.delete(peerId);
+    const byPeer = this.inboundOf(connection);
+    if (peerId !== undefined && byPeer.get(peerId) === connection) byPeer.delete(peerId);
+  }
+
+  private inboundOf(connection: InboundConnection<C>): Map<NodeId, InboundConnection<C>> {
+    return connection.purpose === 'snapshot' ? this.transferByPeer : this.inboundByPeer;
   }
 
   private deliver(message: Message<C>): void {

@@ -1,0 +1,166 @@
+/**
+ * The sending end of snapshot transfers (see snapshot-wire.ts). Each transfer has a connection of its own, so
+ * that a snapshot of gigabytes never stands between a peer and its heartbeats; closing it is how a transfer is
+ * abandoned. The data is read from the store one chunk at a time, and the next chunk only once the socket has
+ * taken the last one (its buffer drained), so the sender holds about a chunk, whatever the snapshot's size.
+ * At most one transfer per peer: the core sends a snapshot again after a timeout, and a copy of the one already
+ * on its way is dropped, while a newer snapshot replaces an older one.
+ */
+import type { InstallSnapshot, NodeId } from '../../core/index.js';
+import type { CommandCodec } from '../binary.js';
+import { isSnapshotRef, type SnapshotRef, type SnapshotStore } from '../snapshot-data.js';
+import { describeError, type MessageLimits } from './codec.js';
+import type { ConnectionContext, FramedConnection } from './connection.js';
+import { dial, type PeerAddress } from './dial.js';
+import { encodeOffer } from './snapshot-wire.js';
+
+export interface SnapshotSendOptions {
+  readonly store: SnapshotStore;
+  /** Largest data frame. */
+  readonly chunkBytes: number;
+  /** A transfer that reads or writes nothing for this long is abandoned (the peer's checks included). */
+  readonly idleTimeoutMs: number;
+}
+
+export interface SnapshotSenderOptions<C> extends ConnectionContext, SnapshotSendOptions {
+  readonly codec: CommandCodec<C>;
+  readonly limits: MessageLimits;
+  readonly maxFrameBytes: number;
+}
+
+export class SnapshotSender<C> {
+  private readonly transfers = new Map<NodeId, OutgoingTransfer>();
+
+  constructor(private readonly options: SnapshotSenderOptions<C>) {}
+
+  /** Starts sending `message`'s snapshot to the peer at `address`, unless it is on its way already. */
+  send(message: InstallSnapshot, address: PeerAddress): void {
+    const { options } = this;
+    const { index } = message.snapshot.meta;
+    const current = this.transfers.get(message.to);
+    if (current !== undefined && current.index >= index) return;
+    const ref = message.snapshot.data;
+    let offer: Uint8Array;
+    try {
+      if (!isSnapshotRef(ref)) throw new RangeError('its data is not a snapshot ref');
+      offer = encodeOffer(message, ref, options.codec, options.limits);
+    } catch (error) {
+      options.counters.framesDropped++;
+      options.log(`cannot send the snapshot at index ${index} to ${message.to}: ${describeError(error)}`);
+      return;
+    }
+    current?.cancel(`replaced by the snapshot at index ${index}`);
+    const transfer = new OutgoingTransfer(message, ref, offer, address, options);
+    this.transfers.set(message.to, transfer);
+    void transfer.ended.then(() => {
+      if (this.transfers.get(message.to) === transfer) this.transfers.delete(message.to);
+    });
+  }
+
+  /** Abandons every transfer; resolves once each has let go of its connection and its store reader. */
+  async close(): Promise<void> {
+    const ending = [...this.transfers.values()].map((transfer) => {
+      transfer.cancel();
+      return transfer.ended;
+    });
+    await Promise.all(ending);
+  }
+}
+
+class OutgoingTransfer {
+  readonly index: number;
+  /** Resolves when the transfer is over, whichever way; never rejects. */
+  readonly ended: Promise<void>;
+  private readonly connection: FramedConnection | undefined;
+  private open = false;
+  private closed = false;
+  private done = false;
+  private sent = 0;
+  /** Wakes the transfer up when something it may be waiting for happened. */
+  private wake: () => void = () => {};
+
+  constructor(
+    private readonly message: InstallSnapshot,
+    private readonly ref: SnapshotRef,
+    offer: Uint8Array,
+    address: PeerAddress,
+    private readonly options: SnapshotSenderOptions<unknown>,
+  ) {
+    this.index = message.snapshot.meta.index;
+    this.connection = dial(
+      { ...options, peerId: message.to, address, purpose: 'snapshot' },
+      {
+        onOpen: () => {
+          this.open = true;
+          this.wake();
+        },
+        onFrame: (payload) => {
+          if (payload.length !== 0 || this.sent !== ref.bytes) {
+            void this.connection?.close('the receiver sent a frame out of turn');
+            return;
+          }
+          this.done = true;
+          this.wake();
+        },
+        onDrain: () => this.wake(),
+        onClose: () => {
+          this.closed = true;
+          this.wake();
+        },
+      },
+    );
+    this.ended = this.run(offer);
+  }
+
+  /** Abandons the transfer (logging why, if a reason is given). */
+  cancel(reason?: string): void {
+    void this.connection?.close(reason);
+  }
+
+  private async run(offer: Uint8Array): Promise<void> {
+    const { options, message, ref, connection } = this;
+    if (connection === undefined) return this.failed();
+    try {
+      if (!(await this.until(() => this.open))) return this.failed();
+      connection.closeWhenIdle(options.idleTimeoutMs);
+      connection.write(offer);
+      for await (const chunk of options.store.read(message.snapshot)) {
+        if (!(await this.sendChunk(connection, chunk))) return this.failed();
+      }
+      if (this.sent !== ref.bytes)
+        throw new Error(`the store held ${this.sent} bytes where its ref says ${ref.bytes}`);
+      if (!(await this.until(() => this.done))) return this.failed();
+      options.counters.snapshotsSent++;
+      options.log(`${connection.label}: sent the snapshot at index ${this.index} (${ref.bytes} bytes)`);
+      await connection.close();
+    } catch (error) {
+      await connection.close(`cannot send the snapshot at index ${this.index}: ${describeError(error)}`);
+      this.failed();
+    }
+  }
+
+  /** Writes `chunk` in frames of at most the chunk size; false when the connection closed meanwhile. */
+  private async sendChunk(connection: FramedConnection, chunk: Uint8Array): Promise<boolean> {
+    const { chunkBytes, counters } = this.options;
+    for (let offset = 0; offset < chunk.length; offset += chunkBytes) {
+      const frame = chunk.subarray(offset, offset + chunkBytes);
+      this.sent += frame.length;
+      if (this.sent > this.ref.bytes)
+        throw new Error(`the store holds more than the ${this.ref.bytes} bytes of its ref`);
+      counters.snapshotBytesSent += frame.length;
+      // Wait until the socket has taken what it holds before writing (or reading from the store) any more.
+      if (!connection.write(frame) && !(await this.until(() => connection.writable))) return false;
+    }
+    return !this.closed;
+  }
+
+  /** Waits until `condition` holds or the connection closes; whether it holds. */
+  private async until(condition: () => boolean): Promise<boolean> {
+    while (!condition() && !this.closed) await new Promise<void>((resolve) => (this.wake = resolve));
+    return condition();
+  }
+
+  private failed(): void {
+    this.options.counters.snapshotsFailed++;
+  }
+}
