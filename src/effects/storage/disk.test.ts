@@ -40,7 +40,13 @@ describe('DiskStorage round trip', () => {
         type: 'persist',
         entries: [{ index: 1, term: 1, kind: 'noop' }, commandEntry(2, 1), commandEntry(3, 1)],
       },
-      { type: 'persist', entries: [commandEntry(4, 1), { index: 5, term: 1, kind: 'config' }] },
+      {
+        type: 'persist',
+        entries: [
+          commandEntry(4, 1),
+          { index: 5, term: 1, kind: 'config', membership: { voters: ['a'], learners: [] } },
+        ],
+      },
       { type: 'persist', hardState: { term: 2, votedFor: null } },
       { type: 'persist', truncateFrom: 3, entries: [commandEntry(3, 2)] },
       { type: 'persist' },

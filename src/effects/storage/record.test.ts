@@ -21,7 +21,7 @@ describe('persist records', () => {
       entries: [
         { index: 3, term: 2, kind: 'noop' },
         { index: 4, term: 2, kind: 'command', command: { op: 'set', value: -1.5 } },
-        { index: 5, term: 2, kind: 'config' },
+        { index: 5, term: 2, kind: 'config', membership: { voters: ['a', 'b'], learners: ['c'] } },
       ],
     },
   ];

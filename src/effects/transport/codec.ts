@@ -97,18 +97,6 @@ const layouts: {
 
 const typeByTag = new Map(Object.entries(layouts).map(([type, { tag }]) => [tag, type as MessageType]));
 
-/**
- * The types whose semantics the core's `whyMalformed` checks. Widening 1's types join as wellformed.ts learns
- * them (work in progress in the core); until then they get this codec's own checks only, and this set goes
- * once it lists every type.
- */
-const coreChecked: ReadonlySet<MessageType> = new Set([
-  'RequestVote',
-  'RequestVoteResponse',
-  'AppendEntries',
-  'AppendEntriesResponse',
-]);
-
 const textEncoder = new TextEncoder();
 /** In a unicode-mode regex, a surrogate range matches only unpaired surrogates: text UTF-8 cannot carry. */
 const loneSurrogate = /[\uD800-\uDFFF]/u;
@@ -129,7 +117,7 @@ export function checkNodeId(id: unknown): string | undefined {
  */
 export function checkMessage<C>(message: Message<C>, limits: MessageLimits = {}): string | undefined {
   const problem = whyUnfit(message, limits.maxEntries ?? DEFAULT_MAX_ENTRIES);
-  if (problem !== undefined || !coreChecked.has(message.type)) return problem;
+  if (problem !== undefined) return problem;
   return whyMalformed(message);
 }
 

@@ -64,7 +64,9 @@ export class ProposalOutcomeUnknownError extends Error {
   override readonly name = 'ProposalOutcomeUnknownError';
 
   constructor(readonly index: number) {
-    super(`a snapshot through index ${index} replaced the log here; the proposal may or may not have been applied`);
+    super(
+      `a snapshot through index ${index} replaced the log here; the proposal may or may not have been applied`,
+    );
   }
 }
 
@@ -77,7 +79,10 @@ export class RequestRefusedError extends Error {
 export class RequestTimeoutError extends Error {
   override readonly name = 'RequestTimeoutError';
 
-  constructor(what: string, readonly timeoutMs: number) {
+  constructor(
+    what: string,
+    readonly timeoutMs: number,
+  ) {
     super(`${what}: no answer within ${timeoutMs} ms`);
   }
 }

@@ -323,7 +323,9 @@ export class RaftNode<C, R> {
     return this.#waiters.wait('membership change', this.#options.proposalTimeoutMs ?? 10_000, () => {
       const now = status(this.#state!);
       const done =
-        now.commitIndex > appended && this.#applier.appliedIndex > appended && sameMembership(now.membership, target);
+        now.commitIndex > appended &&
+        this.#applier.appliedIndex > appended &&
+        sameMembership(now.membership, target);
       return done ? now.membership : undefined;
     });
   }
@@ -355,7 +357,9 @@ export class RaftNode<C, R> {
   async #takeSnapshot(): Promise<number> {
     const { stateMachine, storage } = this.#options;
     if (stateMachine.snapshot === undefined || stateMachine.restore === undefined) {
-      throw new Error(`RaftNode ${this.id}: the state machine cannot take snapshots (snapshot/restore missing)`);
+      throw new Error(
+        `RaftNode ${this.id}: the state machine cannot take snapshots (snapshot/restore missing)`,
+      );
     }
     // A restore in progress changes the whole state: capture after it.
     await this.#afterPersists;

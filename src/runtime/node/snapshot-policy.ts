@@ -23,6 +23,10 @@ export function settlePolicy(policy: SnapshotPolicy | false | undefined): Requir
 }
 
 /** Whether the policy calls for a snapshot, given what was applied since the last one. */
-export function snapshotDue(policy: Required<SnapshotPolicy>, entriesSince: number, bytesSince: number): boolean {
+export function snapshotDue(
+  policy: Required<SnapshotPolicy>,
+  entriesSince: number,
+  bytesSince: number,
+): boolean {
   return entriesSince >= policy.entries || bytesSince >= policy.bytes;
 }

@@ -48,7 +48,9 @@ export class Waiters {
           this.#settle(waiter);
           reject(error);
         },
-        cancelDeadline: this.clock.schedule(timeoutMs, () => waiter.reject(new RequestTimeoutError(what, timeoutMs))),
+        cancelDeadline: this.clock.schedule(timeoutMs, () =>
+          waiter.reject(new RequestTimeoutError(what, timeoutMs)),
+        ),
       };
       if (!waiter.check()) this.#open.add(waiter);
     });
