@@ -52,7 +52,7 @@ const commitsEarlierTerms = wrapStep(sameEvent, (state, effects) => {
 /** Grants votes to any log (no §5.4.1 election restriction): every candidate claims the most up-to-date log. */
 const votesForAnyLog = wrapStep(
   (event) =>
-    event.type === 'receive' && event.message.type === 'RequestVote'
+    event.type === 'receive' && (event.message.type === 'RequestVote' || event.message.type === 'PreVote')
       ? {
           ...event,
           message: {

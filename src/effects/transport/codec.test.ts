@@ -20,11 +20,15 @@ const count = fc.oneof(fc.nat({ max: 1000 }), fc.maxSafeNat());
 
 const entryKind: fc.Arbitrary<EntryKind> = fc.constantFrom('command', 'noop', 'config');
 
-const ids = fc.array(nodeId, { maxLength: 5 });
+const ids = (minLength: number) => fc.uniqueArray(nodeId, { minLength, maxLength: 5 });
 
+/** A well-formed membership (the core's whyMembershipMalformed): voters and outgoing non-empty, learners apart. */
 const membership: fc.Arbitrary<Membership> = fc
-  .record({ voters: ids, learners: ids, outgoing: fc.option(ids, { nil: undefined }) })
-  .map(({ outgoing, ...lists }) => (outgoing === undefined ? lists : { ...lists, outgoing }));
+  .record({ voters: ids(1), learners: ids(0), outgoing: fc.option(ids(1), { nil: undefined }) })
+  .map(({ voters, learners, outgoing }) => {
+    const apart = learners.filter((id) => !voters.includes(id));
+    return outgoing === undefined ? { voters, learners: apart } : { voters, learners: apart, outgoing };
+  });
 
 /** Entries contiguous from `prevLogIndex + 1`, with terms non-decreasing from `prevLogTerm` up to `term` (and at least 1). */
 function entries(
@@ -63,20 +67,22 @@ const message: fc.Arbitrary<Message<TestCommand>> = fc.oneof(
       transfer: fc.boolean(),
     }),
   ),
+  base.chain(({ term, from, to }) =>
+    fc.record({
+      type: fc.constant('PreVote' as const),
+      term: fc.constant(term),
+      from: fc.constant(from),
+      to: fc.constant(to),
+      lastLogIndex: count,
+      lastLogTerm: fc.integer({ min: 0, max: term }),
+    }),
+  ),
   fc.record({
     type: fc.constantFrom('RequestVoteResponse' as const, 'PreVoteResponse' as const),
     term: count,
     from: nodeId,
     to: nodeId,
     voteGranted: fc.boolean(),
-  }),
-  fc.record({
-    type: fc.constant('PreVote' as const),
-    term: count,
-    from: nodeId,
-    to: nodeId,
-    lastLogIndex: count,
-    lastLogTerm: count,
   }),
   fc
     .record({
@@ -113,17 +119,25 @@ const message: fc.Arbitrary<Message<TestCommand>> = fc.oneof(
       round: count,
     }),
   ),
-  fc.record({
-    type: fc.constant('InstallSnapshot' as const),
-    term: count,
-    from: nodeId,
-    to: nodeId,
-    round: count,
-    snapshot: fc.record({
-      meta: fc.record({ index: count, term: count, membership }),
-      data: fc.constant(null),
-    }),
-  }),
+  base
+    .filter(({ term }) => term > 0)
+    .chain(({ term, from, to }) =>
+      fc.record({
+        type: fc.constant('InstallSnapshot' as const),
+        term: fc.constant(term),
+        from: fc.constant(from),
+        to: fc.constant(to),
+        round: count,
+        snapshot: fc.record({
+          meta: fc.record({
+            index: count.filter((index) => index > 0),
+            term: fc.integer({ min: 1, max: term }),
+            membership,
+          }),
+          data: fc.constant(null),
+        }),
+      }),
+    ),
   fc.record({
     type: fc.constant('InstallSnapshotResponse' as const),
     term: count,
