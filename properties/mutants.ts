@@ -36,7 +36,7 @@ const commitsEarlierTerms = wrapStep(sameEvent, (state, effects) => {
   if (role !== 'leader') return [state, effects];
   const voters = status(state).membership.voters;
   const matches = voters
-    .map((voter) => (voter === id ? logOf(state).lastIndex : (state.progress[voter]?.match ?? 0)))
+    .map((voter) => (voter === id ? logOf(state).lastIndex : (state.progress.get(voter)?.match ?? 0)))
     .sort((a, b) => b - a);
   const majorityMatch = matches[Math.floor(voters.length / 2)]!;
   if (majorityMatch <= commitIndex) return [state, effects];

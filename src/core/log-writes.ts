@@ -6,7 +6,7 @@ import type { StateDraft } from './draft.js';
 import { RaftLog } from './log.js';
 import type { Output } from './output.js';
 import { initialProgress } from './progress.js';
-import { peersOf } from './replication.js';
+import { peersOf, trackerOf } from './replication.js';
 import type { Entry, Snapshot } from './types.js';
 
 type S<C> = StateDraft<C>;
@@ -64,6 +64,8 @@ export function installSnapshot<C>(s: S<C>, snapshot: Snapshot, out: Output<C>):
 /** Adds progress for new members (probing from the leader's end, §5.3) and drops it for members gone. */
 export function syncProgress<C>(s: S<C>): void {
   const peers = peersOf(s);
-  for (const peer of peers) s.progress[peer] ??= initialProgress(s.log.lastIndex);
-  for (const peer of Object.keys(s.progress)) if (!peers.includes(peer)) delete s.progress[peer];
+  const tracker = trackerOf(s);
+  for (const peer of peers)
+    if (tracker.get(peer) === undefined) tracker.set(peer, initialProgress(s.log.lastIndex));
+  for (const peer of [...tracker.ids()]) if (!peers.includes(peer)) tracker.delete(peer);
 }

@@ -1,12 +1,83 @@
 /**
- * Per-follower flow control on the leader (etcd's tracker.Progress, simplified). These functions update a
- * progress record in place: they run on immer drafts inside `step`, never on a state a caller holds.
+ * Per-follower flow control on the leader (etcd's tracker.Progress, simplified), and the tracker that holds
+ * one record per follower.
+ *
+ * The records change on almost every message a leader handles, so they live outside immer's drafts: a
+ * `Tracker` is an immutable value to every state that holds it, and a transition that changes it works on a
+ * copy made once (`edited`), whose records it then updates in place with the functions below. Copying a few
+ * small records once per transition costs far less than drafting them on every read.
  */
-import type { Draft } from 'immer';
 import { invariant } from './invariant.js';
-import type { Progress } from './types.js';
+import type { NodeId, Progress } from './types.js';
 
-type P = Draft<Progress>;
+type Mutable<T> = { -readonly [K in keyof T]: T[K] extends readonly (infer E)[] ? E[] : T[K] };
+type P = Mutable<Progress>;
+
+export class Tracker {
+  readonly #records: Map<NodeId, P>;
+  /** Only a copy made in the current transition may change; `seal` ends that. */
+  #editable: boolean;
+
+  private constructor(records: Map<NodeId, P>, editable: boolean) {
+    this.#records = records;
+    this.#editable = editable;
+  }
+
+  static readonly EMPTY = new Tracker(new Map(), false);
+
+  get size(): number {
+    return this.#records.size;
+  }
+
+  get(id: NodeId): P | undefined {
+    return this.#records.get(id);
+  }
+
+  ids(): IterableIterator<NodeId> {
+    return this.#records.keys();
+  }
+
+  values(): IterableIterator<Progress> {
+    return this.#records.values();
+  }
+
+  get editable(): boolean {
+    return this.#editable;
+  }
+
+  /** A copy that this transition may change (itself, when it is such a copy already). */
+  edited(): Tracker {
+    if (this.#editable) return this;
+    const copy = new Map<NodeId, P>();
+    for (const [id, pr] of this.#records) copy.set(id, { ...pr, inflight: [...pr.inflight] });
+    return new Tracker(copy, true);
+  }
+
+  /** Record of `id` to change in place; the tracker must be an `edited` copy. */
+  edit(id: NodeId): P | undefined {
+    invariant(this.#editable, 'progress changes only on a copy made in this transition');
+    return this.#records.get(id);
+  }
+
+  set(id: NodeId, pr: P): void {
+    invariant(this.#editable, 'progress changes only on a copy made in this transition');
+    this.#records.set(id, pr);
+  }
+
+  delete(id: NodeId): void {
+    invariant(this.#editable, 'progress changes only on a copy made in this transition');
+    this.#records.delete(id);
+  }
+
+  /** The transition is over: from now on this value never changes. */
+  seal(): void {
+    this.#editable = false;
+  }
+
+  toJSON(): Record<NodeId, Progress> {
+    return Object.fromEntries(this.#records);
+  }
+}
 
 /** A new leader knows nothing of a follower's log: probe from just past its own last entry (§5.3). */
 export function initialProgress(lastIndex: number): P {

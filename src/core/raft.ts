@@ -22,7 +22,7 @@ import {
   whyChangeInvalid,
 } from './membership.js';
 import { Output } from './output.js';
-import { becomeProbe } from './progress.js';
+import { becomeProbe, Tracker } from './progress.js';
 import { failReads, onRead, releaseReads } from './reads.js';
 import {
   broadcastAppend,
@@ -32,6 +32,7 @@ import {
   onAppendResponse,
   onSnapshotResponse,
   sendAppend,
+  trackerOf,
 } from './replication.js';
 import { settle } from './settings.js';
 import type {
@@ -109,7 +110,7 @@ export function init<C>(config: Config, durable?: Durable<C>): Transition<C> {
     rng: Math.floor(config.seed) >>> 0,
     votesGranted: [],
     votesRefused: [],
-    progress: {},
+    progress: Tracker.EMPTY,
     transferee: null,
     round: 0,
     pendingReads: [],
@@ -134,6 +135,7 @@ function transition<C>(state: RaftState<C>, handle: (s: S<C>, out: Output<C>) =>
     if (s.role === 'leader') afterLeaderStep(s, out);
     collectApplies(s, out);
   });
+  next.progress.seal();
   checkInvariants(next);
   return [next, out.effects(state, next)];
 }
@@ -335,16 +337,20 @@ function stepLeader<C>(s: S<C>, m: Message<C>, out: Output<C>): void {
   switch (m.type) {
     case 'AppendEntriesResponse':
     case 'InstallSnapshotResponse': {
-      const pr = s.progress[m.from];
-      if (pr === undefined) return;
+      const seen = s.progress.get(m.from);
+      if (seen === undefined) return;
       // Check-quorum and ReadIndex: the follower heard from this leader, in the round it names.
-      pr.recentActive = true;
-      if (m.round > pr.ackedRound && m.round <= s.round) pr.ackedRound = m.round;
-      const matchBefore = pr.match;
+      const acked = m.round > seen.ackedRound && m.round <= s.round;
+      if (!seen.recentActive || acked) {
+        const pr = trackerOf(s).edit(m.from)!;
+        pr.recentActive = true;
+        if (acked) pr.ackedRound = m.round;
+      }
+      const matchBefore = seen.match;
       if (m.type === 'AppendEntriesResponse') onAppendResponse(s, m, out);
       else onSnapshotResponse(s, m, out);
       // Thesis §3.10: the transfer's target has just caught up: tell it to campaign.
-      const caughtUp = s.progress[m.from]?.match === s.log.lastIndex && matchBefore < s.log.lastIndex;
+      const caughtUp = s.progress.get(m.from)?.match === s.log.lastIndex && matchBefore < s.log.lastIndex;
       if (s.transferee === m.from && caughtUp) sendTimeoutNow(s, m.from, out);
       return;
     }
@@ -381,7 +387,7 @@ function becomeFollower<C>(s: S<C>, term: number, leaderId: NodeId | null, out: 
   s.role = 'follower';
   s.votesGranted = [];
   s.votesRefused = [];
-  s.progress = {};
+  s.progress = Tracker.EMPTY;
   s.transferee = null;
   s.round = 0;
 }
@@ -439,7 +445,7 @@ function becomeLeader<C>(s: S<C>, out: Output<C>): void {
   s.leaderId = s.settings.id;
   s.votesGranted = [];
   s.votesRefused = [];
-  s.progress = {};
+  s.progress = Tracker.EMPTY;
   s.transferee = null;
   s.round = 0;
   s.pendingReads = [];
@@ -460,10 +466,11 @@ function becomeLeader<C>(s: S<C>, out: Output<C>): void {
 function checkQuorum<C>(s: S<C>, out: Output<C>): void {
   const { id } = s.settings;
   const active = jointCommitted(current(s.configs).membership, (voter) =>
-    voter === id || s.progress[voter]?.recentActive ? 1 : 0,
+    voter === id || s.progress.get(voter)?.recentActive ? 1 : 0,
   );
   if (active === 0) return becomeFollower(s, s.term, null, out);
-  for (const pr of Object.values(s.progress)) pr.recentActive = false;
+  const tracker = trackerOf(s);
+  for (const peer of tracker.ids()) tracker.edit(peer)!.recentActive = false;
   out.setTimer(CHECK_QUORUM_TIMER, s.settings.electionTimeout[0]);
 }
 
@@ -473,10 +480,10 @@ function checkQuorum<C>(s: S<C>, out: Output<C>): void {
  */
 function transferLeadership<C>(s: S<C>, to: NodeId, out: Output<C>): void {
   if (s.role !== 'leader' || to === s.settings.id || s.transferee === to) return;
-  if (!isVoter(current(s.configs).membership, to) || s.progress[to] === undefined) return;
+  if (!isVoter(current(s.configs).membership, to) || s.progress.get(to) === undefined) return;
   s.transferee = to;
   out.setTimer(TRANSFER_TIMER, s.settings.electionTimeout[1]);
-  const pr = s.progress[to];
+  const pr = trackerOf(s).edit(to)!;
   if (pr.match === s.log.lastIndex) return sendTimeoutNow(s, to, out);
   // Catch the target up now rather than at the next heartbeat: appends in flight may have been lost, so send
   // again from its match (a probe; a snapshot on its way is left to arrive).
@@ -545,7 +552,7 @@ function checkInvariants<C>(s: RaftState<C>): void {
     s.role === 'leader' || (s.transferee === null && s.pendingReads.length === 0),
     'only a leader transfers or reads',
   );
-  for (const pr of Object.values(s.progress)) {
+  for (const pr of s.progress.values()) {
     invariant(
       pr.match < pr.next && pr.next <= s.log.lastIndex + 1,
       () => `progress out of bounds: ${JSON.stringify(pr)}`,

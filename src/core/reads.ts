@@ -32,7 +32,7 @@ export function releaseReads<C>(s: S<C>, out: Output<C>): void {
   if (s.pendingReads.length === 0 || s.log.term(s.commitIndex) !== s.term) return;
   const { id } = s.settings;
   const confirmed = jointCommitted(current(s.configs).membership, (voter) =>
-    voter === id ? s.round : (s.progress[voter]?.ackedRound ?? 0),
+    voter === id ? s.round : (s.progress.get(voter)?.ackedRound ?? 0),
   );
   let ready = 0;
   while (ready < s.pendingReads.length && s.pendingReads[ready]!.round <= confirmed) {

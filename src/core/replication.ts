@@ -14,12 +14,19 @@ import {
   isPaused,
   recordMatch,
   recordSent,
+  type Tracker,
 } from './progress.js';
 import type { AppendEntriesResponse, Entry, InstallSnapshotResponse, NodeId } from './types.js';
 
 type S<C> = StateDraft<C>;
 
 export const HEARTBEAT_TIMER = 'heartbeat';
+
+/** The leader's progress tracker, as a copy this transition may change (see progress.ts). */
+export function trackerOf<C>(s: S<C>): Tracker {
+  if (!s.progress.editable) s.progress = s.progress.edited();
+  return s.progress;
+}
 
 /** Everyone the leader replicates to under the configuration in force: its progress map's keys. */
 export function peersOf<C>(s: S<C>): NodeId[] {
@@ -68,7 +75,7 @@ function sendSnapshot<C>(s: S<C>, to: NodeId, out: Output<C>): void {
   const snapshot = s.log.snapshot;
   invariant(snapshot !== null, 'a log with a compacted prefix has a snapshot');
   out.send({ type: 'InstallSnapshot', term: s.term, from: s.settings.id, to, snapshot, round: s.round });
-  becomeSnapshot(s.progress[to]!, snapshot.meta.index);
+  becomeSnapshot(trackerOf(s).edit(to)!, snapshot.meta.index);
 }
 
 /**
@@ -77,7 +84,7 @@ function sendSnapshot<C>(s: S<C>, to: NodeId, out: Output<C>): void {
  * Returns whether anything was sent.
  */
 export function sendAppend<C>(s: S<C>, to: NodeId, out: Output<C>): boolean {
-  const pr = s.progress[to];
+  const pr = trackerOf(s).edit(to);
   if (pr === undefined || isPaused(pr, s.settings.maxInflightAppends)) return false;
   if (pr.state === 'replicate' && pr.next > s.log.lastIndex) return false;
   if (pr.next <= s.log.base.index) {
@@ -91,7 +98,7 @@ export function sendAppend<C>(s: S<C>, to: NodeId, out: Output<C>): boolean {
 }
 
 export function broadcastAppend<C>(s: S<C>, out: Output<C>): void {
-  for (const peer of peersOf(s)) sendAppend(s, peer, out);
+  for (const peer of trackerOf(s).ids()) sendAppend(s, peer, out);
 }
 
 /**
@@ -102,8 +109,9 @@ export function heartbeat<C>(s: S<C>, out: Output<C>): void {
   const { heartbeatInterval, electionTimeout } = s.settings;
   out.setTimer(HEARTBEAT_TIMER, heartbeatInterval);
   const stallHeartbeats = Math.max(2, Math.ceil(electionTimeout[0] / heartbeatInterval));
-  for (const peer of peersOf(s)) {
-    const pr = s.progress[peer]!;
+  const tracker = trackerOf(s);
+  for (const peer of tracker.ids()) {
+    const pr = tracker.edit(peer)!;
     checkStalled(pr, stallHeartbeats);
     if (pr.state === 'probe') pr.probeSent = false;
   }
@@ -118,15 +126,16 @@ export function heartbeat<C>(s: S<C>, out: Output<C>): void {
  */
 export function startRound<C>(s: S<C>, out: Output<C>): void {
   s.round += 1;
-  for (const peer of peersOf(s)) {
-    const pr = s.progress[peer]!;
+  const tracker = trackerOf(s);
+  for (const peer of tracker.ids()) {
+    const pr = tracker.edit(peer)!;
     if (!sendAppend(s, peer, out)) sendAppendFrom(s, peer, Math.max(pr.match, s.log.base.index), [], out);
   }
 }
 
 /** §5.3, §5.4.2: the leader learns how far a follower's log matches its own. */
 export function onAppendResponse<C>(s: S<C>, m: AppendEntriesResponse, out: Output<C>): void {
-  const pr = s.progress[m.from];
+  const pr = s.progress.get(m.from);
   if (pr === undefined) return;
   if (m.success) return onMatch(s, m.from, m.index, out);
   // A rejection answers one particular probe or append; older ones are stale and say nothing new, and a follower
@@ -135,20 +144,20 @@ export function onAppendResponse<C>(s: S<C>, m: AppendEntriesResponse, out: Outp
   if (pr.state === 'snapshot') return;
   const stale = pr.state === 'probe' ? m.index !== pr.next - 1 : m.index <= pr.match;
   if (stale || m.index === 0 || m.index > s.log.lastIndex) return;
-  becomeProbe(pr, nextAfterRejection(s, m, pr.match));
+  becomeProbe(trackerOf(s).edit(m.from)!, nextAfterRejection(s, m, pr.match));
   sendAppend(s, m.from, out);
 }
 
 /** §7: the follower installed the snapshot, or already held what it covers: its log matches through `index`. */
 export function onSnapshotResponse<C>(s: S<C>, m: InstallSnapshotResponse, out: Output<C>): void {
-  if (s.progress[m.from] !== undefined) onMatch(s, m.from, m.index, out);
+  if (s.progress.get(m.from) !== undefined) onMatch(s, m.from, m.index, out);
 }
 
 /** The follower's log matches the leader's through `index`: count it, and stream from there. */
 function onMatch<C>(s: S<C>, from: NodeId, index: number, out: Output<C>): void {
-  const pr = s.progress[from]!;
   // A follower cannot match entries this leader does not have: such an answer is bad input, dropped.
   if (index > s.log.lastIndex) return;
+  const pr = trackerOf(s).edit(from)!;
   recordMatch(pr, index);
   if (pr.state !== 'replicate') {
     // From probe, or from snapshot once the follower holds what the snapshot covers: the leader can send the
@@ -182,7 +191,7 @@ function nextAfterRejection<C>(s: S<C>, m: AppendEntriesResponse, match: number)
 export function maybeCommit<C>(s: S<C>): void {
   const { id } = s.settings;
   const index = jointCommitted(current(s.configs).membership, (voter) =>
-    voter === id ? s.log.lastIndex : (s.progress[voter]?.match ?? 0),
+    voter === id ? s.log.lastIndex : (s.progress.get(voter)?.match ?? 0),
   );
   if (index > s.commitIndex && s.log.term(index) === s.term) s.commitIndex = index;
 }

@@ -31,6 +31,12 @@ function flag(name: string, value: boolean): boolean {
   return value;
 }
 
+/**
+ * Settled settings are an instance of this class rather than a plain object, so that immer never drafts them:
+ * handlers read settings on every step, and a draft of them on every read would cost more than the step.
+ */
+class SettledConfig {}
+
 export function settle(config: Config): Settings {
   const { id, voters, electionTimeout, heartbeatInterval } = config;
   if (typeof id !== 'string' || id.length === 0) throw new TypeError('config.id must be a non-empty string');
@@ -50,7 +56,7 @@ export function settle(config: Config): Settings {
     );
   }
   if (!Number.isFinite(config.seed)) throw new TypeError('config.seed must be a finite number');
-  return {
+  const settings: Settings = {
     id,
     initialMembership,
     electionTimeout: [min, max],
@@ -71,4 +77,5 @@ export function settle(config: Config): Settings {
     preVote: flag('preVote', config.preVote ?? DEFAULTS.preVote),
     checkQuorum: flag('checkQuorum', config.checkQuorum ?? DEFAULTS.checkQuorum),
   };
+  return Object.freeze(Object.assign(new SettledConfig(), settings));
 }

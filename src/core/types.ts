@@ -4,6 +4,7 @@
  */
 import type { RaftLog } from './log.js';
 import type { Configs } from './membership.js';
+import type { Tracker } from './progress.js';
 
 export type NodeId = string;
 
@@ -329,8 +330,8 @@ export interface RaftState<C> {
   readonly votesGranted: readonly NodeId[];
   /** Candidate and pre-candidate: the voters that refused. */
   readonly votesRefused: readonly NodeId[];
-  /** Leader: flow control per follower and learner. */
-  readonly progress: Readonly<Record<NodeId, Progress>>;
+  /** Leader: flow control per follower and learner (progress.ts: outside immer's drafts). */
+  readonly progress: Tracker;
   /** Leader: the target of a leadership transfer in progress (thesis §3.10). */
   readonly transferee: NodeId | null;
   /** Leader: the current confirmation round, carried by every AppendEntries (ReadIndex, check-quorum). */
