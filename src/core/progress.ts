@@ -17,6 +17,8 @@ export class Tracker {
   readonly #records: Map<NodeId, P>;
   /** Only a copy made in the current transition may change; `seal` ends that. */
   #editable: boolean;
+  /** The records this copy owns: copied on their first edit (the others are shared with the original). */
+  readonly #owned = new Set<NodeId>();
 
   private constructor(records: Map<NodeId, P>, editable: boolean) {
     this.#records = records;
@@ -47,21 +49,24 @@ export class Tracker {
 
   /** A copy that this transition may change (itself, when it is such a copy already). */
   edited(): Tracker {
-    if (this.#editable) return this;
-    const copy = new Map<NodeId, P>();
-    for (const [id, pr] of this.#records) copy.set(id, { ...pr, inflight: [...pr.inflight] });
-    return new Tracker(copy, true);
+    return this.#editable ? this : new Tracker(new Map(this.#records), true);
   }
 
-  /** Record of `id` to change in place; the tracker must be an `edited` copy. */
+  /** Record of `id` to change in place (copied on its first edit); the tracker must be an `edited` copy. */
   edit(id: NodeId): P | undefined {
     invariant(this.#editable, 'progress changes only on a copy made in this transition');
-    return this.#records.get(id);
+    const shared = this.#records.get(id);
+    if (shared === undefined || this.#owned.has(id)) return shared;
+    const own = { ...shared, inflight: [...shared.inflight] };
+    this.#records.set(id, own);
+    this.#owned.add(id);
+    return own;
   }
 
   set(id: NodeId, pr: P): void {
     invariant(this.#editable, 'progress changes only on a copy made in this transition');
     this.#records.set(id, pr);
+    this.#owned.add(id);
   }
 
   delete(id: NodeId): void {
@@ -72,6 +77,7 @@ export class Tracker {
   /** The transition is over: from now on this value never changes. */
   seal(): void {
     this.#editable = false;
+    this.#owned.clear();
   }
 
   toJSON(): Record<NodeId, Progress> {
