@@ -482,7 +482,7 @@ function transferLeadership<C>(s: S<C>, to: NodeId, out: Output<C>): void {
   if (s.role !== 'leader' || to === s.settings.id || s.transferee === to) return;
   if (!isVoter(current(s.configs).membership, to) || s.progress.get(to) === undefined) return;
   s.transferee = to;
-  out.setTimer(TRANSFER_TIMER, s.settings.electionTimeout[1]);
+  out.setTimer(TRANSFER_TIMER, s.settings.electionTimeout[0]);
   const pr = trackerOf(s).edit(to)!;
   if (pr.match === s.log.lastIndex) return sendTimeoutNow(s, to, out);
   // Catch the target up now rather than at the next heartbeat: appends in flight may have been lost, so send
