@@ -31,7 +31,13 @@ execFileSync(
   ['--import', 'tsx', '--cpu-prof', `--cpu-prof-dir=${dir}`, join(import.meta.dirname, 'core.ts')],
   {
     stdio: 'inherit',
-    env: { ...process.env, BENCH_ONLY: 'pureraft', BENCH_ROWS: row, BENCH_COMMANDS: commands, BENCH_ROUNDS: '1' },
+    env: {
+      ...process.env,
+      BENCH_ONLY: 'pureraft',
+      BENCH_ROWS: row,
+      BENCH_COMMANDS: commands,
+      BENCH_ROUNDS: '1',
+    },
   },
 );
 
