@@ -81,6 +81,8 @@ export class Lab {
    * after a restart, from 0 or from the snapshot it restored).
    */
   readonly #lastApplied: number[];
+  /** Kept apart from #logs, which a restore can shorten (as the lab's is). */
+  #maxIndex = 0;
   readonly #snapshots: boolean;
   /**
    * The lab's applier calls Snapshot from its own goroutine, never from inside Raft: snapshots taken while a
@@ -246,6 +248,7 @@ export class Lab {
         }
       });
       this.#logs[i]![index] = command;
+      this.#maxIndex = Math.max(this.#maxIndex, index);
       if (this.#snapshots && snapshotsAfter(index)) {
         this.#pendingSnapshots.push({
           server: i,
@@ -258,12 +261,9 @@ export class Lab {
 
   /** rf.Snapshot(index, data) for each snapshot the appliers took since the last call. */
   #takeSnapshots(): void {
-    for (
-      let next = this.#pendingSnapshots.shift();
-      next !== undefined;
-      next = this.#pendingSnapshots.shift()
-    ) {
-      this.sim.cluster.snapshot(this.#ids[next.server]!, next.data, next.index);
+    while (this.#pendingSnapshots.length > 0) {
+      const { server, index, data } = this.#pendingSnapshots.shift()!;
+      this.sim.cluster.snapshot(this.#ids[server]!, data, index);
     }
   }
 
@@ -286,7 +286,7 @@ export class Lab {
 
   /** cfg.maxIndex: the highest command index any server applied. */
   get maxIndex(): number {
-    return Math.max(0, ...this.#logs.map((log) => log.length - 1));
+    return this.#maxIndex;
   }
 
   /** How many servers applied command index `index`, and the command (they must all agree on it). */
