@@ -8,8 +8,13 @@
  * entries, so the tester numbers applied commands 1, 2, 3... skipping no-ops (the lab's CommandIndex), and
  * Start reports the command index the new command would get. The lab's index arithmetic then carries over
  * unchanged, while the Cluster keeps checking the real log indices.
+ *
+ * Snapshots (part D): with `snapshots`, each server's service is the lab's applierSnap (applier.ts). Its
+ * snapshots carry the command index they stand for, so a server that restores one (from its leader, or from
+ * its own storage when it restarts) takes its applied log and command numbering from there, as ingestSnap
+ * does, and Start can number a leader's commands whose earlier entries were compacted away.
  */
-import { type Entry, logOf, type NodeId, status } from '../../src/core/index.js';
+import { type Entry, logOf, type NodeId, type Snapshot, status } from '../../src/core/index.js';
 import {
   type Faults,
   LONG_REORDERING,
@@ -19,6 +24,7 @@ import {
   Simulator,
   UNRELIABLE,
 } from '../../src/runtime/simulator/index.js';
+import { decodeSnapshot, encodeSnapshot, type LabSnapshot, snapshotsAfter } from './applier.js';
 import { SafetyChecks } from './safety.js';
 import { Scheduler, sleep, type Task } from './tasks.js';
 
@@ -40,6 +46,16 @@ export interface LabOptions {
   readonly seed: number;
   /** The Raft under test (default: the real core). */
   readonly reducer?: Reducer<Command>;
+  /** make_config's snapshot flag: servers run the lab's snapshot applier (applier.ts). */
+  readonly snapshots?: boolean;
+}
+
+/** A snapshot the applier took, on its way to the server's core. */
+interface PendingSnapshot {
+  readonly server: number;
+  /** The real log index of the command it ends with. */
+  readonly index: number;
+  readonly data: LabSnapshot;
 }
 
 /** A command as the tester prints it: the 5,000-byte strings of the byte-count test are cut short. */
@@ -60,8 +76,19 @@ export class Lab {
   readonly #indexOf: ReadonlyMap<NodeId, number>;
   /** cfg.logs: the commands each server applied, by command index (slot 0 unused), over all incarnations. */
   readonly #logs: Command[][];
-  /** How many commands each server applied in its current incarnation (it applies again after a restart). */
-  readonly #appliedThisIncarnation: number[];
+  /**
+   * cfg.lastApplied: the command index each server applied last in its current incarnation (it applies again
+   * after a restart, from 0 or from the snapshot it restored).
+   */
+  readonly #lastApplied: number[];
+  /** Kept apart from #logs, which a restore can shorten (as the lab's is). */
+  #maxIndex = 0;
+  readonly #snapshots: boolean;
+  /**
+   * The lab's applier calls Snapshot from its own goroutine, never from inside Raft: snapshots taken while a
+   * transition's effects run reach the core once that transition is over.
+   */
+  readonly #pendingSnapshots: PendingSnapshot[] = [];
   #unreliable: boolean;
   #longReordering = false;
   #description = '';
@@ -76,7 +103,8 @@ export class Lab {
     this.#indexOf = new Map(this.#ids.map((id, i) => [id, i]));
     this.connected = this.#ids.map(() => true);
     this.#logs = this.#ids.map(() => []);
-    this.#appliedThisIncarnation = this.#ids.map(() => 0);
+    this.#lastApplied = this.#ids.map(() => 0);
+    this.#snapshots = options.snapshots ?? false;
     this.#unreliable = options.unreliable;
     const safety = new SafetyChecks<Command>(() => this.sim.cluster.nodes.values());
     this.sim = new Simulator<Command>({
@@ -85,14 +113,20 @@ export class Lab {
       faults: this.#faults(),
       ...(options.reducer && { reducer: options.reducer }),
       observer: {
-        transition: (node, _event, before, after) => safety.transition(node, before, after),
+        transition: (node, _event, before, after) => {
+          safety.transition(node, before, after);
+          this.#takeSnapshots();
+        },
         applied: (node, entries) => {
           safety.applied(entries);
           this.#record(this.#server(node.id), entries);
         },
-        restarted: (node) => {
-          this.#appliedThisIncarnation[this.#server(node.id)] = 0;
+        restored: (node, snapshot) => this.#ingest(this.#server(node.id), snapshot),
+        // Reset at the crash, not at the restart: a restart's `restore` comes before the `restarted` call.
+        crashed: (node) => {
+          this.#lastApplied[this.#server(node.id)] = 0;
         },
+        restarted: () => this.#takeSnapshots(),
       },
     });
     this.rand = this.sim.random.fork();
@@ -186,9 +220,18 @@ export class Lab {
   start(i: number, command: Command): { index: number; term: number } | null {
     const placed = this.sim.propose(this.#ids[i]!, command);
     if (placed === null) return null;
-    const log = logOf(this.sim.node(this.#ids[i]!).state!);
+    const node = this.sim.node(this.#ids[i]!);
+    // The commands compacted into the leader's snapshot, then those in its log up to the new one.
+    const snapshot = node.durable.latestSnapshot;
+    const compacted = snapshot === undefined ? 0 : this.#decode(i, snapshot).commandIndex;
+    const log = logOf(node.state!);
     const commands = log.slice(log.firstIndex, placed.index).filter((entry) => entry.kind === 'command');
-    return { index: commands.length, term: placed.term };
+    return { index: compacted + commands.length, term: placed.term };
+  }
+
+  /** cfg.LogSize(): the most entries any server stores after its snapshot (the lab counts their bytes). */
+  logSize(): number {
+    return Math.max(...this.#ids.map((id) => this.sim.node(id).durable.entries.length));
   }
 
   // ---- applies (config.go's applier and checkLogs) -----------------------------------------------------
@@ -196,7 +239,7 @@ export class Lab {
   #record(i: number, entries: readonly Entry<Command>[]): void {
     for (const entry of entries) {
       if (entry.kind !== 'command') continue;
-      const index = ++this.#appliedThisIncarnation[i]!;
+      const index = ++this.#lastApplied[i]!;
       const command = entry.command!;
       this.#logs.forEach((log, j) => {
         const old = log[index];
@@ -205,12 +248,45 @@ export class Lab {
         }
       });
       this.#logs[i]![index] = command;
+      this.#maxIndex = Math.max(this.#maxIndex, index);
+      if (this.#snapshots && snapshotsAfter(index)) {
+        this.#pendingSnapshots.push({
+          server: i,
+          index: entry.index,
+          data: encodeSnapshot(index, this.#logs[i]!),
+        });
+      }
     }
+  }
+
+  /** rf.Snapshot(index, data) for each snapshot the appliers took since the last call. */
+  #takeSnapshots(): void {
+    while (this.#pendingSnapshots.length > 0) {
+      const { server, index, data } = this.#pendingSnapshots.shift()!;
+      this.sim.cluster.snapshot(this.#ids[server]!, data, index);
+    }
+  }
+
+  #decode(i: number, snapshot: Snapshot): LabSnapshot {
+    const decoded = decodeSnapshot(snapshot.data);
+    if (decoded === null) this.fail(`server ${i}: snapshot decode error`);
+    return decoded;
+  }
+
+  /** ingestSnap: the server's service becomes the snapshot's, and applies continue right after it. */
+  #ingest(i: number, snapshot: Snapshot): void {
+    const { commandIndex, log } = this.#decode(i, snapshot);
+    const logs: Command[] = [];
+    log.forEach((command, j) => {
+      logs[j + 1] = command;
+    });
+    this.#logs[i] = logs;
+    this.#lastApplied[i] = commandIndex;
   }
 
   /** cfg.maxIndex: the highest command index any server applied. */
   get maxIndex(): number {
-    return Math.max(0, ...this.#logs.map((log) => log.length - 1));
+    return this.#maxIndex;
   }
 
   /** How many servers applied command index `index`, and the command (they must all agree on it). */

@@ -27,8 +27,8 @@ export function runScenario(
   reducer?: Reducer<Command>,
 ): Outcome {
   const wallStart = performance.now();
-  const unreliable = scenario.unreliable ?? false;
-  const cfg = new Lab({ servers: scenario.servers, unreliable, seed, ...(reducer && { reducer }) });
+  const { servers, unreliable = false, snapshots = false } = scenario;
+  const cfg = new Lab({ servers, unreliable, snapshots, seed, ...(reducer && { reducer }) });
   cfg.begin(`Test (${part}): ${scenario.name}`);
   const header = `${cfg.description} ...  [seed ${seed}]`;
   const cost = () => ({ wallMs: performance.now() - wallStart, virtualMs: cfg.sim.now });

@@ -12,8 +12,15 @@ const entry = (index: number, term: number): Entry<number> => ({
   command: index,
 });
 
-function server(id: string, entries: readonly Entry<number>[]) {
-  return { id, durable: new DurableLog<number>({ hardState: { term: 2, votedFor: null }, entries }) };
+/** A server storing `entries`, after a snapshot through `snapshotIndex` when that is given. */
+function server(id: string, entries: readonly Entry<number>[], snapshotIndex?: number) {
+  const hardState = { term: 2, votedFor: null };
+  const membership = { voters: ['a', 'b', 'c'], learners: [] };
+  const snapshot =
+    snapshotIndex === undefined
+      ? undefined
+      : { meta: { index: snapshotIndex, term: 1, membership }, data: null };
+  return { id, durable: new DurableLog<number>({ hardState, entries, ...(snapshot && { snapshot }) }) };
 }
 
 describe('lab safety checks', () => {
@@ -35,5 +42,19 @@ describe('lab safety checks', () => {
     // Index 1 is on all three; index 2 of term 2 only on a (b holds another entry there).
     checks.applied([stored[0]!]);
     expect(() => checks.applied([stored[1]!])).toThrow(SafetyViolation);
+  });
+
+  it('count an entry compacted into a snapshot as stored', () => {
+    // a compacted entries 1 and 2; a and b hold entry 3, c nothing: 3 is on a majority.
+    const nodes = [
+      server('a', [entry(3, 1)], 2),
+      server(
+        'b',
+        [1, 2, 3].map((i) => entry(i, 1)),
+      ),
+      server('c', []),
+    ];
+    const checks = new SafetyChecks<number>(() => nodes);
+    expect(() => checks.applied([entry(3, 1)])).not.toThrow();
   });
 });

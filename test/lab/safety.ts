@@ -11,6 +11,15 @@ import { SafetyViolation, type SimNode } from '../../src/runtime/simulator/index
 type Server<C> = Pick<SimNode<C>, 'id' | 'durable'>;
 type RoleAndTerm = Pick<RaftState<unknown>, 'role' | 'term'>;
 
+/**
+ * Whether storage holds `entry`: in its log, or compacted into its snapshot (which only ever covers entries
+ * that were committed, so the same ones).
+ */
+function holds<C>(durable: Server<C>['durable'], entry: Entry<C>): boolean {
+  if (entry.index <= durable.snapshotIndex) return true;
+  return durable.entries[entry.index - durable.snapshotIndex - 1]?.term === entry.term;
+}
+
 export class SafetyChecks<C> {
   /** Election safety: who became leader in each term. */
   readonly #leaderOfTerm = new Map<number, NodeId>();
@@ -39,7 +48,7 @@ export class SafetyChecks<C> {
     for (const entry of entries) {
       if (entry.index <= this.#checkedUpTo) continue;
       const all = [...this.nodes()];
-      const holders = all.filter((node) => node.durable.entries[entry.index - 1]?.term === entry.term);
+      const holders = all.filter((node) => holds(node.durable, entry));
       if (2 * holders.length <= all.length) {
         throw new SafetyViolation(
           `entry ${entry.index} (term ${entry.term}) was applied while only ${holders.length} of ${all.length} servers stored it`,

@@ -2,14 +2,16 @@
 import type { Lab } from './harness.js';
 import type { Task } from './tasks.js';
 
-/** A: leader election; B: agreement; C: persistence, Figure 8 and churn. */
-export type Part = 'A' | 'B' | 'C';
+/** A: leader election; B: agreement; C: persistence, Figure 8 and churn; D: snapshots. */
+export type Part = 'A' | 'B' | 'C' | 'D';
 
 export interface Scenario {
   /** The lab's test name, as it prints it. */
   readonly name: string;
   readonly servers: number;
   readonly unreliable?: boolean;
+  /** make_config's snapshot flag: the servers run the lab's snapshot applier. */
+  readonly snapshots?: boolean;
   /** The test's body, between the lab's cfg.begin() and cfg.end(). */
   readonly run: (cfg: Lab) => Task;
 }
