@@ -1,14 +1,22 @@
 /**
  * The liveness phase, run after a faulty history: heal every link, restart every crashed node, and let the
  * cluster run quietly on its own timers (seeded message delays, no faults). Within bounded virtual time a
- * leader must emerge that every node keeps following; a command proposed on it must then be committed and
- * applied on every node. The safety checker keeps watching throughout.
+ * leader must emerge, in a final (not joint) configuration, that every member of that configuration keeps
+ * following; a command proposed on it must then be committed and applied by every member; and every read
+ * still waiting must get its answer. Nodes outside the configuration (removed, or joined and never added) owe
+ * nothing. The safety checker keeps watching throughout.
+ *
+ * With neither pre-vote nor check-quorum, nothing keeps a node that believes itself a voter of a configuration
+ * the cluster has left (a removed node that never learned of its removal, a node whose addition was lost)
+ * from disrupting the cluster with ever higher terms (§6, thesis §4.2.3): there, as an operator would, the
+ * phase stops every node that no member of the cluster counts in its configuration (`World.strays`).
  */
-import { type NodeId, status } from '../src/core/index.js';
+import { type Membership, type NodeId, status } from '../src/core/index.js';
 import type { Cluster } from '../src/runtime/simulator/index.js';
 import { currentLeader } from './execute.js';
 import type { Command, ScenarioConfig } from './scenario.js';
 import { PropertyViolation } from './violation.js';
+import type { World } from './world.js';
 
 /** Virtual ms. A term every node follows needs a few election timeouts (300..600 ms), even after split votes. */
 export const LEADER_WITHIN = 10_000;
@@ -23,23 +31,36 @@ export function appliedWithin(index: number, config: ScenarioConfig): number {
   return 2_000 + index * 4 * config.maxDelay;
 }
 
-/** A live leader that every node follows, in its term. */
-function followedLeader(cluster: Cluster<Command>): { id: NodeId; term: number } | undefined {
+function members(m: Membership): NodeId[] {
+  return [...m.voters, ...m.learners];
+}
+
+/** Runs the cluster quietly for `ms`: see the header for `decommission`. */
+function runQuietly(world: World, ms: number, decommission: boolean): void {
+  if (decommission) for (const id of world.strays()) world.cluster.crash(id);
+  world.cluster.runUntil(world.cluster.now + ms);
+}
+
+/** A live leader, in a final configuration, that every member of it follows in its term. */
+function followedLeader(cluster: Cluster<Command>): { id: NodeId; term: number; members: NodeId[] } | undefined {
   const leader = currentLeader(cluster);
   if (leader === undefined) return undefined;
-  const { term } = status(cluster.node(leader).state!);
-  const states = cluster.states().map(status);
-  const followed =
-    states.length === cluster.ids.length && states.every((s) => s.term === term && s.leaderId === leader);
-  return followed ? { id: leader, term } : undefined;
+  const { term, membership } = status(cluster.node(leader).state!);
+  if (membership.outgoing !== undefined) return undefined;
+  const followed = members(membership).every((id) => {
+    const state = cluster.node(id).state;
+    return state !== null && status(state).term === term && status(state).leaderId === leader;
+  });
+  return followed ? { id: leader, term, members: members(membership) } : undefined;
 }
 
 /**
- * Runs until some leader has been followed by every node for a whole election timeout: by then every timer
+ * Runs until some leader has been followed by every member for a whole election timeout: by then every timer
  * armed during the history has fired, and followers that kept their leader that long keep it while the
  * network stays quiet (heartbeats arrive at most interval + delay apart, well within a timeout).
  */
-function awaitStableLeader(cluster: Cluster<Command>, config: ScenarioConfig): NodeId | undefined {
+function awaitStableLeader(world: World, config: ScenarioConfig, decommission: boolean): NodeId | undefined {
+  const { cluster } = world;
   const deadline = cluster.now + LEADER_WITHIN;
   let since: { id: NodeId; term: number; at: number } | undefined;
   while (cluster.now < deadline) {
@@ -49,17 +70,17 @@ function awaitStableLeader(cluster: Cluster<Command>, config: ScenarioConfig): N
     } else if (cluster.now - since.at >= config.electionTimeout[1]) {
       return leader.id;
     }
-    cluster.runUntil(cluster.now + STEP);
+    runQuietly(world, STEP, decommission);
   }
   return undefined;
 }
 
 /** Runs until `done()` holds (checked every STEP ms) or `within` ms pass; returns whether it held. */
-function runUntil(cluster: Cluster<Command>, done: () => boolean, within: number): boolean {
-  const deadline = cluster.now + within;
+function runUntil(world: World, done: () => boolean, within: number, decommission: boolean): boolean {
+  const deadline = world.cluster.now + within;
   while (!done()) {
-    if (cluster.now >= deadline) return false;
-    cluster.runUntil(Math.min(deadline, cluster.now + STEP));
+    if (world.cluster.now >= deadline) return false;
+    runQuietly(world, Math.min(STEP, deadline - world.cluster.now), decommission);
   }
   return true;
 }
@@ -70,16 +91,19 @@ function describeNodes(cluster: Cluster<Command>): string {
       const node = cluster.node(id);
       if (node.state === null) return `${id} down`;
       const s = status(node.state);
-      return `${id} ${s.role} t${s.term} leader=${s.leaderId} last=${s.lastIndex} commit=${s.commitIndex} applied=${node.appliedIndex}`;
+      const voters = `${s.membership.voters.join(',')}${s.membership.outgoing ? ` outgoing ${s.membership.outgoing.join(',')}` : ''}`;
+      return `${id} ${s.role} t${s.term} leader=${s.leaderId} last=${s.lastIndex} commit=${s.commitIndex} applied=${node.appliedIndex} voters=${voters}`;
     })
     .join('; ');
 }
 
-export function checkLiveness(cluster: Cluster<Command>, config: ScenarioConfig): void {
+export function checkLiveness(world: World, config: ScenarioConfig): void {
+  const { cluster } = world;
   cluster.heal();
   for (const id of cluster.ids) if (cluster.node(id).state === null) cluster.restart(id);
+  const decommission = config.preVote === false && config.checkQuorum === false;
 
-  const leader = awaitStableLeader(cluster, config);
+  const leader = awaitStableLeader(world, config, decommission);
   if (leader === undefined) {
     throw new PropertyViolation(
       'liveness',
@@ -87,15 +111,17 @@ export function checkLiveness(cluster: Cluster<Command>, config: ScenarioConfig)
         describeNodes(cluster),
     );
   }
+  const everyone = members(status(cluster.node(leader).state!).membership);
   cluster.propose(leader, LIVENESS_COMMAND);
   const { lastIndex: index } = status(cluster.node(leader).state!);
 
   const within = appliedWithin(index, config);
-  if (!runUntil(cluster, () => cluster.ids.every((id) => cluster.node(id).appliedIndex >= index), within)) {
+  const applied = () => everyone.every((id) => cluster.node(id).appliedIndex >= index);
+  if (!runUntil(world, applied, within, decommission)) {
     throw new PropertyViolation(
       'liveness',
-      `the command proposed on ${leader} at index ${index} was not applied everywhere within ${within} ms: ` +
-        describeNodes(cluster),
+      `the command proposed on ${leader} at index ${index} was not applied by ${everyone.join(', ')} ` +
+        `within ${within} ms: ${describeNodes(cluster)}`,
     );
   }
   // Every node applied the same entries: the cluster checks each apply against the first at its index.
@@ -103,6 +129,15 @@ export function checkLiveness(cluster: Cluster<Command>, config: ScenarioConfig)
     throw new PropertyViolation(
       'liveness',
       `index ${index} holds ${JSON.stringify(cluster.appliedLog[index])}, not the command`,
+    );
+  }
+  // A read waits at most for a round of heartbeats on a leader, and fails as soon as its node stops leading.
+  const reads = world.checker.reads;
+  if (!runUntil(world, () => reads.unanswered().length === 0, config.electionTimeout[1], decommission)) {
+    throw new PropertyViolation(
+      'one answer per read',
+      `reads still unanswered ${config.electionTimeout[1]} ms after the cluster settled: ` +
+        reads.unanswered().join(', '),
     );
   }
 }

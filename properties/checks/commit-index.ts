@@ -1,35 +1,60 @@
 /**
- * The commit index never goes back within an incarnation, and never passes what a majority holds on disk
- * (the entry at the new commit index, term included, in a majority of durable logs).
+ * The commit index never goes back within an incarnation, and never passes what a majority holds on disk.
+ *
+ * Commits are a leader's decision (§5.3, §6): when a leader's commit index moves, the entry there (term
+ * included) must be on disk on a majority of the voters of the configuration it holds, and during a joint
+ * change on a majority of the outgoing voters too; a node that has compacted the index into a snapshot holds
+ * it. Anyone else only learns commits (from a leader, a snapshot or its own disk), so its commit index never
+ * passes the highest one any leader reached. A follower's own configuration says nothing here: it may lag
+ * the leader's, or come from entries that its leader is about to overwrite.
  */
-import { type RaftState, status } from '../../src/core/index.js';
+import { type NodeId, type RaftState, status } from '../../src/core/index.js';
 import type { SimNode } from '../../src/runtime/simulator/index.js';
 import type { Command } from '../scenario.js';
 import { PropertyViolation } from '../violation.js';
-import { durableLog, memoryLog, sameEntry, show } from './logs.js';
+import { covers, durableLog, memoryLog, show } from './logs.js';
+import { isMajority } from './quorum.js';
 
-export function checkCommitIndex(
-  before: RaftState<Command>,
-  after: RaftState<Command>,
-  nodes: Iterable<SimNode<Command>>,
-  majority: number,
-): void {
-  const was = status(before).commitIndex;
-  const { id, commitIndex } = status(after);
-  if (commitIndex < was) {
-    throw new PropertyViolation(
-      'commit index monotonic',
-      `${id}'s commit index went from ${was} to ${commitIndex}`,
-    );
-  }
-  if (commitIndex === was) return;
-  const entry = memoryLog(after).entry(commitIndex);
-  let holders = 0;
-  for (const node of nodes) if (sameEntry(durableLog(node).entry(commitIndex), entry)) holders++;
-  if (holders < majority) {
-    throw new PropertyViolation(
-      'commit index within a majority',
-      `${id} commits up to ${show(entry)}, which only ${holders} node(s) hold on disk`,
-    );
+export class CommitIndexCheck {
+  /** The highest commit index any leader reached: no one else may pass it. */
+  #highestLeaderCommit = 0;
+
+  check(
+    before: RaftState<Command>,
+    after: RaftState<Command>,
+    nodes: ReadonlyMap<NodeId, SimNode<Command>>,
+  ): void {
+    const was = status(before);
+    const { id, commitIndex, membership, role, term } = status(after);
+    if (commitIndex < was.commitIndex) {
+      throw new PropertyViolation(
+        'commit index monotonic',
+        `${id}'s commit index went from ${was.commitIndex} to ${commitIndex}`,
+      );
+    }
+    // A leader that leaves in this very transition, in its own term, is one removed by the change it committed.
+    const decided = role === 'leader' || (was.role === 'leader' && term === was.term);
+    if (decided) this.#highestLeaderCommit = Math.max(this.#highestLeaderCommit, commitIndex);
+    if (commitIndex === was.commitIndex) return;
+    if (!decided) {
+      if (commitIndex <= this.#highestLeaderCommit) return;
+      throw new PropertyViolation(
+        'commit index within a majority',
+        `${id} (not a leader) commits up to ${commitIndex}, past every leader's commit index ` +
+          `(${this.#highestLeaderCommit})`,
+      );
+    }
+    const entry = memoryLog(after).entry(commitIndex);
+    const holders = [...nodes.values()]
+      .filter((node) => entry !== undefined && covers(durableLog(node), entry))
+      .map((node) => node.id);
+    if (!isMajority(membership, new Set(holders))) {
+      const outgoing = membership.outgoing ? `, outgoing ${membership.outgoing.join(',')}` : '';
+      throw new PropertyViolation(
+        'commit index within a majority',
+        `${id} commits up to ${show(entry)}, which only ${holders.join(', ') || 'no node'} hold(s) on disk ` +
+          `(voters ${membership.voters.join(',')}${outgoing})`,
+      );
+    }
   }
 }
