@@ -76,8 +76,13 @@ function snapshot(world: World, id: NodeId, back: number, crashAfter: number | u
 /** See the `change` action. */
 function change(world: World, id: NodeId, action: Extract<Action, { type: 'change' }>): void {
   const { membership } = status(world.cluster.node(id).state!);
-  const planned = planChange(action.op, action.pick, membership, (count) =>
-    world.newcomers(membership, count),
+  const kept = world.changesKeepTheirLeader ? id : undefined;
+  const planned = planChange(
+    action.op,
+    action.pick,
+    membership,
+    (count) => world.newcomers(membership, count),
+    kept,
   );
   if (planned === undefined) return;
   world.removed(planned.removed);

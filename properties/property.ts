@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { scenarioArbitrary } from './arbitraries.js';
-import { checkLiveness } from './liveness.js';
+import { CHANGES_KEEP_THEIR_LEADER, checkLiveness } from './liveness.js';
 import { MUTANTS, type MutantName } from './mutants.js';
 import { RejoinWatch, rejoinArbitrary } from './rejoin.js';
 import { type RunOptions, runScenario, type Violation } from './run.js';
@@ -46,12 +46,15 @@ function arbitraryOf(property: PropertyKind, size: number): fc.Arbitrary<Scenari
 export function propertyOptions(
   property: PropertyKind,
   scenario: Scenario,
-): Pick<RunOptions, 'onAction' | 'afterHistory'> {
+): Pick<RunOptions, 'onAction' | 'afterHistory' | 'changesKeepTheirLeader'> {
   switch (property) {
     case 'safety':
       return {};
     case 'liveness':
-      return { afterHistory: (world) => checkLiveness(world, scenario.config) };
+      return {
+        afterHistory: (world) => checkLiveness(world, scenario.config),
+        changesKeepTheirLeader: CHANGES_KEEP_THEIR_LEADER,
+      };
     case 'rejoin': {
       const watch = new RejoinWatch();
       return {

@@ -34,8 +34,9 @@ function printer(print: (line: string) => void): ClusterObserver<Command> {
 
 export function replayTrace(trace: Trace, print: (line: string) => void = () => {}): Violation | undefined {
   const reducer = trace.mutant === undefined ? undefined : MUTANTS[trace.mutant];
-  const { onAction, afterHistory } = propertyOptions(trace.property, trace);
+  const { onAction, afterHistory, ...options } = propertyOptions(trace.property, trace);
   return runScenario(trace, {
+    ...options,
     ...(reducer && { reducer }),
     observer: printer(print),
     onAction: (action, position, world) => {

@@ -36,6 +36,8 @@ export interface WorldOptions {
   readonly reducer?: Reducer<Command>;
   /** Sees everything before the services and the checker do (replay prints with it). */
   readonly observer?: ClusterObserver<Command>;
+  /** Membership changes never remove the node that proposes them (see liveness.ts). */
+  readonly changesKeepTheirLeader?: boolean;
 }
 
 export class World {
@@ -46,9 +48,11 @@ export class World {
   readonly #startedWith = new Map<NodeId, readonly NodeId[]>();
   readonly #removed = new Set<NodeId>();
   readonly #size: number;
+  readonly changesKeepTheirLeader: boolean;
 
   constructor(scenario: Scenario, options: WorldOptions = {}) {
     this.#size = scenario.size;
+    this.changesKeepTheirLeader = options.changesKeepTheirLeader ?? false;
     const ids = nodeIds(scenario.size);
     this.checker = new SafetyChecker(ids);
     const observers = [options.observer, this.services, this.checker].filter((o) => o !== undefined);
