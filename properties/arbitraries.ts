@@ -87,11 +87,17 @@ const CHANGES: readonly ChangeOp[] = ['learn', 'promote', 'remove', 'replace', '
 type ActionKind = keyof typeof WEIGHTS;
 
 /** `ids`: the nodes a history starts with; `joining`: those that may join it (actions on them wait until then). */
-export function actionArbitrary(ids: readonly NodeId[], joining: readonly NodeId[] = []): fc.Arbitrary<Action> {
+export function actionArbitrary(
+  ids: readonly NodeId[],
+  joining: readonly NodeId[] = [],
+): fc.Arbitrary<Action> {
   const node =
     joining.length === 0
       ? fc.constantFrom(...ids)
-      : fc.oneof({ arbitrary: fc.constantFrom(...ids), weight: 4 }, { arbitrary: fc.constantFrom(...joining), weight: 1 });
+      : fc.oneof(
+          { arbitrary: fc.constantFrom(...ids), weight: 4 },
+          { arbitrary: fc.constantFrom(...joining), weight: 1 },
+        );
   const leaderOr = (weight: number) =>
     fc.oneof({ arbitrary: fc.constant('leader' as const), weight }, { arbitrary: node, weight: 1 });
   const arbitraries: { readonly [kind in ActionKind]: fc.Arbitrary<Action> } = {

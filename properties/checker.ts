@@ -15,7 +15,7 @@ import {
 } from '../src/core/index.js';
 import type { ClusterObserver, ReadAnswer, SimNode } from '../src/runtime/simulator/index.js';
 import { checkAppendOnly } from './checks/append-only.js';
-import { CommitIndexCheck } from './checks/commit-index.js';
+import { CommitIndexCheck, visibleCommit } from './checks/commit-index.js';
 import { CommittedLog } from './checks/committed.js';
 import { ElectionSafety } from './checks/election-safety.js';
 import {
@@ -50,12 +50,14 @@ export class SafetyChecker implements ClusterObserver<Command> {
     before: RaftState<Command>,
     after: RaftState<Command>,
     effects: readonly Effect<Command>[],
+    cutShort: boolean,
   ): void {
     const is = status(after);
+    const commitIndex = visibleCommit(before, after, effects, cutShort);
     this.#elections.check(after, effects);
     checkAppendOnly(before, after);
-    this.#commitIndex.check(before, after, this.#nodes);
-    const fresh = this.#committed.record(after, status(before).commitIndex, is.commitIndex);
+    this.#commitIndex.check(before, after, commitIndex, this.#nodes);
+    const fresh = this.#committed.record(after, status(before).commitIndex, commitIndex);
     for (const committed of fresh) for (const leader of this.#leaders()) checkLeaderHolds(leader, committed);
     this.#committed.checkApplies(node.id, effects);
     for (const effect of effects) {
@@ -68,7 +70,7 @@ export class SafetyChecker implements ClusterObserver<Command> {
       checkLeaderHoldsAll(after, this.#committed);
     }
     this.reads.stepped(node.id, event);
-    this.reads.committed(is.commitIndex);
+    this.reads.committed(commitIndex);
     this.#checkLogs(node, currentLog(node));
   }
 
@@ -111,7 +113,8 @@ export class SafetyChecker implements ClusterObserver<Command> {
   /** After `node`'s log changed (to `log`): it matches everyone else's, and no one lacking a commit can win. */
   #checkLogs(node: SimNode<Command>, log: ReadableLog): void {
     for (const other of this.#nodes.values()) {
-      if (other !== node) checkLogMatching({ name: node.id, log }, { name: other.id, log: currentLog(other) });
+      if (other !== node)
+        checkLogMatching({ name: node.id, log }, { name: other.id, log: currentLog(other) });
     }
     const logs = [...this.#nodes.values()].map((each) => ({
       id: each.id,

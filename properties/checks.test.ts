@@ -62,7 +62,11 @@ function leaderOfThree(): RaftState<Command> {
   return state;
 }
 
-function simNode(id: string, state: RaftState<Command>, durable: readonly Entry<Command>[]): SimNode<Command> {
+function simNode(
+  id: string,
+  state: RaftState<Command>,
+  durable: readonly Entry<Command>[],
+): SimNode<Command> {
   return {
     id,
     state,
@@ -121,7 +125,7 @@ describe('commit index', () => {
   it('fires when it goes back', () => {
     const one = soloLeader();
     const two = soloLeader('x');
-    expect(() => new CommitIndexCheck().check(two, one, nodeMap())).toThrow(/commit index monotonic/);
+    expect(() => new CommitIndexCheck().check(two, one, 1, nodeMap())).toThrow(/commit index monotonic/);
   });
 
   it('fires when a leader commits past what a majority of its voters holds on disk', () => {
@@ -144,9 +148,9 @@ describe('commit index', () => {
     ] as const;
     const nodes = nodeMap(simNode('a', after, held), simNode('b', after, []), simNode('c', after, []));
     const check = new CommitIndexCheck();
-    expect(() => check.check(before, after, nodes)).toThrow(/commit index within a majority/);
+    expect(() => check.check(before, after, 2, nodes)).toThrow(/commit index within a majority/);
     nodes.set('b', simNode('b', after, held));
-    expect(() => check.check(before, after, nodes)).not.toThrow();
+    expect(() => check.check(before, after, 2, nodes)).not.toThrow();
   });
 
   it("fires when a follower commits past every leader's commit index", () => {
@@ -165,10 +169,10 @@ describe('commit index', () => {
     const before = follower;
     [follower] = step(follower, { type: 'receive', message: append });
     const check = new CommitIndexCheck();
-    expect(() => check.check(before, follower, nodeMap())).toThrow(/past every leader's/);
+    expect(() => check.check(before, follower, 1, nodeMap())).toThrow(/past every leader's/);
     const leader = soloLeader();
-    check.check(leader, leader, nodeMap());
-    expect(() => check.check(before, follower, nodeMap())).not.toThrow();
+    check.check(leader, leader, 1, nodeMap());
+    expect(() => check.check(before, follower, 1, nodeMap())).not.toThrow();
   });
 });
 

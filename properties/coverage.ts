@@ -28,7 +28,11 @@ function counter(counts: Counts): ClusterObserver<Command> {
       if (is.role === 'leader' && was.role !== 'leader') count('leaders elected');
       if (is.term > was.term && is.role === 'candidate') count('elections started');
       if (event.type === 'changeMembership' && is.lastIndex > was.lastIndex) count('changes started');
-      if (was.membership.outgoing !== undefined && is.membership.outgoing === undefined && is.role === 'leader')
+      if (
+        was.membership.outgoing !== undefined &&
+        is.membership.outgoing === undefined &&
+        is.role === 'leader'
+      )
         count('changes completed (on a leader)');
       if (event.type === 'transferLeadership' && is.transferring !== null) count('transfers started');
       if (event.type === 'receive' && event.message.type === 'TimeoutNow') count('TimeoutNow received');
@@ -36,7 +40,8 @@ function counter(counts: Counts): ClusterObserver<Command> {
         if (effect.type === 'persist' && effect.snapshot !== undefined)
           count(event.type === 'snapshot' ? 'snapshots taken' : 'snapshots installed');
         if (effect.type === 'apply') count('entries applied', effect.entries.length);
-        if (effect.type === 'send' && effect.message.type === 'InstallSnapshot') count('InstallSnapshot sent');
+        if (effect.type === 'send' && effect.message.type === 'InstallSnapshot')
+          count('InstallSnapshot sent');
         if (effect.type === 'readReady') count('reads ready');
         if (effect.type === 'readFailed') count('reads failed');
       }

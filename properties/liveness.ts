@@ -52,7 +52,9 @@ function runQuietly(world: World, ms: number, decommission: boolean): void {
 }
 
 /** A live leader, in a final configuration, that every member of it follows in its term. */
-function followedLeader(cluster: Cluster<Command>): { id: NodeId; term: number; members: NodeId[] } | undefined {
+function followedLeader(
+  cluster: Cluster<Command>,
+): { id: NodeId; term: number; members: NodeId[] } | undefined {
   const leader = currentLeader(cluster);
   if (leader === undefined) return undefined;
   const { term, membership } = status(cluster.node(leader).state!);

@@ -4,12 +4,7 @@
  * which are never added again.
  */
 import { type Membership, type NodeId, status } from '../src/core/index.js';
-import {
-  Cluster,
-  type ClusterObserver,
-  Random,
-  type Reducer,
-} from '../src/runtime/simulator/index.js';
+import { Cluster, type ClusterObserver, Random, type Reducer } from '../src/runtime/simulator/index.js';
 import { SafetyChecker } from './checker.js';
 import { MAX_JOINS } from './membership.js';
 import { combine } from './observers.js';

@@ -79,7 +79,8 @@ export function sameMembership(a: Membership | undefined, b: Membership | undefi
   if (a === b) return true;
   if (a === undefined || b === undefined) return false;
   const same = (x: readonly string[] | undefined, y: readonly string[] | undefined) =>
-    x === y || (x !== undefined && y !== undefined && x.length === y.length && x.every((id, i) => id === y[i]));
+    x === y ||
+    (x !== undefined && y !== undefined && x.length === y.length && x.every((id, i) => id === y[i]));
   return same(a.voters, b.voters) && same(a.learners, b.learners) && same(a.outgoing, b.outgoing);
 }
 
