@@ -74,11 +74,6 @@ export class SafetyChecker implements ClusterObserver<Command> {
     this.#checkLogs(node, currentLog(node));
   }
 
-  /** The configuration in force at the last committed index. */
-  committedMembership(): Membership {
-    return this.#committed.membershipAt(this.#committed.lastIndex);
-  }
-
   restarted(node: SimNode<Command>): void {
     if (!this.#nodes.has(node.id)) {
       this.#nodes.set(node.id, node);

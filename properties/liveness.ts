@@ -5,18 +5,13 @@
  * following; a command proposed on it must then be committed and applied by every member; and every read
  * still waiting must get its answer. Nodes outside the configuration (removed, or joined and never added) owe
  * nothing. The safety checker keeps watching throughout.
- *
- * With neither pre-vote nor check-quorum, nothing keeps a node that believes itself a voter of a configuration
- * the cluster has left (a removed node that never learned of its removal, a node whose addition was lost)
- * from disrupting the cluster with ever higher terms (§6, thesis §4.2.3): there, as an operator would, the
- * phase stops every node that no member of the cluster counts in its configuration (`World.strays`).
  */
 import { type Membership, type NodeId, status } from '../src/core/index.js';
 import type { Cluster } from '../src/runtime/simulator/index.js';
 import { currentLeader } from './execute.js';
 import type { Command, ScenarioConfig } from './scenario.js';
 import { PropertyViolation } from './violation.js';
-import type { World } from './world.js';
+import type { Changes, World } from './world.js';
 
 /**
  * Known core bug (reported): a node whose latest configuration leaves it out never campaigns, where thesis
@@ -26,7 +21,18 @@ import type { World } from './world.js';
  * liveness on 3 nodes). Until it is fixed, liveness histories never have a leader remove itself (the safety
  * ones do); set to false to look for it.
  */
-export const CHANGES_KEEP_THEIR_LEADER = true;
+const CHANGES_KEEP_THEIR_LEADER = true;
+
+/**
+ * The membership changes a liveness history makes. With neither pre-vote nor check-quorum, nothing keeps a
+ * node that a configuration left behind (removed before it heard so, or added by an entry that was then
+ * overwritten) from deposing leaders with ever higher terms, since no leader talks to it any more (§6, thesis
+ * §4.2.3): those histories change no membership (their safety is checked all the same).
+ */
+export function livenessChanges(config: ScenarioConfig): Changes {
+  if (config.preVote === false && config.checkQuorum === false) return 'none';
+  return CHANGES_KEEP_THEIR_LEADER ? 'keeping the leader' : 'all';
+}
 
 /** Virtual ms. A term every node follows needs a few election timeouts (300..600 ms), even after split votes. */
 export const LEADER_WITHIN = 10_000;
@@ -43,12 +49,6 @@ export function appliedWithin(index: number, config: ScenarioConfig): number {
 
 function members(m: Membership): NodeId[] {
   return [...m.voters, ...m.learners];
-}
-
-/** Runs the cluster quietly for `ms`: see the header for `decommission`. */
-function runQuietly(world: World, ms: number, decommission: boolean): void {
-  if (decommission) for (const id of world.strays()) world.cluster.crash(id);
-  world.cluster.runUntil(world.cluster.now + ms);
 }
 
 /** A live leader, in a final configuration, that every member of it follows in its term. */
@@ -71,8 +71,7 @@ function followedLeader(
  * armed during the history has fired, and followers that kept their leader that long keep it while the
  * network stays quiet (heartbeats arrive at most interval + delay apart, well within a timeout).
  */
-function awaitStableLeader(world: World, config: ScenarioConfig, decommission: boolean): NodeId | undefined {
-  const { cluster } = world;
+function awaitStableLeader(cluster: Cluster<Command>, config: ScenarioConfig): NodeId | undefined {
   const deadline = cluster.now + LEADER_WITHIN;
   let since: { id: NodeId; term: number; at: number } | undefined;
   while (cluster.now < deadline) {
@@ -82,17 +81,17 @@ function awaitStableLeader(world: World, config: ScenarioConfig, decommission: b
     } else if (cluster.now - since.at >= config.electionTimeout[1]) {
       return leader.id;
     }
-    runQuietly(world, STEP, decommission);
+    cluster.runUntil(cluster.now + STEP);
   }
   return undefined;
 }
 
 /** Runs until `done()` holds (checked every STEP ms) or `within` ms pass; returns whether it held. */
-function runUntil(world: World, done: () => boolean, within: number, decommission: boolean): boolean {
-  const deadline = world.cluster.now + within;
+function runUntil(cluster: Cluster<Command>, done: () => boolean, within: number): boolean {
+  const deadline = cluster.now + within;
   while (!done()) {
-    if (world.cluster.now >= deadline) return false;
-    runQuietly(world, Math.min(STEP, deadline - world.cluster.now), decommission);
+    if (cluster.now >= deadline) return false;
+    cluster.runUntil(Math.min(deadline, cluster.now + STEP));
   }
   return true;
 }
@@ -113,9 +112,8 @@ export function checkLiveness(world: World, config: ScenarioConfig): void {
   const { cluster } = world;
   cluster.heal();
   for (const id of cluster.ids) if (cluster.node(id).state === null) cluster.restart(id);
-  const decommission = config.preVote === false && config.checkQuorum === false;
 
-  const leader = awaitStableLeader(world, config, decommission);
+  const leader = awaitStableLeader(cluster, config);
   if (leader === undefined) {
     throw new PropertyViolation(
       'liveness',
@@ -129,7 +127,7 @@ export function checkLiveness(world: World, config: ScenarioConfig): void {
 
   const within = appliedWithin(index, config);
   const applied = () => everyone.every((id) => cluster.node(id).appliedIndex >= index);
-  if (!runUntil(world, applied, within, decommission)) {
+  if (!runUntil(cluster, applied, within)) {
     throw new PropertyViolation(
       'liveness',
       `the command proposed on ${leader} at index ${index} was not applied by ${everyone.join(', ')} ` +
@@ -145,7 +143,7 @@ export function checkLiveness(world: World, config: ScenarioConfig): void {
   }
   // A read waits at most for a round of heartbeats on a leader, and fails as soon as its node stops leading.
   const reads = world.checker.reads;
-  if (!runUntil(world, () => reads.unanswered().length === 0, config.electionTimeout[1], decommission)) {
+  if (!runUntil(cluster, () => reads.unanswered().length === 0, config.electionTimeout[1])) {
     throw new PropertyViolation(
       'one answer per read',
       `reads still unanswered ${config.electionTimeout[1]} ms after the cluster settled: ` +

@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { scenarioArbitrary } from './arbitraries.js';
-import { CHANGES_KEEP_THEIR_LEADER, checkLiveness } from './liveness.js';
+import { checkLiveness, livenessChanges } from './liveness.js';
 import { MUTANTS, type MutantName } from './mutants.js';
 import { RejoinWatch, rejoinArbitrary } from './rejoin.js';
 import { type RunOptions, runScenario, type Violation } from './run.js';
@@ -46,14 +46,14 @@ function arbitraryOf(property: PropertyKind, size: number): fc.Arbitrary<Scenari
 export function propertyOptions(
   property: PropertyKind,
   scenario: Scenario,
-): Pick<RunOptions, 'onAction' | 'afterHistory' | 'changesKeepTheirLeader'> {
+): Pick<RunOptions, 'onAction' | 'afterHistory' | 'changes'> {
   switch (property) {
     case 'safety':
       return {};
     case 'liveness':
       return {
         afterHistory: (world) => checkLiveness(world, scenario.config),
-        changesKeepTheirLeader: CHANGES_KEEP_THEIR_LEADER,
+        changes: livenessChanges(scenario.config),
       };
     case 'rejoin': {
       const watch = new RejoinWatch();

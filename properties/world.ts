@@ -3,7 +3,7 @@
  * and what the history did to the cluster's membership: the nodes that joined and the members it removed,
  * which are never added again.
  */
-import { type Membership, type NodeId, status } from '../src/core/index.js';
+import type { Membership, NodeId } from '../src/core/index.js';
 import { Cluster, type ClusterObserver, Random, type Reducer } from '../src/runtime/simulator/index.js';
 import { SafetyChecker } from './checker.js';
 import { MAX_JOINS } from './membership.js';
@@ -22,18 +22,17 @@ import { Services } from './service.js';
  */
 const JOINERS_START_WITH: 'initial' | 'current' = 'initial';
 
-function membersOf(m: Membership): NodeId[] {
-  return [...m.voters, ...(m.outgoing ?? []), ...m.learners];
-}
-
 export interface WorldOptions {
   /** The reducer under test; the real core by default. */
   readonly reducer?: Reducer<Command>;
   /** Sees everything before the services and the checker do (replay prints with it). */
   readonly observer?: ClusterObserver<Command>;
-  /** Membership changes never remove the node that proposes them (see liveness.ts). */
-  readonly changesKeepTheirLeader?: boolean;
+  /** Which membership changes the history makes: all it asks for (the default), or only those that keep the
+   *  leader proposing them, or none (see liveness.ts). */
+  readonly changes?: Changes;
 }
+
+export type Changes = 'all' | 'keeping the leader' | 'none';
 
 export class World {
   readonly cluster: Cluster<Command>;
@@ -43,11 +42,11 @@ export class World {
   readonly #startedWith = new Map<NodeId, readonly NodeId[]>();
   readonly #removed = new Set<NodeId>();
   readonly #size: number;
-  readonly changesKeepTheirLeader: boolean;
+  readonly changes: Changes;
 
   constructor(scenario: Scenario, options: WorldOptions = {}) {
     this.#size = scenario.size;
-    this.changesKeepTheirLeader = options.changesKeepTheirLeader ?? false;
+    this.changes = options.changes ?? 'all';
     const ids = nodeIds(scenario.size);
     this.checker = new SafetyChecker(ids);
     const observers = [options.observer, this.services, this.checker].filter((o) => o !== undefined);
@@ -83,19 +82,5 @@ export class World {
 
   removed(ids: readonly NodeId[]): void {
     for (const id of ids) this.#removed.add(id);
-  }
-
-  /**
-   * Nodes that no member of the cluster counts: named neither by the committed configuration nor by the one
-   * any of its members holds. They take no part in progress (removed nodes, and nodes whose addition was lost).
-   */
-  strays(): NodeId[] {
-    const committed = membersOf(this.checker.committedMembership());
-    const named = new Set(committed);
-    for (const id of committed) {
-      const state = this.cluster.nodes.get(id)?.state;
-      if (state != null) for (const member of membersOf(status(state).membership)) named.add(member);
-    }
-    return this.cluster.ids.filter((id) => !named.has(id));
   }
 }
