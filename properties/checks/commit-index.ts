@@ -19,7 +19,8 @@ import { isMajority } from './quorum.js';
 
 /**
  * The commit index a transition shows: its new one, unless it was cut short by a crash; then only as far as
- * the effects it executed show it (an apply, a restore), since the state itself is lost with the crash.
+ * the effects it executed show it (an apply, a restore, an AppendEntries carrying it), since the state itself
+ * is lost with the crash.
  */
 export function visibleCommit(
   before: RaftState<Command>,
@@ -32,6 +33,9 @@ export function visibleCommit(
   for (const effect of effects) {
     if (effect.type === 'apply') shown = Math.max(shown, effect.entries.at(-1)?.index ?? 0);
     if (effect.type === 'restore') shown = Math.max(shown, effect.snapshot.meta.index);
+    if (effect.type === 'send' && effect.message.type === 'AppendEntries') {
+      shown = Math.max(shown, effect.message.leaderCommit);
+    }
   }
   return shown;
 }
