@@ -66,10 +66,19 @@ function followedLeader(
   return followed ? { id: leader, term, members: members(membership) } : undefined;
 }
 
+/** A leadership transfer asked for during the history is still under way: it may yet hand leadership over. */
+function transferring(cluster: Cluster<Command>, leader: NodeId): boolean {
+  return (
+    status(cluster.node(leader).state!).transferring !== null ||
+    cluster.inFlight.some((envelope) => envelope.message.type === 'TimeoutNow')
+  );
+}
+
 /**
- * Runs until some leader has been followed by every member for a whole election timeout: by then every timer
- * armed during the history has fired, and followers that kept their leader that long keep it while the
- * network stays quiet (heartbeats arrive at most interval + delay apart, well within a timeout).
+ * Runs until some leader has been followed by every member for a whole election timeout, with no transfer
+ * under way: by then every timer armed during the history has fired, and followers that kept their leader
+ * that long keep it while the network stays quiet (heartbeats arrive at most interval + delay apart, well
+ * within a timeout).
  */
 function awaitStableLeader(cluster: Cluster<Command>, config: ScenarioConfig): NodeId | undefined {
   const deadline = cluster.now + LEADER_WITHIN;
@@ -78,7 +87,7 @@ function awaitStableLeader(cluster: Cluster<Command>, config: ScenarioConfig): N
     const leader = followedLeader(cluster);
     if (leader === undefined || leader.id !== since?.id || leader.term !== since.term) {
       since = leader && { ...leader, at: cluster.now };
-    } else if (cluster.now - since.at >= config.electionTimeout[1]) {
+    } else if (cluster.now - since.at >= config.electionTimeout[1] && !transferring(cluster, leader.id)) {
       return leader.id;
     }
     cluster.runUntil(cluster.now + STEP);

@@ -17,6 +17,10 @@ const SAFETY_MUTANTS: readonly MutantName[] = [
   'votes-for-any-log',
   'sends-before-persisting',
   'forgets-voted-for',
+  'installs-older-snapshots',
+  'compacts-to-applied',
+  'skips-joint-consensus',
+  'reads-without-confirmation',
 ];
 
 describe.each([
