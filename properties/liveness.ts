@@ -16,10 +16,10 @@ import type { Changes, World } from './world.js';
 /**
  * Known core bug (reported): a node whose latest configuration leaves it out never campaigns, where thesis
  * §4.2.2 says it still should, "as it might still be needed until the C_new entry is committed". A leader
- * that removes itself and restarts before C_new commits can leave no electable node: it holds the most
- * up-to-date log but will not campaign, and the new voters, still joint, need its vote (PROPERTY_SEED=544916803,
- * liveness on 3 nodes). Until it is fixed, liveness histories never have a leader remove itself (the safety
- * ones do); set to false to look for it.
+ * that removes itself and stops leading before C_new commits (a crash, check-quorum) can leave no electable
+ * node: it holds the most up-to-date log but will not campaign, and the new voters, still joint, need its
+ * vote (PROPERTY_SEED=5151 PROPERTY_RUNS=1000, liveness on 3 nodes). Until it is fixed, liveness histories
+ * never have a leader remove itself (the safety ones do); set to false to look for it.
  */
 const CHANGES_KEEP_THEIR_LEADER = true;
 
