@@ -75,8 +75,8 @@ function snapshot(world: World, id: NodeId, back: number, crashAfter: number | u
 
 /** See the `change` action. */
 function change(world: World, id: NodeId, action: Extract<Action, { type: 'change' }>): void {
-  const { membership } = status(world.cluster.node(id).state!);
   if (world.changes === 'none') return;
+  const { membership } = status(world.cluster.node(id).state!);
   const kept = world.changes === 'keeping the leader' ? id : undefined;
   const planned = planChange(
     action.op,
