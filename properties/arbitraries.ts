@@ -8,11 +8,18 @@
  * - messages are delivered early, out of order, dropped or duplicated between ticks;
  * - crashes in the middle of a transition ride on timers, deliveries and proposals, after 1..3 effects
  *   (where a persist and the sends it guards meet);
- * - `recover` ends bad spells, so that histories do not starve with every node down or cut off.
+ * - `recover` ends bad spells, so that histories do not starve with every node down or cut off;
+ * - services snapshot often enough that leaders compact what lagging followers need (so snapshots travel and
+ *   are installed) and that nodes restart from snapshots;
+ * - leaders get membership changes, transfers and reads amid all of it; reads go to any node too, and so
+ *   reach deposed leaders that do not know it yet;
+ * - pre-vote and check-quorum are each on in half the histories: on is the default, off makes elections
+ *   wilder (and the pre-vote-off half is where a vote without the election restriction shows).
  */
 import fc from 'fast-check';
 import type { NodeId } from '../src/core/index.js';
-import { type Action, nodeIds, type Scenario, type ScenarioConfig } from './scenario.js';
+import { MAX_JOINS } from './membership.js';
+import { type Action, type ChangeOp, nodeIds, type Scenario, type ScenarioConfig } from './scenario.js';
 
 /** Long histories catch more per run; per millisecond, length hardly matters. Shrinking makes them short. */
 export const MAX_ACTIONS = 400;
@@ -31,6 +38,8 @@ const configArbitrary: fc.Arbitrary<ScenarioConfig> = fc.record({
   // Long delays let timers fire while messages are on their way.
   maxDelay: fc.constantFrom(30, 150),
   seed: fc.nat(),
+  preVote: fc.boolean(),
+  checkQuorum: fc.boolean(),
 });
 
 /** Mostly the next message to arrive (0, which shrinking also favours), else any: reordering. */
@@ -67,12 +76,28 @@ export const WEIGHTS = {
   crash: 1,
   restart: 8,
   recover: 2,
+  snapshot: 6,
+  change: 4,
+  transfer: 2,
+  read: 6,
 } as const;
+
+const CHANGES: readonly ChangeOp[] = ['learn', 'promote', 'remove', 'replace', 'grow', 'shrink'];
 
 type ActionKind = keyof typeof WEIGHTS;
 
-export function actionArbitrary(ids: readonly NodeId[]): fc.Arbitrary<Action> {
-  const node = fc.constantFrom(...ids);
+/** `ids`: the nodes a history starts with; `joining`: those that may join it (actions on them wait until then). */
+export function actionArbitrary(
+  ids: readonly NodeId[],
+  joining: readonly NodeId[] = [],
+): fc.Arbitrary<Action> {
+  const node =
+    joining.length === 0
+      ? fc.constantFrom(...ids)
+      : fc.oneof(
+          { arbitrary: fc.constantFrom(...ids), weight: 4 },
+          { arbitrary: fc.constantFrom(...joining), weight: 1 },
+        );
   const leaderOr = (weight: number) =>
     fc.oneof({ arbitrary: fc.constant('leader' as const), weight }, { arbitrary: node, weight: 1 });
   const arbitraries: { readonly [kind in ActionKind]: fc.Arbitrary<Action> } = {
@@ -102,6 +127,16 @@ export function actionArbitrary(ids: readonly NodeId[]): fc.Arbitrary<Action> {
     crash: leaderOr(3).map((id) => ({ type: 'crash', node: id })),
     restart: leaderOr(1).map((id) => ({ type: 'restart', node: id })),
     recover: fc.constant({ type: 'recover' }),
+    snapshot: fc
+      .tuple(leaderOr(1), fc.oneof(fc.constant(0), fc.nat(20)), crashAfter)
+      .map(([id, back, crash]) => withCrash({ type: 'snapshot', node: id, back }, crash)),
+    change: fc
+      .tuple(leaderOr(8), fc.constantFrom(...CHANGES), fc.nat(7))
+      .map(([id, op, pick]) => ({ type: 'change', node: id, op, pick })),
+    transfer: fc.tuple(leaderOr(8), fc.nat(7)).map(([id, pick]) => ({ type: 'transfer', node: id, pick })),
+    read: fc
+      .tuple(leaderOr(1), crashAfter)
+      .map(([id, crash]) => withCrash({ type: 'read', node: id }, crash)),
   };
   const kinds = Object.keys(WEIGHTS) as ActionKind[];
   return fc.oneof(...kinds.map((kind) => ({ weight: WEIGHTS[kind], arbitrary: arbitraries[kind] })));
@@ -111,6 +146,9 @@ export function scenarioArbitrary(size: number): fc.Arbitrary<Scenario> {
   return fc.record({
     size: fc.constant(size),
     config: configArbitrary,
-    actions: fc.array(actionArbitrary(nodeIds(size)), { maxLength: MAX_ACTIONS, size: 'max' }),
+    actions: fc.array(actionArbitrary(nodeIds(size), nodeIds(size + MAX_JOINS).slice(size)), {
+      maxLength: MAX_ACTIONS,
+      size: 'max',
+    }),
   });
 }

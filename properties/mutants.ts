@@ -4,7 +4,17 @@
  * can say which reducer it ran.
  */
 import { produce } from 'immer';
-import { type Effect, type Event, init, logOf, type RaftState, status, step } from '../src/core/index.js';
+import {
+  type Effect,
+  type Entry,
+  type Event,
+  init,
+  logOf,
+  type Message,
+  type RaftState,
+  status,
+  step,
+} from '../src/core/index.js';
 import type { Reducer } from '../src/runtime/simulator/index.js';
 import type { Command } from './scenario.js';
 
@@ -49,7 +59,10 @@ const commitsEarlierTerms = wrapStep(sameEvent, (state, effects) => {
   return [next, [...effects, apply]];
 });
 
-/** Grants votes to any log (no §5.4.1 election restriction): every candidate claims the most up-to-date log. */
+/**
+ * Grants votes (and pre-votes) to any log (no §5.4.1 election restriction): every candidate claims the most
+ * up-to-date log.
+ */
 const votesForAnyLog = wrapStep(
   (event) =>
     event.type === 'receive' && (event.message.type === 'RequestVote' || event.message.type === 'PreVote')
@@ -84,6 +97,92 @@ const forgetsVotedFor = wrapStep(sameEvent, (state, effects) => [
   ),
 ]);
 
+/**
+ * Installs a snapshot from its leader even when it is not past its commit index (contract 12 says such a one
+ * is answered and changes nothing): the node forgets how far it had committed, and its service goes back to
+ * the snapshot's state, to apply the entries after it a second time.
+ */
+const installsOlderSnapshots: Reducer<Command> = {
+  init,
+  step: (state, event) => {
+    const message = event.type === 'receive' ? event.message : undefined;
+    if (message?.type !== 'InstallSnapshot') return step(state, event);
+    const { index } = message.snapshot.meta;
+    const { commitIndex, snapshotIndex } = status(state);
+    if (index > commitIndex || index <= snapshotIndex) return step(state, event);
+    const forgetful = produce(state, (draft) => {
+      draft.commitIndex = snapshotIndex;
+      draft.appliedIndex = snapshotIndex;
+    });
+    return step(forgetful, event);
+  },
+};
+
+/**
+ * Compacts through everything it applied, whatever index the service captured its state at: the snapshot's
+ * meta then claims more than its data holds.
+ */
+const compactsToApplied: Reducer<Command> = {
+  init,
+  step: (state, event) =>
+    step(state, event.type === 'snapshot' ? { ...event, index: state.appliedIndex } : event),
+};
+
+/**
+ * Switches configurations without the joint phase (§6): on changeMembership a leader appends the new
+ * configuration itself, so the old and the new majorities can decide apart.
+ */
+const skipsJointConsensus: Reducer<Command> = {
+  init,
+  step: (state, event) => {
+    const [next, effects] = step(state, event);
+    const last = logOf(next).entry(logOf(next).lastIndex);
+    if (event.type !== 'changeMembership' || last?.membership?.outgoing === undefined) return [next, effects];
+    const { outgoing: _, ...final } = last.membership;
+    const direct: Entry<Command> = { ...last, membership: final };
+    const patched: State = {
+      ...next,
+      log: next.log.truncateFrom(direct.index).append([direct]),
+      configs: next.configs.withTruncated(direct.index).withAppended([direct]),
+    };
+    return [patched, effects.map((effect) => withEntry(effect, direct))];
+  },
+};
+
+/** The effect with `entry` in place of the entry of the same index in the entries it carries. */
+function withEntry(effect: Effect<Command>, entry: Entry<Command>): Effect<Command> {
+  const swap = (entries: readonly Entry<Command>[]) =>
+    entries.map((each) => (each.index === entry.index ? entry : each));
+  if (effect.type === 'persist' && effect.entries !== undefined) {
+    return { ...effect, entries: swap(effect.entries) };
+  }
+  if (effect.type === 'send' && effect.message.type === 'AppendEntries') {
+    const message: Message<Command> = { ...effect.message, entries: swap(effect.message.entries) };
+    return { ...effect, message };
+  }
+  return effect;
+}
+
+/**
+ * Answers reads at once on a leader, with its commit index, with no round of confirmation (ReadIndex without
+ * the "read index" part): a deposed leader that does not know it yet, or a new one that has not committed an
+ * entry of its term, answers from a stale state.
+ */
+const readsWithoutConfirmation: Reducer<Command> = {
+  init,
+  step: (state, event) => {
+    const { role, commitIndex } = status(state);
+    if (event.type !== 'read' || role !== 'leader') return step(state, event);
+    return [state, [{ type: 'readReady', id: event.id, index: commitIndex }]];
+  },
+};
+
+/** Campaigns without asking first (no pre-vote, thesis §9.6), whatever its config says. For rejoin. */
+const withoutPreVote: Reducer<Command> = {
+  init: (config, durable) => init({ ...config, preVote: false }, durable),
+  step,
+};
+
 /** Safe but useless: leaders never hear that followers caught up, so nothing commits. For liveness. */
 const ignoresAcks: Reducer<Command> = {
   init,
@@ -93,12 +192,17 @@ const ignoresAcks: Reducer<Command> = {
       : step(state, event),
 };
 
-/** Each breaks safety, except `ignores-acks`, which breaks liveness only. */
+/** Each breaks safety, except `ignores-acks`, which breaks liveness only, and `without-pre-vote`, rejoin. */
 export const MUTANTS = {
   'commits-earlier-terms': commitsEarlierTerms,
   'votes-for-any-log': votesForAnyLog,
   'sends-before-persisting': sendsBeforePersisting,
   'forgets-voted-for': forgetsVotedFor,
+  'installs-older-snapshots': installsOlderSnapshots,
+  'compacts-to-applied': compactsToApplied,
+  'skips-joint-consensus': skipsJointConsensus,
+  'reads-without-confirmation': readsWithoutConfirmation,
+  'without-pre-vote': withoutPreVote,
   'ignores-acks': ignoresAcks,
 } as const satisfies Record<string, Reducer<Command>>;
 

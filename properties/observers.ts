@@ -9,6 +9,12 @@ export function combine<C>(...observers: readonly ClusterObserver<C>[]): Cluster
     applied: (...args) => {
       for (const observer of observers) observer.applied?.(...args);
     },
+    restored: (...args) => {
+      for (const observer of observers) observer.restored?.(...args);
+    },
+    read: (...args) => {
+      for (const observer of observers) observer.read?.(...args);
+    },
     sent: (...args) => {
       for (const observer of observers) observer.sent?.(...args);
     },

@@ -5,9 +5,10 @@
  */
 import fc from 'fast-check';
 import { scenarioArbitrary } from './arbitraries.js';
-import { checkLiveness } from './liveness.js';
+import { checkLiveness, livenessChanges } from './liveness.js';
 import { MUTANTS, type MutantName } from './mutants.js';
-import { runScenario, type Violation } from './run.js';
+import { RejoinWatch, rejoinArbitrary } from './rejoin.js';
+import { type RunOptions, runScenario, type Violation } from './run.js';
 import type { Scenario } from './scenario.js';
 import { type PropertyKind, type Trace, writeTrace } from './trace.js';
 
@@ -36,6 +37,34 @@ export interface PropertyOutcome {
   };
 }
 
+/** The histories a property runs on. */
+function arbitraryOf(property: PropertyKind, size: number): fc.Arbitrary<Scenario> {
+  return property === 'rejoin' ? rejoinArbitrary(size) : scenarioArbitrary(size);
+}
+
+/** What a property adds to the safety checks of a plain run: the liveness phase, or the rejoin watch. */
+export function propertyOptions(
+  property: PropertyKind,
+  scenario: Scenario,
+): Pick<RunOptions, 'onAction' | 'afterHistory' | 'changes'> {
+  switch (property) {
+    case 'safety':
+      return {};
+    case 'liveness':
+      return {
+        afterHistory: (world) => checkLiveness(world, scenario.config),
+        changes: livenessChanges(scenario.config),
+      };
+    case 'rejoin': {
+      const watch = new RejoinWatch();
+      return {
+        onAction: (action, _position, world) => watch.onAction(action, world.cluster),
+        afterHistory: (world) => watch.afterHistory(world.cluster),
+      };
+    }
+  }
+}
+
 /** Runs one history under the property; the first violation, if any. Deterministic. */
 export function judge(
   property: PropertyKind,
@@ -44,7 +73,7 @@ export function judge(
 ): Violation | undefined {
   return runScenario(scenario, {
     ...(mutant && { reducer: MUTANTS[mutant] }),
-    ...(property === 'liveness' && { afterHistory: (cluster) => checkLiveness(cluster, scenario.config) }),
+    ...propertyOptions(property, scenario),
   });
 }
 
@@ -56,7 +85,7 @@ export function describeRun(run: PropertyRun): string {
 export function checkProperty(run: PropertyRun): PropertyOutcome {
   const details = fc.check(
     fc.property(
-      scenarioArbitrary(run.size),
+      arbitraryOf(run.property, run.size),
       (scenario) => judge(run.property, scenario, run.mutant) === undefined,
     ),
     {

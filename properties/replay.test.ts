@@ -12,10 +12,16 @@ import { type PropertyKind, readTrace } from './trace.js';
 
 const REPLAY = fileURLToPath(new URL('./replay.ts', import.meta.url));
 
-/** Cheap failures to record: a mutant each property catches in the first few histories. */
+/**
+ * Cheap failures to record: a mutant each property catches in the first few histories, and ones whose
+ * histories snapshot and change the membership (nodes join while the history runs, and must again on replay).
+ */
 const FAILURES: readonly { property: PropertyKind; mutant: MutantName }[] = [
   { property: 'safety', mutant: 'votes-for-any-log' },
   { property: 'liveness', mutant: 'ignores-acks' },
+  { property: 'rejoin', mutant: 'without-pre-vote' },
+  { property: 'safety', mutant: 'compacts-to-applied' },
+  { property: 'safety', mutant: 'skips-joint-consensus' },
 ];
 
 describe.each(FAILURES)('a $property failure (mutant $mutant)', ({ property, mutant }) => {

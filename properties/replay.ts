@@ -9,8 +9,8 @@
 import { fileURLToPath } from 'node:url';
 import type { ClusterObserver } from '../src/runtime/simulator/index.js';
 import { formatAction, formatEffect, formatEvent, formatState } from './format.js';
-import { checkLiveness } from './liveness.js';
 import { MUTANTS } from './mutants.js';
+import { propertyOptions } from './property.js';
 import { runScenario, type Violation } from './run.js';
 import type { Command } from './scenario.js';
 import { readTrace, type Trace } from './trace.js';
@@ -24,23 +24,29 @@ function printer(print: (line: string) => void): ClusterObserver<Command> {
       print(`       = ${formatState(after)}`);
     },
     crashed: (node) => print(`    ${node.id} crashed`),
-    restarted: (node) =>
-      print(
-        `    ${node.id} restarted (incarnation ${node.incarnation})${node.state ? `: ${formatState(node.state)}` : ''}`,
-      ),
+    restarted: (node, effects) => {
+      print(`    ${node.id} restarted (incarnation ${node.incarnation})`);
+      for (const effect of effects) print(`         ${formatEffect(effect)}`);
+      if (node.state !== null) print(`       = ${formatState(node.state)}`);
+    },
   };
 }
 
 export function replayTrace(trace: Trace, print: (line: string) => void = () => {}): Violation | undefined {
   const reducer = trace.mutant === undefined ? undefined : MUTANTS[trace.mutant];
+  const { onAction, afterHistory, ...options } = propertyOptions(trace.property, trace);
   return runScenario(trace, {
+    ...options,
     ...(reducer && { reducer }),
     observer: printer(print),
-    onAction: (action, position) => print(`#${position} ${formatAction(action)}`),
-    ...(trace.property === 'liveness' && {
-      afterHistory: (cluster) => {
-        print(`-- liveness: heal, restart, run quietly from t=${cluster.now} --`);
-        checkLiveness(cluster, trace.config);
+    onAction: (action, position, world) => {
+      print(`#${position} ${formatAction(action)} (t=${world.cluster.now})`);
+      onAction?.(action, position, world);
+    },
+    ...(afterHistory && {
+      afterHistory: (world) => {
+        print(`-- after the history (${trace.property}), from t=${world.cluster.now} --`);
+        afterHistory(world);
       },
     }),
   });

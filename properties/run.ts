@@ -1,20 +1,13 @@
 /**
- * Runs a scenario on a fresh cluster with the safety checker watching every transition, and reports the
- * first property broken, with the position of the action that broke it. Deterministic: the same scenario
+ * Runs a scenario in a fresh world (world.ts) with the safety checker watching every transition, and reports
+ * the first property broken, with the position of the action that broke it. Deterministic: the same scenario
  * and reducer always give the same outcome, which is what makes traces replayable.
  */
-import {
-  Cluster,
-  type ClusterObserver,
-  Random,
-  type Reducer,
-  SafetyViolation,
-} from '../src/runtime/simulator/index.js';
-import { SafetyChecker } from './checker.js';
+import { SafetyViolation } from '../src/runtime/simulator/index.js';
 import { execute } from './execute.js';
-import { combine } from './observers.js';
-import { type Action, type Command, nodeConfig, nodeIds, type Scenario } from './scenario.js';
+import type { Action, Scenario } from './scenario.js';
 import { type PropertyName, PropertyViolation } from './violation.js';
+import { World, type WorldOptions } from './world.js';
 
 export interface Violation {
   readonly property: PropertyName;
@@ -23,39 +16,23 @@ export interface Violation {
   readonly step: number;
 }
 
-export interface RunOptions {
-  /** The reducer under test; the real core by default. */
-  readonly reducer?: Reducer<Command>;
-  /** Sees every transition before the checker does (replay prints with it). */
-  readonly observer?: ClusterObserver<Command>;
+export interface RunOptions extends WorldOptions {
   /** Called before each action is carried out. */
-  readonly onAction?: (action: Action, position: number) => void;
-  /** Runs after the history, on the same cluster, under the same checker (the liveness phase). */
-  readonly afterHistory?: (cluster: Cluster<Command>) => void;
+  readonly onAction?: (action: Action, position: number, world: World) => void;
+  /** Runs after the history, in the same world, under the same checker (the liveness phase). */
+  readonly afterHistory?: (world: World) => void;
 }
 
 export function runScenario(scenario: Scenario, options: RunOptions = {}): Violation | undefined {
   let step = -1;
   try {
-    const observers = [options.observer, new SafetyChecker(scenario.size)].filter((o) => o !== undefined);
-    const delays = new Random(scenario.config.seed);
-    const cluster = new Cluster<Command>({
-      ids: nodeIds(scenario.size),
-      config: (id, incarnation) => nodeConfig(scenario, id, incarnation),
-      observer: combine(...observers),
-      delays: () => [delays.int(1, scenario.config.maxDelay + 1)],
-      // Byte counters are of no interest here, and measuring them would cost a JSON text per message.
-      messageSize: () => 0,
-      // Fault injection is the history's job: a crash must not take back what a node already sent.
-      crashKeepsInFlight: true,
-      ...(options.reducer && { reducer: options.reducer }),
-    });
+    const world = new World(scenario, options);
     for (step = 0; step < scenario.actions.length; step++) {
       const action = scenario.actions[step]!;
-      options.onAction?.(action, step);
-      execute(cluster, action, step);
+      options.onAction?.(action, step, world);
+      execute(world, action, step);
     }
-    options.afterHistory?.(cluster);
+    options.afterHistory?.(world);
     return undefined;
   } catch (error) {
     return { ...classify(error), step };

@@ -48,7 +48,35 @@ export type Action =
   /** Restarts a crashed node, or reboots a live one (crash, then restart from what it persisted). */
   | { readonly type: 'restart'; readonly node: Target }
   /** The end of a bad spell: heals every link and restarts every crashed node. */
-  | { readonly type: 'recover' };
+  | { readonly type: 'recover' }
+  /**
+   * The node's service captures its state (a digest of the commands it applied, see service.ts) at its applied
+   * index less `back` (never at or below its latest snapshot: then nothing happens), and hands it to the core.
+   */
+  | { readonly type: 'snapshot'; readonly node: Target; readonly back: number; readonly crashAfter?: number }
+  /**
+   * Asks the node (a leader, for anything to happen) to change the configuration it holds, as `op` says
+   * (membership.ts); a change that needs a new node starts one (`Cluster.addNode`) first.
+   */
+  | { readonly type: 'change'; readonly node: Target; readonly op: ChangeOp; readonly pick: number }
+  /** Asks the node to hand its leadership to the `pick`-th other voter of its configuration. */
+  | { readonly type: 'transfer'; readonly node: Target; readonly pick: number }
+  /** A linearizable read on the node, with the id `r<position>`. */
+  | { readonly type: 'read'; readonly node: Target; readonly crashAfter?: number }
+  /** Lets the cluster run on its own timers and deliveries for `ms` virtual milliseconds (no faults). */
+  | { readonly type: 'run'; readonly ms: number };
+
+/**
+ * Membership changes, relative to the configuration the leader holds, so that they make sense in any history:
+ * - learn: a new node joins as a learner;
+ * - promote: the `pick`-th learner becomes a voter;
+ * - remove: the `pick`-th member (voter or learner) leaves;
+ * - replace: the `pick`-th voter leaves and a new node takes its place as a voter, in one change;
+ * - grow: two more voters (learners first, then new nodes): 3 -> 5;
+ * - shrink: two voters fewer, from the `pick`-th on: 5 -> 3.
+ * A change never leaves no voter; nodes removed once are never added again.
+ */
+export type ChangeOp = 'learn' | 'promote' | 'remove' | 'replace' | 'grow' | 'shrink';
 
 /** The config every node shares; ids, voters and per-node seeds are derived from it. */
 export interface ScenarioConfig {
@@ -63,6 +91,9 @@ export interface ScenarioConfig {
   readonly maxDelay: number;
   /** Seeds every node's generator, differently per node and per incarnation, and the message delays. */
   readonly seed: number;
+  /** The core's defaults (true) when absent, as in traces written before they were drawn. */
+  readonly preVote?: boolean;
+  readonly checkQuorum?: boolean;
 }
 
 export interface Scenario {
@@ -71,23 +102,38 @@ export interface Scenario {
   readonly actions: readonly Action[];
 }
 
-export function nodeIds(size: number): NodeId[] {
-  return Array.from({ length: size }, (_, i) => `n${i + 1}`);
+/** The ids of the nodes a cluster starts with, then of the nodes that join it, in order: n1, n2, ... */
+export function nodeIds(count: number): NodeId[] {
+  return Array.from({ length: count }, (_, i) => `n${i + 1}`);
 }
 
-/** The config of one node in one incarnation: a new seed per restart, so that timeouts differ. */
-export function nodeConfig(scenario: Scenario, id: NodeId, incarnation: number): Config {
+/**
+ * The config of one node in one incarnation: a new seed per restart, so that timeouts differ. `voters`: the
+ * configuration it starts with when its storage holds none; a node that joins later is given the voters of
+ * the configuration the cluster was in when it joined (contract, Widening 1).
+ */
+export function nodeConfig(
+  scenario: Scenario,
+  id: NodeId,
+  incarnation: number,
+  voters: readonly NodeId[] = nodeIds(scenario.size),
+): Config {
   const { seed, maxDelay: _, ...shared } = scenario.config;
-  const ids = nodeIds(scenario.size);
+  const position = Number(id.slice(1)) - 1;
   return {
     ...shared,
     id,
-    voters: ids,
-    seed: (seed + ids.indexOf(id) * 7919 + incarnation * 104_729) >>> 0,
+    voters,
+    seed: (seed + position * 7919 + incarnation * 104_729) >>> 0,
   };
 }
 
 /** The command proposed by the action at `position`: unique within the history, and stable under replay. */
 export function commandAt(position: number): Command {
   return `c${position}`;
+}
+
+/** The id of the read issued by the action at `position`: unique within the history. */
+export function readIdAt(position: number): string {
+  return `r${position}`;
 }

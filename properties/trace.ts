@@ -8,7 +8,9 @@ import { isMutantName, type MutantName } from './mutants.js';
 import type { Violation } from './run.js';
 import type { Scenario } from './scenario.js';
 
-export type PropertyKind = 'safety' | 'liveness';
+/** safety and liveness run on random histories (arbitraries.ts), rejoin on targeted ones (rejoin.ts). */
+export type PropertyKind = 'safety' | 'liveness' | 'rejoin';
+const KINDS: readonly string[] = ['safety', 'liveness', 'rejoin'] satisfies PropertyKind[];
 
 export interface Trace extends Scenario {
   readonly property: PropertyKind;
@@ -37,7 +39,7 @@ export function writeTrace(directory: string, trace: Trace): string {
 export function readTrace(path: string): Trace {
   const trace = JSON.parse(readFileSync(path, 'utf8')) as Trace;
   const problems = [
-    trace.property === 'safety' || trace.property === 'liveness' ? '' : 'property is not safety or liveness',
+    KINDS.includes(trace.property) ? '' : `property is not one of ${KINDS.join(', ')}`,
     Number.isSafeInteger(trace.size) && trace.size > 0 ? '' : 'size is not a positive integer',
     typeof trace.config === 'object' && trace.config !== null ? '' : 'config is missing',
     Array.isArray(trace.actions) ? '' : 'actions is not a list',

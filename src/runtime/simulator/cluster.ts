@@ -49,13 +49,17 @@ export interface Envelope<C> {
 }
 
 export interface ClusterObserver<C> {
-  /** After every transition, with the effects that were executed (fewer than produced when it crashed). */
+  /**
+   * After every transition, with the effects that were executed. `cutShort`: the node crashes right after,
+   * having executed only those of the effects produced, so `after` is never seen beyond them.
+   */
   transition?(
     node: SimNode<C>,
     event: Event<C>,
     before: RaftState<C>,
     after: RaftState<C>,
     effects: readonly Effect<C>[],
+    cutShort: boolean,
   ): void;
   applied?(node: SimNode<C>, entries: readonly Entry<C>[]): void;
   /** The node's service replaced its state with the snapshot's (contract 12). */
@@ -233,10 +237,11 @@ export class Cluster<C> {
     const before = node.state;
     const [after, effects] = this.#reducer.step(before, event);
     const executed = crashAfter === undefined ? effects : effects.slice(0, crashAfter);
+    const cutShort = crashAfter !== undefined && crashAfter < effects.length;
     node.state = after;
     this.execute(node, executed);
-    this.options.observer?.transition?.(node, event, before, after, executed);
-    if (crashAfter !== undefined && crashAfter < effects.length) this.crash(id);
+    this.options.observer?.transition?.(node, event, before, after, executed, cutShort);
+    if (cutShort) this.crash(id);
     return executed;
   }
 
