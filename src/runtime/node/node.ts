@@ -41,6 +41,7 @@ import {
   whyChangeInvalid,
 } from '../../core/index.js';
 import { Applier, type StateMachine } from '../../effects/apply/index.js';
+import { isSnapshotRef } from '../../effects/snapshot-data.js';
 import type { Storage } from '../../effects/storage/index.js';
 import { type Clock, realClock, Timers } from '../../effects/timers/index.js';
 import type { Transport } from '../../effects/transport/index.js';
@@ -483,7 +484,28 @@ export class RaftNode<C, R> {
     this.#options.onTransition?.(event, state, effects);
     if (proposal !== undefined) this.#place(proposal, before, state);
     this.#execute(effects);
+    this.#releaseReceived(event, effects);
     this.#waiters.check();
+  }
+
+  /**
+   * A received snapshot that the core has stepped without persisting it (stale, or a copy of one installed)
+   * is garbage from now on; only the runtime knows that, so it tells the store (see snapshot-data.ts).
+   */
+  #releaseReceived(event: Event<C>, effects: readonly Effect<C>[] = []): void {
+    if (event.type !== 'receive' || event.message.type !== 'InstallSnapshot') return;
+    const { data } = event.message.snapshot;
+    if (!isSnapshotRef(data)) return;
+    const persisted = effects.some(
+      (effect) =>
+        effect.type === 'persist' &&
+        isSnapshotRef(effect.snapshot?.data) &&
+        effect.snapshot.data.name === data.name,
+    );
+    if (persisted) return;
+    this.#options.storage.snapshots.release(data).catch((error: unknown) => {
+      console.error(`RaftNode ${this.id}: cannot release snapshot data ${data.name}:`, error);
+    });
   }
 
   /** Contract 7: on a leader the command is now the last entry; anywhere else nothing was appended. */
@@ -604,7 +626,7 @@ export class RaftNode<C, R> {
 
   async #release(): Promise<void> {
     this.#timers.clear();
-    this.#queue.length = 0;
+    for (const { event } of this.#queue.splice(0)) this.#releaseReceived(event);
     const stopped = new NodeStoppedError(`node ${this.id} stopped`);
     this.#proposals.rejectAll(stopped);
     this.#waiters.rejectAll(stopped);
