@@ -5,8 +5,17 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { InstallSnapshot } from '../../core/index.js';
-import { MemorySnapshotStore } from '../../effects/storage/index.js';
-import { type TestCluster as Cluster, TestCluster, type TestNode } from './test-support.js';
+import { MemorySnapshotStore, MemoryStorage } from '../../effects/storage/index.js';
+import { MemoryNetwork } from '../../effects/transport/index.js';
+import { NodeStoppedError } from './errors.js';
+import { RaftNode } from './node.js';
+import {
+  type TestCluster as Cluster,
+  CommandLog,
+  configFor,
+  TestCluster,
+  type TestNode,
+} from './test-support.js';
 
 const ids = ['a', 'b', 'c'];
 
@@ -140,6 +149,31 @@ describe('RaftNode snapshots', () => {
     await cluster.run(300);
     expect(restarted.machine.applied).toEqual([...commands('s', 5), ...commands('t', 3)]);
     expect(restarted.machine.applyCalls, 'only the tail after the snapshot').toBe(3);
+    await cluster.stop();
+  });
+
+  it('refuses to start when its snapshot cannot be restored, rather than serve an empty state', async () => {
+    const cluster = new TestCluster(ids, () => ({ snapshotPolicy: false }));
+    await cluster.start();
+    const leader = await cluster.leader();
+    const follower = [...cluster.nodes.values()].find((n) => n !== leader)!;
+    await proposeAll(cluster, leader, ['x']);
+    await cluster.run(50);
+    await follower.node.snapshot();
+    await follower.node.stop();
+    const storage = new MemoryStorage(cluster.durable(follower.node.id), storeOf(follower));
+    const machine = new CommandLog();
+    machine.restore = () => Promise.reject(new Error('not a snapshot of mine'));
+    const restarted = new RaftNode<string, number>({
+      config: configFor(follower.node.id, ids),
+      storage,
+      transport: new MemoryNetwork<string>().transport(follower.node.id, storage.snapshots),
+      stateMachine: machine,
+      clock: cluster.clock,
+    });
+    await expect(restarted.start()).rejects.toThrow('not a snapshot of mine');
+    expect(() => restarted.status()).not.toThrow();
+    await expect(restarted.propose('y')).rejects.toBeInstanceOf(NodeStoppedError);
     await cluster.stop();
   });
 });

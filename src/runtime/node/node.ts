@@ -147,6 +147,8 @@ export class RaftNode<C, R> {
   /** Command bytes applied since the last snapshot, for the policy. */
   #bytesSinceSnapshot = 0;
   #phase: Phase = 'new';
+  /** What went wrong in an effect of `init` (a restore): `start` rejects with it. */
+  #startFailure: Error | null = null;
   #state: RaftState<C> | undefined;
   #trace: TraceWriter<C> | undefined;
   /** The running drain of the queue, if any: at most one, so transitions never overlap. */
@@ -223,6 +225,7 @@ export class RaftNode<C, R> {
       this.#options.onTransition?.(undefined, state, effects);
       this.#execute(effects);
       await this.#settled();
+      if (this.#startFailure !== null) throw this.#startFailure;
       transport.onMessage((message) => this.#enqueue({ event: { type: 'receive', message } }));
       await transport.start();
     } catch (error) {
@@ -366,9 +369,10 @@ export class RaftNode<C, R> {
     await this.#afterPersists;
     const index = this.#applier.appliedIndex;
     if (index <= status(this.#state!).snapshotIndex) return status(this.#state!).snapshotIndex;
+    const writer = storage.snapshots.create();
+    // After `create`, which may throw: a capture must be consumed, or it holds the state machine's memory.
     const chunks = stateMachine.snapshot();
     const bytesAtCapture = this.#bytesSinceSnapshot;
-    const writer = storage.snapshots.create();
     try {
       for await (const chunk of chunks) await writer.write(chunk);
       const ref = await writer.finish();
@@ -617,6 +621,8 @@ export class RaftNode<C, R> {
 
   /** A failed write or a throwing state machine: continuing could break a promise made to peers or clients. */
   #fail(error: Error): void {
+    // While starting, `start` reports it (a snapshot that cannot be restored must not leave an empty service).
+    if (this.#phase === 'starting') this.#startFailure ??= error;
     if (this.#phase !== 'running' && this.#phase !== 'stopping') return;
     this.#phase = 'failed';
     void this.#release().finally(() =>
