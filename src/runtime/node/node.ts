@@ -98,9 +98,11 @@ export interface SnapshotStats {
   /** Snapshots this node took (its own policy or `snapshot()`), and their bytes. */
   readonly taken: number;
   readonly takenBytes: number;
-  /** Snapshots installed from a leader, and restored at start. */
+  /** Snapshots installed from a leader, and restored at start, and their bytes (when the data is a ref). */
   readonly installed: number;
+  readonly installedBytes: number;
   readonly restored: number;
+  readonly restoredBytes: number;
 }
 
 export interface RaftNodeStats {
@@ -165,7 +167,7 @@ export class RaftNode<C, R> {
     persists: 0,
     staleTimeouts: 0,
     proposals: { committed: 0, notLeader: 0, overloaded: 0, lost: 0, timedOut: 0 },
-    snapshots: { taken: 0, takenBytes: 0, installed: 0, restored: 0 },
+    snapshots: { taken: 0, takenBytes: 0, installed: 0, installedBytes: 0, restored: 0, restoredBytes: 0 },
     reads: { served: 0, failed: 0 },
   };
 
@@ -567,8 +569,15 @@ export class RaftNode<C, R> {
     await this.#applier.restore(index, toAsync(this.#options.storage.snapshots.read(snapshot)));
     this.#proposals.restored(index);
     this.#bytesSinceSnapshot = 0;
-    if (this.#phase === 'starting') this.#stats.snapshots.restored++;
-    else this.#stats.snapshots.installed++;
+    const bytes = isSnapshotRef(snapshot.data) ? snapshot.data.bytes : 0;
+    const counts = this.#stats.snapshots;
+    if (this.#phase === 'starting') {
+      counts.restored++;
+      counts.restoredBytes += bytes;
+    } else {
+      counts.installed++;
+      counts.installedBytes += bytes;
+    }
     this.#waiters.check();
   }
 
