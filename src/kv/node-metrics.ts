@@ -127,6 +127,11 @@ function addSnapshotMetrics(text: PrometheusText, source: MetricsSource): void {
       'Data bytes of those snapshots (sent and received: bytes on the wire, also of transfers that failed).',
       events.map(([event, , bytes]) => [{ event }, bytes]),
     )
+    .counter(
+      'pureraft_snapshot_restore_seconds_total',
+      'Time spent reading snapshots into the store (installs and the restore at start).',
+      snapshots.restoreMs / 1000,
+    )
     .gauge(
       'pureraft_storage_snapshot_file_bytes',
       'Size of the current snapshot file on disk.',
@@ -140,6 +145,16 @@ function addSnapshotMetrics(text: PrometheusText, source: MetricsSource): void {
   if (memory !== undefined) {
     text
       .gauge('process_resident_memory_bytes', 'Resident memory of this process.', memory.rss)
-      .gauge('nodejs_heap_used_bytes', 'V8 heap in use.', memory.heapUsed);
+      .gauge(
+        'nodejs_heap_used_bytes',
+        'V8 heap in use (live data and garbage not yet collected).',
+        memory.heapUsed,
+      )
+      .gauge('nodejs_heap_total_bytes', 'V8 heap reserved.', memory.heapTotal)
+      .gauge(
+        'nodejs_external_memory_bytes',
+        'Memory of buffers and other objects outside the V8 heap.',
+        memory.external,
+      );
   }
 }

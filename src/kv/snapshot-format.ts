@@ -36,7 +36,14 @@ const END = 3;
 
 /** A slice: entries per frame, and the size past which a frame is closed. */
 export const ENTRIES_PER_FRAME = 4096;
-export const FRAME_TARGET_BYTES = 256 * 1024;
+export const FRAME_TARGET_BYTES = 64 * 1024;
+/**
+ * What a frame's buffer starts at: room for the target and the entry that passes it (most are small), so that
+ * a frame is one allocation of one size, outside the V8 heap, which the allocator reuses frame after frame
+ * (buffers grown by doubling, or larger than its mmap threshold, left the RSS of a node that snapshots a large
+ * store tens of MiB higher).
+ */
+const FRAME_BUFFER_BYTES = FRAME_TARGET_BYTES + 16 * 1024;
 /** Largest frame a reader accepts: one entry alone may pass the target, but not this (a damaged length would). */
 export const MAX_FRAME_BYTES = 64 * 1024 * 1024;
 
@@ -130,7 +137,7 @@ const isWellFormed = (text: string): boolean =>
 
 /** One frame being written: its header is filled in by `finish`. */
 class FrameBuilder {
-  #buffer = Buffer.allocUnsafe(16 * 1024);
+  #buffer = Buffer.allocUnsafe(FRAME_BUFFER_BYTES);
   #length = FRAME_HEADER_BYTES;
   entries = 0;
 
@@ -148,33 +155,30 @@ class FrameBuilder {
     return this;
   }
 
-  varint(value: number): this {
+  /** `width` pads it with empty groups (a reader takes a padded varint as it is). */
+  varint(value: number, width = varintWidth(value)): this {
+    this.#reserve(width);
     let rest = value;
-    while (rest >= 0x80) {
-      this.u8((rest % 0x80) | 0x80);
-      rest = Math.floor(rest / 0x80);
+    for (let group = 1; group < width; group++, rest = Math.floor(rest / 0x80)) {
+      this.#buffer[this.#length++] = (rest % 0x80) | 0x80;
     }
-    return this.u8(rest);
+    this.#buffer[this.#length++] = rest;
+    return this;
   }
 
   /**
    * Writes the string straight into the buffer, without measuring it first (that costs as much as writing):
    * room for the longest encoding is reserved, and the length goes in front in a varint padded to the width
-   * that longest length would need (a reader takes padded varints as they are).
+   * that longest length would need.
    */
   string(text: string): this {
     const form = isWellFormed(text) ? 0 : 1;
     const longest = text.length * (form === 0 ? 3 : 2);
     const width = varintWidth(longest * 2 + form);
     this.#reserve(width + longest);
-    const start = this.#length + width;
-    const length = this.#buffer.write(text, start, longest, form === 0 ? 'utf8' : 'utf16le');
-    let rest = length * 2 + form;
-    for (let i = 0; i < width - 1; i++, rest = Math.floor(rest / 0x80)) {
-      this.#buffer[this.#length++] = (rest % 0x80) | 0x80;
-    }
-    this.#buffer[this.#length++] = rest;
-    this.#length = start + length;
+    const length = this.#buffer.write(text, this.#length + width, longest, form === 0 ? 'utf8' : 'utf16le');
+    this.varint(length * 2 + form, width);
+    this.#length += length;
     return this;
   }
 
