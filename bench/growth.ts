@@ -2,10 +2,12 @@
  * Does a node stay flat as the store grows? A 3-node cluster of real processes on loopback (fsync on) takes
  * 10k, 100k and 1M writes of fresh keys (100-byte values, autocannon with 64 clients, through the leader), and
  * at each size this prints the leader's RSS, the size of its data directory, and the time a follower takes to
- * restart (kill -9, start, serve with everything applied), beside what the store itself costs: its heap (a
- * store of the same keys restored in this process, after a full GC) and the time the follower spent restoring
- * its snapshot (its own metric). What is left (RSS − store heap, restart − restore) is the overhead snapshots
- * must keep flat. The same run with snapshots off is the baseline (there a restart replays the whole log).
+ * restart (kill -9, start, serve with everything applied), beside what the store itself costs: what a bare
+ * process's RSS grows by as it applies the same writes (and its heap), and the time the follower spent
+ * restoring its snapshot (its own metric). What is left (RSS − store, restart − restore) is the overhead
+ * snapshots must keep flat; of a restart, the load (checking the snapshot file's checksum, which grows with
+ * the store, and replaying the log after it, which the policy bounds) is shown apart too. The same run with
+ * snapshots off is the baseline (there a restart replays the whole log).
  *
  *   npm run bench:growth                                  both runs, each bounded by GROWTH_SECONDS (600)
  *   GROWTH_KEYS=10000,100000 npm run bench:growth         other sizes
@@ -13,7 +15,6 @@
  *
  * A run that reaches its time bound stops writing and says how far it got.
  */
-
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -34,12 +35,16 @@ const keyOf = (i: number) => `k-${i}`;
 interface Point {
   readonly keys: number;
   readonly leaderRss: number;
+  /** The least V8 heap in use over the samples: the closest to its live data (garbage comes and goes). */
+  readonly leaderHeap: number;
   readonly dataDirBytes: number;
   readonly snapshotFileBytes: number;
   readonly restartMs: number;
   readonly restartedRss: number;
-  /** Of the restart, the time the follower itself spent restoring its snapshot into the store. */
+  /** Of the restart, the time the follower itself spent restoring its snapshot into the store, and loading
+   *  its durable state before that (the snapshot file's checksum checked, the log after it replayed). */
   readonly restoreMs: number;
+  readonly loadMs: number;
   readonly writesPerSecond: number;
 }
 
@@ -81,14 +86,18 @@ async function waitFor<T>(what: string, ms: number, probe: () => Promise<T | und
   throw new Error(`no ${what} within ${ms} ms`);
 }
 
-/** The median of `count` samples taken half a second apart: RSS moves with every garbage collection. */
-async function median(count: number, sample: () => Promise<number>): Promise<number> {
-  const samples: number[] = [];
+/** `count` samples taken half a second apart: memory moves with every garbage collection. */
+async function samples<T>(count: number, sample: () => Promise<T>): Promise<T[]> {
+  const taken: T[] = [];
   for (let i = 0; i < count; i++) {
     if (i > 0) await sleep(500);
-    samples.push(await sample());
+    taken.push(await sample());
   }
-  return samples.sort((a, b) => a - b)[Math.floor(count / 2)]!;
+  return taken;
+}
+
+function median(values: readonly number[]): number {
+  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 }
 
 async function directoryBytes(dir: string): Promise<number> {
@@ -129,7 +138,7 @@ class Cluster {
   }
 
   /** kill -9 a follower, start it again, and time it until it serves with everything committed applied. */
-  async restartFollower(): Promise<{ ms: number; rss: number; restoreMs: number }> {
+  async restartFollower(): Promise<{ ms: number; rss: number; restoreMs: number; loadMs: number }> {
     const leader = await this.leader();
     const follower = [...this.nodes.values()].find((node) => node !== leader)!;
     const { commitIndex } = await getJson<Status>(`${leader.httpUrl}/status`);
@@ -146,6 +155,7 @@ class Cluster {
       ms,
       rss: await metric(again.httpUrl, 'process_resident_memory_bytes'),
       restoreMs: 1000 * (await metric(again.httpUrl, 'pureraft_snapshot_restore_seconds_total')),
+      loadMs: 1000 * (await metric(again.httpUrl, 'pureraft_storage_load_seconds')),
     };
   }
 
@@ -201,18 +211,25 @@ async function runCluster(label: string, snapshotPolicy: KvNodeConfig['snapshotP
       await cluster.settled();
       await sleep(2_000); // a snapshot the last writes triggered finishes
       const leader = await cluster.leader();
-      const leaderRss = await median(3, () => metric(leader.httpUrl, 'process_resident_memory_bytes'));
+      const memory = await samples(5, async () => ({
+        rss: await metric(leader.httpUrl, 'process_resident_memory_bytes'),
+        heap: await metric(leader.httpUrl, 'nodejs_heap_used_bytes'),
+      }));
+      const leaderRss = median(memory.map((sample) => sample.rss));
+      const leaderHeap = Math.min(...memory.map((sample) => sample.heap));
       const snapshotFileBytes = await metric(leader.httpUrl, 'pureraft_storage_snapshot_file_bytes');
       const dataDirBytes = await directoryBytes(leader.config.dataDir);
       const restart = await cluster.restartFollower();
       const point: Point = {
         keys: progress.written,
         leaderRss,
+        leaderHeap,
         dataDirBytes,
         snapshotFileBytes,
         restartMs: restart.ms,
         restartedRss: restart.rss,
         restoreMs: restart.restoreMs,
+        loadMs: restart.loadMs,
         writesPerSecond,
       };
       console.log(`[${label}] ${JSON.stringify(point)}`);
@@ -272,6 +289,8 @@ const measures: readonly (readonly [string, (p: Point, store: StoreCost) => numb
   ['leader RSS − store', (p, store) => p.leaderRss - store.rssBytes, 'bytes'],
   ['restart', (p) => p.restartMs, 'ms'],
   ['restart − its restore', (p) => p.restartMs - p.restoreMs, 'ms'],
+  ['its load', (p) => p.loadMs, 'ms'],
+  ['restart − restore − load', (p) => p.restartMs - p.restoreMs - p.loadMs, 'ms'],
   ['restarted RSS', (p) => p.restartedRss, 'bytes'],
   ['restarted RSS − store', (p, store) => p.restartedRss - store.rssBytes, 'bytes'],
   ['data directory', (p) => p.dataDirBytes, 'bytes'],
@@ -279,13 +298,22 @@ const measures: readonly (readonly [string, (p: Point, store: StoreCost) => numb
 
 function table(label: string, points: readonly Point[], costs: ReadonlyMap<number, StoreCost>): void {
   console.log(`\n${label}`);
-  const columns = ['keys', 'writes/s', 'store', 'store heap', 'snapshot', ...measures.map(([name]) => name)];
+  const columns = [
+    'keys',
+    'leader heap',
+    'writes/s',
+    'store',
+    'store heap',
+    'snapshot',
+    ...measures.map(([name]) => name),
+  ];
   const widths = columns.map((column) => Math.max(10, column.length));
   console.log(columns.map((column, i) => pad(column, widths[i]!)).join('  '));
   for (const p of points) {
     const store = costs.get(p.keys)!;
     const cells = [
       String(p.keys),
+      `${mib(p.leaderHeap)} MiB`,
       p.writesPerSecond.toFixed(0),
       `${mib(store.rssBytes)} MiB`,
       `${mib(store.heapBytes)} MiB`,

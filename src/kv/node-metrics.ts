@@ -127,6 +127,11 @@ function addSnapshotMetrics(text: PrometheusText, source: MetricsSource): void {
       'Data bytes of those snapshots (sent and received: bytes on the wire, also of transfers that failed).',
       events.map(([event, , bytes]) => [{ event }, bytes]),
     )
+    .gauge(
+      'pureraft_storage_load_seconds',
+      'Time the node took at start to load its durable state: the snapshot file checked, the log replayed.',
+      node.loadMs / 1000,
+    )
     .counter(
       'pureraft_snapshot_restore_seconds_total',
       'Time spent reading snapshots into the store (installs and the restore at start).',

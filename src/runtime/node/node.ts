@@ -108,6 +108,8 @@ export interface SnapshotStats {
 }
 
 export interface RaftNodeStats {
+  /** How long `start` took to load the durable state from storage (checks included), in milliseconds. */
+  readonly loadMs: number;
   readonly transitions: number;
   readonly persists: number;
   /** Timer firings dropped because the timer was re-armed or cancelled before its turn in the queue. */
@@ -165,6 +167,7 @@ export class RaftNode<C, R> {
   #afterPersists: Promise<void> = Promise.resolve();
   #waiting = 0;
   readonly #stats = {
+    loadMs: 0,
     transitions: 0,
     persists: 0,
     staleTimeouts: 0,
@@ -227,7 +230,9 @@ export class RaftNode<C, R> {
     this.#phase = 'starting';
     const { config, storage, transport, tracePath } = this.#options;
     try {
+      const loading = performance.now();
       const durable = await storage.load();
+      this.#stats.loadMs = performance.now() - loading;
       const [state, effects] = init<C>(config, durable);
       if (tracePath !== undefined) {
         this.#trace = await TraceWriter.create<C>(tracePath);
