@@ -3,7 +3,8 @@
  * 10k, 100k and 1M writes of fresh keys (100-byte values, autocannon with 64 clients, through the leader), and
  * at each size this prints the leader's RSS, the size of its data directory, and the time a follower takes to
  * restart (kill -9, start, serve with everything applied), beside what the store itself costs: what a bare
- * process's RSS grows by as it applies the same writes (and its heap), and the time the follower spent
+ * process's RSS grows by as it applies the same writes (and its heap; every process's memory is read after a
+ * full garbage collection, so that it is what the process holds), and the time the follower spent
  * restoring its snapshot (its own metric). What is left (RSS − store, restart − restore) is the overhead
  * snapshots must keep flat; of a restart, the load (checking the snapshot file's checksum, which grows with
  * the store, and replaying the log after it, which the policy bounds) is shown apart too. The same run with
@@ -18,7 +19,7 @@
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import autocannon from 'autocannon';
 import { NodeProcess } from '../src/cli/launcher.js';
 import { DEFAULT_KV_SNAPSHOT_POLICY, type KvNodeConfig, KvStateMachine } from '../src/kv/index.js';
@@ -35,7 +36,7 @@ const keyOf = (i: number) => `k-${i}`;
 interface Point {
   readonly keys: number;
   readonly leaderRss: number;
-  /** The least V8 heap in use over the samples: the closest to its live data (garbage comes and goes). */
+  /** The V8 heap in use after a full garbage collection. */
   readonly leaderHeap: number;
   readonly dataDirBytes: number;
   readonly snapshotFileBytes: number;
@@ -86,18 +87,17 @@ async function waitFor<T>(what: string, ms: number, probe: () => Promise<T | und
   throw new Error(`no ${what} within ${ms} ms`);
 }
 
-/** `count` samples taken half a second apart: memory moves with every garbage collection. */
-async function samples<T>(count: number, sample: () => Promise<T>): Promise<T[]> {
-  const taken: T[] = [];
-  for (let i = 0; i < count; i++) {
-    if (i > 0) await sleep(500);
-    taken.push(await sample());
-  }
-  return taken;
-}
-
-function median(values: readonly number[]): number {
-  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+/**
+ * A node's RSS and V8 heap once it has collected its garbage (gc-on-signal.mjs): what it holds, rather than
+ * what it allocated since its last full collection, which comes and goes with the load.
+ */
+async function memoryOf(node: NodeProcess): Promise<{ rss: number; heap: number }> {
+  node.child.kill('SIGUSR2');
+  await sleep(1_000);
+  return {
+    rss: await metric(node.httpUrl, 'process_resident_memory_bytes'),
+    heap: await metric(node.httpUrl, 'nodejs_heap_used_bytes'),
+  };
 }
 
 async function directoryBytes(dir: string): Promise<number> {
@@ -153,7 +153,7 @@ class Cluster {
     const ms = performance.now() - started;
     return {
       ms,
-      rss: await metric(again.httpUrl, 'process_resident_memory_bytes'),
+      rss: (await memoryOf(again)).rss,
       restoreMs: 1000 * (await metric(again.httpUrl, 'pureraft_snapshot_restore_seconds_total')),
       loadMs: 1000 * (await metric(again.httpUrl, 'pureraft_storage_load_seconds')),
     };
@@ -211,12 +211,7 @@ async function runCluster(label: string, snapshotPolicy: KvNodeConfig['snapshotP
       await cluster.settled();
       await sleep(2_000); // a snapshot the last writes triggered finishes
       const leader = await cluster.leader();
-      const memory = await samples(5, async () => ({
-        rss: await metric(leader.httpUrl, 'process_resident_memory_bytes'),
-        heap: await metric(leader.httpUrl, 'nodejs_heap_used_bytes'),
-      }));
-      const leaderRss = median(memory.map((sample) => sample.rss));
-      const leaderHeap = Math.min(...memory.map((sample) => sample.heap));
+      const { rss: leaderRss, heap: leaderHeap } = await memoryOf(leader);
       const snapshotFileBytes = await metric(leader.httpUrl, 'pureraft_storage_snapshot_file_bytes');
       const dataDirBytes = await directoryBytes(leader.config.dataDir);
       const restart = await cluster.restartFollower();
@@ -245,7 +240,8 @@ async function runCluster(label: string, snapshotPolicy: KvNodeConfig['snapshotP
 /**
  * What the store alone takes at `keys` keys, measured in a bare process of its own (this script with --store)
  * that applies the same writes as the cluster got, each value a fresh string as an HTTP body gives: what its
- * RSS grows by (the allocator's slack included, as in a node), and its heap after a full GC.
+ * RSS grows by (the allocator's slack included, as in a node) and its heap, both after a full GC, as the
+ * nodes' are read.
  */
 async function storeCost(keys: number): Promise<StoreCost> {
   const child = spawn(
@@ -274,8 +270,9 @@ async function measureStore(keys: number): Promise<void> {
   for (let i = 0; i < keys; i++)
     store.apply({ op: 'put', key: keyOf(i), value: Buffer.from(VALUE).toString() });
   await sleep(500);
-  const rssBytes = process.memoryUsage().rss - empty;
   gc();
+  await sleep(1_000);
+  const rssBytes = process.memoryUsage().rss - empty;
   const cost: StoreCost = { rssBytes, heapBytes: process.memoryUsage().heapUsed, keys: store.size };
   process.stdout.write(JSON.stringify(cost));
 }
@@ -345,6 +342,9 @@ function ratios(runs: ReadonlyMap<string, readonly Point[]>, costs: ReadonlyMap<
 }
 
 async function main(): Promise<void> {
+  // Every node process can be told to collect its garbage before its memory is read.
+  const preload = pathToFileURL(fileURLToPath(new URL('./gc-on-signal.mjs', import.meta.url))).href;
+  process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --expose-gc --import ${preload}`.trim();
   console.log(
     `3 nodes on loopback, fsync on; ${CONNECTIONS} clients PUT fresh keys with ${VALUE.length}-byte values; sizes ${SIZES.join(', ')}; at most ${BUDGET_MS / 1000} s of writing per run`,
   );
@@ -360,7 +360,7 @@ async function main(): Promise<void> {
   for (const [label, points] of runs) table(label, points, costs);
   ratios(runs, costs);
   console.log(
-    '\nstore: what the RSS of a bare process grows by as it applies the same writes; restore: the restarted' +
+    '\nMemory is read after a full GC. store: what the RSS of a bare process grows by as it applies the same writes; restore: the restarted' +
       " follower's own time restoring its snapshot; restarted: a follower after kill -9, serving with every" +
       ' committed write applied.',
   );
