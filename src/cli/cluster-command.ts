@@ -7,6 +7,12 @@ import { clusterConfigs, formatAddress, type KvNodeConfig } from '../kv/index.js
 import { type CommandSpec, defineCommand, type Flag, type FlagValues, UsageError } from './flags.js';
 import { NodeProcess } from './launcher.js';
 import { SECRET_ENV } from './node-config.js';
+import {
+  SnapshotSettingsError,
+  snapshotFlags,
+  snapshotPolicyOf,
+  snapshotSettingsOf,
+} from './snapshot-flags.js';
 
 const spec = {
   name: 'cluster',
@@ -58,6 +64,7 @@ its own data. Ctrl-C stops every node.`,
       placeholder: 'dir',
       description: 'Record each node’s run to <dir>/<id>-<time>.trace, for `pureraft replay`.',
     },
+    ...snapshotFlags,
   },
 } as const satisfies CommandSpec<Readonly<Record<string, Flag>>>;
 
@@ -99,6 +106,7 @@ function configsFromFlags(flags: ClusterFlags, env: NodeJS.ProcessEnv, usage: st
   const secret = flags.secret ?? env[SECRET_ENV] ?? randomBytes(16).toString('hex');
   const dataDir = resolve(flags['data-dir'] ?? '.data');
   const electionTimeout = flags['election-timeout'];
+  const snapshotPolicy = snapshotPolicyFromFlags(flags, usage);
   const members = Array.from({ length: count }, (_, i) => ({
     id: `n${i + 1}`,
     raft: { host, port: raftPort + i },
@@ -110,7 +118,17 @@ function configsFromFlags(flags: ClusterFlags, env: NodeJS.ProcessEnv, usage: st
       electionTimeout: [electionTimeout, 2 * electionTimeout] as const,
     }),
     ...(flags.heartbeat !== undefined && { heartbeatInterval: flags.heartbeat }),
+    ...(snapshotPolicy !== undefined && { snapshotPolicy }),
   });
+}
+
+function snapshotPolicyFromFlags(flags: ClusterFlags, usage: string): ReturnType<typeof snapshotPolicyOf> {
+  try {
+    return snapshotPolicyOf(snapshotSettingsOf(flags));
+  } catch (error) {
+    if (error instanceof SnapshotSettingsError) throw new UsageError(error.message, usage);
+    throw error;
+  }
 }
 
 /** A node's config for one incarnation: with --trace-dir, a trace file of its own, named by its start time. */

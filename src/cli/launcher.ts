@@ -8,6 +8,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { formatAddress, type KvNodeConfig } from '../kv/index.js';
 import { SECRET_ENV } from './node-config.js';
+import { snapshotPolicyFlags } from './snapshot-flags.js';
 
 const fromSources = import.meta.url.endsWith('.ts');
 const cliEntry = fileURLToPath(new URL(fromSources ? './main.ts' : './main.js', import.meta.url));
@@ -44,6 +45,7 @@ export function nodeFlags(config: KvNodeConfig): string[] {
   }
   if (config.heartbeatInterval !== undefined) flags.push('--heartbeat', String(config.heartbeatInterval));
   if (config.tracePath !== undefined) flags.push('--trace', config.tracePath);
+  flags.push(...snapshotPolicyFlags(config.snapshotPolicy));
   return flags;
 }
 

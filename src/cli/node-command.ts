@@ -9,6 +9,7 @@ import {
   SECRET_ENV,
   settingsFromJson,
 } from './node-config.js';
+import { snapshotFlags, snapshotSettingsOf } from './snapshot-flags.js';
 
 const spec = {
   name: 'node',
@@ -55,6 +56,7 @@ Example (node n1 of three):
       placeholder: 'file',
       description: 'Record every event to a new file, for `pureraft replay`.',
     },
+    ...snapshotFlags,
   },
 } as const satisfies CommandSpec<Readonly<Record<string, Flag>>>;
 
@@ -82,6 +84,7 @@ async function run(flags: NodeFlags, _positionals: readonly string[], usage: str
         electionTimeout: flags['election-timeout'],
         heartbeat: flags.heartbeat,
         trace: flags.trace,
+        ...snapshotSettingsOf(flags),
       },
       file,
       process.env,

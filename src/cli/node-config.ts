@@ -11,7 +11,10 @@
  *     "secret": "...",                          or the PURERAFT_SECRET environment variable
  *     "electionTimeout": 400,                   ms; the timeout is drawn from [it, 2 × it)
  *     "heartbeat": 100,                         ms
- *     "trace": "/tmp/n1.trace"                  optional: record the run for `pureraft replay`
+ *     "trace": "/tmp/n1.trace",                 optional: record the run for `pureraft replay`
+ *     "snapshotEntries": 10000,                 optional: the snapshot policy (snapshot-flags.ts)
+ *     "snapshotBytes": 4194304,
+ *     "snapshots": false                        never take snapshots
  *   }
  */
 import { resolve } from 'node:path';
@@ -24,6 +27,7 @@ import {
   type KvNodeConfig,
   type Member,
 } from '../kv/index.js';
+import { type SnapshotSettings, SnapshotSettingsError, snapshotPolicyOf } from './snapshot-flags.js';
 
 export const SECRET_ENV = 'PURERAFT_SECRET';
 
@@ -33,7 +37,7 @@ export class ConfigError extends Error {
 }
 
 /** The settings before defaults, as they come from flags or a config file. */
-interface CommonSettings {
+interface CommonSettings extends SnapshotSettings {
   readonly id?: string;
   readonly raft?: string;
   readonly http?: string;
@@ -132,6 +136,9 @@ export function settingsFromJson(text: string, source: string): FileSettings {
     electionTimeout: 'number',
     heartbeat: 'number',
     trace: 'string',
+    snapshotEntries: 'number',
+    snapshotBytes: 'number',
+    snapshots: 'boolean',
   };
   for (const [field, value] of Object.entries(parsed)) {
     const type = types[field];
@@ -183,6 +190,11 @@ export function resolveNodeConfig(
     );
   }
   const trace = pick('trace');
+  const snapshotPolicy = snapshotPolicyIn({
+    snapshotEntries: pick('snapshotEntries'),
+    snapshotBytes: pick('snapshotBytes'),
+    snapshots: pick('snapshots'),
+  });
   return {
     id,
     raft: parseAddress(raft, 'the raft address'),
@@ -193,5 +205,15 @@ export function resolveNodeConfig(
     electionTimeout: timeout,
     heartbeatInterval: heartbeat,
     ...(trace !== undefined && { tracePath: resolve(trace) }),
+    ...(snapshotPolicy !== undefined && { snapshotPolicy }),
   };
+}
+
+function snapshotPolicyIn(settings: SnapshotSettings): ReturnType<typeof snapshotPolicyOf> {
+  try {
+    return snapshotPolicyOf(settings);
+  } catch (error) {
+    if (error instanceof SnapshotSettingsError) throw new ConfigError(error.message);
+    throw error;
+  }
 }

@@ -108,8 +108,13 @@ export class ByteReader {
 
   bytes(maxLength = this.remaining): Uint8Array {
     const length = this.varint();
-    if (length > maxLength || length > this.remaining)
-      throw new DecodeError(`byte string of ${length} bytes does not fit`);
+    if (length > maxLength) throw new DecodeError(`byte string of ${length} bytes does not fit`);
+    return this.take(length);
+  }
+
+  /** The next `length` bytes as they are (no length prefix), without a copy. */
+  take(length: number): Uint8Array {
+    if (length > this.remaining) throw new DecodeError(`byte string of ${length} bytes does not fit`);
     const value = this.buffer.subarray(this.offset, this.offset + length);
     this.offset += length;
     return value;

@@ -11,8 +11,10 @@
  *   sender's checksum, and only then hands the core one `InstallSnapshot` whose data is the local ref.
  * - Restoring: the runtime feeds `store.read(snapshot)` to the state machine.
  *
- * A ref that no `persist` ever carried (a received snapshot the core found stale, an aborted transfer) is
- * garbage: the store deletes it at the latest when a newer snapshot is persisted, or when it is reopened.
+ * A ref that no `persist` carries (a received snapshot the core found stale, an aborted transfer) is garbage,
+ * but only its holder knows when it is: the store keeps it until the holder calls `release` (or `abort` on its
+ * writer), or until the store is closed or reopened. A store never deletes it because a newer snapshot was
+ * persisted meanwhile: a received snapshot may still be on its way to the core then.
  */
 import type { Snapshot } from '../core/index.js';
 
@@ -49,6 +51,11 @@ export interface SnapshotWriter {
 
 export interface SnapshotStore {
   create(): SnapshotWriter;
+  /**
+   * The holder of `ref` (from a writer's `finish`) will not persist it: its data is deleted, unless a persist
+   * carries it or it is the current snapshot's (then nothing happens). Safe to call more than once.
+   */
+  release(ref: SnapshotRef): Promise<void>;
   /** The data of a snapshot this store holds (the latest persisted or loaded, or one just written), in chunks. */
   read(snapshot: Snapshot): AsyncIterable<Uint8Array>;
 }

@@ -17,11 +17,14 @@ export {
   clusterConfigs,
   DEFAULT_ELECTION_TIMEOUT,
   DEFAULT_HEARTBEAT_INTERVAL,
+  DEFAULT_KV_SNAPSHOT_POLICY,
   formatAddress,
+  KV_WAL_SEGMENT_BYTES,
   KvNode,
   type KvNodeConfig,
   type Member,
 } from './kv-node.js';
 export { DEFAULT_LIMITS, HttpError, type RequestLimits } from './request.js';
 export { DEFAULT_MAX_SESSIONS, SessionTable } from './sessions.js';
+export { KV_SNAPSHOT_VERSION, KvSnapshotError } from './snapshot-format.js';
 export { KvStateMachine } from './state-machine.js';

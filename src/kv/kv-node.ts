@@ -1,6 +1,8 @@
 /**
  * One node of the replicated key-value service, assembled: the write-ahead log on disk, the TCP transport, the
  * store as the state machine of a RaftNode, and the HTTP API. `startKvNode` starts it; `stop` undoes it.
+ * Snapshots: the storage's snapshot files are what the transport sends and receives, and the node compacts its
+ * log by the service's policy (DEFAULT_KV_SNAPSHOT_POLICY).
  */
 import { randomInt } from 'node:crypto';
 import { join } from 'node:path';
@@ -8,7 +10,7 @@ import type { NodeId } from '../core/index.js';
 import { jsonCodec } from '../effects/binary.js';
 import { DiskStorage } from '../effects/storage/index.js';
 import { TcpTransport } from '../effects/transport/index.js';
-import { RaftNode } from '../runtime/node/index.js';
+import { RaftNode, type SnapshotPolicy } from '../runtime/node/index.js';
 import { Batcher } from './batcher.js';
 import type { KvEntry, KvEntryResult } from './commands.js';
 import { KvHttpServer } from './http.js';
@@ -47,6 +49,10 @@ export interface KvNodeConfig {
   readonly limits?: RequestLimits;
   readonly maxPendingProposals?: number;
   readonly proposalTimeoutMs?: number;
+  /** When to compact the log; `false`: never. Default DEFAULT_KV_SNAPSHOT_POLICY. */
+  readonly snapshotPolicy?: SnapshotPolicy | false;
+  /** Size of a write-ahead log segment. Default KV_WAL_SEGMENT_BYTES. */
+  readonly walSegmentBytes?: number;
 }
 
 /** One node of a cluster: its id and where it listens. */
@@ -80,6 +86,22 @@ export function clusterConfigs(
 export const DEFAULT_ELECTION_TIMEOUT = [400, 800] as const;
 export const DEFAULT_HEARTBEAT_INTERVAL = 100;
 
+/**
+ * The service's snapshot policy: far below RaftNode's general default (64 MiB of commands), because what the
+ * log holds between snapshots is memory on every node (a command is several times its JSON size as an object)
+ * and replay time at a restart. A few MiB of commands keep both small and flat next to a process's own ~60 MiB,
+ * whatever the store's size (bench/growth.ts measures it); the cost is rewriting the whole store that often,
+ * which a much larger store may want to trade back with --snapshot-bytes.
+ */
+export const DEFAULT_KV_SNAPSHOT_POLICY = { entries: 10_000, bytes: 4 * 1024 * 1024 } as const;
+
+/**
+ * Write-ahead log segments of the service: a restart replays whole segments, also the records a snapshot
+ * covers, and compaction deletes only whole segments, so a segment not much larger than the policy's bytes
+ * keeps restarts and disk use flat.
+ */
+export const KV_WAL_SEGMENT_BYTES = 8 * 1024 * 1024;
+
 export function formatAddress({ host, port }: Address): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
@@ -103,8 +125,12 @@ export class KvNode {
     onFatal: (error: Error) => void,
   ) {
     const codec = jsonCodec<KvEntry>();
-    this.storage = new DiskStorage<KvEntry>(config.dataDir, { codec });
+    this.storage = new DiskStorage<KvEntry>(config.dataDir, {
+      codec,
+      segmentBytes: config.walSegmentBytes ?? KV_WAL_SEGMENT_BYTES,
+    });
     this.transport = new TcpTransport<KvEntry>({
+      snapshots: this.storage.snapshots,
       id: config.id,
       listen: config.raft,
       peers: Object.fromEntries(Object.entries(config.peers).map(([id, member]) => [id, member.raft])),
@@ -124,6 +150,7 @@ export class KvNode {
       storage: this.storage,
       transport: this.transport,
       stateMachine: this.machine,
+      snapshotPolicy: config.snapshotPolicy ?? DEFAULT_KV_SNAPSHOT_POLICY,
       // A dead node must not keep serving: its /status would go on reporting its last role.
       onFatal: (error) => {
         this.#fatal = error;
@@ -184,6 +211,9 @@ export class KvNode {
       appliedIndex: status.appliedIndex,
       lastIndex: status.lastIndex,
       lastTerm: status.lastTerm,
+      // The log holds firstIndex..lastIndex; everything through snapshotIndex is in the snapshot.
+      snapshotIndex: status.snapshotIndex,
+      firstIndex: status.snapshotIndex + 1,
       pendingProposals: this.node.pendingProposals,
       queuedEvents: this.node.queueLength,
       raft: formatAddress(this.config.raft),
@@ -206,6 +236,7 @@ export class KvNode {
       storage: this.storage.stats,
       keys: this.machine.size,
       sessions: this.machine.sessions,
+      memory: process.memoryUsage(),
       proposed: this.batcher.stats,
       httpRequests: this.http.requestCounts(),
     });

@@ -16,6 +16,8 @@ export interface MetricsSource {
   /** Log entries the service proposed, and the client commands they carried (more than one: a batch). */
   readonly proposed: { readonly entries: number; readonly commands: number };
   readonly httpRequests: readonly (readonly [Labels, number])[];
+  /** This process's memory, when known. */
+  readonly memory?: NodeJS.MemoryUsage;
 }
 
 const roles = ['follower', 'candidate', 'leader'] as const;
@@ -60,6 +62,7 @@ export function renderNodeMetrics(source: MetricsSource): string {
     if (field === 'queuedFrames') text.gauge(name, 'Messages waiting in the per-peer send queues.', value);
     else text.counter(`${name}_total`, `Transport counter ${field} (see TransportStats).`, value);
   }
+  addSnapshotMetrics(text, source);
   return text
     .counter(
       'pureraft_storage_syncs_total',
@@ -90,4 +93,73 @@ export function renderNodeMetrics(source: MetricsSource): string {
       source.httpRequests,
     )
     .toString();
+}
+
+/** Snapshots (§7): where the log starts, what was taken, sent, received, installed and restored, what is on disk. */
+function addSnapshotMetrics(text: PrometheusText, source: MetricsSource): void {
+  const { status, node, transport, storage, memory } = source;
+  const { snapshots } = node;
+  const events: [string, number, number][] = [
+    ['taken', snapshots.taken, snapshots.takenBytes],
+    ['sent', transport.snapshotsSent, transport.snapshotBytesSent],
+    ['received', transport.snapshotsReceived, transport.snapshotBytesReceived],
+    ['installed', snapshots.installed, snapshots.installedBytes],
+    ['restored', snapshots.restored, snapshots.restoredBytes],
+  ];
+  text
+    .gauge(
+      'pureraft_snapshot_index',
+      'Index of the latest snapshot; 0 when there is none.',
+      status.snapshotIndex,
+    )
+    .gauge(
+      'pureraft_log_first_index',
+      'First index the log holds (the ones before it are compacted into the snapshot).',
+      status.snapshotIndex + 1,
+    )
+    .counter(
+      'pureraft_snapshots_total',
+      'Snapshots taken here, sent to and received from peers (whole), installed from a leader, restored at start.',
+      events.map(([event, count]) => [{ event }, count]),
+    )
+    .counter(
+      'pureraft_snapshot_bytes_total',
+      'Data bytes of those snapshots (sent and received: bytes on the wire, also of transfers that failed).',
+      events.map(([event, , bytes]) => [{ event }, bytes]),
+    )
+    .gauge(
+      'pureraft_storage_load_seconds',
+      'Time the node took at start to load its durable state: the snapshot file checked, the log replayed.',
+      node.loadMs / 1000,
+    )
+    .counter(
+      'pureraft_snapshot_restore_seconds_total',
+      'Time spent reading snapshots into the store (installs and the restore at start).',
+      snapshots.restoreMs / 1000,
+    )
+    .gauge(
+      'pureraft_storage_snapshot_file_bytes',
+      'Size of the current snapshot file on disk.',
+      storage.snapshotBytesOnDisk,
+    )
+    .gauge(
+      'pureraft_storage_wal_bytes',
+      'Size of the write-ahead log segments on disk.',
+      storage.walBytesOnDisk,
+    );
+  if (memory !== undefined) {
+    text
+      .gauge('process_resident_memory_bytes', 'Resident memory of this process.', memory.rss)
+      .gauge(
+        'nodejs_heap_used_bytes',
+        'V8 heap in use (live data and garbage not yet collected).',
+        memory.heapUsed,
+      )
+      .gauge('nodejs_heap_total_bytes', 'V8 heap reserved.', memory.heapTotal)
+      .gauge(
+        'nodejs_external_memory_bytes',
+        'Memory of buffers and other objects outside the V8 heap.',
+        memory.external,
+      );
+  }
 }

@@ -14,7 +14,7 @@
 import { createHash } from 'node:crypto';
 import type { KvOperation, KvResult, KvSession } from './commands.js';
 
-interface LastRequest {
+export interface LastRequest {
   readonly seq: number;
   /** Of the command sent with `seq`: see `fingerprint`. */
   readonly fingerprint: string;
@@ -57,6 +57,19 @@ export class SessionTable {
     return this.#last.size;
   }
 
+  /** Every client's last request, least recently used first: a copy (O(clients)), which later requests do not
+   *  change. What a snapshot holds. */
+  entries(): [string, LastRequest][] {
+    return [...this.#last];
+  }
+
+  /** Replaces the whole table (a restore) with `entries`, least recently used first, evicting past the bound. */
+  replace(entries: Iterable<readonly [string, LastRequest]>): void {
+    this.#last.clear();
+    for (const [client, last] of entries) this.#last.set(client, last);
+    this.#evict();
+  }
+
   check({ client, seq }: KvSession, operation: KvOperation): SessionCheck {
     const last = this.#last.get(client);
     if (last === undefined) {
@@ -83,7 +96,12 @@ export class SessionTable {
   record({ client, seq }: KvSession, operation: KvOperation, result: KvResult): void {
     const kept = operation.op === 'get' ? undefined : result;
     this.#touch(client, { seq, fingerprint: fingerprint(operation), result: kept });
-    if (this.#last.size > this.maxSessions) {
+    this.#evict();
+  }
+
+  /** Forgets the least recently used clients past the bound. */
+  #evict(): void {
+    while (this.#last.size > this.maxSessions) {
       const oldest = this.#last.keys().next().value as string;
       this.#last.delete(oldest);
     }

@@ -1,6 +1,12 @@
 /**
  * The replicated key-value store: what every replica applies, in log order, a batch's commands one after the
  * other. Deterministic, and it never throws.
+ *
+ * Its snapshot (snapshot-format.ts) holds the whole replicated state: the keys and values, and the session
+ * table, so that a request retried after a restore is still applied once. Taking one captures the state at
+ * the call in O(1) (layered-map.ts; the session table, bounded, is copied), and the bytes are produced in
+ * slices while applies go on. Restoring reads the snapshot as a stream into a new state, which replaces the
+ * old one only once the whole snapshot was read and found sound.
  */
 import type { StateMachine } from '../effects/apply/index.js';
 import {
@@ -11,10 +17,12 @@ import {
   type KvOperation,
   type KvResult,
 } from './commands.js';
+import { LayeredMap } from './layered-map.js';
 import { SessionTable } from './sessions.js';
+import { decodeKvSnapshot, encodeKvSnapshot } from './snapshot-format.js';
 
 export class KvStateMachine implements StateMachine<KvEntry, KvEntryResult> {
-  readonly #data = new Map<string, string>();
+  readonly #data = new LayeredMap();
   readonly #sessions: SessionTable;
 
   constructor(maxSessions?: number) {
@@ -38,7 +46,23 @@ export class KvStateMachine implements StateMachine<KvEntry, KvEntryResult> {
 
   /** Every key and value this replica has applied, sorted by key. */
   dump(): [string, string][] {
-    return [...this.#data].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return [...this.#data.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+
+  /**
+   * The whole state as it is now, as snapshot bytes produced later, a slice at a time. The consumer must run
+   * the iterator to its end or stop it (`return`, as `for await` does on a throw): the capture is held until
+   * then.
+   */
+  snapshot(): AsyncIterable<Uint8Array> {
+    return encodeKvSnapshot(this.#data.capture(), this.#sessions.entries());
+  }
+
+  /** Replaces the whole state with a snapshot's; throws `KvSnapshotError`, changing nothing, on bad bytes. */
+  async restore(chunks: AsyncIterable<Uint8Array>): Promise<void> {
+    const { data, sessions } = await decodeKvSnapshot(chunks);
+    this.#data.replace(data);
+    this.#sessions.replace(sessions);
   }
 
   apply(entry: KvEntry): KvEntryResult {

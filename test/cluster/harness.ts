@@ -17,6 +17,7 @@ export interface NodeReport {
   readonly commitIndex: number;
   readonly appliedIndex: number;
   readonly lastIndex: number;
+  readonly snapshotIndex: number;
 }
 
 export interface Dump {
@@ -62,9 +63,14 @@ export class ProcessCluster {
     readonly configs: readonly KvNodeConfig[],
   ) {}
 
-  static async start(ids: readonly string[] = ['a', 'b', 'c']): Promise<ProcessCluster> {
+  /** `extra` adds to every node's config (a snapshot policy, say). */
+  static async start(
+    ids: readonly string[] = ['a', 'b', 'c'],
+    extra: Partial<KvNodeConfig> = {},
+  ): Promise<ProcessCluster> {
     const root = await mkdtemp(join(tmpdir(), 'pureraft-cluster-'));
-    const cluster = new ProcessCluster(root, await localClusterConfigs(ids, root));
+    const configs = (await localClusterConfigs(ids, root)).map((config) => ({ ...config, ...extra }));
+    const cluster = new ProcessCluster(root, configs);
     await Promise.all(ids.map((id) => cluster.launch(id)));
     return cluster;
   }
@@ -85,9 +91,15 @@ export class ProcessCluster {
 
   /** Starts node `id` (again) and waits until it serves HTTP. */
   async launch(id: string): Promise<NodeProcess> {
+    const node = this.spawn(id);
+    await node.serving();
+    return node;
+  }
+
+  /** Starts node `id` (again) without waiting for anything. */
+  spawn(id: string): NodeProcess {
     const node = new NodeProcess(this.config(id));
     this.processes.set(id, node);
-    await node.serving();
     return node;
   }
 
@@ -98,6 +110,14 @@ export class ProcessCluster {
 
   async status(id: string): Promise<NodeReport> {
     return getJson<NodeReport>(`${this.url(id)}/status`);
+  }
+
+  /** A sample of node `id`'s /metrics, e.g. `pureraft_snapshots_total{event="installed"}`. */
+  async metric(id: string, sample: string): Promise<number> {
+    const response = await fetch(`${this.url(id)}/metrics`, { signal: AbortSignal.timeout(2_000) });
+    const line = (await response.text()).split('\n').find((l) => l.startsWith(`${sample} `));
+    if (line === undefined) throw new Error(`node ${id} has no metric ${sample}`);
+    return Number(line.slice(sample.length + 1));
   }
 
   async dump(id: string): Promise<Dump> {

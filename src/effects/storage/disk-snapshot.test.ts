@@ -412,31 +412,51 @@ describe('DiskStorage persist with a snapshot', () => {
 });
 
 describe('DiskStorage snapshot data', () => {
-  it('deletes data no persist carried once a newer snapshot is persisted, and never a writer in progress', async () => {
+  it('keeps data a transfer finished while another snapshot is persisted, so that it can still be persisted', async () => {
+    // The race: the transport finishes a received snapshot and hands it to the node's queue; before the core
+    // steps it, the node persists a snapshot of its own. The received data must survive that persist.
     const storage = disk.open();
     await storage.load();
     await storage.persist({ type: 'persist', hardState, entries: entriesFrom(1, 12) });
-    const stale = await takeSnapshot(storage, 3);
-    expect(await readSnapshotBytes(storage.snapshots, stale)).toEqual(Buffer.from(snapshotDataAt(3)));
+    const received = await takeSnapshot(storage, 12);
     const inProgress = storage.snapshots.create();
     await inProgress.write(snapshotDataAt(12));
     await storage.persist({ type: 'persist', snapshot: await takeSnapshot(storage, 10) });
-    await expect(readSnapshotBytes(storage.snapshots, stale)).rejects.toThrow(/no snapshot data for/);
-    expect((await listDir()).filter((name) => name.startsWith('snapshot'))).toHaveLength(2);
-
-    // The writer still finishes, and its data can be persisted.
+    expect(await readSnapshotBytes(storage.snapshots, received)).toEqual(Buffer.from(snapshotDataAt(12)));
+    await storage.persist({ type: 'persist', snapshot: received });
+    // A writer in progress is left alone too; its data is released once its holder decides.
     const ref = await inProgress.finish();
-    await storage.persist({
-      type: 'persist',
-      snapshot: { meta: { index: 12, term: 1, membership: testMembership }, data: ref },
-    });
-    await inProgress.abort(); // safe after the persist: the data is the storage's now
+    await storage.snapshots.release(ref);
+    await storage.snapshots.release(ref); // releasing twice is fine
+    await storage.snapshots.release(received.data as SnapshotRef); // the current snapshot's: stays
+    expect((await listDir()).filter((name) => name.startsWith('snapshot'))).toEqual([
+      'snapshot-0000000000000012.snap',
+    ]);
     await storage.close();
-    const durable = await disk.reload();
-    expect(durable.snapshot).toEqual({
+    expect((await disk.reload()).snapshot).toEqual({
       meta: { index: 12, term: 1, membership: testMembership },
       data: loadedRef(12),
     });
+  });
+
+  it('deletes released data at once, and data no persist carried when it closes: disk use stays bounded', async () => {
+    const storage = disk.open();
+    await storage.load();
+    await storage.persist({ type: 'persist', hardState, entries: entriesFrom(1, 40) });
+    const snapshotFiles = async () => (await listDir()).filter((name) => name.startsWith('snapshot'));
+    for (let index = 4; index <= 40; index += 4) {
+      // A stale snapshot arrives and is released once the core has turned it down; a newer one is persisted.
+      const stale = await takeSnapshot(storage, index - 1);
+      await storage.snapshots.release(stale.data as SnapshotRef);
+      await expect(readSnapshotBytes(storage.snapshots, stale)).rejects.toThrow(/no snapshot data for/);
+      await storage.persist({ type: 'persist', snapshot: await takeSnapshot(storage, index) });
+      expect(await snapshotFiles()).toHaveLength(1);
+    }
+    const unclaimed = await takeSnapshot(storage, 41);
+    expect(await snapshotFiles()).toHaveLength(2);
+    await storage.close();
+    expect(await snapshotFiles()).toEqual(['snapshot-0000000000000040.snap']);
+    await expect(readSnapshotBytes(storage.snapshots, unclaimed)).rejects.toThrow(/no snapshot data for/);
   });
 
   it('deletes aborted data, refuses writes before load, and aborts unfinished writers on close', async () => {

@@ -3,9 +3,14 @@
  *
  * A writer streams into a new temporary file and syncs it on `finish`. A persist carrying its ref claims the
  * file (nothing else may carry it or delete it), and DiskStorage makes it current: `seal` appends the trailer,
- * `install` renames it into place and then deletes what it replaced: the previous snapshot's file, and the
- * data finished before that persist was called that no persist carries (a received snapshot the core found
- * stale, an abandoned one). Reopening deletes whatever a crash left behind.
+ * `install` renames it into place and then deletes the previous snapshot's file.
+ *
+ * Finished data that no persist carries is deleted only when its holder says so (`release`, or `abort` of its
+ * writer), or when the store closes, never because something else happened meanwhile: a snapshot the transport
+ * has just received may wait in the node's queue while the node persists another one, and must still be there
+ * when the core steps it. The runtime releases every received ref the core did not persist as soon as the core
+ * has stepped it, so what is held beyond the current snapshot is what is on its way to the core. Reopening
+ * deletes whatever a crash left behind.
  *
  * `read` serves the current snapshot (by the ref a persist carried, or the one `load` returned) and data
  * finished and not yet deleted, in bounded chunks; a file renamed or deleted while it is being read stays
@@ -31,26 +36,19 @@ export interface HeldData {
   readonly path: string;
 }
 
-/** Data a persist carries, and the point in the order of finished data that its persist was called at. */
-export interface Claim extends HeldData {
-  readonly finishedBefore: number;
-}
-
-interface Finished extends HeldData {
-  readonly sequence: number;
-}
+/** Data a persist carries. */
+export type Claim = HeldData;
 
 export class DiskSnapshotStore implements SnapshotStore {
   readonly #dir: string;
   #open = false;
   #current: HeldData | null = null;
   /** Data written and finished that no persist carries yet, by name. */
-  readonly #finished = new Map<string, Finished>();
+  readonly #finished = new Map<string, HeldData>();
   /** Data carried by a persist that has not made it current yet, by name. */
   readonly #claimed = new Map<string, HeldData>();
   /** Writers not finished yet: closing the store aborts them. */
   readonly #writing = new Set<DataFileWriter>();
-  #finishedCount = 0;
 
   constructor(dir: string) {
     this.#dir = dir;
@@ -63,12 +61,15 @@ export class DiskSnapshotStore implements SnapshotStore {
     this.#open = true;
   }
 
-  /** Aborts the writers in progress; takes nothing more. */
+  /** Aborts the writers in progress and deletes finished data that no persist carries; takes nothing more. */
   async stop(): Promise<void> {
     this.#open = false;
     const writers = [...this.#writing];
     this.#writing.clear();
+    const unclaimed = [...this.#finished.values()].map((data) => data.path);
+    this.#finished.clear();
     await Promise.all(writers.map(async (writer) => this.#discard(writer)));
+    await Promise.all(unclaimed.map((path) => rm(path, { force: true })));
   }
 
   create(): SnapshotWriter {
@@ -84,7 +85,7 @@ export class DiskSnapshotStore implements SnapshotStore {
         // An abort, or closing the storage, while the sync ran has deleted the file by now.
         if (!this.#writing.delete(writer)) throw new Error(`${writer.path}: aborted`);
         const ref: SnapshotRef = { kind: 'snapshot-ref', name, bytes, crc32 };
-        this.#finished.set(name, { ref, path: writer.path, sequence: this.#finishedCount++ });
+        this.#finished.set(name, { ref, path: writer.path });
         return ref;
       },
       abort: async () => {
@@ -94,6 +95,15 @@ export class DiskSnapshotStore implements SnapshotStore {
         if (!this.#claimed.has(name) && this.#current?.ref.name !== name) await this.#discard(writer);
       },
     };
+  }
+
+  /** The holder of `ref` will not persist it: its data goes, unless a persist carries it or it is current. */
+  async release(ref: SnapshotRef): Promise<void> {
+    const finished = this.#finished.get(ref.name);
+    if (finished === undefined || !sameRef(finished.ref, ref)) return;
+    this.#finished.delete(ref.name);
+    // No directory sync: a name that comes back after a crash is a leftover, which reopening deletes.
+    await rm(finished.path, { force: true });
   }
 
   async *read(snapshot: Snapshot): AsyncIterable<Uint8Array> {
@@ -122,7 +132,7 @@ export class DiskSnapshotStore implements SnapshotStore {
     }
     this.#finished.delete(data.name);
     this.#claimed.set(data.name, finished);
-    return { ...finished, finishedBefore: this.#finishedCount };
+    return finished;
   }
 
   /** Appends the trailer and syncs: the file is whole before anything points at it. Returns its size. */
@@ -132,7 +142,7 @@ export class DiskSnapshotStore implements SnapshotStore {
 
   /**
    * Renames the sealed file into place, durably: from then on it is the current snapshot, also after a crash.
-   * Then deletes the snapshot it replaced and the data finished before the claim that no persist carries.
+   * Then deletes the snapshot it replaced.
    */
   async install(claim: Claim, meta: SnapshotMeta): Promise<void> {
     const path = snapshotPath(this.#dir, meta.index);
@@ -141,12 +151,7 @@ export class DiskSnapshotStore implements SnapshotStore {
     const replaced = this.#current;
     this.#current = { ref: claim.ref, path };
     this.#claimed.delete(claim.ref.name);
-    const garbage = [...this.#finished.values()].filter((data) => data.sequence < claim.finishedBefore);
-    for (const data of garbage) this.#finished.delete(data.ref.name);
-    await removeDurably(this.#dir, [
-      ...(replaced === null ? [] : [replaced.path]),
-      ...garbage.map((d) => d.path),
-    ]);
+    await removeDurably(this.#dir, replaced === null ? [] : [replaced.path]);
   }
 
   async #openHeld(ref: SnapshotRef): Promise<{ path: string; handle: FileHandle }> {

@@ -1,7 +1,8 @@
 /**
- * A `SnapshotStore` in memory, for MemoryStorage: finished data is kept by name until a newer snapshot is
- * persisted without it. Snapshot data that is not a `SnapshotRef` (plain data, as a simulator or a test may
- * use) passes through storage untouched, and only `read` refuses it.
+ * A `SnapshotStore` in memory, for MemoryStorage: finished data is kept by name until it is released or
+ * aborted, or, once persisted, until a newer snapshot replaces it (the rules of snapshot-data.ts). Snapshot
+ * data that is not a `SnapshotRef` (plain data, as a simulator or a test may use) passes through storage
+ * untouched, and only `read` refuses it.
  */
 import type { Snapshot } from '../../core/index.js';
 import {
@@ -41,6 +42,15 @@ export class MemorySnapshotStore implements SnapshotStore {
     };
   }
 
+  /** How many pieces of data the store holds: the current snapshot's and those not released yet. */
+  get size(): number {
+    return this.#held.size;
+  }
+
+  async release(ref: SnapshotRef): Promise<void> {
+    if (ref.name !== this.#current) this.#held.delete(ref.name);
+  }
+
   async *read(snapshot: Snapshot): AsyncIterable<Uint8Array> {
     yield this.#dataOf(snapshot.data);
   }
@@ -50,10 +60,11 @@ export class MemorySnapshotStore implements SnapshotStore {
     if (isSnapshotRef(data)) this.#dataOf(data);
   }
 
-  /** `data` is now the persisted snapshot's: every other ref is dropped. */
+  /** `data` is now the persisted snapshot's: the data of the one it replaced is dropped. */
   persisted(data: unknown): void {
+    const replaced = this.#current;
     this.#current = isSnapshotRef(data) ? data.name : null;
-    for (const name of this.#held.keys()) if (name !== this.#current) this.#held.delete(name);
+    if (replaced !== null && replaced !== this.#current) this.#held.delete(replaced);
   }
 
   #dataOf(data: unknown): Uint8Array {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Snapshot } from '../../core/index.js';
-import type { SnapshotStore } from '../snapshot-data.js';
+import type { SnapshotRef, SnapshotStore } from '../snapshot-data.js';
 import { crc32 } from './frame.js';
 import { MemoryStorage } from './memory.js';
 import { initialHardState, type PersistEffect } from './storage.js';
@@ -44,7 +44,7 @@ describe('MemoryStorage snapshots', () => {
     expect(await readAll(restarted.snapshots, durable.snapshot!)).toBe('state through 2');
   });
 
-  it('drops data no persist carried once a newer snapshot is persisted, and keeps the current one on abort', async () => {
+  it('keeps data no persist carried until it is released, drops what a newer snapshot replaced, and keeps the current one on abort', async () => {
     const storage = new MemoryStorage<string>();
     await storage.load();
     const stale = await writeData(storage.snapshots, 'stale');
@@ -63,8 +63,19 @@ describe('MemoryStorage snapshots', () => {
     const current: Snapshot = { meta: { index: 5, term: 1, membership }, data: await writer.finish() };
     await storage.persist({ type: 'persist', snapshot: current });
     await writer.abort();
+    await storage.snapshots.release(current.data as SnapshotRef);
     await expect(readAll(storage.snapshots, current)).resolves.toBe('current');
+    // A newer snapshot was persisted: data not yet released stays (it may be on its way to the core).
+    await expect(readAll(storage.snapshots, staleSnapshot)).resolves.toBe('stale');
+    await storage.snapshots.release(stale);
     await expect(readAll(storage.snapshots, staleSnapshot)).rejects.toThrow(/no data for snapshot ref/);
+    const newer: Snapshot = {
+      meta: { index: 6, term: 1, membership },
+      data: await writeData(storage.snapshots, 'newer'),
+    };
+    await storage.persist({ type: 'persist', snapshot: newer });
+    await expect(readAll(storage.snapshots, current)).rejects.toThrow(/no data for snapshot ref/);
+    expect(storage.snapshots.size).toBe(1);
   });
 
   it('passes plain snapshot data through, but has no bytes to read for it', async () => {

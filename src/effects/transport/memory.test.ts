@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { InstallSnapshot, Message } from '../../core/index.js';
 import { jsonCodec } from '../binary.js';
+import { MemorySnapshotStore } from '../storage/index.js';
 import { MemoryNetwork } from './memory.js';
 import type { Transport } from './transport.js';
 
@@ -23,6 +24,17 @@ async function cluster(network: MemoryNetwork<Command>, ids: string[]) {
   const nodes = ids.map((id) => network.transport(id));
   await Promise.all(nodes.map((node) => node.start()));
   return { nodes, inboxes: nodes.map(inbox) };
+}
+
+function installSnapshot(to: string, data: unknown): InstallSnapshot {
+  return {
+    type: 'InstallSnapshot',
+    term: 2,
+    from: 'a',
+    to,
+    round: 1,
+    snapshot: { meta: { index: 9, term: 2, membership: { voters: ['a', 'b', 'c'], learners: [] } }, data },
+  };
 }
 
 describe('MemoryNetwork', () => {
@@ -75,6 +87,68 @@ describe('MemoryNetwork', () => {
     await settle();
     expect(inboxes[1]).toEqual([install]);
     expect((inboxes[1]![0] as InstallSnapshot).snapshot.data).toBe(data);
+  });
+
+  it('copies snapshot data from the sender’s store into the receiver’s, and delivers it with the receiver’s ref', async () => {
+    const network = new MemoryNetwork<Command>({ codec: jsonCodec() });
+    const [storeA, storeB, storeC] = [
+      new MemorySnapshotStore(),
+      new MemorySnapshotStore(),
+      new MemorySnapshotStore(),
+    ];
+    const a = network.transport('a', storeA);
+    const b = network.transport('b', storeB);
+    const c = network.transport('c', storeC);
+    await Promise.all([a.start(), b.start(), c.start()]);
+    const [inboxB, inboxC] = [inbox(b), inbox(c)];
+    const writer = storeA.create();
+    await writer.write(new TextEncoder().encode('the state '));
+    await writer.write(new TextEncoder().encode('through 9'));
+    const install = installSnapshot('b', await writer.finish());
+    a.send(install);
+    await settle();
+    expect(inboxB).toHaveLength(1);
+    const received = inboxB[0] as InstallSnapshot;
+    expect({ ...received, snapshot: { ...received.snapshot, data: null } }).toEqual({
+      ...install,
+      snapshot: { ...install.snapshot, data: null },
+    });
+    expect(storeB.size).toBe(1);
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of storeB.read(received.snapshot)) chunks.push(chunk);
+    expect(Buffer.concat(chunks).toString()).toBe('the state through 9');
+
+    // Data the sender no longer holds is not copied: the message is dropped and nothing is left behind.
+    a.send(installSnapshot('c', { kind: 'snapshot-ref', name: 'gone', bytes: 1, crc32: 0 }));
+    // Across a cut link, nothing arrives either.
+    network.cut('a', 'c');
+    a.send({ ...install, to: 'c' });
+    await settle();
+    expect(inboxC).toEqual([]);
+    expect(storeC.size).toBe(0);
+    expect(network.stats).toEqual({ delivered: 1, dropped: 2, rejected: 0 });
+  });
+
+  it('refuses snapshot data between a node with a snapshot store and one without, and lets a detached node attach again', async () => {
+    const network = new MemoryNetwork<Command>();
+    const store = new MemorySnapshotStore();
+    const a = network.transport('a', store);
+    const b = network.transport('b');
+    await Promise.all([a.start(), b.start()]);
+    const inboxB = inbox(b);
+    const writer = store.create();
+    await writer.write(new Uint8Array([1]));
+    a.send(installSnapshot('b', await writer.finish()));
+    await settle();
+    expect(inboxB).toEqual([]);
+    expect(network.stats.rejected).toBe(1);
+    network.detach('b');
+    const again = network.transport('b', new MemorySnapshotStore());
+    await again.start();
+    const inboxAgain = inbox(again);
+    a.send(vote('a', 'b'));
+    await settle();
+    expect(inboxAgain).toEqual([vote('a', 'b')]);
   });
 
   it('rejects a message whose sender is not the transport sending it', async () => {

@@ -3,9 +3,15 @@
  * asynchronous (one macrotask later, like a real network, so a handler that answers at once cannot recurse into
  * its peer), and links can be cut to simulate partitions. A handler that throws is a bug in the code under
  * test: the error is left uncaught so the test fails loudly.
+ *
+ * Snapshots travel as they do over TCP: a node that attaches with its storage's `SnapshotStore` gets an
+ * InstallSnapshot only once its data has been copied, chunk by chunk, from the sender's store into its own, and
+ * with its own ref as the data. A copy that fails, or whose link is cut meanwhile, is dropped and its data
+ * released. Between nodes without stores, the data passes as is.
  */
-import type { Message, NodeId } from '../../core/index.js';
+import type { InstallSnapshot, Message, NodeId } from '../../core/index.js';
 import type { CommandCodec } from '../binary.js';
+import { isSnapshotRef, type SnapshotRef, type SnapshotStore } from '../snapshot-data.js';
 import { decodeMessage, describeError, encodeMessage } from './codec.js';
 import type { Transport } from './transport.js';
 
@@ -35,12 +41,21 @@ export class MemoryNetwork<C> {
 
   constructor(private readonly options: MemoryNetworkOptions<C> = {}) {}
 
-  /** The transport of node `id`, attached to this network. Each id may attach once. */
-  transport(id: NodeId): Transport<C> {
+  /**
+   * The transport of node `id`, attached to this network; `snapshots` is where its snapshot data lives (its
+   * storage's store). Each id may attach once, until `detach`.
+   */
+  transport(id: NodeId, snapshots?: SnapshotStore): Transport<C> {
     if (this.transports.has(id)) throw new Error(`node ${id} is already attached`);
-    const transport = new MemoryTransport<C>(id, this);
+    const transport = new MemoryTransport<C>(id, this, snapshots);
     this.transports.set(id, transport);
     return transport;
+  }
+
+  /** Detaches node `id` (a node that crashed or stopped), so that a new incarnation can attach. */
+  detach(id: NodeId): void {
+    this.transports.get(id)?.stop();
+    this.transports.delete(id);
   }
 
   /** Drops every message from `from` to `to` until `restore` or `heal`. */
@@ -82,10 +97,14 @@ export class MemoryNetwork<C> {
     }
     const copy = this.copy(message);
     if (copy === undefined) return;
+    if (copy.type === 'InstallSnapshot' && isSnapshotRef(copy.snapshot.data)) {
+      void this.carrySnapshot(copy, copy.snapshot.data);
+      return;
+    }
     setImmediate(() => {
       const target = this.transports.get(copy.to);
-      if (target?.deliver(copy)) this.counts.delivered++;
-      else this.counts.dropped++;
+      if (target === undefined) this.counts.dropped++;
+      else this.handOver(target, copy);
     });
   }
 
@@ -102,6 +121,48 @@ export class MemoryNetwork<C> {
     return undefined;
   }
 
+  /** Copies the snapshot's data into the receiver's store, then delivers the message with the receiver's ref. */
+  private async carrySnapshot(message: InstallSnapshot, data: SnapshotRef): Promise<void> {
+    const from = this.transports.get(message.from)?.snapshots;
+    const target = this.transports.get(message.to);
+    if (target === undefined) {
+      this.counts.dropped++;
+      return;
+    }
+    const into = target.snapshots;
+    if (from === undefined || into === undefined) {
+      // Neither side keeps snapshot data: it passes as is, as before stores were attached.
+      if (from === undefined && into === undefined) setImmediate(() => this.handOver(target, message));
+      else this.reject(message, 'snapshot data between a node with a snapshot store and one without');
+      return;
+    }
+    let ref: SnapshotRef;
+    const writer = into.create();
+    try {
+      for await (const chunk of from.read(message.snapshot)) await writer.write(chunk);
+      ref = await writer.finish();
+    } catch (error) {
+      await writer.abort().catch(() => {});
+      this.counts.dropped++;
+      this.options.logger?.(`memory network: snapshot ${data.name} not copied: ${describeError(error)}`);
+      return;
+    }
+    // The receiver restarted, or the link was cut, while the data was on its way.
+    const deliverable =
+      this.transports.get(message.to) === target && !this.cutLinks.has(linkKey(message.from, message.to));
+    const received = { ...message, snapshot: { ...message.snapshot, data: ref } };
+    if (deliverable && this.handOver(target, received)) return;
+    if (!deliverable) this.counts.dropped++;
+    await into.release(ref);
+  }
+
+  private handOver(target: MemoryTransport<C>, message: Message<C>): boolean {
+    const delivered = target.deliver(message);
+    if (delivered) this.counts.delivered++;
+    else this.counts.dropped++;
+    return delivered;
+  }
+
   private reject(message: Message<C>, reason: string): void {
     this.counts.rejected++;
     this.options.logger?.(`memory network: rejected ${message.type} from ${message.from}: ${reason}`);
@@ -115,6 +176,7 @@ class MemoryTransport<C> implements Transport<C> {
   constructor(
     private readonly id: NodeId,
     private readonly network: MemoryNetwork<C>,
+    readonly snapshots: SnapshotStore | undefined,
   ) {}
 
   send(message: Message<C>): void {

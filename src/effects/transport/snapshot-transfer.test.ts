@@ -63,6 +63,10 @@ class TestStore implements SnapshotStore {
     return writer;
   }
 
+  async release(ref: SnapshotRef): Promise<void> {
+    this.blobs.delete(ref.name);
+  }
+
   async *read(snapshot: Snapshot): AsyncIterable<Uint8Array> {
     const ref = snapshot.data as SnapshotRef;
     const data = this.blobs.get(ref.name);

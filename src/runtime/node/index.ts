@@ -6,8 +6,15 @@ export {
   ProposalLostError,
   ProposalTimeoutError,
 } from './errors.js';
-export { type NodeStatus, RaftNode, type RaftNodeOptions, type RaftNodeStats } from './node.js';
+export {
+  type NodeStatus,
+  RaftNode,
+  type RaftNodeOptions,
+  type RaftNodeStats,
+  type SnapshotStats,
+} from './node.js';
 export { type ReplayedStep, replay } from './replay.js';
+export { DEFAULT_SNAPSHOT_POLICY, type SnapshotPolicy } from './snapshot-policy.js';
 export {
   parseTrace,
   readTrace,

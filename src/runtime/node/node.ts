@@ -41,6 +41,7 @@ import {
   whyChangeInvalid,
 } from '../../core/index.js';
 import { Applier, type StateMachine } from '../../effects/apply/index.js';
+import { isSnapshotRef } from '../../effects/snapshot-data.js';
 import type { Storage } from '../../effects/storage/index.js';
 import { type Clock, realClock, Timers } from '../../effects/timers/index.js';
 import type { Transport } from '../../effects/transport/index.js';
@@ -97,12 +98,18 @@ export interface SnapshotStats {
   /** Snapshots this node took (its own policy or `snapshot()`), and their bytes. */
   readonly taken: number;
   readonly takenBytes: number;
-  /** Snapshots installed from a leader, and restored at start. */
+  /** Snapshots installed from a leader, and restored at start, and their bytes (when the data is a ref). */
   readonly installed: number;
+  readonly installedBytes: number;
   readonly restored: number;
+  readonly restoredBytes: number;
+  /** Time spent streaming snapshots into the state machine (installs and restores), in milliseconds. */
+  readonly restoreMs: number;
 }
 
 export interface RaftNodeStats {
+  /** How long `start` took to load the durable state from storage (checks included), in milliseconds. */
+  readonly loadMs: number;
   readonly transitions: number;
   readonly persists: number;
   /** Timer firings dropped because the timer was re-armed or cancelled before its turn in the queue. */
@@ -146,6 +153,8 @@ export class RaftNode<C, R> {
   /** Command bytes applied since the last snapshot, for the policy. */
   #bytesSinceSnapshot = 0;
   #phase: Phase = 'new';
+  /** What went wrong in an effect of `init` (a restore): `start` rejects with it. */
+  #startFailure: Error | null = null;
   #state: RaftState<C> | undefined;
   #trace: TraceWriter<C> | undefined;
   /** The running drain of the queue, if any: at most one, so transitions never overlap. */
@@ -158,11 +167,20 @@ export class RaftNode<C, R> {
   #afterPersists: Promise<void> = Promise.resolve();
   #waiting = 0;
   readonly #stats = {
+    loadMs: 0,
     transitions: 0,
     persists: 0,
     staleTimeouts: 0,
     proposals: { committed: 0, notLeader: 0, overloaded: 0, lost: 0, timedOut: 0 },
-    snapshots: { taken: 0, takenBytes: 0, installed: 0, restored: 0 },
+    snapshots: {
+      taken: 0,
+      takenBytes: 0,
+      installed: 0,
+      installedBytes: 0,
+      restored: 0,
+      restoredBytes: 0,
+      restoreMs: 0,
+    },
     reads: { served: 0, failed: 0 },
   };
 
@@ -212,7 +230,9 @@ export class RaftNode<C, R> {
     this.#phase = 'starting';
     const { config, storage, transport, tracePath } = this.#options;
     try {
+      const loading = performance.now();
       const durable = await storage.load();
+      this.#stats.loadMs = performance.now() - loading;
       const [state, effects] = init<C>(config, durable);
       if (tracePath !== undefined) {
         this.#trace = await TraceWriter.create<C>(tracePath);
@@ -222,6 +242,7 @@ export class RaftNode<C, R> {
       this.#options.onTransition?.(undefined, state, effects);
       this.#execute(effects);
       await this.#settled();
+      if (this.#startFailure !== null) throw this.#startFailure;
       transport.onMessage((message) => this.#enqueue({ event: { type: 'receive', message } }));
       await transport.start();
     } catch (error) {
@@ -365,9 +386,10 @@ export class RaftNode<C, R> {
     await this.#afterPersists;
     const index = this.#applier.appliedIndex;
     if (index <= status(this.#state!).snapshotIndex) return status(this.#state!).snapshotIndex;
+    const writer = storage.snapshots.create();
+    // After `create`, which may throw: a capture must be consumed, or it holds the state machine's memory.
     const chunks = stateMachine.snapshot();
     const bytesAtCapture = this.#bytesSinceSnapshot;
-    const writer = storage.snapshots.create();
     try {
       for await (const chunk of chunks) await writer.write(chunk);
       const ref = await writer.finish();
@@ -483,7 +505,28 @@ export class RaftNode<C, R> {
     this.#options.onTransition?.(event, state, effects);
     if (proposal !== undefined) this.#place(proposal, before, state);
     this.#execute(effects);
+    this.#releaseReceived(event, effects);
     this.#waiters.check();
+  }
+
+  /**
+   * A received snapshot that the core has stepped without persisting it (stale, or a copy of one installed)
+   * is garbage from now on; only the runtime knows that, so it tells the store (see snapshot-data.ts).
+   */
+  #releaseReceived(event: Event<C>, effects: readonly Effect<C>[] = []): void {
+    if (event.type !== 'receive' || event.message.type !== 'InstallSnapshot') return;
+    const { data } = event.message.snapshot;
+    if (!isSnapshotRef(data)) return;
+    const persisted = effects.some(
+      (effect) =>
+        effect.type === 'persist' &&
+        isSnapshotRef(effect.snapshot?.data) &&
+        effect.snapshot.data.name === data.name,
+    );
+    if (persisted) return;
+    this.#options.storage.snapshots.release(data).catch((error: unknown) => {
+      console.error(`RaftNode ${this.id}: cannot release snapshot data ${data.name}:`, error);
+    });
   }
 
   /** Contract 7: on a leader the command is now the last entry; anywhere else nothing was appended. */
@@ -538,11 +581,20 @@ export class RaftNode<C, R> {
   /** Contract 12: the service takes the snapshot's state, streamed from storage; applies wait for it. */
   async #restore(snapshot: Snapshot): Promise<void> {
     const { index } = snapshot.meta;
+    const started = performance.now();
     await this.#applier.restore(index, toAsync(this.#options.storage.snapshots.read(snapshot)));
+    this.#stats.snapshots.restoreMs += performance.now() - started;
     this.#proposals.restored(index);
     this.#bytesSinceSnapshot = 0;
-    if (this.#phase === 'starting') this.#stats.snapshots.restored++;
-    else this.#stats.snapshots.installed++;
+    const bytes = isSnapshotRef(snapshot.data) ? snapshot.data.bytes : 0;
+    const counts = this.#stats.snapshots;
+    if (this.#phase === 'starting') {
+      counts.restored++;
+      counts.restoredBytes += bytes;
+    } else {
+      counts.installed++;
+      counts.installedBytes += bytes;
+    }
     this.#waiters.check();
   }
 
@@ -595,6 +647,8 @@ export class RaftNode<C, R> {
 
   /** A failed write or a throwing state machine: continuing could break a promise made to peers or clients. */
   #fail(error: Error): void {
+    // While starting, `start` reports it (a snapshot that cannot be restored must not leave an empty service).
+    if (this.#phase === 'starting') this.#startFailure ??= error;
     if (this.#phase !== 'running' && this.#phase !== 'stopping') return;
     this.#phase = 'failed';
     void this.#release().finally(() =>
@@ -604,7 +658,7 @@ export class RaftNode<C, R> {
 
   async #release(): Promise<void> {
     this.#timers.clear();
-    this.#queue.length = 0;
+    for (const { event } of this.#queue.splice(0)) this.#releaseReceived(event);
     const stopped = new NodeStoppedError(`node ${this.id} stopped`);
     this.#proposals.rejectAll(stopped);
     this.#waiters.rejectAll(stopped);

@@ -1,9 +1,11 @@
 /**
  * A cluster of RaftNodes in one process for tests: in-memory network and storage, and a manual clock so
  * elections happen when the test says. Messages still travel asynchronously (one macrotask each), so
- * `run` advances the clock in small steps and lets the event loop deliver what each step sent.
+ * `run` advances the clock in small steps and lets the event loop deliver what each step sent. Snapshots
+ * travel between the nodes' snapshot stores (MemoryNetwork), and `restart` brings a node back from what its
+ * storage holds.
  */
-import type { Config, Effect, Event, NodeId, RaftState } from '../../core/index.js';
+import type { Config, Durable, Effect, Event, NodeId, RaftState } from '../../core/index.js';
 import type { StateMachine } from '../../effects/apply/index.js';
 import { MemoryStorage, type Storage } from '../../effects/storage/index.js';
 import { ManualClock } from '../../effects/timers/index.js';
@@ -13,9 +15,12 @@ import { RaftNode, type RaftNodeOptions } from './node.js';
 /** Records the commands it applies; each result is the index the command was applied at. */
 export class CommandLog implements StateMachine<string, number> {
   applied: string[] = [];
+  /** Calls of `apply` in this incarnation: what a restore did not have to replay. */
+  applyCalls = 0;
 
   apply(command: string, index: number): number {
     this.applied.push(command);
+    this.applyCalls++;
     return index;
   }
 
@@ -41,13 +46,17 @@ export interface Transition {
 export interface TestNode {
   readonly node: RaftNode<string, number>;
   readonly machine: CommandLog;
-  readonly storage: MemoryStorage<string>;
+  /** The node's storage: memory storage, unless the test gave another. */
+  readonly storage: Storage<string>;
   readonly transitions: Transition[];
 }
 
 export function configFor(id: NodeId, voters: readonly NodeId[], seed = 1): Config {
   return { id, voters, electionTimeout: [150, 300], heartbeatInterval: 50, seed };
 }
+
+/** What a test may set for a node: any option, and its storage (memory by default). */
+export type NodeExtras = Partial<RaftNodeOptions<string, number>> & { storage?: Storage<string> };
 
 export class TestCluster {
   readonly clock = new ManualClock();
@@ -56,25 +65,47 @@ export class TestCluster {
 
   constructor(
     readonly ids: readonly NodeId[],
-    extra: (
-      id: NodeId,
-    ) => Partial<RaftNodeOptions<string, number>> & { storage?: Storage<string> } = () => ({}),
+    private readonly extra: (id: NodeId) => NodeExtras = () => ({}),
   ) {
-    ids.forEach((id, position) => {
-      const machine = new CommandLog();
-      const storage = new MemoryStorage<string>();
-      const transitions: Transition[] = [];
-      const node = new RaftNode<string, number>({
-        config: configFor(id, ids, position + 1),
-        storage,
-        transport: this.network.transport(id),
-        stateMachine: machine,
-        clock: this.clock,
-        onTransition: (event, state, effects) => transitions.push({ event, state, effects }),
-        ...extra(id),
-      });
-      this.nodes.set(id, { node, machine, storage, transitions });
-    });
+    for (const id of ids) this.nodes.set(id, this.#create(id, new MemoryStorage<string>()));
+  }
+
+  #create(id: NodeId, defaultStorage: MemoryStorage<string>): TestNode {
+    const machine = new CommandLog();
+    const transitions: Transition[] = [];
+    const options = {
+      config: configFor(id, this.ids, this.ids.indexOf(id) + 1),
+      storage: defaultStorage,
+      stateMachine: machine,
+      clock: this.clock,
+      onTransition: (event, state, effects) => transitions.push({ event, state, effects }),
+      ...this.extra(id),
+    } satisfies Omit<RaftNodeOptions<string, number>, 'transport'>;
+    const transport = this.network.transport(id, options.storage.snapshots);
+    const node = new RaftNode<string, number>({ ...options, transport });
+    return { node, machine, storage: options.storage, transitions };
+  }
+
+  /**
+   * Stops node `id` and starts a new incarnation of it from what its storage holds (as after a crash: memory
+   * storage is durable at once), with a new state machine.
+   */
+  async restart(id: NodeId): Promise<TestNode> {
+    const { node, storage } = this.node(id);
+    if (!(storage instanceof MemoryStorage)) throw new Error(`node ${id}: restart needs memory storage`);
+    await node.stop();
+    this.network.detach(id);
+    const restarted = this.#create(id, new MemoryStorage(storage.durable, storage.snapshots));
+    this.nodes.set(id, restarted);
+    await restarted.node.start();
+    return restarted;
+  }
+
+  /** What node `id` holds durably: what a restart would load. */
+  durable(id: NodeId): Durable<string> {
+    const { storage } = this.node(id);
+    if (!(storage instanceof MemoryStorage)) throw new Error(`node ${id}: no memory storage to look into`);
+    return storage.durable;
   }
 
   node(id: NodeId): TestNode {

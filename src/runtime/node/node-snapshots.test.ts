@@ -1,0 +1,179 @@
+/**
+ * RaftNode with snapshots (§7), in memory: snapshots taken on request and by policy, a follower that fell
+ * behind the leader's compaction catching up by snapshot, and a restart that restores a snapshot and replays
+ * only the log after it. Snapshot data travels between the nodes' stores as over TCP (MemoryNetwork).
+ */
+import { describe, expect, it } from 'vitest';
+import type { InstallSnapshot } from '../../core/index.js';
+import { MemorySnapshotStore, MemoryStorage } from '../../effects/storage/index.js';
+import { MemoryNetwork } from '../../effects/transport/index.js';
+import { NodeStoppedError } from './errors.js';
+import { RaftNode } from './node.js';
+import {
+  type TestCluster as Cluster,
+  CommandLog,
+  configFor,
+  TestCluster,
+  type TestNode,
+} from './test-support.js';
+
+const ids = ['a', 'b', 'c'];
+
+/** Proposes the commands on the leader, one after the other, running the cluster until each is applied. */
+async function proposeAll(cluster: Cluster, leader: TestNode, commands: readonly string[]): Promise<void> {
+  for (const command of commands) {
+    const applied = leader.node.propose(command);
+    await cluster.run(20);
+    await applied;
+  }
+}
+
+const commands = (prefix: string, count: number) => Array.from({ length: count }, (_, i) => `${prefix}${i}`);
+
+function storeOf(node: TestNode): MemorySnapshotStore {
+  const { snapshots } = node.storage;
+  if (!(snapshots instanceof MemorySnapshotStore)) throw new Error('not a memory snapshot store');
+  return snapshots;
+}
+
+describe('RaftNode snapshots', () => {
+  it('snapshot() resolves with the index once the snapshot is durable and the log compacted through it', async () => {
+    const cluster = new TestCluster(ids, () => ({ snapshotPolicy: false }));
+    await cluster.start();
+    const leader = await cluster.leader();
+    await proposeAll(cluster, leader, ['x', 'y', 'z']);
+    const applied = leader.node.status().appliedIndex;
+    const taking = leader.node.snapshot();
+    expect(leader.node.snapshot(), 'a snapshot in progress is awaited, not taken twice').toBe(taking);
+    expect(await taking).toBe(applied);
+    expect(leader.node.status().snapshotIndex).toBe(applied);
+    const durable = cluster.durable(leader.node.id);
+    expect(durable.snapshot?.meta.index).toBe(applied);
+    expect(durable.entries).toEqual([]);
+    expect(leader.node.stats.snapshots).toMatchObject({ taken: 1, installed: 0, restored: 0 });
+    expect(leader.node.stats.snapshots.takenBytes).toBeGreaterThan(0);
+    // Nothing applied since: the same index, and no new snapshot.
+    expect(await leader.node.snapshot()).toBe(applied);
+    expect(leader.node.stats.snapshots.taken).toBe(1);
+    await cluster.stop();
+  });
+
+  it('takes snapshots by its policy: every N applied entries', async () => {
+    const cluster = new TestCluster(ids, () => ({ snapshotPolicy: { entries: 5 } }));
+    await cluster.start();
+    const leader = await cluster.leader();
+    await proposeAll(cluster, leader, commands('e', 12));
+    await cluster.run(50);
+    for (const { node } of cluster.nodes.values()) {
+      // 13 entries with the leader's no-op: snapshots at 5 and 10 at least, on followers too.
+      expect(node.stats.snapshots.taken, node.id).toBeGreaterThanOrEqual(2);
+      expect(node.status().snapshotIndex, node.id).toBeGreaterThanOrEqual(10);
+      expect(cluster.durable(node.id).entries.length, node.id).toBeLessThan(5);
+    }
+    await cluster.stop();
+  });
+
+  it('takes snapshots by its policy: once the commands applied since the last one pass M bytes', async () => {
+    const cluster = new TestCluster(ids, () => ({ snapshotPolicy: { entries: 1_000_000, bytes: 100 } }));
+    await cluster.start();
+    const leader = await cluster.leader();
+    const forty = (name: string) => name.padEnd(40, '.');
+    await proposeAll(cluster, leader, [forty('one'), forty('two')]);
+    await cluster.run(50);
+    expect(leader.node.stats.snapshots.taken, '80 bytes applied').toBe(0);
+    await proposeAll(cluster, leader, [forty('three')]);
+    await cluster.run(50);
+    expect(leader.node.stats.snapshots.taken, '120 bytes applied').toBe(1);
+    expect(leader.node.status().snapshotIndex).toBe(leader.node.status().appliedIndex);
+    await cluster.stop();
+  });
+
+  it('catches up a follower cut off while the leader compacted, by snapshot, and releases stale copies', async () => {
+    const cluster = new TestCluster(ids, () => ({ snapshotPolicy: { entries: 10 } }));
+    await cluster.start();
+    const leader = await cluster.leader();
+    const behind = [...cluster.nodes.values()].find((n) => n !== leader)!;
+    cluster.network.isolate(behind.node.id);
+    await proposeAll(cluster, leader, commands('c', 30));
+    const compactedThrough = leader.node.status().snapshotIndex;
+    expect(compactedThrough).toBeGreaterThan(behind.node.status().lastIndex);
+
+    cluster.network.heal();
+    await cluster.run(1_000);
+    expect(behind.node.stats.snapshots.installed).toBe(1);
+    expect(behind.machine.applied).toEqual(leader.machine.applied);
+    expect(behind.machine.applied).toEqual(commands('c', 30));
+    expect(behind.machine.applyCalls, 'the entries in the snapshot were not applied one by one').toBeLessThan(
+      30,
+    );
+    expect(behind.node.status()).toMatchObject({
+      appliedIndex: leader.node.status().appliedIndex,
+      snapshotIndex: compactedThrough,
+    });
+    expect(storeOf(behind).size, 'only the current snapshot is held').toBe(1);
+
+    // A copy of the same snapshot arriving again is stale: the follower answers it and lets go of its data.
+    const sent = leader.transitions
+      .flatMap(({ effects }) => effects)
+      .flatMap((effect) => (effect.type === 'send' ? [effect.message] : []))
+      .filter((message): message is InstallSnapshot => message.type === 'InstallSnapshot')
+      .at(-1)!;
+    cluster.network.route(leader.node.id, true, { ...sent, term: leader.node.status().term });
+    await cluster.run(20);
+    expect(behind.transitions.at(-1)?.event).toMatchObject({ message: { type: 'InstallSnapshot' } });
+    expect(behind.node.stats.snapshots.installed).toBe(1);
+    expect(storeOf(behind).size).toBe(1);
+    await cluster.stop();
+  });
+
+  it('restarts from its snapshot and applies only the entries after it', async () => {
+    const cluster = new TestCluster(ids, () => ({ snapshotPolicy: false }));
+    await cluster.start();
+    const leader = await cluster.leader();
+    const follower = [...cluster.nodes.values()].find((n) => n !== leader)!;
+    await proposeAll(cluster, leader, commands('s', 5));
+    await cluster.run(50);
+    const snapshotIndex = await follower.node.snapshot();
+    await proposeAll(cluster, leader, commands('t', 3));
+    await cluster.run(50);
+    expect(cluster.durable(follower.node.id).entries.map((entry) => entry.index)).toEqual([
+      snapshotIndex + 1,
+      snapshotIndex + 2,
+      snapshotIndex + 3,
+    ]);
+
+    const restarted = await cluster.restart(follower.node.id);
+    expect(restarted.node.stats.snapshots.restored).toBe(1);
+    expect(restarted.machine.applied, 'restored before it serves').toEqual(commands('s', 5));
+    expect(restarted.machine.applyCalls).toBe(0);
+    await cluster.run(300);
+    expect(restarted.machine.applied).toEqual([...commands('s', 5), ...commands('t', 3)]);
+    expect(restarted.machine.applyCalls, 'only the tail after the snapshot').toBe(3);
+    await cluster.stop();
+  });
+
+  it('refuses to start when its snapshot cannot be restored, rather than serve an empty state', async () => {
+    const cluster = new TestCluster(ids, () => ({ snapshotPolicy: false }));
+    await cluster.start();
+    const leader = await cluster.leader();
+    const follower = [...cluster.nodes.values()].find((n) => n !== leader)!;
+    await proposeAll(cluster, leader, ['x']);
+    await cluster.run(50);
+    await follower.node.snapshot();
+    await follower.node.stop();
+    const storage = new MemoryStorage(cluster.durable(follower.node.id), storeOf(follower));
+    const machine = new CommandLog();
+    machine.restore = () => Promise.reject(new Error('not a snapshot of mine'));
+    const restarted = new RaftNode<string, number>({
+      config: configFor(follower.node.id, ids),
+      storage,
+      transport: new MemoryNetwork<string>().transport(follower.node.id, storage.snapshots),
+      stateMachine: machine,
+      clock: cluster.clock,
+    });
+    await expect(restarted.start()).rejects.toThrow('not a snapshot of mine');
+    expect(() => restarted.status()).not.toThrow();
+    await expect(restarted.propose('y')).rejects.toBeInstanceOf(NodeStoppedError);
+    await cluster.stop();
+  });
+});
