@@ -62,9 +62,14 @@ export class ProcessCluster {
     readonly configs: readonly KvNodeConfig[],
   ) {}
 
-  static async start(ids: readonly string[] = ['a', 'b', 'c']): Promise<ProcessCluster> {
+  /** `timing` replaces the tests' short election timeout and heartbeat (a [x, 2x) timeout, as `pureraft node` takes). */
+  static async start(
+    ids: readonly string[] = ['a', 'b', 'c'],
+    timing: Pick<KvNodeConfig, 'electionTimeout' | 'heartbeatInterval'> = {},
+  ): Promise<ProcessCluster> {
     const root = await mkdtemp(join(tmpdir(), 'pureraft-cluster-'));
-    const cluster = new ProcessCluster(root, await localClusterConfigs(ids, root));
+    const configs = (await localClusterConfigs(ids, root)).map((config) => ({ ...config, ...timing }));
+    const cluster = new ProcessCluster(root, configs);
     await Promise.all(ids.map((id) => cluster.launch(id)));
     return cluster;
   }
@@ -94,6 +99,22 @@ export class ProcessCluster {
   /** kill -9: the node loses everything not yet on disk. */
   async crash(id: string): Promise<void> {
     await this.processes.get(id)?.kill('SIGKILL');
+  }
+
+  /** Ctrl-C: the node stops cleanly (a leader hands leadership over first); waits for it to exit. */
+  async interrupt(id: string): Promise<void> {
+    const exit = await this.processes.get(id)?.kill('SIGINT');
+    if (exit !== undefined && exit.code !== 0)
+      throw new Error(`node ${id} exited with ${exit.code} on SIGINT`);
+  }
+
+  /** SIGSTOP: the process freezes, its sockets still open, until `resume`. */
+  pause(id: string): void {
+    this.processes.get(id)?.child.kill('SIGSTOP');
+  }
+
+  resume(id: string): void {
+    this.processes.get(id)?.child.kill('SIGCONT');
   }
 
   async status(id: string): Promise<NodeReport> {
