@@ -2,29 +2,13 @@
  * Reads through the HTTP API at both consistency levels: linearizable through ReadIndex on any node (a
  * follower asks the leader for the index, then answers itself), serializable from the local state at once.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { KvNode } from './kv-node.js';
-import { InProcessCluster } from './test-support.js';
+import { clusterPerTest } from './test-support.js';
 
-let cluster: InProcessCluster | undefined;
-afterEach(async () => {
-  await cluster?.stop();
-  expect(cluster?.fatal ?? []).toEqual([]);
-  cluster = undefined;
-});
-
-async function call(node: KvNode, path: string, init: RequestInit = {}) {
-  const response = await fetch(cluster!.url(node, path), { redirect: 'manual', ...init });
-  const text = await response.text();
-  const json = response.headers.get('content-type') === 'application/json' ? JSON.parse(text) : undefined;
-  return { status: response.status, headers: response.headers, json, text };
-}
-
-async function started(): Promise<{ leader: KvNode; followers: KvNode[] }> {
-  cluster = await InProcessCluster.start();
-  const leader = await cluster.leader();
-  return { leader, followers: cluster.nodes.filter((node) => node !== leader) };
-}
+const each = clusterPerTest();
+const call = (node: KvNode, path: string, init?: RequestInit) => each.cluster.call(node, path, init);
+const started = () => each.start();
 
 describe('linearizable reads (ReadIndex)', () => {
   it('are served by a follower itself, and see every write acknowledged before them', async () => {

@@ -2,32 +2,15 @@
  * Leadership transfer through the HTTP API (thesis §3.10): `POST /admin/transfer-leadership`, writes that
  * arrive while the leader hands over, and a leader that hands over before it stops.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { KvNode } from './kv-node.js';
-import { InProcessCluster } from './test-support.js';
+import { clusterPerTest } from './test-support.js';
 
-let cluster: InProcessCluster | undefined;
-afterEach(async () => {
-  await cluster?.stop();
-  expect(cluster?.fatal ?? []).toEqual([]);
-  cluster = undefined;
-});
-
-async function call(node: KvNode, path: string, init: RequestInit = {}) {
-  const response = await fetch(cluster!.url(node, path), { redirect: 'manual', ...init });
-  const text = await response.text();
-  const json = response.headers.get('content-type') === 'application/json' ? JSON.parse(text) : undefined;
-  return { status: response.status, headers: response.headers, json, text };
-}
-
+const each = clusterPerTest();
+const call = (node: KvNode, path: string, init?: RequestInit) => each.cluster.call(node, path, init);
+const started = () => each.start();
 const transfer = (node: KvNode, query = '', init: RequestInit = {}) =>
   call(node, `/admin/transfer-leadership${query}`, { method: 'POST', ...init });
-
-async function started(): Promise<{ leader: KvNode; followers: KvNode[] }> {
-  cluster = await InProcessCluster.start();
-  const leader = await cluster.leader();
-  return { leader, followers: cluster.nodes.filter((node) => node !== leader) };
-}
 
 describe('POST /admin/transfer-leadership', () => {
   it('hands leadership to the node named, through any node', async () => {
@@ -54,7 +37,7 @@ describe('POST /admin/transfer-leadership', () => {
     const moved = await transfer(leader);
     expect(moved.status).toBe(200);
     expect(moved.json.leader).not.toBe(leader.config.id);
-    expect((await cluster!.leader()).config.id).toBe(moved.json.leader);
+    expect((await each.cluster.leader()).config.id).toBe(moved.json.leader);
   });
 
   it('answers bad requests with a 4xx and a JSON error', async () => {
@@ -78,7 +61,7 @@ describe('POST /admin/transfer-leadership', () => {
   it('lets writes that arrive during the transfer wait for the new leader instead of failing', async () => {
     const { leader, followers } = await started();
     const writes = Array.from({ length: 40 }, (_, i) =>
-      fetch(cluster!.url(leader, `/kv/during-${i}`), {
+      fetch(each.cluster.url(leader, `/kv/during-${i}`), {
         method: 'PUT',
         body: `v${i}`,
         headers: { 'X-Client-Id': `writer-${i}`, 'X-Client-Seq': '1' },
