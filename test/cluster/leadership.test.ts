@@ -142,18 +142,20 @@ describe('a leader paused with SIGSTOP while the others elect another', () => {
       expect(await put(next, `new-${round}`)).toBe(200);
       // Sent while it is frozen (the kernel accepts the connections), so it handles them as soon as it runs,
       // before or after it learns of the new term.
-      const reads = Array.from({ length: 5 }, () =>
-        fetch(`${c.url(old)}/kv/k`, { signal: AbortSignal.timeout(5_000) }).then(
+      const get = (query: string) =>
+        fetch(`${c.url(old)}/kv/k${query}`, { signal: AbortSignal.timeout(5_000) }).then(
           async (response) =>
             response.status === 200 ? ((await response.json()) as { value: string }).value : response.status,
           (error: Error) => error.name,
-        ),
-      );
+        );
+      const reads = Array.from({ length: 5 }, () => get(''));
+      // For contrast, not checked: a serializable read may well answer from the stale state.
+      const serializable = get('?consistency=serializable');
       await sleep(50);
       c.resume(old);
       const answers = await Promise.all(reads);
       console.log(
-        `paused leader ${old}, round ${round}: linearizable reads answered ${JSON.stringify(answers)}`,
+        `paused leader ${old}, round ${round}: linearizable reads answered ${JSON.stringify(answers)}, a serializable one ${JSON.stringify(await serializable)}`,
       );
       expect(answers).not.toContain(`old-${round}`);
       // Once it follows the new leader, it answers with the newest value itself.
