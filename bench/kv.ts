@@ -5,7 +5,11 @@
  *
  * The disk's own limit is measured in the same run, on the same filesystem: a loop of small writes, each
  * followed by fdatasync. A log that syncs once per write cannot go faster than that; batching is what lets
- * it exceed it. Run: npm run bench:kv
+ * it exceed it.
+ *
+ * Then linearizable reads (GET, ReadIndex: a round of heartbeats confirms the leadership, no log entry, no
+ * disk) of the keys just written, at 16 and 64 clients, on the leader and on a follower (which asks the leader
+ * for each read index), beside the writes at the same number of clients. Run: npm run bench:kv
  */
 import { closeSync, fdatasyncSync, openSync, writeSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -17,6 +21,7 @@ import { localClusterConfigs } from '../src/kv/test-support.js';
 
 const PHASE_SECONDS = 5;
 const CONCURRENCIES = [1, 16, 64];
+const READ_CONCURRENCIES = [16, 64];
 const VALUE = 'v'.repeat(100);
 
 /** Small write + fdatasync in a loop for `ms`: syncs per second this filesystem sustains for one writer. */
@@ -43,12 +48,14 @@ async function getJson<T>(url: string): Promise<T> {
   return (await response.json()) as T;
 }
 
-/** The leader's fsync count, from its /metrics. */
-async function leaderSyncs(url: string): Promise<number> {
+/** A counter without labels from a node's /metrics. */
+async function counter(url: string, name: string): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith('pureraft_storage_syncs_total '));
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
   return Number(line?.split(' ')[1] ?? Number.NaN);
 }
+
+const leaderSyncs = (url: string) => counter(url, 'pureraft_storage_syncs_total');
 
 async function findLeader(nodes: readonly NodeProcess[]): Promise<NodeProcess> {
   const deadline = Date.now() + 15_000;
@@ -62,6 +69,7 @@ async function findLeader(nodes: readonly NodeProcess[]): Promise<NodeProcess> {
   throw new Error('no leader within 15 s');
 }
 
+/** PUTs of fresh keys `<keyPrefix>-0`, `-1`, ... */
 async function phase(url: string, connections: number, seconds: number, keyPrefix: string) {
   let next = 0;
   return autocannon({
@@ -73,6 +81,29 @@ async function phase(url: string, connections: number, seconds: number, keyPrefi
         method: 'PUT',
         body: VALUE,
         setupRequest: (request) => ({ ...request, path: `/kv/${keyPrefix}-${next++}` }),
+      },
+    ],
+  });
+}
+
+/** GETs of the keys `<keyPrefix>-0` to `-<keys - 1>`, in turn, at `consistency`. */
+async function readPhase(
+  url: string,
+  connections: number,
+  consistency: 'linearizable' | 'serializable',
+  keyPrefix: string,
+  keys: number,
+) {
+  let next = 0;
+  const query = consistency === 'serializable' ? '?consistency=serializable' : '';
+  return autocannon({
+    url,
+    connections,
+    duration: PHASE_SECONDS,
+    requests: [
+      {
+        method: 'GET',
+        setupRequest: (request) => ({ ...request, path: `/kv/${keyPrefix}-${next++ % keys}${query}` }),
       },
     ],
   });
@@ -108,12 +139,14 @@ async function main(): Promise<void> {
     console.log(
       'clients   writes/s   p50 ms   p99 ms   errors   leader fsyncs/s   writes per fsync   writes/s ÷ disk fsyncs/s',
     );
+    const writeRates = new Map<number, { perSecond: number; keys: number }>();
     for (const connections of CONCURRENCIES) {
       const syncsBefore = await leaderSyncs(leader.httpUrl);
       const result = await phase(leader.httpUrl, connections, PHASE_SECONDS, `c${connections}`);
       const syncs = (await leaderSyncs(leader.httpUrl)) - syncsBefore;
       const writes = result['2xx'];
       const writesPerSecond = writes / result.duration;
+      writeRates.set(connections, { perSecond: writesPerSecond, keys: writes });
       const failures = result.non2xx + result.errors;
       console.log(
         [
@@ -128,9 +161,58 @@ async function main(): Promise<void> {
         ].join(' '),
       );
     }
+    await readPhases(leader, nodes.find((node) => node !== leader)!, writeRates);
   } finally {
     await Promise.all(nodes.map((node) => node.kill('SIGTERM')));
     await rm(root, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Reads at each of READ_CONCURRENCIES, of keys the writes at that many clients wrote (a read of a missing key
+ * would be a 404, counted as an error): linearizable on the leader and on a follower (which asks the leader for
+ * each read index), and, for reference, serializable on the leader (the local state at once: what a read costs
+ * without ReadIndex, about the HTTP layer's own limit). Reads/s beside the writes/s of the same run, and how
+ * many reads shared each ReadIndex request.
+ */
+async function readPhases(
+  leader: NodeProcess,
+  follower: NodeProcess,
+  writeRates: ReadonlyMap<number, { perSecond: number; keys: number }>,
+): Promise<void> {
+  console.log(
+    '\nreads          at         clients    reads/s   p50 ms   p99 ms   errors   writes/s   reads ÷ writes   reads per ReadIndex',
+  );
+  const kinds = [
+    ['linearizable', 'leader', leader],
+    ['linearizable', 'follower', follower],
+    ['serializable', 'leader', leader],
+  ] as const;
+  for (const [consistency, name, node] of kinds) {
+    for (const connections of READ_CONCURRENCIES) {
+      const written = writeRates.get(connections)!;
+      const requestsBefore = await counter(node.httpUrl, 'pureraft_kv_read_index_requests_total');
+      const keys = Math.max(1, written.keys);
+      const result = await readPhase(node.httpUrl, connections, consistency, `c${connections}`, keys);
+      const requests =
+        (await counter(node.httpUrl, 'pureraft_kv_read_index_requests_total')) - requestsBefore;
+      const reads = result['2xx'];
+      const readsPerSecond = reads / result.duration;
+      console.log(
+        [
+          consistency.padEnd(14),
+          name.padEnd(8),
+          pad(connections, 9),
+          pad(readsPerSecond.toFixed(0), 10),
+          pad(result.latency.p50.toFixed(1), 8),
+          pad(result.latency.p99.toFixed(1), 8),
+          pad(result.non2xx + result.errors, 8),
+          pad(written.perSecond.toFixed(0), 10),
+          pad((readsPerSecond / written.perSecond).toFixed(1), 16),
+          pad(requests === 0 ? '-' : (reads / requests).toFixed(1), 21),
+        ].join(' '),
+      );
+    }
   }
 }
 

@@ -1,8 +1,9 @@
 /** The command line as a user meets it: a real process, its output and its exit code. */
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { InProcessCluster } from '../kv/test-support.js';
 
@@ -21,7 +22,7 @@ describe('pureraft', () => {
       code: 0,
       stdout: expect.stringMatching(/cluster.*\n.*node.*\n.*replay/),
     });
-    for (const command of ['cluster', 'node', 'replay']) {
+    for (const command of ['cluster', 'node', 'replay', 'transfer-leadership']) {
       expect(pureraft(command, '--help')).toMatchObject({
         code: 0,
         stdout: expect.stringContaining(`Usage: pureraft ${command}`),
@@ -40,6 +41,8 @@ describe('pureraft', () => {
       [['replay'], /expected 1 argument/],
       [['node', '--id', 'n1', '--raft', '127.0.0.1:1'], /missing an address/],
       [['node', '--config', '/nonexistent/pureraft.json'], /no such file/],
+      [['transfer-leadership', '--node', 'nowhere'], /--node must be host:port/],
+      [['transfer-leadership', '--timeout', '0'], /--timeout must be positive/],
     ];
     for (const [args, message] of cases) {
       const { code, stderr } = pureraft(...args);
@@ -72,4 +75,41 @@ describe('pureraft', () => {
     });
     await rm(dir, { recursive: true, force: true });
   });
+
+  it('moves leadership through any node, and reports a refusal with exit code 1', async () => {
+    const cluster = await InProcessCluster.start();
+    try {
+      const leader = await cluster.leader();
+      const follower = cluster.nodes.find((node) => node !== leader)!;
+      const target = cluster.nodes.find((node) => node !== leader && node !== follower)!;
+      const node = `127.0.0.1:${follower.config.http.port}`;
+      // Asynchronously: the cluster answers from this very process.
+      const moved = await pureraftAsync('transfer-leadership', '--node', node, '--to', target.config.id);
+      expect(moved).toMatchObject({
+        code: 0,
+        stdout: `leadership moved from ${leader.config.id} to ${target.config.id} (term ${target.node.status().term})\n`,
+      });
+      const refused = await pureraftAsync('transfer-leadership', '--node', node, '--to', 'nobody');
+      expect(refused).toMatchObject({
+        code: 1,
+        stderr: expect.stringMatching(/failed \(409\): .*not a voter/),
+      });
+    } finally {
+      await cluster.stop();
+    }
+  });
 });
+
+async function pureraftAsync(...args: string[]) {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/main.ts', ...args],
+      { encoding: 'utf8', timeout: 20_000 },
+    );
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}

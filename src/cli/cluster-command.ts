@@ -23,7 +23,10 @@ Starts a cluster of --nodes nodes as child processes on one host, numbered n1, n
 port raft-port + i - 1 and HTTP port http-port + i - 1, and keeps its log in <data-dir>/n<i>, so a restart
 finds its data again. The cluster secret is --secret, else ${SECRET_ENV}, else a random one for this run.
 A node that dies (try kill -9 on the pid the banner shows) is started again after --restart-after ms, from
-its own data. Ctrl-C stops every node.`,
+its own data. A node stopped with kill <pid> (SIGTERM) hands leadership over first if it leads, and is started
+again the same way: kill the nodes one after another for a rolling restart. Ctrl-C stops every node at once
+(the terminal's SIGINT reaches each of them; a leader's attempt to hand over to a node that is itself stopping
+ends within an election timeout).`,
   positionals: 0,
   flags: {
     nodes: { type: 'integer', description: 'How many nodes. Default 3.' },
@@ -219,14 +222,17 @@ function printBanner(nodes: readonly NodeProcess[]): void {
       `pureraft: ${nodes.length} nodes running`,
       ...rows,
       '',
-      'Try (any node takes requests: a follower redirects to the leader, so use curl -L):',
+      'Try (any node takes requests: a follower serves reads and redirects writes to the leader, so use curl -L):',
       `  curl -L -X PUT --data world ${first.httpUrl}/kv/hello`,
       `  curl -L ${second.httpUrl}/kv/hello`,
       `  curl -L -X POST --data '{"expect":"world","value":"there"}' ${first.httpUrl}/kv/hello`,
       `  curl -L -X DELETE ${first.httpUrl}/kv/hello`,
+      `  curl ${second.httpUrl}/kv/hello?consistency=serializable   (this node's copy at once, maybe stale)`,
+      `  curl -L -X POST ${first.httpUrl}/admin/transfer-leadership   (or: pureraft transfer-leadership)`,
       `  curl ${first.httpUrl}/status      curl ${first.httpUrl}/metrics`,
       '',
       'kill -9 a pid above: the others elect a new leader if needed, and the node comes back from its log.',
+      'kill a pid (SIGTERM): a leader hands leadership over first, so no election timeout passes without one.',
       'Ctrl-C stops every node.',
       '',
     ].join('\n'),

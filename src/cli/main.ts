@@ -1,12 +1,16 @@
 #!/usr/bin/env node
-/** The `pureraft` command line: `cluster`, `node` and `replay`, each with --help. */
+/** The `pureraft` command line: `cluster`, `node`, `replay` and `transfer-leadership`, each with --help. */
 import { clusterCommand } from './cluster-command.js';
 import { type Command, UsageError } from './flags.js';
 import { nodeCommand } from './node-command.js';
 import { replayCommand } from './replay-command.js';
+import { transferCommand } from './transfer-command.js';
 
 const commands: ReadonlyMap<string, Command> = new Map(
-  [clusterCommand, nodeCommand, replayCommand].map((command) => [command.spec.name, command]),
+  [clusterCommand, nodeCommand, replayCommand, transferCommand].map((command) => [
+    command.spec.name,
+    command,
+  ]),
 );
 
 function topUsage(): string {

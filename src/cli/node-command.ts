@@ -1,4 +1,8 @@
-/** `pureraft node`: one node of a cluster, in the foreground, until SIGINT or SIGTERM. */
+/**
+ * `pureraft node`: one node of a cluster, in the foreground, until SIGINT or SIGTERM. A leader told to stop hands
+ * leadership over first, so that restarting the nodes one by one (a rolling restart) never leaves the cluster
+ * without a leader for an election timeout.
+ */
 import { readFile } from 'node:fs/promises';
 import { formatAddress, KvNode } from '../kv/index.js';
 import { type CommandSpec, defineCommand, type Flag, type FlagValues, UsageError } from './flags.js';
@@ -19,7 +23,9 @@ const spec = {
 Runs one node of the replicated key-value service: Raft on --raft, the HTTP API on --http. Every node of the
 cluster lists all the others with --peer (or in the config file). Settings come from flags, then the JSON
 config file (--config; same field names, "peers": {"<id>": {"raft": "host:port", "http": "host:port"}}),
-then, for the secret only, the ${SECRET_ENV} environment variable.
+then, for the secret only, the ${SECRET_ENV} environment variable. On SIGINT (Ctrl-C) or SIGTERM, a leader
+hands leadership to the most caught-up voter first (waiting at most an election timeout), then the node stops;
+the same signal again stops it at once.
 
 Example (node n1 of three):
   ${SECRET_ENV}=s3cret pureraft node --id n1 --raft 10.0.0.1:7001 --http 10.0.0.1:8001 \\
@@ -114,7 +120,8 @@ async function run(flags: NodeFlags, _positionals: readonly string[], usage: str
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));
   });
-  const code = await untilStopped(kvNode, config.id, died, signalled, write);
+  const stoppable = { stop: () => kvNode.stop({ handOver: true }) };
+  const code = await untilStopped(stoppable, config.id, died, signalled, write);
   // A dead node has closed everything it opened, so the process should end by itself; should anything still
   // hold it open, it must exit anyway, for `pureraft cluster` (or systemd, ...) to start it again.
   if (code !== 0) setTimeout(() => process.exit(code), 2_000).unref();

@@ -5,6 +5,8 @@
  */
 
 export type KvOperation =
+  /** A read through the log. The service no longer proposes it (reads use ReadIndex, kv-node.ts); it is still
+   *  applied as before, so that a log written by an earlier version replays the same on every replica. */
   | { readonly op: 'get'; readonly key: string }
   | { readonly op: 'put'; readonly key: string; readonly value: string }
   | { readonly op: 'delete'; readonly key: string }

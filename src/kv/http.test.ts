@@ -17,12 +17,7 @@ afterAll(async () => {
   expect(cluster?.fatal ?? []).toEqual([]);
 });
 
-async function call(node: KvNode, path: string, init: RequestInit = {}) {
-  const response = await fetch(cluster.url(node, path), { redirect: 'manual', ...init });
-  const text = await response.text();
-  const json = response.headers.get('content-type') === 'application/json' ? JSON.parse(text) : undefined;
-  return { status: response.status, headers: response.headers, json, text };
-}
+const call = (node: KvNode, path: string, init?: RequestInit) => cluster.call(node, path, init);
 
 describe('the key-value HTTP API', () => {
   it('puts, gets, deletes and compares-and-sets through the log', async () => {

@@ -1,7 +1,9 @@
 /**
- * The key-value service's HTTP API (routes in request.ts). Writes and reads go through the Raft log on the
- * leader; a follower answers 307 Temporary Redirect with `Location` set to the same request on the leader
- * (clients follow it: `curl -L`, fetch's default), or 503 while it knows of no leader.
+ * The key-value service's HTTP API (routes in request.ts). Writes go through the Raft log on the leader; a
+ * follower answers 307 Temporary Redirect with `Location` set to the same request on the leader (clients follow
+ * it: `curl -L`, fetch's default), or 503 while it knows of no leader. Reads are served by any node: a
+ * linearizable one once the node has applied through a read index from the leader (ReadIndex), a serializable
+ * one from what it has applied at once.
  *
  * Nothing a client sends can crash the node: every failure becomes a JSON error `{"error": "..."}` with a 4xx
  * (the request is wrong) or 5xx (the cluster cannot answer now) status, and bodies are bounded.
@@ -14,11 +16,17 @@ import {
   OverloadedError,
   ProposalLostError,
   ProposalTimeoutError,
+  RequestRefusedError,
+  RequestTimeoutError,
+  TransferFailedError,
 } from '../runtime/node/index.js';
 import type { KvCommand, KvResult } from './commands.js';
 import { type Labels, PROMETHEUS_CONTENT_TYPE } from './prometheus.js';
+import { LeaderUnreachableError } from './read-forwarding.js';
 import {
   bodyLimit,
+  type Consistency,
+  checkReadHeaders,
   DEFAULT_LIMITS,
   HttpError,
   kvCommand,
@@ -30,6 +38,12 @@ import {
 export interface KvHttpOptions {
   /** Replicates a command; rejects with the runtime's errors (NotLeaderError, OverloadedError, ...). */
   readonly propose: (command: KvCommand) => Promise<KvResult>;
+  /** A key's value (null: absent) at `consistency`; rejects like `propose` (NotLeaderError, ...). */
+  readonly read: (key: string, consistency: Consistency) => Promise<string | null>;
+  /** As leader, an index linearizable reads may be served at (for followers); NotLeaderError elsewhere. */
+  readonly readIndex: () => Promise<number>;
+  /** Hands leadership to `to` (undefined: the leader chooses); resolves with the answer's JSON body. */
+  readonly transferLeadership: (to: NodeId | undefined) => Promise<unknown>;
   /** The HTTP address ("host:port") of a node, to redirect clients to the leader. */
   readonly httpAddressOf: (id: NodeId) => string | undefined;
   readonly status: () => unknown;
@@ -125,8 +139,18 @@ export class KvHttpServer {
         return { status: 200, body: this.#options.debugKv() };
       case 'metrics':
         return { status: 200, body: this.#options.metrics() };
+      case 'readIndex':
+        return { status: 200, body: { index: await this.#options.readIndex() } };
+      case 'transfer':
+        await readBody(request, 0);
+        return { status: 200, body: await this.#options.transferLeadership(target.to) };
       case 'kv': {
         const body = await readBody(request, bodyLimit(target, this.#limits));
+        if (target.method === 'GET') {
+          checkReadHeaders(request.headers);
+          const value = await this.#options.read(target.key, target.consistency);
+          return replyTo(target.key, { op: 'get', value });
+        }
         const command = kvCommand(target, request.headers, body, this.#limits);
         return replyTo(target.key, await this.#options.propose(command));
       }
@@ -148,14 +172,21 @@ export class KvHttpServer {
         headers: { Location: location },
       };
     }
+    if (error instanceof TransferFailedError) {
+      return { status: 503, body: { error: error.message, leader: error.leaderId }, headers: retry };
+    }
     if (
       error instanceof OverloadedError ||
       error instanceof ProposalLostError ||
-      error instanceof NodeStoppedError
+      error instanceof NodeStoppedError ||
+      error instanceof LeaderUnreachableError
     ) {
       return { status: 503, body: { error: error.message }, headers: retry };
     }
-    if (error instanceof ProposalTimeoutError) return { status: 504, body: { error: error.message } };
+    if (error instanceof ProposalTimeoutError || error instanceof RequestTimeoutError) {
+      return { status: 504, body: { error: error.message } };
+    }
+    if (error instanceof RequestRefusedError) return { status: 409, body: { error: error.message } };
     this.#options.log?.(`HTTP ${request.method} ${request.url}: ${(error as Error)?.stack ?? String(error)}`);
     return { status: 500, body: { error: 'internal error; see the node log' } };
   }
@@ -224,8 +255,10 @@ function readBody(request: IncomingMessage, limit: number): Promise<Uint8Array> 
     });
     request.on('end', () => resolve(Buffer.concat(chunks)));
     request.on('error', reject);
-    request.on('close', () =>
-      reject(new HttpError(400, 'the request was aborted before its body was complete')),
-    );
+    // Every request closes once answered: make the error (a stack trace: costly) only for an aborted one.
+    request.on('close', () => {
+      if (!request.complete)
+        reject(new HttpError(400, 'the request was aborted before its body was complete'));
+    });
   });
 }

@@ -10,12 +10,14 @@ import type { NodeId } from '../core/index.js';
 import { jsonCodec } from '../effects/binary.js';
 import { DiskStorage } from '../effects/storage/index.js';
 import { TcpTransport } from '../effects/transport/index.js';
-import { RaftNode, type SnapshotPolicy } from '../runtime/node/index.js';
+import { NotLeaderError, RaftNode, RequestTimeoutError, type SnapshotPolicy } from '../runtime/node/index.js';
 import { Batcher } from './batcher.js';
-import type { KvEntry, KvEntryResult } from './commands.js';
+import type { KvCommand, KvEntry, KvEntryResult, KvResult } from './commands.js';
 import { KvHttpServer } from './http.js';
 import { renderNodeMetrics } from './node-metrics.js';
-import type { RequestLimits } from './request.js';
+import { fetchReadIndex } from './read-forwarding.js';
+import type { Consistency, RequestLimits } from './request.js';
+import { SharedReads } from './shared-reads.js';
 import { KvStateMachine } from './state-machine.js';
 
 export interface Address {
@@ -113,6 +115,11 @@ export class KvNode {
   readonly transport: TcpTransport<KvEntry>;
   readonly http: KvHttpServer;
   readonly batcher: Batcher;
+  /** Linearizable reads share ReadIndex requests (see shared-reads.ts). */
+  readonly reads: SharedReads;
+  /** Reads answered, by consistency, for /metrics. */
+  readonly readsServed: Record<Consistency, number> = { linearizable: 0, serializable: 0 };
+  readonly #log: (line: string) => void;
   #fatal: Error | null = null;
 
   /**
@@ -124,6 +131,7 @@ export class KvNode {
     log: (line: string) => void,
     onFatal: (error: Error) => void,
   ) {
+    this.#log = log;
     const codec = jsonCodec<KvEntry>();
     this.storage = new DiskStorage<KvEntry>(config.dataDir, {
       codec,
@@ -151,6 +159,13 @@ export class KvNode {
       transport: this.transport,
       stateMachine: this.machine,
       snapshotPolicy: config.snapshotPolicy ?? DEFAULT_KV_SNAPSHOT_POLICY,
+      // A follower's linearizable read asks the leader for the index over HTTP (read-forwarding.ts). A leader cut
+      // off from the others fails reads within about two election timeouts (check-quorum), so wait no longer.
+      forwardRead: (leaderId) => {
+        const address = this.#httpAddressOf(leaderId);
+        if (address === undefined) return Promise.reject(new NotLeaderError(null));
+        return fetchReadIndex(leaderId, address, 2 * this.#electionTimeout[1]);
+      },
       // A dead node must not keep serving: its /status would go on reporting its last role.
       onFatal: (error) => {
         this.#fatal = error;
@@ -164,12 +179,13 @@ export class KvNode {
       ...(config.proposalTimeoutMs !== undefined && { proposalTimeoutMs: config.proposalTimeoutMs }),
     });
     this.batcher = new Batcher((entry) => this.node.propose(entry));
+    this.reads = new SharedReads(() => this.#readIndex());
     this.http = new KvHttpServer({
-      propose: (command) => this.batcher.submit(command),
-      httpAddressOf: (id) => {
-        const address = id === config.id ? config.http : config.peers[id]?.http;
-        return address === undefined ? undefined : formatAddress(address);
-      },
+      propose: (command) => this.#propose(command),
+      read: (key, consistency) => this.read(key, consistency),
+      readIndex: () => this.#leaderReadIndex(),
+      transferLeadership: (to) => this.#transferLeadership(to),
+      httpAddressOf: (id) => this.#httpAddressOf(id),
       status: () => this.statusReport(),
       debugKv: () => ({
         id: config.id,
@@ -181,6 +197,102 @@ export class KvNode {
       log,
       ...(config.limits !== undefined && { limits: config.limits }),
     });
+  }
+
+  get #electionTimeout(): readonly [number, number] {
+    return this.config.electionTimeout ?? DEFAULT_ELECTION_TIMEOUT;
+  }
+
+  #httpAddressOf(id: NodeId): string | undefined {
+    const address = id === this.config.id ? this.config.http : this.config.peers[id]?.http;
+    return address === undefined ? undefined : formatAddress(address);
+  }
+
+  /**
+   * A key's value. Linearizable: once this node has applied through an index from a ReadIndex request that
+   * began after the read arrived (on a follower, the leader's), so the value is at least as new as any write
+   * acknowledged before; no log entry, no disk write. Serializable: this replica's value at once, possibly stale.
+   */
+  async read(key: string, consistency: Consistency): Promise<string | null> {
+    if (consistency === 'linearizable') await this.reads.index();
+    this.readsServed[consistency]++;
+    return this.machine.read(key);
+  }
+
+  /** A follower's request for a read index: answered only as leader, so that requests never go round in circles. */
+  #leaderReadIndex(): Promise<number> {
+    const { role, leaderId } = this.node.status();
+    if (role !== 'leader') return Promise.reject(new NotLeaderError(leaderId));
+    return this.reads.index();
+  }
+
+  /**
+   * Writes go to the batcher. One refused because no leader is known here (an election is under way) or because
+   * this leader is handing leadership over (it takes no proposals meanwhile, thesis §3.10, and names itself as
+   * leader) waits for a leader, at most an election timeout: then it goes to the new leader (the usual
+   * redirect) or is proposed here again. So a client sees a short delay rather than a 503 or a redirect to the
+   * node it asked.
+   */
+  async #propose(command: KvCommand): Promise<KvResult> {
+    try {
+      return await this.batcher.submit(command);
+    } catch (error) {
+      if (!this.#leaderUnsettled(error)) throw error;
+    }
+    const leader = await this.#settledLeader();
+    if (leader !== this.config.id) throw new NotLeaderError(leader);
+    return this.batcher.submit(command);
+  }
+
+  /** A ReadIndex request, through the leader from a follower; waits for a leader as a write does. */
+  async #readIndex(): Promise<number> {
+    try {
+      return await this.node.read();
+    } catch (error) {
+      if (!this.#leaderUnsettled(error)) throw error;
+    }
+    await this.#settledLeader();
+    return this.node.read();
+  }
+
+  /** Was `error` a refusal for want of a leader that is about to be known? */
+  #leaderUnsettled(error: unknown): boolean {
+    return error instanceof NotLeaderError && (error.leaderId === null || error.leaderId === this.config.id);
+  }
+
+  /** The leader, once one is known here and is not handing over; NotLeaderError(null) after an election timeout. */
+  #settledLeader(): Promise<NodeId> {
+    return this.node
+      .until('a leader', this.#electionTimeout[1], (status) =>
+        status.transferring === null && status.leaderId !== null ? status.leaderId : undefined,
+      )
+      .catch((error: unknown) => {
+        // Nothing was proposed or read, so a client may retry anywhere.
+        throw error instanceof RequestTimeoutError ? new NotLeaderError(null) : error;
+      });
+  }
+
+  async #transferLeadership(to: NodeId | undefined) {
+    const from = this.config.id;
+    const leader = await this.node.transferLeadership(to);
+    return { from, leader, term: this.node.status().term };
+  }
+
+  /**
+   * If this node leads, hands leadership to the best-placed voter (thesis §3.10) and waits for the new leader at
+   * most `timeoutMs` (default: the minimum election timeout, past which an election would have been as quick).
+   * Resolves with the new leader, or null when this node did not lead or the transfer did not finish in time.
+   */
+  async handOverLeadership(timeoutMs = this.#electionTimeout[0]): Promise<NodeId | null> {
+    try {
+      if (this.node.status().role !== 'leader') return null;
+      const leader = await this.node.transferLeadership(undefined, timeoutMs);
+      this.#log(`handed leadership over to ${leader}`);
+      return leader;
+    } catch (error) {
+      this.#log(`could not hand leadership over: ${(error as Error).message}`);
+      return null;
+    }
   }
 
   /** Opens the log (refusing a corrupt one), joins the cluster, then serves HTTP. */
@@ -206,6 +318,7 @@ export class KvNode {
       role: status.role,
       term: status.term,
       leader: status.leaderId,
+      transferring: status.transferring,
       votedFor: status.votedFor,
       commitIndex: status.commitIndex,
       appliedIndex: status.appliedIndex,
@@ -238,12 +351,18 @@ export class KvNode {
       sessions: this.machine.sessions,
       memory: process.memoryUsage(),
       proposed: this.batcher.stats,
+      reads: { served: this.readsServed, readIndexRequests: this.reads.requests },
       httpRequests: this.http.requestCounts(),
     });
   }
 
-  /** Stops taking requests, then stops the node (its log is closed cleanly). */
-  async stop(): Promise<void> {
+  /**
+   * Stops taking requests, then stops the node (its log is closed cleanly). With `handOver`, a leader first hands
+   * leadership over (`handOverLeadership`) while it still serves HTTP (writes wait for the new leader, then
+   * redirect), so that the others need not wait out an election timeout: what a rolling restart wants.
+   */
+  async stop({ handOver = false }: { readonly handOver?: boolean } = {}): Promise<void> {
+    if (handOver) await this.handOverLeadership();
     await this.http.close();
     await this.node.stop();
   }

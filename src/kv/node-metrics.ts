@@ -18,7 +18,24 @@ export interface MetricsSource {
   readonly httpRequests: readonly (readonly [Labels, number])[];
   /** This process's memory, when known. */
   readonly memory?: NodeJS.MemoryUsage;
+  /** Reads answered by consistency, and the ReadIndex requests the linearizable ones shared. */
+  readonly reads: {
+    readonly served: Readonly<Record<string, number>>;
+    readonly readIndexRequests: number;
+  };
 }
+
+/** Help for each leadership counter of RaftNodeStats; each becomes pureraft_<snake_case name>_total. */
+const leadershipHelp: Readonly<Record<keyof RaftNodeStats['leadership'], string>> = {
+  electionsStarted: 'Elections this node started (term raised, vote for itself).',
+  preVotesStarted: 'Pre-votes this node started (thesis §9.6).',
+  preVotesLost: 'Pre-votes of this node that ended without an election.',
+  leaderChanges: 'Times a leader became known here for a new term.',
+  checkQuorumStepDowns: 'Times this node stepped down as leader for not hearing from a majority.',
+  transfersStarted: 'Leadership transfers this node began as leader.',
+  transfersCompleted: 'Leadership transfers of this node that ended with the target leading.',
+  transfersFailed: 'Leadership transfers of this node that ended otherwise.',
+};
 
 const roles = ['follower', 'candidate', 'leader'] as const;
 
@@ -56,7 +73,26 @@ export function renderNodeMetrics(source: MetricsSource): string {
       Object.entries(node.proposals).map(([result, count]) => [{ result: snake(result) }, count]),
     )
     .gauge('pureraft_pending_proposals', 'Proposals queued or awaiting commit.', source.pendingProposals)
-    .gauge('pureraft_event_queue_length', 'Events waiting to be stepped.', source.queuedEvents);
+    .gauge('pureraft_event_queue_length', 'Events waiting to be stepped.', source.queuedEvents)
+    .counter(
+      'pureraft_read_index_total',
+      'ReadIndex requests answered here (as leader, or through the leader), by outcome.',
+      Object.entries(node.reads).map(([result, count]) => [{ result }, count]),
+    )
+    .counter(
+      'pureraft_kv_read_index_requests_total',
+      'ReadIndex requests the service made; linearizable reads that arrive together share one.',
+      source.reads.readIndexRequests,
+    )
+    .counter(
+      'pureraft_kv_reads_total',
+      'Reads answered, by consistency.',
+      Object.entries(source.reads.served).map(([consistency, count]) => [{ consistency }, count]),
+    );
+  for (const [field, help] of Object.entries(leadershipHelp)) {
+    const name = field as keyof typeof leadershipHelp;
+    text.counter(`pureraft_${snake(name)}_total`, help, node.leadership[name]);
+  }
   for (const [field, value] of Object.entries(source.transport)) {
     const name = `pureraft_transport_${snake(field)}`;
     if (field === 'queuedFrames') text.gauge(name, 'Messages waiting in the per-peer send queues.', value);

@@ -3,7 +3,8 @@
  * read, so that a bad request is refused without reading its body, then the key-value command from the body
  * and headers. Every refusal is an `HttpError` carrying the status and a message for the client.
  *
- *   GET    /kv/{key}         read (linearizable: it goes through the log)
+ *   GET    /kv/{key}         read: linearizable (ReadIndex, no log entry), or with ?consistency=serializable
+ *                            this replica's applied value at once (possibly stale)
  *   PUT    /kv/{key}         write; the body is the value
  *   DELETE /kv/{key}         delete
  *   POST   /kv/{key}         compare-and-set; JSON body {"expect": string|null, "value": string|null}
@@ -11,10 +12,15 @@
  *   GET    /status           this node's view of the cluster, JSON
  *   GET    /metrics          Prometheus text format
  *   GET    /debug/kv         this replica's applied data, as it is here (not linearizable), JSON
+ *   POST   /admin/transfer-leadership[?to=id]   hand leadership to `to` (default: the best-placed voter)
+ *   GET    /internal/read-index                 the leader's read index, for followers' reads
  *
  * The key is the rest of the path after /kv/, percent-decoded. Headers `X-Client-Id` and `X-Client-Seq` (both
- * or neither) make a request part of a client session, so a retry with the same pair is applied once.
+ * or neither) make a write part of a client session, so a retry with the same pair is applied once; a read
+ * checks them and otherwise ignores them (it changes nothing, so there is nothing to apply once).
  */
+import type { NodeId } from '../core/index.js';
+import { checkNodeId } from '../effects/transport/index.js';
 import { checkSession, type KvCommand, type KvSession } from './commands.js';
 
 export class HttpError extends Error {
@@ -38,35 +44,95 @@ export interface RequestLimits {
 
 export const DEFAULT_LIMITS: RequestLimits = { maxKeyBytes: 1024, maxValueBytes: 64 * 1024 };
 
-export type KvMethod = 'GET' | 'PUT' | 'DELETE' | 'POST';
+export type WriteMethod = 'PUT' | 'DELETE' | 'POST';
+export type KvMethod = 'GET' | WriteMethod;
+
+/**
+ * What a read may return (README, "Consistency"): `linearizable`, the value of the latest write acknowledged
+ * before the read began (ReadIndex: the leader confirms it still leads, no log entry); `serializable`, this
+ * replica's applied value at once, which may be stale.
+ */
+export type Consistency = 'linearizable' | 'serializable';
+const consistencies: readonly string[] = ['linearizable', 'serializable'] satisfies Consistency[];
+
+export type ReadRoute = {
+  readonly kind: 'kv';
+  readonly method: 'GET';
+  readonly key: string;
+  readonly consistency: Consistency;
+};
+export type WriteRoute = { readonly kind: 'kv'; readonly method: WriteMethod; readonly key: string };
 
 export type Route =
-  | { readonly kind: 'kv'; readonly method: KvMethod; readonly key: string }
-  | { readonly kind: 'status' | 'metrics' | 'debug' };
+  | ReadRoute
+  | WriteRoute
+  | { readonly kind: 'status' | 'metrics' | 'debug' | 'readIndex' }
+  /** `to`: the node to hand leadership to; undefined lets the leader choose. */
+  | { readonly kind: 'transfer'; readonly to: NodeId | undefined };
 
 const KV_PREFIX = '/kv/';
 const kvMethods: readonly string[] = ['GET', 'PUT', 'DELETE', 'POST'] satisfies KvMethod[];
-const readOnly: Readonly<Record<string, Exclude<Route['kind'], 'kv'>>> = {
+type FixedRoute = Exclude<Route['kind'], 'kv' | 'transfer'>;
+const readOnly: Readonly<Record<string, FixedRoute>> = {
   '/status': 'status',
   '/metrics': 'metrics',
   '/debug/kv': 'debug',
+  '/internal/read-index': 'readIndex',
 };
+const TRANSFER_PATH = '/admin/transfer-leadership';
 
 const textEncoder = new TextEncoder();
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 export function route(method: string, url: string, limits: RequestLimits): Route {
   const path = url.split('?', 1)[0]!;
+  const query = new URLSearchParams(url.slice(path.length + 1));
   const fixed = readOnly[path];
   if (fixed !== undefined) {
     if (method !== 'GET') throw methodNotAllowed(method, path, 'GET');
     return { kind: fixed };
   }
+  if (path === TRANSFER_PATH) {
+    if (method !== 'POST') throw methodNotAllowed(method, path, 'POST');
+    return { kind: 'transfer', to: transferTarget(query) };
+  }
   if (!path.startsWith(KV_PREFIX)) {
-    throw new HttpError(404, `no such path ${path}: use /kv/{key}, /status, /metrics or /debug/kv`);
+    throw new HttpError(
+      404,
+      `no such path ${path}: use /kv/{key}, /status, /metrics, /debug/kv or ${TRANSFER_PATH}`,
+    );
   }
   if (!kvMethods.includes(method)) throw methodNotAllowed(method, path, kvMethods.join(', '));
-  return { kind: 'kv', method: method as KvMethod, key: decodeKey(path.slice(KV_PREFIX.length), limits) };
+  const key = decodeKey(path.slice(KV_PREFIX.length), limits);
+  const consistency = single(query, 'consistency');
+  if (method !== 'GET') {
+    if (consistency !== undefined) {
+      throw new HttpError(400, 'consistency applies to reads (GET) only: every write is linearizable');
+    }
+    return { kind: 'kv', method: method as WriteMethod, key };
+  }
+  if (consistency !== undefined && !consistencies.includes(consistency)) {
+    throw new HttpError(
+      400,
+      `consistency must be linearizable (the default) or serializable, got ${JSON.stringify(consistency)}`,
+    );
+  }
+  return { kind: 'kv', method: 'GET', key, consistency: (consistency ?? 'linearizable') as Consistency };
+}
+
+/** A query parameter given at most once. */
+function single(query: URLSearchParams, name: string): string | undefined {
+  const values = query.getAll(name);
+  if (values.length > 1) throw new HttpError(400, `${name} is given ${values.length} times; give it once`);
+  return values[0];
+}
+
+function transferTarget(query: URLSearchParams): NodeId | undefined {
+  const to = single(query, 'to');
+  if (to === undefined) return undefined;
+  const problem = checkNodeId(to);
+  if (problem !== undefined) throw new HttpError(400, `bad "to": ${problem}`);
+  return to;
 }
 
 function methodNotAllowed(method: string, path: string, allow: string): HttpError {
@@ -101,8 +167,13 @@ export function bodyLimit(route: Route, limits: RequestLimits): number {
 
 type Headers = Readonly<Record<string, string | string[] | undefined>>;
 
+/** Checks a read's headers: a malformed session is refused as on a write, though a read does not use it. */
+export function checkReadHeaders(headers: Headers): void {
+  sessionOf(headers);
+}
+
 export function kvCommand(
-  route: Extract<Route, { kind: 'kv' }>,
+  route: WriteRoute,
   headers: Headers,
   body: Uint8Array,
   limits: RequestLimits,
@@ -112,8 +183,6 @@ export function kvCommand(
   const withSession = <T extends object>(operation: T) =>
     session === undefined ? operation : { ...operation, session };
   switch (route.method) {
-    case 'GET':
-      return withSession({ op: 'get', key });
     case 'DELETE':
       return withSession({ op: 'delete', key });
     case 'PUT':

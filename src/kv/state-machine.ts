@@ -39,7 +39,7 @@ export class KvStateMachine implements StateMachine<KvEntry, KvEntryResult> {
     return this.#sessions.size;
   }
 
-  /** This replica's applied value of `key`: not a linearizable read (that goes through the log). */
+  /** This replica's applied value of `key`: linearizable once applied through a read index (kv-node.ts). */
   read(key: string): string | null {
     return this.#data.get(key) ?? null;
   }

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterEach, expect } from 'vitest';
 import { clusterConfigs, KvNode, type KvNodeConfig } from './kv-node.js';
 
 /** Ports free right now on 127.0.0.1 (the system picks them; all are held until every one is found). */
@@ -37,6 +38,38 @@ export async function localClusterConfigs(ids: readonly string[], root: string):
   });
 }
 
+/** An answer as tests look at it: `json` is whatever the body parses to (undefined if it is not JSON). */
+export interface HttpReply {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly json: ReturnType<typeof JSON.parse>;
+  readonly text: string;
+}
+
+/**
+ * For a test file whose tests each start their own cluster (`start`): stops it after each test and checks that
+ * no node died meanwhile.
+ */
+export function clusterPerTest() {
+  let current: InProcessCluster | undefined;
+  afterEach(async () => {
+    await current?.stop();
+    expect(current?.fatal ?? []).toEqual([]);
+    current = undefined;
+  });
+  return {
+    /** Starts this test's cluster and waits for its leader. */
+    async start(): Promise<{ leader: KvNode; followers: KvNode[] }> {
+      current = await InProcessCluster.start();
+      return current.roles();
+    },
+    get cluster(): InProcessCluster {
+      if (current === undefined) throw new Error('no cluster started in this test');
+      return current;
+    },
+  };
+}
+
 export class InProcessCluster {
   private constructor(
     readonly root: string,
@@ -66,6 +99,20 @@ export class InProcessCluster {
 
   url(node: KvNode, path: string): string {
     return `http://127.0.0.1:${node.config.http.port}${path}`;
+  }
+
+  /** A request to `node` that follows no redirect: its status, headers, text and, if JSON, parsed body. */
+  async call(node: KvNode, path: string, init: RequestInit = {}): Promise<HttpReply> {
+    const response = await fetch(this.url(node, path), { redirect: 'manual', ...init });
+    const text = await response.text();
+    const json = response.headers.get('content-type') === 'application/json' ? JSON.parse(text) : undefined;
+    return { status: response.status, headers: response.headers, json, text };
+  }
+
+  /** The leader once every node knows it (see `leader`), and the other nodes. */
+  async roles(ms = 5_000): Promise<{ leader: KvNode; followers: KvNode[] }> {
+    const leader = await this.leader(ms);
+    return { leader, followers: this.nodes.filter((node) => node !== leader) };
   }
 
   /** Waits (at most `ms`) until one node leads and every node knows it. */

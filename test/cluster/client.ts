@@ -44,7 +44,7 @@ export class KvClient {
     return false;
   }
 
-  /** A linearizable read through the log, starting at the given node and following a redirect. */
+  /** A linearizable read (ReadIndex), served by the node asked, or where it redirects. */
   async get(url: string, key: string): Promise<string | null> {
     const response = await fetch(`${url}/kv/${encodeURIComponent(key)}`, {
       signal: AbortSignal.timeout(5_000),

@@ -44,7 +44,7 @@ async function expectEveryAcknowledgedWriteEverywhere(report: LoadReport): Promi
   for (const dump of dumps.slice(1)) expect(dump.data).toEqual(dumps[0]!.data);
   const missing = [...report.acknowledged].filter(([key, value]) => dumps[0]!.data[key] !== value);
   expect(missing).toEqual([]);
-  // And through the log: a linearizable read of a few keys, asked of every node (followers redirect).
+  // And a linearizable read of a few keys, asked of every node.
   const reader = new KvClient('reader', []);
   for (const id of cluster.ids) {
     for (const key of [...report.acknowledged.keys()].filter((_, i) => i % 250 === 0)) {

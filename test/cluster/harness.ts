@@ -108,6 +108,22 @@ export class ProcessCluster {
     await this.processes.get(id)?.kill('SIGKILL');
   }
 
+  /** Ctrl-C: the node stops cleanly (a leader hands leadership over first); waits for it to exit. */
+  async interrupt(id: string): Promise<void> {
+    const exit = await this.processes.get(id)?.kill('SIGINT');
+    if (exit !== undefined && exit.code !== 0)
+      throw new Error(`node ${id} exited with ${exit.code} on SIGINT`);
+  }
+
+  /** SIGSTOP: the process freezes, its sockets still open, until `resume`. */
+  pause(id: string): void {
+    this.processes.get(id)?.child.kill('SIGSTOP');
+  }
+
+  resume(id: string): void {
+    this.processes.get(id)?.child.kill('SIGCONT');
+  }
+
   async status(id: string): Promise<NodeReport> {
     return getJson<NodeReport>(`${this.url(id)}/status`);
   }

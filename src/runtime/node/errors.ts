@@ -86,3 +86,18 @@ export class RequestTimeoutError extends Error {
     super(`${what}: no answer within ${timeoutMs} ms`);
   }
 }
+
+/** A leadership transfer ended without its target leading: it did not win in time, or another node won. */
+export class TransferFailedError extends Error {
+  override readonly name = 'TransferFailedError';
+
+  constructor(
+    readonly target: NodeId,
+    /** Who leads now, as this node knows. */
+    readonly leaderId: NodeId,
+  ) {
+    super(
+      `the transfer of leadership to ${target} failed: the target did not win an election; ${leaderId} leads`,
+    );
+  }
+}

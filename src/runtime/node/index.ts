@@ -5,7 +5,11 @@ export {
   OverloadedError,
   ProposalLostError,
   ProposalTimeoutError,
+  RequestRefusedError,
+  RequestTimeoutError,
+  TransferFailedError,
 } from './errors.js';
+export type { LeadershipStats } from './leadership-stats.js';
 export {
   type NodeStatus,
   RaftNode,

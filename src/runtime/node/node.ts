@@ -52,7 +52,9 @@ import {
   ProposalLostError,
   ProposalTimeoutError,
   RequestRefusedError,
+  TransferFailedError,
 } from './errors.js';
+import { LeadershipCounter, type LeadershipStats } from './leadership-stats.js';
 import { type Proposal, ProposalBook } from './proposals.js';
 import { type SnapshotPolicy, settlePolicy, snapshotDue } from './snapshot-policy.js';
 import { TraceWriter } from './trace.js';
@@ -124,6 +126,8 @@ export interface RaftNodeStats {
   readonly snapshots: SnapshotStats;
   /** Reads answered through ReadIndex (here as leader, or through the leader), and refused. */
   readonly reads: { readonly served: number; readonly failed: number };
+  /** Elections, pre-votes, leader changes, check-quorum step-downs and transfers seen here. */
+  readonly leadership: LeadershipStats;
 }
 
 type ProposeEvent<C> = Extract<Event<C>, { type: 'propose' }>;
@@ -144,6 +148,7 @@ export class RaftNode<C, R> {
   readonly #proposals: ProposalBook<R>;
   readonly #queue: Queued<C>[] = [];
   readonly #waiters: Waiters;
+  readonly #leadership: LeadershipCounter;
   readonly #policy: ReturnType<typeof settlePolicy>;
   /** Reads stepped and waiting for the core's answer, by id. */
   readonly #reads = new Map<string, { resolve: (index: number) => void; reject: (error: Error) => void }>();
@@ -193,6 +198,7 @@ export class RaftNode<C, R> {
       if (entry.kind === 'command') this.#bytesSinceSnapshot += this.#commandSize(entry.command);
     });
     this.#waiters = new Waiters(this.#clock);
+    this.#leadership = new LeadershipCounter(options.config.id);
     this.#policy = settlePolicy(options.snapshotPolicy);
     this.#proposals = new ProposalBook(
       this.#clock,
@@ -207,7 +213,13 @@ export class RaftNode<C, R> {
 
   get stats(): RaftNodeStats {
     const { proposals, snapshots, reads } = this.#stats;
-    return { ...this.#stats, proposals: { ...proposals }, snapshots: { ...snapshots }, reads: { ...reads } };
+    return {
+      ...this.#stats,
+      proposals: { ...proposals },
+      snapshots: { ...snapshots },
+      reads: { ...reads },
+      leadership: this.#leadership.stats,
+    };
   }
 
   #commandSize(command: unknown): number {
@@ -306,21 +318,67 @@ export class RaftNode<C, R> {
   }
 
   /**
-   * Hands leadership to `to` (thesis §3.10) and resolves once this node follows it. Rejects at once with
-   * `NotLeaderError` on a follower and `RequestRefusedError` if `to` is not a voter, later with
-   * `RequestTimeoutError` if no new leader showed up.
+   * Hands leadership to `to` (thesis §3.10), or without `to` to the voter best placed to take it (see
+   * `#transferTarget`), and resolves with the new leader once this node follows it (at once if `to` is this
+   * leader). Rejects at once with `NotLeaderError` on a follower and `RequestRefusedError` if `to` is not a
+   * voter or there is no other voter; later with `TransferFailedError` if the transfer ended without its
+   * target leading, or `RequestTimeoutError` after `timeoutMs` (default: two maximum election timeouts).
    */
-  async transferLeadership(to: NodeId): Promise<void> {
+  async transferLeadership(to?: NodeId, timeoutMs?: number): Promise<NodeId> {
     const before = this.#running();
     if (before.role !== 'leader') throw new NotLeaderError(before.leaderId);
-    this.#stepNow({ type: 'transferLeadership', to });
-    if (status(this.#state!).transferring !== to && status(this.#state!).leaderId !== to) {
-      throw new RequestRefusedError(`cannot transfer leadership to ${to}: not a voter of the configuration`);
+    const target = to ?? this.#transferTarget();
+    if (target === undefined)
+      throw new RequestRefusedError('cannot transfer leadership: there is no other voter');
+    if (target === this.id) return target;
+    this.#stepNow({ type: 'transferLeadership', to: target });
+    if (status(this.#state!).transferring !== target) {
+      throw new RequestRefusedError(
+        `cannot transfer leadership to ${target}: not a voter of the configuration`,
+      );
     }
     const [, max] = this.#options.config.electionTimeout;
-    await this.#waiters.wait(`transfer of leadership to ${to}`, 2 * max, () =>
-      status(this.#state!).leaderId === to ? true : undefined,
-    );
+    return this.#waiters.wait(`transfer of leadership to ${target}`, timeoutMs ?? 2 * max, () => {
+      const now = status(this.#state!);
+      if (now.leaderId === target) return target;
+      // Between this leader's vote for the target and the target's first append, no leader is known. A leader
+      // known again, other than the target or this one still handing over, means the transfer is over.
+      if (now.leaderId !== null && now.transferring !== target)
+        throw new TransferFailedError(target, now.leaderId);
+      return undefined;
+    });
+  }
+
+  /**
+   * The voter best placed to take over: one heard from in the current check-quorum period before one that was
+   * not (it may be down), then the most caught up, which needs the fewest entries before it can campaign. Reads
+   * the core's replication progress, which `status()` does not report.
+   */
+  #transferTarget(): NodeId | undefined {
+    const state = this.#state!;
+    let best: { id: NodeId; active: boolean; match: number } | undefined;
+    for (const id of status(state).membership.voters) {
+      const progress = state.progress.get(id);
+      if (id === this.id || progress === undefined) continue;
+      const candidate = { id, active: progress.recentActive, match: progress.match };
+      const better =
+        best === undefined ||
+        (candidate.active && !best.active) ||
+        (candidate.active === best.active && candidate.match > best.match);
+      if (better) best = candidate;
+    }
+    return best?.id;
+  }
+
+  /**
+   * Resolves with `check`'s first value other than undefined, checked at once and after every transition and
+   * apply; rejects with what `check` throws, with `RequestTimeoutError` naming `what` after `timeoutMs`, or with
+   * `NodeStoppedError` when the node stops. For a service waiting for the node to reach a state (a leadership
+   * transfer to end, say) without polling.
+   */
+  until<T>(what: string, timeoutMs: number, check: (status: NodeStatus) => T | undefined): Promise<T> {
+    this.#running();
+    return this.#waiters.wait(what, timeoutMs, () => check(this.status()));
   }
 
   /**
@@ -501,6 +559,7 @@ export class RaftNode<C, R> {
     const [state, effects] = step(before, event);
     this.#state = state;
     this.#stats.transitions++;
+    this.#leadership.observe(event, before, state);
     this.#trace?.event(event, state, effects);
     this.#options.onTransition?.(event, state, effects);
     if (proposal !== undefined) this.#place(proposal, before, state);

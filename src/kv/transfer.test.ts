@@ -1,0 +1,101 @@
+/**
+ * Leadership transfer through the HTTP API (thesis §3.10): `POST /admin/transfer-leadership`, writes that
+ * arrive while the leader hands over, and a leader that hands over before it stops.
+ */
+import { describe, expect, it } from 'vitest';
+import type { KvNode } from './kv-node.js';
+import { clusterPerTest } from './test-support.js';
+
+const each = clusterPerTest();
+const call = (node: KvNode, path: string, init?: RequestInit) => each.cluster.call(node, path, init);
+const started = () => each.start();
+const transfer = (node: KvNode, query = '', init: RequestInit = {}) =>
+  call(node, `/admin/transfer-leadership${query}`, { method: 'POST', ...init });
+
+describe('POST /admin/transfer-leadership', () => {
+  it('hands leadership to the node named, through any node', async () => {
+    const { leader, followers } = await started();
+    const target = followers[1]!.config.id;
+    const redirected = await transfer(followers[0]!, `?to=${target}`);
+    expect(redirected).toMatchObject({ status: 307, json: { leader: leader.config.id } });
+    const moved = await fetch(redirected.headers.get('location')!, { method: 'POST' });
+    expect(moved.status).toBe(200);
+    expect(await moved.json()).toMatchObject({ from: leader.config.id, leader: target });
+    expect(followers[1]!.node.status().role).toBe('leader');
+    const metrics = (await call(leader, '/metrics')).text;
+    expect(metrics).toMatch(/pureraft_transfers_started_total 1\n/);
+    expect(metrics).toMatch(/pureraft_transfers_completed_total 1\n/);
+    // Asked again of the new leader, it is already done.
+    expect(await transfer(followers[1]!, `?to=${target}`)).toMatchObject({
+      status: 200,
+      json: { leader: target },
+    });
+  });
+
+  it('without a target, hands leadership to another voter', async () => {
+    const { leader } = await started();
+    const moved = await transfer(leader);
+    expect(moved.status).toBe(200);
+    expect(moved.json.leader).not.toBe(leader.config.id);
+    expect((await each.cluster.leader()).config.id).toBe(moved.json.leader);
+  });
+
+  it('answers bad requests with a 4xx and a JSON error', async () => {
+    const { leader } = await started();
+    const cases: [string, RequestInit, number, RegExp][] = [
+      ['?to=', {}, 400, /bad "to": node id must be a non-empty string/],
+      ['?to=a&to=b', {}, 400, /given 2 times/],
+      ['?to=nobody', {}, 409, /not a voter/],
+      ['?to=b', { method: 'GET' }, 405, /not allowed/],
+      ['?to=b', { body: 'please' }, 413, /takes no body/],
+    ];
+    for (const [query, init, status, error] of cases) {
+      const response = await transfer(leader, query, init);
+      expect({ query, status: response.status }).toEqual({ query, status });
+      expect(response.json.error).toMatch(error);
+    }
+    expect((await transfer(leader, '', { method: 'PUT' })).headers.get('allow')).toBe('POST');
+    expect(leader.node.status().role).toBe('leader');
+  });
+
+  it('lets writes that arrive during the transfer wait for the new leader instead of failing', async () => {
+    const { leader, followers } = await started();
+    const writes = Array.from({ length: 40 }, (_, i) =>
+      fetch(each.cluster.url(leader, `/kv/during-${i}`), {
+        method: 'PUT',
+        body: `v${i}`,
+        headers: { 'X-Client-Id': `writer-${i}`, 'X-Client-Seq': '1' },
+      }).then(async (response) =>
+        response.status === 200 ? 200 : `${response.status} ${await response.text()}`,
+      ),
+    );
+    const moved = await transfer(leader, `?to=${followers[0]!.config.id}`);
+    expect(moved.status).toBe(200);
+    expect(await Promise.all(writes)).toEqual(writes.map(() => 200));
+    for (let i = 0; i < 40; i++) {
+      expect((await call(followers[0]!, `/kv/during-${i}`)).json.value).toBe(`v${i}`);
+    }
+  });
+});
+
+describe('a leader asked to stop with a hand-over', () => {
+  it('hands leadership to another voter first, so the others need not elect one after a timeout', async () => {
+    const { leader, followers } = await started();
+    await call(leader, '/kv/before', { method: 'PUT', body: 'stop' });
+    await leader.stop({ handOver: true });
+    expect(leader.node.stats.leadership).toMatchObject({ transfersStarted: 1, transfersCompleted: 1 });
+    const next = followers.find((node) => node.node.status().role === 'leader');
+    expect(next).toBeDefined();
+    // No election timed out: the new leader won the one election the transfer asked for.
+    for (const follower of followers) expect(follower.node.stats.leadership.preVotesStarted).toBe(0);
+    expect((await call(next!, '/kv/before')).json.value).toBe('stop');
+  });
+
+  it('stops at once as a follower', async () => {
+    const { followers } = await started();
+    const before = Date.now();
+    await followers[0]!.stop({ handOver: true });
+    expect(Date.now() - before).toBeLessThan(150);
+    expect(followers[0]!.node.stats.leadership.transfersStarted).toBe(0);
+  });
+});
