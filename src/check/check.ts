@@ -1,0 +1,97 @@
+/**
+ * `checkLinearizable`: is a history linearizable with respect to a model? The history is split into the
+ * model's partitions (P-compositionality: a history is linearizable if and only if each partition is), each
+ * searched alone within a time budget; the first partition that fails is explained by a short window.
+ */
+import { type History, historyProblem, type Operation } from './history.js';
+import type { Model } from './model.js';
+import { searchLinearization } from './search.js';
+import { type Failure, findFailure } from './window.js';
+
+export type Verdict = 'linearizable' | 'not-linearizable' | 'unknown';
+
+export interface CheckOptions {
+  /** Time allowed per partition, for the search and again for explaining a failure. Default 10 s. */
+  readonly budgetMs?: number;
+  /** Explain the first failing partition with a window (a few more searches). Default true. */
+  readonly explain?: boolean;
+}
+
+export interface PartitionReport {
+  readonly partition: string;
+  readonly verdict: Verdict;
+  readonly operations: number;
+  /** Attempts to linearize an operation. */
+  readonly steps: number;
+  readonly elapsedMs: number;
+}
+
+export interface CheckResult<I, O> {
+  /** 'unknown' when no partition failed but some ran out of time: an honest "could not tell". */
+  readonly verdict: Verdict;
+  readonly operations: number;
+  readonly partitions: readonly PartitionReport[];
+  /** The first failing partition, explained (absent if explaining ran out of time). */
+  readonly failure?: Failure<I, O>;
+  readonly elapsedMs: number;
+}
+
+export const DEFAULT_BUDGET_MS = 10_000;
+
+/** The history's operations by partition, in the order first seen; unknown read-only operations are left out. */
+export function partitionHistory<S, I, O>(
+  model: Model<S, I, O>,
+  history: History<I, O>,
+): Map<string, Operation<I, O>[]> {
+  const partitions = new Map<string, Operation<I, O>[]>();
+  for (const operation of history) {
+    if (operation.completed === undefined && model.readOnly?.(operation.input) === true) continue;
+    const name = model.partition?.(operation.input) ?? '';
+    let operations = partitions.get(name);
+    if (operations === undefined) partitions.set(name, (operations = []));
+    operations.push(operation);
+  }
+  return partitions;
+}
+
+export function checkLinearizable<S, I, O>(
+  model: Model<S, I, O>,
+  history: History<I, O>,
+  options: CheckOptions = {},
+): CheckResult<I, O> {
+  const problem = historyProblem(history);
+  if (problem !== undefined) throw new RangeError(`not a well-formed history: ${problem}`);
+  const budgetMs = options.budgetMs ?? DEFAULT_BUDGET_MS;
+  const began = performance.now();
+  const partitions: PartitionReport[] = [];
+  let failure: Failure<I, O> | undefined;
+  for (const [partition, operations] of partitionHistory(model, history)) {
+    const started = performance.now();
+    const { outcome, steps } = searchLinearization(model, operations, model.init(), {
+      deadline: started + budgetMs,
+    });
+    const verdict: Verdict = outcome === 'timeout' ? 'unknown' : outcome;
+    partitions.push({
+      partition,
+      verdict,
+      operations: operations.length,
+      steps,
+      elapsedMs: performance.now() - started,
+    });
+    if (verdict === 'not-linearizable' && failure === undefined && options.explain !== false)
+      failure = findFailure(model, partition, operations, budgetMs);
+  }
+  const verdicts = new Set(partitions.map((p) => p.verdict));
+  const verdict: Verdict = verdicts.has('not-linearizable')
+    ? 'not-linearizable'
+    : verdicts.has('unknown')
+      ? 'unknown'
+      : 'linearizable';
+  return {
+    verdict,
+    operations: history.length,
+    partitions,
+    ...(failure !== undefined && { failure }),
+    elapsedMs: performance.now() - began,
+  };
+}
