@@ -47,9 +47,9 @@ export function partitionHistory<S, I, O>(
   for (const operation of history) {
     if (operation.completed === undefined && model.readOnly?.(operation.input) === true) continue;
     const name = model.partition?.(operation.input) ?? '';
-    let operations = partitions.get(name);
-    if (operations === undefined) partitions.set(name, (operations = []));
-    operations.push(operation);
+    const operations = partitions.get(name);
+    if (operations === undefined) partitions.set(name, [operation]);
+    else operations.push(operation);
   }
   return partitions;
 }

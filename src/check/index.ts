@@ -16,4 +16,5 @@ export { type History, HistoryRecorder, historyProblem, isUnknown, type Operatio
 export { type KvInput, type KvOperation, type KvOutput, type KvState, kvModel } from './kv-model.js';
 export type { Model } from './model.js';
 export { type SearchOptions, type SearchOutcome, type SearchResult, searchLinearization } from './search.js';
+export { renderTimeline, type TimelineBand, type TimelineOptions } from './timeline.js';
 export type { Failure } from './window.js';
