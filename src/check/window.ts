@@ -6,12 +6,14 @@
  * 1. The culprit. Cutting a history at time T (operations invoked after T left out, operations still running
  *    at T made unknown) keeps a linearizable history linearizable, so a binary search over completion times
  *    finds the first cut that fails; the operation completing there is the culprit.
- * 2. The window. For a cut time t before the culprit, the window is every operation still running at t or
- *    invoked later, widened back until everything outside it completed before all of it started (so in any
- *    linearization the outside comes first). Operations of unknown outcome stay in the window, as they may take
- *    effect at any time. The window fails if it has no linearization from any of the model's `startStates`
- *    for what completed before it; t moves back from the culprit until one fails. A model without
- *    `startStates`, or no failing window, gives the whole cut history from `init()`.
+ * 2. The window. For a cut time t at or before the culprit's invocation, the window is every operation
+ *    invoked from t on; those running across t, and those of unknown outcome, join it relaxed to an unknown
+ *    outcome invoked at t (they may have taken effect before the window, or inside it). In any linearization
+ *    of the whole, what is linearized before the window's first known operation leaves one of the model's
+ *    `startStates` for the rest, and the rest linearizes the window; so a window that fails from every start
+ *    state proves the history is not linearizable. t moves back from the culprit until a window fails. A model
+ *    without `startStates`, or no failing window, gives the whole cut history from `init()`. Reads the window
+ *    still fails without are then dropped from it (a read changes no state, so that stays a proof).
  * 3. Re-verification: the window is checked again by the plain search without memoization, an independent
  *    implementation of the same definition.
  */
@@ -25,6 +27,11 @@ export interface Failure<I, O> {
   readonly culprit: Operation<I, O>;
   /** The operations that admit no linearization, as given in the history, in invocation order. */
   readonly window: readonly Operation<I, O>[];
+  /**
+   * The window as it was checked, for re-checking it elsewhere: operations still running at the culprit's
+   * completion have an unknown outcome here, and unknown ones invoked before the window start with it.
+   */
+  readonly checked: readonly Operation<I, O>[];
   /** The states the window was checked from: `init()` alone when `fromInit`. */
   readonly startStates: readonly unknown[];
   /** The window is the whole history up to the culprit's completion, checked from `init()`. */
@@ -40,7 +47,7 @@ interface Item<I, O> {
 }
 
 /** Steps the independent re-verification may take before it gives up (and says the window is unverified). */
-const VERIFY_STEPS = 2_000_000;
+const VERIFY_STEPS = 300_000;
 /** Cut times tried for a window before settling for the whole cut history. */
 const MAX_CUTS = 200;
 
@@ -80,29 +87,26 @@ function fails<S, I, O>(
   return true;
 }
 
-/** The window for cut time `t`, and what completed before it; undefined if it is the same as `previous`. */
-function windowAt<I, O>(items: readonly Item<I, O>[], t: number) {
-  let start = t;
-  for (;;) {
-    let widened = start;
-    for (const { checked } of items)
-      if (checked.completed !== undefined && checked.completed >= start)
-        widened = Math.min(widened, checked.invoked);
-    if (widened === start) break;
-    start = widened;
-  }
+/**
+ * The window for cut time `t`: the known operations invoked from t on, as they are; those running across t
+ * relaxed to an unknown outcome invoked at t (which only adds linearizations, so a failure still proves one);
+ * and the unknown ones, also from t at the earliest. `before` is what may have taken effect before the window.
+ */
+function windowAt<S, I, O>(model: Model<S, I, O>, items: readonly Item<I, O>[], t: number) {
   const inside: Item<I, O>[] = [];
   const before: Operation<I, O>[] = [];
   for (const item of items) {
     const { checked } = item;
-    if (checked.completed === undefined) {
-      // May have taken effect before the window (then `before` accounts for it) or inside it.
-      if (checked.invoked < start) before.push(checked);
-      inside.push(checked.invoked < start ? { ...item, checked: { ...checked, invoked: start } } : item);
-    } else if (checked.completed >= start) inside.push(item);
-    else before.push(checked);
+    const completed = checked.completed ?? Number.POSITIVE_INFINITY;
+    if (checked.invoked >= t) inside.push(item);
+    else if (completed < t) before.push(checked);
+    else if (model.readOnly?.(checked.input) !== true) {
+      const relaxed = { ...unknown(checked), invoked: t };
+      before.push(relaxed);
+      inside.push({ ...item, checked: relaxed });
+    }
   }
-  return { start, inside, before };
+  return { inside, before };
 }
 
 export function findFailure<S, I, O>(
@@ -133,7 +137,7 @@ export function findFailure<S, I, O>(
   const time = times[low];
   if (time === undefined) return undefined;
   const items = cut(model, operations, time);
-  const culprit = items.find(({ checked }) => checked.completed === time)!.original;
+  const culprit = culpritAt(model, items, time, deadline);
   const chosen = narrowest(model, items, culprit, deadline) ?? {
     inside: items,
     starts: [model.init()],
@@ -149,10 +153,37 @@ export function findFailure<S, I, O>(
     partition,
     culprit,
     window: chosen.inside.map((item) => item.original).sort((a, b) => a.invoked - b.invoked),
+    checked,
     startStates: chosen.starts,
     fromInit: chosen.fromInit,
     verified,
   };
+}
+
+/**
+ * Of the operations completing at `time`, the one whose completion breaks the history: with it alone left
+ * unknown, the rest has a linearization (when several complete at once; else the first).
+ */
+function culpritAt<S, I, O>(
+  model: Model<S, I, O>,
+  items: readonly Item<I, O>[],
+  time: number,
+  deadline: number,
+) {
+  const candidates = items.filter(({ checked }) => checked.completed === time);
+  if (candidates.length === 1) return candidates[0]!.original;
+  const found = candidates.find(
+    (candidate) =>
+      fails(
+        model,
+        items
+          .filter((item) => item !== candidate || model.readOnly?.(item.checked.input) !== true)
+          .map((item) => (item === candidate ? unknown(item.checked) : item.checked)),
+        [model.init()],
+        deadline,
+      ) === false,
+  );
+  return (found ?? candidates[0]!).original;
 }
 
 /** The failing window with the latest cut time, trying cut times back from the culprit's invocation. */
@@ -167,13 +198,8 @@ function narrowest<S, I, O>(
   const cuts = [...new Set(items.map(({ checked }) => checked.invoked))]
     .filter((t) => t <= culprit.invoked)
     .sort((a, b) => b - a);
-  let previous: number | undefined;
-  let tried = 0;
-  for (const t of cuts) {
-    const { start, inside, before } = windowAt(items, t);
-    if (start === previous) continue;
-    previous = start;
-    if (++tried > MAX_CUTS) return undefined;
+  for (const t of cuts.slice(0, MAX_CUTS)) {
+    const { inside, before } = windowAt(model, items, t);
     const starts = startStates.call(model, before);
     const verdict = fails(
       model,
@@ -182,7 +208,40 @@ function narrowest<S, I, O>(
       deadline,
     );
     if (verdict === 'timeout') return undefined;
-    if (verdict) return { inside, starts, fromInit: false };
+    if (verdict)
+      return {
+        inside: withoutNeedlessReads(model, inside, culprit, starts, deadline),
+        starts,
+        fromInit: false,
+      };
   }
   return undefined;
+}
+
+/**
+ * Drops the read-only operations (but the culprit) the window fails without, one at a time. Sound: a
+ * linearization of the window gives one of the window without a read, so if that has none, neither has the
+ * window.
+ */
+function withoutNeedlessReads<S, I, O>(
+  model: Model<S, I, O>,
+  inside: readonly Item<I, O>[],
+  culprit: Operation<I, O>,
+  starts: readonly S[],
+  deadline: number,
+): Item<I, O>[] {
+  let kept = [...inside];
+  for (const item of inside) {
+    if (item.original === culprit || model.readOnly?.(item.checked.input) !== true) continue;
+    const without = kept.filter((other) => other !== item);
+    const verdict = fails(
+      model,
+      without.map((other) => other.checked),
+      starts,
+      deadline,
+    );
+    if (verdict === 'timeout') break;
+    if (verdict) kept = without;
+  }
+  return kept;
 }
