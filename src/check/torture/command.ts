@@ -100,6 +100,9 @@ async function run(
       log: write,
     });
     reports.push(report);
+    const counts = new Map<string, number>();
+    for (const fault of report.faults) counts.set(fault.name, (counts.get(fault.name) ?? 0) + 1);
+    write(`  faults: ${[...counts].map(([name, n]) => `${name} ×${n}`).join(', ') || 'none'}`);
     write(
       `run ${i + 1}: ${report.verdict}${report.folder === undefined ? '' : `: evidence in ${report.folder} (README.txt)`}`,
     );

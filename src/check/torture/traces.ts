@@ -26,13 +26,22 @@ function commandsOf(entry: Entry<KvEntry>): readonly KvCommand[] {
   return command.op === 'batch' ? command.commands : [command];
 }
 
+/** An entry in a few words: its term, kind and the sessions of its commands. */
+function summarize(entry: Entry<KvEntry>): string {
+  const sessions = commandsOf(entry).flatMap((c) =>
+    c.session ? [sessionKey(c.session.client, c.session.seq)] : [],
+  );
+  return `term ${entry.term} ${entry.kind}${sessions.length > 0 ? ` (${sessions.slice(0, 3).join(' ')}${sessions.length > 3 ? ' …' : ''})` : ''}`;
+}
+
 /** `traces`: paths named `<node>-<incarnation>.trace`. */
 export async function analyzeTraces(traces: readonly string[]): Promise<TraceReport> {
   const mismatches: string[] = [];
   const disagreements: string[] = [];
   const appliedSessions = new Set<string>();
   /** index → the entry (as JSON) and the node that applied it first. */
-  const applied = new Map<number, { json: string; node: string }>();
+  const applied = new Map<number, { json: string; node: string; summary: string }>();
+  const conflicting = new Set<number>();
   let events = 0;
   for (const path of traces) {
     const node = basename(path).replace(/-\d+\.trace$/, '');
@@ -50,11 +59,13 @@ export async function analyzeTraces(traces: readonly string[]): Promise<TraceRep
             if (c.session) appliedSessions.add(sessionKey(c.session.client, c.session.seq));
           const json = JSON.stringify(entry);
           const first = applied.get(entry.index);
-          if (first === undefined) applied.set(entry.index, { json, node });
-          else if (first.json !== json && disagreements.length < 20)
+          if (first === undefined) applied.set(entry.index, { json, node, summary: summarize(entry) });
+          else if (first.json !== json && !conflicting.has(entry.index)) {
+            conflicting.add(entry.index);
             disagreements.push(
-              `index ${entry.index}: ${first.node} applied ${first.json}, ${node} applied ${json}`,
+              `index ${entry.index}: ${first.node} applied ${first.summary}, ${basename(path)} applied ${summarize(entry)}`,
             );
+          }
         }
       }
     }
