@@ -96,7 +96,7 @@ async function run(
         ...(flags['broken-reads'] === true && { reads: 'local' as const }),
       },
       // On a fast local disk the gap between the acknowledgement and the sync is too short to crash into.
-      ...(flags['broken-fsync'] === true && { diskFaults: { ackBeforeFsync: true, fsyncDelayMs: 50 } }),
+      ...(flags['broken-fsync'] === true && { diskFaults: { ackBeforeFsync: true, fsyncDelayMs: 1_000 } }),
       log: write,
     });
     reports.push(report);

@@ -118,9 +118,14 @@ export interface ScheduleOptions {
   readonly quietMs: readonly [number, number];
   /** How long each fault lasts, ms: [min, max]. */
   readonly faultMs: readonly [number, number];
+  /** Stop after this many faults (a short run: one round injects each fault once). */
+  readonly maxFaults?: number;
 }
 
-/** Runs faults from `options.faults` in turn (shuffled each round) until `until()` says stop; heals the last. */
+/**
+ * Runs faults from `options.faults` in turn (shuffled each round) until `until()` says stop or `maxFaults` were
+ * injected; heals the last.
+ */
 export async function runSchedule(
   cluster: TortureCluster,
   random: Random,
@@ -129,9 +134,10 @@ export async function runSchedule(
   timeline: FaultWindow[],
 ): Promise<void> {
   let round: FaultName[] = [];
-  while (!until()) {
+  const done = () => until() || timeline.length >= (options.maxFaults ?? Number.POSITIVE_INFINITY);
+  while (!done()) {
     await sleepUnless(random.between(...options.quietMs), until);
-    if (until()) break;
+    if (done()) break;
     if (round.length === 0) round = random.shuffle(options.faults);
     const name = round.pop()!;
     const leader = (await cluster.leader()) ?? random.pick(cluster.ids);

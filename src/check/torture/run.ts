@@ -112,8 +112,7 @@ export async function tortureRun(options: RunOptions): Promise<RunReport> {
     for (let k = 0; k < workload.options.keys; k++) await workload.finalRead(workload.keyName(k), 'final');
     const converged = await cluster.converged(20_000);
     const agree =
-      converged !== undefined &&
-      converged.data.every((d) => JSON.stringify(d) === JSON.stringify(converged.data[0]));
+      converged?.data.every((d) => JSON.stringify(d) === JSON.stringify(converged.data[0])) === true;
     check(
       'nodes converge',
       agree,
