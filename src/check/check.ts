@@ -15,6 +15,10 @@ export interface CheckOptions {
   readonly budgetMs?: number;
   /** Explain the first failing partition with a window (a few more searches). Default true. */
   readonly explain?: boolean;
+  /** Lowe's memoization; off only to measure what it buys (bench/check.ts). Default true. */
+  readonly memo?: boolean;
+  /** Give up on a partition after this many steps (with 'unknown'), as well as after `budgetMs`. */
+  readonly maxSteps?: number;
 }
 
 export interface PartitionReport {
@@ -54,6 +58,18 @@ export function partitionHistory<S, I, O>(
   return partitions;
 }
 
+/** The failure with the operations of the history in place of their abstractions (the `checked` ones stay). */
+function originals<I, O>(
+  failure: Failure<I, O> | undefined,
+  abstracted: readonly Operation<I, O>[],
+  given: readonly Operation<I, O>[],
+): Failure<I, O> | undefined {
+  if (failure === undefined || abstracted === given) return failure;
+  const original = new Map(abstracted.map((operation, i) => [operation, given[i]!]));
+  const back = (operation: Operation<I, O>) => original.get(operation) ?? operation;
+  return { ...failure, culprit: back(failure.culprit), window: failure.window.map(back) };
+}
+
 export function checkLinearizable<S, I, O>(
   model: Model<S, I, O>,
   history: History<I, O>,
@@ -65,10 +81,13 @@ export function checkLinearizable<S, I, O>(
   const began = performance.now();
   const partitions: PartitionReport[] = [];
   let failure: Failure<I, O> | undefined;
-  for (const [partition, operations] of partitionHistory(model, history)) {
+  for (const [partition, given] of partitionHistory(model, history)) {
     const started = performance.now();
+    const operations = model.abstract?.(given) ?? given;
     const { outcome, steps } = searchLinearization(model, operations, model.init(), {
       deadline: started + budgetMs,
+      ...(options.memo !== undefined && { memo: options.memo }),
+      ...(options.maxSteps !== undefined && { maxSteps: options.maxSteps }),
     });
     const verdict: Verdict = outcome === 'timeout' ? 'unknown' : outcome;
     partitions.push({
@@ -79,7 +98,7 @@ export function checkLinearizable<S, I, O>(
       elapsedMs: performance.now() - started,
     });
     if (verdict === 'not-linearizable' && failure === undefined && options.explain !== false)
-      failure = findFailure(model, partition, operations, budgetMs);
+      failure = originals(findFailure(model, partition, operations, budgetMs), operations, given);
   }
   const verdicts = new Set(partitions.map((p) => p.verdict));
   const verdict: Verdict = verdicts.has('not-linearizable')

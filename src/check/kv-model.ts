@@ -85,7 +85,33 @@ function startStates(before: readonly KvOperation[]): KvState[] {
   return [...candidates];
 }
 
-const quote = (value: string | null | undefined) => (value === null ? 'nil' : JSON.stringify(value));
+/** What every value written but never observed becomes: no client can tell such values apart. */
+export const UNOBSERVED = '\u0000unobserved';
+
+/**
+ * Values are observed through a get's value, a put's previous value, a failed CAS's current value and any
+ * CAS's expected value; a value written and never observed is replaced by UNOBSERVED. Sound both ways: no
+ * output and no comparison tells two unobserved values apart, or one from UNOBSERVED.
+ */
+function abstract(operations: readonly KvOperation[]): KvOperation[] {
+  const observed = new Set<string | null | undefined>();
+  for (const { input, output, completed } of operations) {
+    if (input.op === 'cas') observed.add(input.expected);
+    if (completed === undefined || output === undefined) continue;
+    observed.add(output.value);
+    observed.add(output.previous);
+    observed.add(output.current);
+  }
+  return operations.map((operation) => {
+    const { input } = operation;
+    if ((input.op !== 'put' && input.op !== 'cas') || input.value === null || observed.has(input.value))
+      return operation;
+    return { ...operation, input: { ...input, value: UNOBSERVED } };
+  });
+}
+
+const quote = (value: string | null | undefined) =>
+  value === null ? 'nil' : value === UNOBSERVED ? '(a value no one read)' : JSON.stringify(value);
 
 function describe(input: KvInput, output: KvOutput | undefined): string {
   const call =
@@ -120,6 +146,7 @@ export const kvModel: Model<KvState, KvInput, KvOutput> = {
   // null and every string are distinct primitives already.
   key: (state) => state,
   readOnly: (input) => input.op === 'get',
+  abstract,
   startStates,
   describe,
 };

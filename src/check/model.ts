@@ -33,6 +33,14 @@ export interface Model<State, Input, Output> {
    * the state itself when it is a primitive, else its JSON.
    */
   key?(state: State): unknown;
+  /** A primitive equal for equal inputs (unknown operations with equal inputs are interchangeable). Default: JSON. */
+  inputKey?(input: Input): unknown;
+  /**
+   * The partition's operations with whatever no output can tell apart made equal (values written that no one
+   * ever read, say), which makes the search's states and interchangeable operations coincide. Must keep the
+   * history linearizable exactly when it was, and return one operation for each, in the same order.
+   */
+  abstract?(operations: readonly Operation<Input, Output>[]): Operation<Input, Output>[];
   /** Whether the operation never changes the state: one with an unknown outcome is then left out. */
   readOnly?(input: Input): boolean;
   /**

@@ -5,8 +5,8 @@
  * list of events sorted by time; linearizing an operation lifts its two events out of the list, backtracking
  * puts them back (dancing links, so both are O(1)).
  *
- * The set of linearized operations is a bitset with a Zobrist hash kept up to date as bits flip, so looking a
- * configuration up costs O(1) plus one comparison of the bitset on a hash hit.
+ * The set of linearized operations is a bitset with Zobrist hashes kept up to date as bits flip, so looking a
+ * configuration up costs O(1) (see ConfigurationCache).
  */
 import type { Operation } from './history.js';
 import { type Model, stateKeyOf } from './model.js';
@@ -47,8 +47,8 @@ export function searchLinearization<S, I, O>(
   const maxSteps = options.maxSteps ?? Number.POSITIVE_INFINITY;
   const events = new EventList(operations);
   const states = new StateTable(model, start);
-  const linearized = new Bitset(n);
-  const cache = new ConfigurationCache(linearized.words);
+  const linearized = new LinearizedSet(n);
+  const cache = new ConfigurationCache();
   // The stack of linearized operations, and the state before each.
   const stackOperation = new Int32Array(n);
   const stackState = new Int32Array(n);
@@ -58,6 +58,8 @@ export function searchLinearization<S, I, O>(
     (count, operation) => count + (operation.completed === undefined ? 0 : 1),
     0,
   );
+  const after = interchangeableOrder(model, operations);
+  const done = new Uint8Array(n);
   let steps = 0;
   let event = events.first();
   for (;;) {
@@ -68,8 +70,12 @@ export function searchLinearization<S, I, O>(
       const operation = operations[index]!;
       if (++steps % CLOCK_EVERY === 0 && (performance.now() > deadline || steps > maxSteps))
         return { outcome: 'timeout', steps };
+      const before = after[index]!;
       const output = operation.completed === undefined ? undefined : operation.output;
-      const next = model.step(states.get(state), operation.input, output);
+      const next =
+        before !== -1 && done[before] === 0
+          ? undefined
+          : model.step(states.get(state), operation.input, output);
       if (next !== undefined) {
         const nextState = states.intern(next);
         linearized.flip(index);
@@ -77,6 +83,7 @@ export function searchLinearization<S, I, O>(
           stackOperation[depth] = index;
           stackState[depth++] = state;
           state = nextState;
+          done[index] = 1;
           events.lift(index);
           if (operation.completed !== undefined) knownLeft--;
           event = events.first();
@@ -91,11 +98,34 @@ export function searchLinearization<S, I, O>(
       const index = stackOperation[--depth]!;
       state = stackState[depth]!;
       linearized.flip(index);
+      done[index] = 0;
       events.unlift(index);
       if (operations[index]!.completed !== undefined) knownLeft++;
       event = events.next(2 * index);
     }
   }
+}
+
+/**
+ * Operations of unknown outcome with the same input are interchangeable (swapping two in a linearization gives
+ * another, the earlier-invoked one taking the earlier place), so they are linearized in invocation order only:
+ * m of them make m + 1 configurations instead of 2^m. For each operation, the one it must follow, or -1.
+ */
+function interchangeableOrder<I, O>(
+  model: Model<unknown, I, O>,
+  operations: readonly Operation<I, O>[],
+): Int32Array {
+  const after = new Int32Array(operations.length).fill(-1);
+  const last = new Map<unknown, number>();
+  const order = operations.map((_, i) => i).sort((a, b) => operations[a]!.invoked - operations[b]!.invoked);
+  for (const i of order) {
+    const operation = operations[i]!;
+    if (operation.completed !== undefined) continue;
+    const key = model.inputKey?.(operation.input) ?? JSON.stringify(operation.input);
+    after[i] = last.get(key) ?? -1;
+    last.set(key, i);
+  }
+  return after;
 }
 
 /** Every operation's two events (2i: invocation, 2i + 1: completion) in a doubly linked list, in time order. */
@@ -206,81 +236,59 @@ function zobristKeys(count: number, seed: number): Int32Array {
   return keys;
 }
 
-class Bitset {
-  readonly words: Uint32Array;
-  /** Two independent 32-bit Zobrist hashes of the set bits: 53 bits of them make the cache key. */
+/**
+ * The set of linearized operations, kept only as three independent 32-bit Zobrist hashes (each operation has a
+ * random key per hash, and a set hashes to the XOR of its members' keys): flipping a member is O(1).
+ */
+class LinearizedSet {
   hashA = 0;
   hashB = 0;
+  hashC = 0;
   readonly #keysA: Int32Array;
   readonly #keysB: Int32Array;
+  readonly #keysC: Int32Array;
 
   constructor(size: number) {
-    this.words = new Uint32Array(Math.max(1, Math.ceil(size / 32)));
     this.#keysA = zobristKeys(size, 0x2545f491);
     this.#keysB = zobristKeys(size, 0x6c8e9cf5);
+    this.#keysC = zobristKeys(size, 0x1b873593);
   }
 
   flip(bit: number): void {
-    this.words[bit >>> 5]! ^= 1 << (bit & 31);
     this.hashA ^= this.#keysA[bit]!;
     this.hashB ^= this.#keysB[bit]!;
+    this.hashC ^= this.#keysC[bit]!;
   }
 }
 
-/** The configurations seen: (bitset, state) pairs, hashed, with the bitsets copied into one growing pool. */
+/**
+ * The configurations seen, by fingerprint: three independent 32-bit Zobrist hashes of the bitset, mixed with
+ * the state, 85 bits in all (53 as the map key, 32 more as the value). Two configurations share one with
+ * probability about n² / 2⁸⁶ for n configurations (below 10⁻¹¹ for ten million), and storing no bitset makes
+ * a configuration cost O(1) whatever the history's length. A sharing could only hide a linearization, never
+ * invent one, and every failure is re-verified by the plain search (window.ts).
+ */
 class ConfigurationCache {
-  readonly #width: number;
-  #pool: Uint32Array;
-  #states: Int32Array;
-  #size = 0;
-  /** Hash to the first entry with it; further entries with the same hash chain through #chain. */
-  readonly #buckets = new Map<number, number>();
-  #chain: Int32Array;
-
-  constructor(words: Uint32Array) {
-    this.#width = words.length;
-    this.#pool = new Uint32Array(1024 * this.#width);
-    this.#states = new Int32Array(1024);
-    this.#chain = new Int32Array(1024);
-  }
+  /** The 53-bit key to the remaining 32 bits. */
+  readonly #seen = new Map<number, number>();
+  /** The rare configurations whose 53-bit key is taken by another. */
+  readonly #overflow = new Set<string>();
 
   /** Adds the configuration; false if it was there already. */
-  add(bits: Bitset, state: number): boolean {
+  add(bits: LinearizedSet, state: number): boolean {
     const a = (bits.hashA ^ Math.imul(state + 1, 0x9e3779b1)) >>> 0;
     const b = (bits.hashB ^ Math.imul(state + 1, 0x85ebca6b)) & 0x1fffff;
-    const hash = a * 0x200000 + b;
-    const first = this.#buckets.get(hash);
-    for (let entry = first ?? -1; entry !== -1; entry = this.#chain[entry]!) {
-      if (this.#states[entry] === state && this.#same(entry, bits.words)) return false;
+    const c = (bits.hashC ^ Math.imul(state + 1, 0xc2b2ae35)) | 0;
+    const key = a * 0x200000 + b;
+    const seen = this.#seen.get(key);
+    if (seen === undefined) {
+      this.#seen.set(key, c);
+      return true;
     }
-    const entry = this.#append(bits.words, state);
-    this.#chain[entry] = first ?? -1;
-    this.#buckets.set(hash, entry);
+    if (seen === c) return false;
+    const long = `${key}:${c}`;
+    if (this.#overflow.has(long)) return false;
+    this.#overflow.add(long);
     return true;
-  }
-
-  #same(entry: number, words: Uint32Array): boolean {
-    const offset = entry * this.#width;
-    for (let i = 0; i < this.#width; i++) if (this.#pool[offset + i] !== words[i]) return false;
-    return true;
-  }
-
-  #append(words: Uint32Array, state: number): number {
-    if (this.#size === this.#states.length) {
-      const capacity = 2 * this.#size;
-      const pool = new Uint32Array(capacity * this.#width);
-      pool.set(this.#pool);
-      this.#pool = pool;
-      const states = new Int32Array(capacity);
-      states.set(this.#states);
-      this.#states = states;
-      const chain = new Int32Array(capacity);
-      chain.set(this.#chain);
-      this.#chain = chain;
-    }
-    const entry = this.#size++;
-    this.#pool.set(words, entry * this.#width);
-    this.#states[entry] = state;
-    return entry;
   }
 }
