@@ -4,20 +4,12 @@
  * answers; every field is optional except a get's value and a CAS's `swapped`, and each one present is
  * checked, so richer answers make a stronger check.
  */
+import type { KvOperation as KvServiceOperation } from '../kv/commands.js';
 import type { Operation } from './history.js';
 import type { Model } from './model.js';
 
-export type KvInput =
-  | { readonly op: 'get'; readonly key: string }
-  | { readonly op: 'put'; readonly key: string; readonly value: string }
-  | { readonly op: 'delete'; readonly key: string }
-  /** Sets `value` if the key holds `expected` (null: absent, on either side). */
-  | {
-      readonly op: 'cas';
-      readonly key: string;
-      readonly expected: string | null;
-      readonly value: string | null;
-    };
+/** The service's own operations (src/kv/commands.ts): get, put, delete and compare-and-set of one key. */
+export type KvInput = KvServiceOperation;
 
 export interface KvOutput {
   /** get: the value read (null: absent). */

@@ -8,7 +8,7 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { NodeProcess } from '../../cli/launcher.js';
-import { clusterConfigs, type KvNodeConfig } from '../../kv/index.js';
+import { clusterConfigs, type KvNode, type KvNodeConfig } from '../../kv/index.js';
 import { type DiskFaults, FAULTS_ENV } from './inject.js';
 import { ProxyMesh } from './proxy.js';
 
@@ -17,16 +17,8 @@ const injectModule = new URL(
   import.meta.url,
 );
 
-export interface NodeView {
-  readonly id: string;
-  readonly role: string;
-  readonly term: number;
-  readonly leader: string | null;
-  readonly commitIndex: number;
-  readonly appliedIndex: number;
-  readonly lastIndex: number;
-  readonly lastTerm: number;
-}
+/** What a node's GET /status answers. */
+export type NodeView = ReturnType<KvNode['statusReport']>;
 
 export async function sleep(ms: number): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, ms));
