@@ -3,6 +3,7 @@
  * a bridge, one-way loss, a slow disk), with every end check; and proof that the checks bite, a deliberately
  * broken service caught in a bounded run. `pureraft torture` runs the long version.
  */
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -58,6 +59,7 @@ describe('the checks bite', () => {
     expect(report.verdict).toBe('failed');
     expect(report.linearizability.verdict).toBe('not-linearizable');
     expect(report.folder).toBeDefined();
+    await rm(report.folder!, { recursive: true, force: true }); // expected evidence: not worth keeping
   }, 120_000);
 
   it('acknowledgements before the fsync are caught', async () => {
@@ -69,5 +71,6 @@ describe('the checks bite', () => {
     });
     expect(report.verdict).toBe('failed');
     expect(report.checks.filter((c) => !c.ok).map((c) => c.name)).toContain('logs agree');
+    await rm(report.folder!, { recursive: true, force: true });
   }, 120_000);
 });
