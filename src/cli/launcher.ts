@@ -80,6 +80,12 @@ export interface Exit {
   readonly signal: NodeJS.Signals | null;
 }
 
+/** Test hooks: more of Node's own arguments (a preload that injects faults, say) and environment variables. */
+export interface NodeProcessOptions {
+  readonly nodeArgs?: readonly string[];
+  readonly env?: Readonly<Record<string, string>>;
+}
+
 export class NodeProcess {
   readonly child: ChildProcess;
   readonly exited: Promise<Exit>;
@@ -89,9 +95,11 @@ export class NodeProcess {
   constructor(
     readonly config: KvNodeConfig,
     onLine: (line: string) => void = () => {},
+    options: NodeProcessOptions = {},
   ) {
-    this.child = spawn(process.execPath, [...loaderArgs(), cliEntry, 'node', ...nodeFlags(config)], {
-      env: { ...process.env, [SECRET_ENV]: config.secret },
+    const args = [...loaderArgs(), ...(options.nodeArgs ?? []), cliEntry, 'node', ...nodeFlags(config)];
+    this.child = spawn(process.execPath, args, {
+      env: { ...process.env, ...options.env, [SECRET_ENV]: config.secret },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.exited = new Promise((resolve) =>

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-/** The `pureraft` command line: `cluster`, `node`, `replay` and `transfer-leadership`, each with --help. */
+import { tortureCommand } from '../check/torture/command.js';
+/** The `pureraft` command line: `cluster`, `node`, `replay`, `transfer-leadership` and `torture`, each with --help. */
 import { clusterCommand } from './cluster-command.js';
 import { type Command, UsageError } from './flags.js';
 import { nodeCommand } from './node-command.js';
@@ -7,7 +8,7 @@ import { replayCommand } from './replay-command.js';
 import { transferCommand } from './transfer-command.js';
 
 const commands: ReadonlyMap<string, Command> = new Map(
-  [clusterCommand, nodeCommand, replayCommand, transferCommand].map((command) => [
+  [clusterCommand, nodeCommand, replayCommand, transferCommand, tortureCommand].map((command) => [
     command.spec.name,
     command,
   ]),

@@ -1,0 +1,159 @@
+/**
+ * The faults, each an injection that returns its own healing: kill -9 and restart, SIGSTOP and SIGCONT,
+ * network partitions through the proxies (halves, a bridge node, one-way loss), and a slow disk. The schedule
+ * alternates quiet spells and faults, records each fault's window for the timeline, and heals everything at
+ * the end.
+ */
+import { sleep, type TortureCluster } from './cluster.js';
+import type { Random } from './random.js';
+
+export const FAULT_NAMES = [
+  'kill-leader',
+  'kill-follower',
+  'crash-all',
+  'pause-leader',
+  'pause-follower',
+  'partition-halves',
+  'partition-leader',
+  'bridge',
+  'one-way',
+  'slow-disk',
+] as const;
+
+export type FaultName = (typeof FAULT_NAMES)[number];
+
+/** One fault as it happened: for the timeline, the summary and the failure folder. */
+export interface FaultWindow {
+  readonly name: FaultName;
+  /** What exactly was done, e.g. "SIGSTOP n2 (leader)". */
+  readonly detail: string;
+  readonly start: number;
+  /** When it was healed (performance.now() times, like the history's). */
+  end?: number;
+}
+
+type Heal = () => Promise<void>;
+
+interface Context {
+  readonly cluster: TortureCluster;
+  readonly random: Random;
+  /** The current leader if one answers, else a random node. */
+  readonly leader: string;
+  readonly others: readonly string[];
+}
+
+/** Injects the fault; resolves with what it did and how to heal it. */
+const faults: Record<FaultName, (context: Context) => Promise<[string, Heal]>> = {
+  'kill-leader': async ({ cluster, leader }) => kill(cluster, [leader], 'leader'),
+  'kill-follower': async ({ cluster, random, others }) => kill(cluster, [random.pick(others)], 'follower'),
+  'crash-all': async ({ cluster }) => kill(cluster, cluster.ids, 'every node at once'),
+  'pause-leader': async ({ cluster, leader }) => pause(cluster, leader, 'leader'),
+  'pause-follower': async ({ cluster, random, others }) => pause(cluster, random.pick(others), 'follower'),
+  'partition-halves': async ({ cluster, random }) => {
+    const shuffled = random.shuffle(cluster.ids);
+    const half = Math.floor(shuffled.length / 2);
+    return partition(cluster, [shuffled.slice(0, half), shuffled.slice(half)]);
+  },
+  'partition-leader': async ({ cluster, leader, others }) => partition(cluster, [[leader], [...others]]),
+  bridge: async ({ cluster, random }) => {
+    // Two halves that only the bridge node hears both of: it may keep either side from electing.
+    const [bridge, ...rest] = random.shuffle(cluster.ids);
+    const half = Math.ceil(rest.length / 2);
+    return partition(cluster, [
+      [bridge!, ...rest.slice(0, half)],
+      [bridge!, ...rest.slice(half)],
+    ]);
+  },
+  'one-way': async ({ cluster, random, leader, others }) => {
+    // The leader's messages to everyone are lost while it still hears them all, or a random set of links.
+    const links: [string, string][] =
+      random.int(2) === 0
+        ? others.map((to) => [leader, to])
+        : random
+            .shuffle(
+              cluster.ids.flatMap((from) =>
+                cluster.ids.filter((to) => to !== from).map((to): [string, string] => [from, to]),
+              ),
+            )
+            .slice(0, cluster.ids.length);
+    for (const [from, to] of links) cluster.mesh.set(from, to, true);
+    return [`lose ${links.map(([from, to]) => `${from}→${to}`).join(' ')}`, async () => cluster.mesh.heal()];
+  },
+  'slow-disk': async ({ cluster, random }) => {
+    const delay = random.between(20, 150);
+    const nodes = random.int(2) === 0 ? cluster.ids : [random.pick(cluster.ids)];
+    for (const id of nodes)
+      await cluster.setDiskFaults(id, { ...cluster.diskFaults(id), fsyncDelayMs: delay });
+    return [
+      `fsync +${delay} ms on ${nodes.join(' ')}`,
+      async () => {
+        for (const id of nodes)
+          await cluster.setDiskFaults(id, { ...cluster.diskFaults(id), fsyncDelayMs: 0 });
+      },
+    ];
+  },
+};
+
+async function kill(cluster: TortureCluster, ids: readonly string[], role: string): Promise<[string, Heal]> {
+  await Promise.all(ids.map((id) => cluster.crash(id)));
+  return [
+    `kill -9 ${ids.join(' ')} (${role})`,
+    async () => void (await Promise.all(ids.map((id) => cluster.launch(id)))),
+  ];
+}
+
+async function pause(cluster: TortureCluster, id: string, role: string): Promise<[string, Heal]> {
+  cluster.pause(id);
+  return [`SIGSTOP ${id} (${role})`, async () => cluster.resume(id)];
+}
+
+async function partition(cluster: TortureCluster, groups: string[][]): Promise<[string, Heal]> {
+  cluster.mesh.partition(groups);
+  return [`partition ${groups.map((g) => `{${g.join(' ')}}`).join(' ')}`, async () => cluster.mesh.heal()];
+}
+
+export interface ScheduleOptions {
+  readonly faults: readonly FaultName[];
+  /** Quiet spell before each fault, ms: [min, max]. */
+  readonly quietMs: readonly [number, number];
+  /** How long each fault lasts, ms: [min, max]. */
+  readonly faultMs: readonly [number, number];
+  /** Stop after this many faults (a short run: one round injects each fault once). */
+  readonly maxFaults?: number;
+}
+
+/**
+ * Runs faults from `options.faults` in turn (shuffled each round) until `until()` says stop or `maxFaults` were
+ * injected; heals the last.
+ */
+export async function runSchedule(
+  cluster: TortureCluster,
+  random: Random,
+  options: ScheduleOptions,
+  until: () => boolean,
+  timeline: FaultWindow[],
+): Promise<void> {
+  let round: FaultName[] = [];
+  const done = () => until() || timeline.length >= (options.maxFaults ?? Number.POSITIVE_INFINITY);
+  while (!done()) {
+    await sleepUnless(random.between(...options.quietMs), until);
+    if (done()) break;
+    if (round.length === 0) round = random.shuffle(options.faults);
+    const name = round.pop()!;
+    const leader = (await cluster.leader()) ?? random.pick(cluster.ids);
+    const others = cluster.ids.filter((id) => id !== leader);
+    const start = performance.now();
+    const [detail, heal] = await faults[name]({ cluster, random, leader, others });
+    const window: FaultWindow = { name, detail, start };
+    timeline.push(window);
+    await sleepUnless(random.between(...options.faultMs), until);
+    await heal();
+    window.end = performance.now();
+  }
+}
+
+/** Sleeps `ms`, waking early once `until()` holds. */
+async function sleepUnless(ms: number, until: () => boolean): Promise<void> {
+  const deadline = performance.now() + ms;
+  while (!until() && performance.now() < deadline) await sleep(Math.min(100, deadline - performance.now()));
+}
