@@ -35,6 +35,22 @@ export interface RunOptions {
 }
 
 export function runScenario(scenario: Scenario, options: RunOptions = {}): Violation | undefined {
+  const steps = scenarioSteps(scenario, options);
+  for (;;) {
+    const next = steps.next();
+    if (next.done) return next.value;
+  }
+}
+
+/**
+ * `runScenario` one action at a time: yields the cluster once it is built and again after each action, so that
+ * a caller can look at it between actions or spread a long history over time (the visualizer loads big traces
+ * this way without freezing its page); returns what `runScenario` returns.
+ */
+export function* scenarioSteps(
+  scenario: Scenario,
+  options: RunOptions = {},
+): Generator<Cluster<Command>, Violation | undefined> {
   let step = -1;
   try {
     const observers = [options.observer, new SafetyChecker(scenario.size)].filter((o) => o !== undefined);
@@ -50,10 +66,12 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): Viola
       crashKeepsInFlight: true,
       ...(options.reducer && { reducer: options.reducer }),
     });
+    yield cluster;
     for (step = 0; step < scenario.actions.length; step++) {
       const action = scenario.actions[step]!;
       options.onAction?.(action, step);
       execute(cluster, action, step);
+      yield cluster;
     }
     options.afterHistory?.(cluster);
     return undefined;

@@ -1,0 +1,22 @@
+/**
+ * The visualizer's build: `npm run viz` serves it (vite, on 127.0.0.1), `npm run viz:build` writes it to
+ * dist/viz. The page imports the core, the simulator and the properties as they are, from ../src and
+ * ../properties.
+ */
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vite';
+
+const here = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
+
+/** Node modules that a module the page imports names, though the page never calls what needs them. */
+const NODE_ONLY = ['node:crypto', 'node:fs/promises'];
+
+export default defineConfig({
+  root: here('.'),
+  resolve: {
+    alias: Object.fromEntries(NODE_ONLY.map((name) => [name, here('src/shims/node-only.ts')])),
+  },
+  server: { host: '127.0.0.1', port: 5173, fs: { allow: [here('..')] } },
+  preview: { host: '127.0.0.1', port: 4173 },
+  build: { outDir: here('../dist/viz'), emptyOutDir: true, target: 'es2022' },
+});
