@@ -1,6 +1,6 @@
 /**
  * The visualizer's build: `npm run viz` serves it (vite, on 127.0.0.1), `npm run viz:build` writes it to
- * dist/viz. The page imports the core, the simulator and the properties as they are, from ../src and
+ * dist/viz-page (dist/viz holds the compiled `pureraft viz` command). The page imports the core, the simulator and the properties as they are, from ../src and
  * ../properties.
  */
 import { fileURLToPath } from 'node:url';
@@ -16,7 +16,9 @@ export default defineConfig({
   resolve: {
     alias: Object.fromEntries(NODE_ONLY.map((name) => [name, here('src/shims/node-only.ts')])),
   },
+  // Known up front, so that the first visit does not discover it and reload the page.
+  optimizeDeps: { include: ['immer'] },
   server: { host: '127.0.0.1', port: 5173, fs: { allow: [here('..')] } },
   preview: { host: '127.0.0.1', port: 4173 },
-  build: { outDir: here('../dist/viz'), emptyOutDir: true, target: 'es2022' },
+  build: { outDir: here('../dist/viz-page'), emptyOutDir: true, target: 'es2022' },
 });

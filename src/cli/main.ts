@@ -1,12 +1,13 @@
 #!/usr/bin/env node
-/** The `pureraft` command line: `cluster`, `node` and `replay`, each with --help. */
+import { vizCommand } from '../viz/viz-command.js';
+/** The `pureraft` command line: `cluster`, `node`, `replay` and `viz`, each with --help. */
 import { clusterCommand } from './cluster-command.js';
 import { type Command, UsageError } from './flags.js';
 import { nodeCommand } from './node-command.js';
 import { replayCommand } from './replay-command.js';
 
 const commands: ReadonlyMap<string, Command> = new Map(
-  [clusterCommand, nodeCommand, replayCommand].map((command) => [command.spec.name, command]),
+  [clusterCommand, nodeCommand, replayCommand, vizCommand].map((command) => [command.spec.name, command]),
 );
 
 function topUsage(): string {

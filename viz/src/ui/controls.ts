@@ -159,7 +159,7 @@ export function bindControls(app: App): AppListener {
       const live = app.liveStatus === undefined ? '' : ` · ${app.liveStatus}`;
       clock.textContent = `${time}event ${player.event} of ${current.recording.length}${live}`;
       fork.hidden = !(current.kind === 'simulation' && player.inPast);
-      head.hidden = !player.inPast || player.playing;
+      head.hidden = !player.inPast || player.playing || player.follow;
       const run = current.run;
       if (run !== undefined) $<HTMLButtonElement>('propose').disabled = run.leader === undefined;
     },
