@@ -3,6 +3,7 @@
  * (`?live=<stream>`), a trace (`?trace=<url>`), a shared run (`#seed=...`), or a new run of seed 1.
  */
 import { App } from './app/app.js';
+import { fetchTraces } from './app/fetch-traces.js';
 import { installHook } from './app/hook.js';
 import { decodeLink, type RunLink } from './model/link.js';
 import { DEFAULT_SETUP } from './model/sim-run.js';
@@ -44,12 +45,7 @@ async function begin(): Promise<void> {
   if (live !== null) {
     app.live(live, defaultRate('events'));
   } else if (trace !== null) {
-    const files = await Promise.all(
-      trace
-        .split(',')
-        .map(async (url) => ({ name: url.split('/').pop()!, text: await (await fetch(url)).text() })),
-    );
-    await app.open(files, defaultRate('events'));
+    await app.open(await fetchTraces(trace.split(',')), defaultRate('events'));
   }
 }
 

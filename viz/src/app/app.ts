@@ -8,11 +8,12 @@ import type { NodeId } from '../../../src/core/index.js';
 import { LiveFeed } from '../live/feed.js';
 import type { UserAction } from '../model/actions.js';
 import { encodeLink, type RunLink } from '../model/link.js';
-import { playNodeTraces, TraceMerger } from '../model/node-traces.js';
-import { recognize, type TextFile } from '../model/open.js';
+import { TraceMerger } from '../model/node-traces.js';
+import { recognize } from '../model/open.js';
 import { playPropertyTrace } from '../model/property-trace.js';
 import type { AxisKind, Flight } from '../model/recording.js';
 import { type RunSetup, replayRun } from '../model/sim-run.js';
+import { playTraceFiles, type TraceText } from '../model/trace-lines.js';
 import { type View, viewAt } from '../model/view.js';
 import { EventsView } from '../render/events.js';
 import { FlightsView } from '../render/flights.js';
@@ -108,13 +109,17 @@ export class App {
   start(): void {
     this.#resize();
     const frame = (now: number): void => {
-      const elapsed = this.#lastFrame === 0 ? 16 : Math.min(100, now - this.#lastFrame);
+      const interval = this.#lastFrame === 0 ? 16 : now - this.#lastFrame;
+      // After a long pause (a hidden tab), the cursor moves on by one frame's worth, not by the whole pause.
+      const elapsed = Math.min(100, interval);
       this.#lastFrame = now;
       const began = performance.now();
       this.#live?.pump();
       this.player.tick(elapsed);
+      const drawing = performance.now();
       this.draw();
-      this.stats.record(elapsed, performance.now() - began, this.#view?.flights.length ?? 0);
+      const done = performance.now();
+      this.stats.record(interval, done - began, done - drawing, this.#view?.flights.length ?? 0);
       requestAnimationFrame(frame);
     };
     requestAnimationFrame(frame);
@@ -175,7 +180,7 @@ export class App {
     this.saveLink(false);
   }
 
-  async open(files: readonly TextFile[], rate: number): Promise<void> {
+  async open(files: readonly TraceText[], rate: number): Promise<void> {
     const generation = ++this.#generation;
     const opened = recognize(files);
     if (opened.kind === 'property') {
@@ -204,12 +209,12 @@ export class App {
       recordedSource('trace', merger.recording, `${opened.files.length} node trace(s): ${names}`),
       rate,
     );
-    await this.#withProgress(
+    const torn = await this.#withProgress(
       'Playing the traces…',
-      runInSlices(playNodeTraces(merger, opened.files), (share) => this.#progress(share)),
+      runInSlices(playTraceFiles(merger, opened.files), (share) => this.#progress(share)),
     );
     if (generation !== this.#generation) return;
-    const torn = opened.files.filter((file) => file.trace.tornTail).map((file) => file.name);
+    this.player.seekEvent(merger.recording.length - 1);
     this.#showVerdict(
       undefined,
       torn.length > 0 ? `last line cut short (left out) in ${torn.join(', ')}` : '',
@@ -249,7 +254,9 @@ export class App {
     this.#ring.update(view, broken);
     this.#flights.draw(view.flights, this.#ring.layout);
     this.#logs.update(view);
-    if (recording.length > 0) this.#events.update(recording, this.player.event);
+    if (recording.length > 0) {
+      this.#events.update(recording, this.player.event, this.player.playing || this.player.follow);
+    }
     this.#timeline.draw(this.player.at);
     for (const listener of this.#listeners) listener.drawn(this);
   }

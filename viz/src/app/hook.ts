@@ -1,39 +1,9 @@
-/**
- * `window.__viz`: a small handle for the browser tests and the performance script, to drive the page to a
- * known moment and to read what it shows next to what the simulator itself holds.
- */
+/** Installs `window.__viz` (hook-api.ts) on the page. */
 import { logOf, status } from '../../../src/core/index.js';
+import { defaultRate } from '../ui/controls.js';
 import type { App } from './app.js';
-import type { FrameSummary } from './frame-stats.js';
-
-export interface VizHook {
-  /** Where the cursor is, and how far the source has got. */
-  position(): {
-    mode: string;
-    event: number;
-    at: number;
-    length: number;
-    items?: number;
-    time?: number;
-    playing: boolean;
-  };
-  /** What the page draws now (nodes, logs, links, messages in the air). */
-  view(): unknown;
-  /** The simulator's own state of every node (a simulation only): status, and the log over the shown window. */
-  simulator(): unknown;
-  /** Pauses and runs the simulation `items` more items, then shows its newest event. */
-  runItems(items: number): void;
-  pause(): void;
-  play(rate?: number): void;
-  seekEvent(event: number): void;
-  violation(): unknown;
-  frames(): FrameSummary;
-  resetFrames(): void;
-  dots(): { x: number; y: number; type: string }[];
-  nodeCenter(id: string): { x: number; y: number } | undefined;
-  /** Resolves when the page has finished what it was loading (a run replayed, a trace played). */
-  idle(): Promise<void>;
-}
+import { fetchTraces } from './fetch-traces.js';
+import type { VizHook } from './hook-api.js';
 
 export function installHook(app: App, idle: () => Promise<void>): VizHook {
   const hook: VizHook = {
@@ -101,6 +71,9 @@ export function installHook(app: App, idle: () => Promise<void>): VizHook {
     resetFrames: () => app.stats.reset(),
     dots: () => app.dots(),
     nodeCenter: (id) => app.nodeCenter(id),
+    openTraces: async (urls) => {
+      await app.open(await fetchTraces(urls), defaultRate('events'));
+    },
     idle,
   };
   (window as unknown as { __viz: VizHook }).__viz = hook;

@@ -12,11 +12,14 @@ function yieldToBrowser(): Promise<void> {
   });
 }
 
-/** Steps `job` for about `sliceMs` at a time; `progress` sees the last value it yielded in each slice. */
+/**
+ * Steps `job` for about `sliceMs` at a time (the page still draws some 30 frames a second meanwhile);
+ * `progress` sees the last value it yielded in each slice.
+ */
 export async function runInSlices<T, R>(
   job: Generator<T, R>,
   progress: (value: T) => void = () => {},
-  sliceMs = 10,
+  sliceMs = 25,
 ): Promise<R> {
   for (;;) {
     const deadline = performance.now() + sliceMs;

@@ -6,8 +6,8 @@
  * Stream: `record` events carry `{ file, lines }` (whole lines of one trace file, in order); `node` events
  * carry `{ id, up }`.
  */
-import type { TraceEvent, TraceStart } from '../../../src/runtime/node/trace.js';
 import { TraceMerger } from '../model/node-traces.js';
+import { TraceLines } from '../model/trace-lines.js';
 
 /** How long a receive may wait for its send to be streamed before it is played without it. */
 const WAIT_FOR_SEND_MS = 1000;
@@ -17,7 +17,7 @@ const EVENTS_PER_FRAME = 2000;
 export class LiveFeed {
   readonly merger = new TraceMerger();
   status = 'connecting';
-  readonly #files = new Set<string>();
+  readonly #reader = new TraceLines(this.merger);
   #waitingSince: number | undefined;
   #source: EventSource | undefined;
 
@@ -48,17 +48,11 @@ export class LiveFeed {
   }
 
   #lines(file: string, lines: readonly string[]): void {
-    const events: TraceEvent<unknown>[] = [];
-    for (const line of lines) {
-      const record = JSON.parse(line) as TraceStart<unknown> | TraceEvent<unknown>;
-      if (record.type === 'start' && !this.#files.has(file)) {
-        this.#files.add(file);
-        this.merger.addSegment(file, record);
-      } else if (record.type === 'event') {
-        events.push(record);
-      }
+    try {
+      this.#reader.add(file, lines);
+    } catch (error) {
+      this.status = (error as Error).message;
     }
-    if (events.length > 0) this.merger.appendEvents(file, events);
   }
 
   /** Plays what has arrived; a receive waits for its send a while, then goes ahead without it. */

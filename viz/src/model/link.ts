@@ -4,6 +4,8 @@
  *
  *   #seed=7&nodes=5&loss=0&dup=0&delay=30&load=0&compact=0&tape=812.1530.crash.n3~990.2100.knob.loss.0.1&at=1200.2500
  *
+ * `inflight` (how deep a leader pipelines its appends, the core's maxInflightAppends) is there when set.
+ *
  * A tape entry is `item.time.action` with the action's fields in a fixed order; entries are joined by `~`.
  */
 import type { Knobs, TapeEntry, UserAction } from './actions.js';
@@ -78,6 +80,7 @@ export function encodeLink({ setup, tape, at }: RunLink): string {
       tape.map((entry) => `${entry.item}.${entry.time}.${encodeAction(entry.action)}`).join('~'),
     );
   }
+  if (setup.inflight !== undefined) params.set('inflight', String(setup.inflight));
   if (at !== undefined) params.set('at', `${at.item}.${at.time}`);
   return params.toString();
 }
@@ -101,8 +104,12 @@ export function decodeLink(fragment: string): RunLink | undefined {
       return { item: number(item), time: number(time), action: decodeAction(action) };
     });
   const at = params.get('at')?.split('.');
+  const inflight = params.has('inflight') ? number(params.get('inflight')) : undefined;
+  if (inflight !== undefined && !(Number.isInteger(inflight) && inflight >= 1)) {
+    throw new LinkError(`inflight must be a positive integer, got ${inflight}`);
+  }
   return {
-    setup: { seed: number(params.get('seed')), nodes, knobs },
+    setup: { seed: number(params.get('seed')), nodes, knobs, ...(inflight !== undefined && { inflight }) },
     tape,
     ...(at !== undefined && { at: { item: number(at[0]), time: number(at[1]) } }),
   };

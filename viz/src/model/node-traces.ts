@@ -20,7 +20,7 @@ import {
   type RaftState,
   step,
 } from '../../../src/core/index.js';
-import type { Trace as NodeTrace, TraceEvent, TraceStart } from '../../../src/runtime/node/trace.js';
+import type { TraceEvent, TraceStart } from '../../../src/runtime/node/trace.js';
 import { type Flight, Recording } from './recording.js';
 import { noTimers } from './timers.js';
 
@@ -75,9 +75,12 @@ class Life {
 
   constructor(readonly id: NodeId) {}
 
+  get total(): number {
+    return this.segments.reduce((sum, segment) => sum + segment.events.length + 1, 0);
+  }
+
   get progress(): number {
-    const total = this.segments.reduce((sum, segment) => sum + segment.events.length + 1, 0);
-    return this.processed / Math.max(1, total);
+    return this.processed / Math.max(1, this.total);
   }
 
   /** What this node does next, if its traces say anything more. */
@@ -145,6 +148,13 @@ export class TraceMerger {
         return;
       }
     }
+  }
+
+  /** Events and starts known so far, played or not. */
+  get total(): number {
+    let total = 0;
+    for (const life of this.#lives.values()) total += life.total;
+    return total;
   }
 
   /** Whether some node has events not played yet. */
@@ -289,24 +299,4 @@ export class TraceMerger {
   #incarnation(id: NodeId): number {
     return (this.#lives.get(id)?.current ?? 0) + 1;
   }
-}
-
-export interface NodeTraceFile {
-  readonly name: string;
-  readonly trace: NodeTrace<unknown>;
-}
-
-/** Plays complete trace files into `merger`, yielding the share done now and then (for a progress bar). */
-export function* playNodeTraces(
-  merger: TraceMerger,
-  files: readonly NodeTraceFile[],
-): Generator<number, void> {
-  for (const { name, trace } of files) merger.addSegment(name, trace.start, trace.events);
-  const total = files.reduce((sum, { trace }) => sum + trace.events.length + 1, 0);
-  let played = 0;
-  for (let step = merger.run(256, true); step > 0; step = merger.run(256, true)) {
-    played += step;
-    yield played / total;
-  }
-  merger.finish();
 }

@@ -3,18 +3,13 @@
  * traces (JSON lines, one file per incarnation; a cluster's --trace-dir holds several).
  */
 import type { Trace } from '../../../properties/trace.js';
-import { parseTrace } from '../../../src/runtime/node/trace.js';
-import type { NodeTraceFile } from './node-traces.js';
 import { isPropertyTrace } from './property-trace.js';
-
-export interface TextFile {
-  readonly name: string;
-  readonly text: string;
-}
+import type { TraceText } from './trace-lines.js';
 
 export type Opened =
   | { readonly kind: 'property'; readonly name: string; readonly trace: Trace }
-  | { readonly kind: 'nodes'; readonly files: readonly NodeTraceFile[] };
+  /** In name order: a node's incarnations, as the cluster names them, come in the order they ran. */
+  | { readonly kind: 'nodes'; readonly files: readonly TraceText[] };
 
 function jsonOrUndefined(text: string): unknown {
   try {
@@ -24,14 +19,12 @@ function jsonOrUndefined(text: string): unknown {
   }
 }
 
-/** Throws (TraceFormatError, or Error) with a message for the person when the files are neither. */
-export function recognize(files: readonly TextFile[]): Opened {
+export function recognize(files: readonly TraceText[]): Opened {
   if (files.length === 0) throw new Error('no file');
-  const [first] = files;
   if (files.length === 1) {
-    const document = jsonOrUndefined(first!.text);
-    if (isPropertyTrace(document)) return { kind: 'property', name: first!.name, trace: document };
+    const [only] = files;
+    const document = jsonOrUndefined(only!.text);
+    if (isPropertyTrace(document)) return { kind: 'property', name: only!.name, trace: document };
   }
-  const traces = files.map(({ name, text }) => ({ name, trace: parseTrace<unknown>(text, name) }));
-  return { kind: 'nodes', files: [...traces].sort((a, b) => (a.name < b.name ? -1 : 1)) };
+  return { kind: 'nodes', files: [...files].sort((a, b) => (a.name < b.name ? -1 : 1)) };
 }

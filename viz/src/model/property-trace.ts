@@ -96,6 +96,6 @@ function* play(trace: Trace, recording: Recording<Command>): Generator<number, b
     }
     cluster = next.value;
     settle(cluster);
-    if (done % 64 === 0) yield done / Math.max(1, trace.actions.length);
+    yield done / Math.max(1, trace.actions.length);
   }
 }

@@ -129,7 +129,12 @@ export class Recorder<C> implements ClusterObserver<C> {
   }
 
   #received(message: Message<C>, at: number, index: number): void {
-    const envelope = this.#byMessage.get(message)?.[0];
+    // Of a message's copies (duplicates), the one arriving now is the one due first.
+    const copies = this.#byMessage.get(message) ?? [];
+    const envelope = copies.reduce<Envelope<C> | undefined>(
+      (first, copy) => (first === undefined || copy.deliverAt < first.deliverAt ? copy : first),
+      undefined,
+    );
     if (envelope === undefined) return;
     this.recording.end(this.#inAir.get(envelope)!, at, 'delivered', index);
     this.#untrack(envelope);

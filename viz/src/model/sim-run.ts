@@ -18,6 +18,8 @@ export interface RunSetup {
   readonly seed: number;
   /** The knobs at the start; actions change them later. */
   readonly knobs: Knobs;
+  /** The core's `maxInflightAppends` (its default when absent): how deep a leader pipelines its appends. */
+  readonly inflight?: number;
 }
 
 export const DEFAULT_KNOBS: Knobs = { loss: 0, duplicate: 0, delay: 30, load: 0, compactEvery: 0 };
@@ -66,6 +68,7 @@ export class SimRun {
       electionTimeout: ELECTION_TIMEOUT,
       heartbeatInterval: HEARTBEAT_INTERVAL,
       faults: faultsOf(setup.knobs),
+      ...(setup.inflight !== undefined && { config: { maxInflightAppends: setup.inflight } }),
       observer: recorder,
     });
     this.#scheduleProposals();

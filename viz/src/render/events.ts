@@ -21,9 +21,13 @@ export function describeEvent(event: RecordedEvent<unknown>): string {
   }
 }
 
+/** While the cursor moves on its own, the list is redrawn at most this often: text that changes faster is a blur. */
+const REFRESH_MS = 100;
+
 export class EventsView {
   readonly #list: HTMLOListElement;
   #shown = '';
+  #drawnAt = 0;
 
   constructor(list: HTMLOListElement, onSeek: (event: number) => void) {
     this.#list = list;
@@ -33,12 +37,15 @@ export class EventsView {
     });
   }
 
-  update(recording: Recording<unknown>, current: number): void {
+  update(recording: Recording<unknown>, current: number, moving: boolean): void {
+    const now = performance.now();
+    if (moving && now - this.#drawnAt < REFRESH_MS) return;
     const from = Math.max(0, current - BEFORE);
     const to = Math.min(recording.length - 1, current + AFTER);
     const key = `${recording.length}:${current}:${from}:${to}`;
     if (key === this.#shown) return;
     this.#shown = key;
+    this.#drawnAt = now;
     const broken = recording.violation?.event;
     const items: HTMLLIElement[] = [];
     for (let index = from; index <= to; index++) {

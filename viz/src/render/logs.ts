@@ -3,19 +3,21 @@
  * by term; committed cells solid with a bar under them, uncommitted ones faint; what a snapshot compacted
  * hatched. DOM cells (a few hundred), reused from frame to frame and touched only where something changed.
  */
-import type { LogRow, View } from '../model/view.js';
+import type { LogCell, LogRow, View } from '../model/view.js';
 import { termColor } from './palette.js';
 
 interface RowShape {
-  readonly row: HTMLDivElement;
   readonly base: HTMLSpanElement;
   readonly cells: HTMLDivElement;
-  signature: string;
+  /** The cell element of each index shown, in index order (the DOM holds them in the same order). */
+  readonly byIndex: Map<number, HTMLDivElement>;
+  snapshotIndex: number;
 }
 
-function signature(row: LogRow, from: number, to: number): string {
-  const cells = row.cells.map((cell) => `${cell.index}:${cell.term}:${cell.committed ? 1 : 0}:${cell.text}`);
-  return `${from}-${to}|${row.snapshotIndex}|${cells.join(',')}`;
+/** What a cell shows, to touch the element only when it changes. */
+function cellKey(cell: LogCell | undefined, compacted: boolean): string {
+  if (cell === undefined) return compacted ? 'compacted' : 'empty';
+  return `${cell.term}|${cell.committed}|${cell.kind}|${cell.text}`;
 }
 
 export class LogsView {
@@ -42,7 +44,7 @@ export class LogsView {
       cells.className = 'cells';
       row.append(who, base, cells);
       this.#container.append(row);
-      this.#rows.set(id, { row, base, cells, signature: '' });
+      this.#rows.set(id, { base, cells, byIndex: new Map(), snapshotIndex: -1 });
     }
   }
 
@@ -50,41 +52,67 @@ export class LogsView {
     const { from, to } = view.window;
     for (const row of view.logs) {
       const shape = this.#rows.get(row.id);
-      if (shape === undefined) continue;
-      const next = signature(row, from, to);
-      if (next === shape.signature) continue;
-      shape.signature = next;
-      this.#fill(shape, row, from, to);
+      if (shape !== undefined) this.#fill(shape, row, from, to);
     }
   }
 
+  /**
+   * Cells are kept by index: as the window slides on, cells leave on the left and arrive on the right, and
+   * the others are left alone unless what they show changed (an entry committed, a log repaired).
+   */
   #fill(shape: RowShape, row: LogRow, from: number, to: number): void {
-    shape.base.textContent = row.snapshotIndex > 0 ? `snap ${row.snapshotIndex}` : '';
-    shape.base.title = row.snapshotIndex > 0 ? `entries through ${row.snapshotIndex} are in a snapshot` : '';
-    const byIndex = new Map(row.cells.map((cell) => [cell.index, cell]));
-    const wanted = Math.max(0, to - from + 1);
-    while (shape.cells.children.length < wanted) shape.cells.append(document.createElement('div'));
-    while (shape.cells.children.length > wanted) shape.cells.lastElementChild!.remove();
+    if (shape.snapshotIndex !== row.snapshotIndex) {
+      shape.snapshotIndex = row.snapshotIndex;
+      shape.base.textContent = row.snapshotIndex > 0 ? `snap ${row.snapshotIndex}` : '';
+      shape.base.title =
+        row.snapshotIndex > 0 ? `entries through ${row.snapshotIndex} are in a snapshot` : '';
+    }
+    for (const [index, element] of shape.byIndex) {
+      if (index >= from && index <= to) continue;
+      element.remove();
+      shape.byIndex.delete(index);
+    }
+    const cells = new Map(row.cells.map((cell) => [cell.index, cell]));
+    let previous: HTMLDivElement | undefined;
     for (let index = from; index <= to; index++) {
-      const element = shape.cells.children[index - from] as HTMLDivElement;
-      const cell = byIndex.get(index);
-      element.dataset.index = String(index);
-      if (cell !== undefined) {
-        element.className = `cell ${cell.kind}${cell.committed ? ' committed' : ''}`;
-        element.style.background = termColor(cell.term);
-        element.textContent = String(cell.term);
-        element.title = `#${index} term ${cell.term} ${cell.text}${cell.committed ? ' (committed)' : ''}`;
-        element.dataset.term = String(cell.term);
-        element.dataset.committed = String(cell.committed);
-      } else {
-        const compacted = index <= row.snapshotIndex;
-        element.className = compacted ? 'cell compacted' : 'cell empty';
-        element.style.background = compacted ? '' : 'transparent';
-        element.textContent = compacted ? '▒' : '';
-        element.title = compacted ? `#${index}: compacted into the snapshot` : '';
-        delete element.dataset.term;
-        delete element.dataset.committed;
+      let element = shape.byIndex.get(index);
+      if (element === undefined) {
+        element = document.createElement('div');
+        if (previous === undefined) shape.cells.prepend(element);
+        else previous.after(element);
+        shape.byIndex.set(index, element);
       }
+      previous = element;
+      const cell = cells.get(index);
+      const compacted = cell === undefined && index <= row.snapshotIndex;
+      const key = cellKey(cell, compacted);
+      if (element.dataset.key !== key) draw(element, index, cell, compacted, key);
     }
   }
+}
+
+function draw(
+  element: HTMLDivElement,
+  index: number,
+  cell: LogCell | undefined,
+  compacted: boolean,
+  key: string,
+): void {
+  element.dataset.key = key;
+  element.dataset.index = String(index);
+  if (cell !== undefined) {
+    element.className = `cell ${cell.kind}${cell.committed ? ' committed' : ''}`;
+    element.style.background = termColor(cell.term);
+    element.textContent = String(cell.term);
+    element.title = `#${index} term ${cell.term} ${cell.text}${cell.committed ? ' (committed)' : ''}`;
+    element.dataset.term = String(cell.term);
+    element.dataset.committed = String(cell.committed);
+    return;
+  }
+  element.className = compacted ? 'cell compacted' : 'cell empty';
+  element.style.background = compacted ? '' : 'transparent';
+  element.textContent = compacted ? '▒' : '';
+  element.title = compacted ? `#${index}: compacted into the snapshot` : '';
+  delete element.dataset.term;
+  delete element.dataset.committed;
 }

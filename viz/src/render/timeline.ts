@@ -3,7 +3,7 @@
  * incrementally, so it costs nothing per frame however long the run), a band coloured by the term of each
  * leader, a mark for every action, a red line where a property broke, and the cursor. Drag it to travel.
  */
-import type { Recording } from '../model/recording.js';
+import type { Marker, Recording } from '../model/recording.js';
 import { termColor } from './palette.js';
 
 /** Most bins kept; past it, neighbours merge and each bin covers twice as much. */
@@ -14,8 +14,13 @@ export class TimelineView {
   readonly #context: CanvasRenderingContext2D;
   #recording: Recording<unknown> | undefined;
   #bins: number[] = [];
+  /** Actions per bin, binned with the events: a long history has tens of thousands of them. */
+  #actions: number[] = [];
   #binSize = 1;
   #counted = 0;
+  #markersCounted = 0;
+  #leaders: Marker[] = [];
+  #violations: Marker[] = [];
   #extent = 1;
 
   constructor(canvas: HTMLCanvasElement, onSeek: (at: number) => void) {
@@ -38,8 +43,12 @@ export class TimelineView {
   reset(recording: Recording<unknown>): void {
     this.#recording = recording;
     this.#bins = [];
+    this.#actions = [];
     this.#binSize = recording.axis === 'time' ? 10 : 1;
     this.#counted = 0;
+    this.#markersCounted = 0;
+    this.#leaders = [];
+    this.#violations = [];
   }
 
   resize(): void {
@@ -54,20 +63,32 @@ export class TimelineView {
     return this.#extent;
   }
 
+  /** Bins the events and markers recorded since the last call. */
   #count(): void {
-    const events = this.#recording!.events;
-    for (; this.#counted < events.length; this.#counted++) {
-      let bin = Math.floor(events[this.#counted]!.at / this.#binSize);
-      while (bin >= BINS) {
-        this.#bins = Array.from(
-          { length: BINS / 2 },
-          (_, i) => (this.#bins[2 * i] ?? 0) + (this.#bins[2 * i + 1] ?? 0),
-        );
-        this.#binSize *= 2;
-        bin = Math.floor(events[this.#counted]!.at / this.#binSize);
-      }
-      this.#bins[bin] = (this.#bins[bin] ?? 0) + 1;
+    const recording = this.#recording!;
+    const { events, markers } = recording;
+    for (; this.#counted < events.length; this.#counted++) this.#add('events', events[this.#counted]!.at);
+    for (; this.#markersCounted < markers.length; this.#markersCounted++) {
+      const marker = markers[this.#markersCounted]!;
+      if (marker.kind === 'leader') this.#leaders.push(marker);
+      else if (marker.kind === 'violation') this.#violations.push(marker);
+      else this.#add('actions', events[marker.event]!.at);
     }
+  }
+
+  #add(series: 'events' | 'actions', at: number): void {
+    let bin = Math.floor(at / this.#binSize);
+    while (bin >= BINS) {
+      // Twice as coarse, for both series alike.
+      const halve = (values: number[]) =>
+        Array.from({ length: BINS / 2 }, (_, i) => (values[2 * i] ?? 0) + (values[2 * i + 1] ?? 0));
+      this.#bins = halve(this.#bins);
+      this.#actions = halve(this.#actions);
+      this.#binSize *= 2;
+      bin = Math.floor(at / this.#binSize);
+    }
+    const bins = series === 'events' ? this.#bins : this.#actions;
+    bins[bin] = (bins[bin] ?? 0) + 1;
   }
 
   draw(cursor: number): void {
@@ -83,7 +104,7 @@ export class TimelineView {
     context.fillRect(0, 0, width, height);
 
     // Leaders: from each election to the next.
-    const leaders = recording.markers.filter((marker) => marker.kind === 'leader');
+    const leaders = this.#leaders;
     leaders.forEach((marker, i) => {
       const start = recording.events[marker.event]!.at;
       const next = leaders[i + 1];
@@ -102,21 +123,19 @@ export class TimelineView {
       context.fillRect(x(bin * this.#binSize), height - barHeight, barWidth, barHeight);
     });
 
-    for (const marker of recording.markers) {
-      if (marker.kind === 'leader') continue;
-      const at = x(recording.events[marker.event]!.at);
-      if (marker.kind === 'violation') {
-        context.fillStyle = '#ef5350';
-        context.fillRect(at - 1.5, 0, 3, height);
-      } else {
-        context.fillStyle = '#ffcc80';
-        context.beginPath();
-        context.moveTo(at - 5, 8);
-        context.lineTo(at + 5, 8);
-        context.lineTo(at, 16);
-        context.fill();
-      }
-    }
+    context.fillStyle = '#ffcc80';
+    this.#actions.forEach((count, bin) => {
+      if (!count) return;
+      const at = x((bin + 0.5) * this.#binSize);
+      context.beginPath();
+      context.moveTo(at - 5, 8);
+      context.lineTo(at + 5, 8);
+      context.lineTo(at, 16);
+      context.fill();
+    });
+    context.fillStyle = '#ef5350';
+    for (const marker of this.#violations)
+      context.fillRect(x(recording.events[marker.event]!.at) - 1.5, 0, 3, height);
     context.fillStyle = '#ffffff';
     context.fillRect(x(cursor) - 1, 0, 2, height);
   }

@@ -3,6 +3,7 @@
  * knobs, opening files, copying the link, forking. They call the app; each frame they show its state.
  */
 
+import { DEFAULTS } from '../../../src/core/index.js';
 import type { App, AppListener } from '../app/app.js';
 import type { Source } from '../app/source.js';
 import type { Knobs } from '../model/actions.js';
@@ -50,10 +51,14 @@ export function bindControls(app: App): AppListener {
   const play = $<HTMLButtonElement>('play');
   const seed = $<HTMLInputElement>('seed');
   const nodes = $<HTMLSelectElement>('nodes');
+  const inflight = $<HTMLInputElement>('inflight');
   const setup = (): RunSetup => ({
     seed: Number(seed.value) || 0,
     nodes: Number(nodes.value),
     knobs: currentKnobs(),
+    ...(Number(inflight.value) !== DEFAULTS.maxInflightAppends && {
+      inflight: Math.max(1, Number(inflight.value)),
+    }),
   });
   const knob = (name: keyof Knobs) => $<HTMLInputElement>(name);
   const currentKnobs = (): Knobs =>
@@ -83,6 +88,7 @@ export function bindControls(app: App): AppListener {
   $('new-run').addEventListener('click', () => void app.newRun(setup(), app.player.rate));
   seed.addEventListener('change', () => void app.newRun(setup(), app.player.rate));
   nodes.addEventListener('change', () => void app.newRun(setup(), app.player.rate));
+  inflight.addEventListener('change', () => void app.newRun(setup(), app.player.rate));
   $('propose').addEventListener('click', () => void app.act({ type: 'propose' }));
   for (const name of KNOBS) {
     knob(name).addEventListener('input', () => showKnob(name, Number(knob(name).value)));
@@ -144,6 +150,7 @@ export function bindControls(app: App): AppListener {
       if (run !== undefined) {
         seed.value = String(run.setup.seed);
         nodes.value = String(run.setup.nodes);
+        inflight.value = String(run.setup.inflight ?? DEFAULTS.maxInflightAppends);
         for (const name of KNOBS) showKnob(name, run.knobs[name]);
       }
     },
