@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { judge } from '../../properties/property.js';
 import { logOf, status } from '../../src/core/index.js';
 import { replay } from '../../src/runtime/node/replay.js';
+import { TestCluster } from '../../src/runtime/node/test-support.js';
 import { parseTrace } from '../../src/runtime/node/trace.js';
 import { startVizServer, type VizServer } from '../../src/viz/server.js';
 import type { VizHook } from '../../viz/src/app/hook-api.js';
@@ -123,7 +124,7 @@ describe.skipIf(chromium.path === undefined)('the visualizer in a browser', () =
   }
 
   it('shows, event for event, what the simulator holds: roles, terms, votes, commit indices, logs', async () => {
-    const page = await open('#seed=7&nodes=5&loss=0.05&dup=0.05&delay=30&load=25&compact=0');
+    const page = await open('#seed=7&nodes=5&loss=0.05&dup=0.05&delay=30&load=25&compact=10');
     await hook(page, (viz) => viz.pause());
     await hook(page, (viz) => viz.runItems(1500));
     const { items, event } = await hook(page, (viz) => viz.position());
@@ -131,7 +132,7 @@ describe.skipIf(chromium.path === undefined)('the visualizer in a browser', () =
     const run = new SimRun({
       nodes: 5,
       seed: 7,
-      knobs: { loss: 0.05, duplicate: 0.05, delay: 30, load: 25, compactEvery: 0 },
+      knobs: { loss: 0.05, duplicate: 0.05, delay: 30, load: 25, compactEvery: 10 },
     });
     while (run.items < items!) run.stepItem();
     expect(run.recording.length - 1).toBe(event);
@@ -148,6 +149,13 @@ describe.skipIf(chromium.path === undefined)('the visualizer in a browser', () =
     expect(own.map((node) => [node.id, node.status.term, node.status.commitIndex])).toEqual(
       now.nodes.map((node) => [node.id, node.term, node.commit]),
     );
+    // Snapshots: each node compacted its log, and its row says where its snapshot ends.
+    await expect(page.locator('#logs .base', { hasText: 'snap' }).count()).resolves.toBeGreaterThan(0);
+    // A message's contents on hover.
+    const [dot] = await hook(page, (viz) => viz.dots());
+    expect(dot).toBeDefined();
+    await page.mouse.move(dot!.x, dot!.y);
+    await expect(page.locator('#tooltip').textContent()).resolves.toContain(dot!.type);
     await page.screenshot({ path: join(ARTIFACTS, 'viz-simulation.png') });
 
     // Back in time: any earlier event shows what the simulator held then.
@@ -247,11 +255,48 @@ describe.skipIf(chromium.path === undefined)('the visualizer in a browser', () =
     await page.close();
   });
 
+  it('shows a running cluster live, from the traces its nodes write', async () => {
+    const traceDir = await mkdtemp(join(tmpdir(), 'pureraft-viz-live-'));
+    const live = await startVizServer({ port: 0, live: { traceDir, nodes: [] } });
+    const cluster = new TestCluster(['a', 'b', 'c'], (id) => ({ tracePath: join(traceDir, `${id}.trace`) }));
+    try {
+      await cluster.start();
+      const leader = await cluster.leader();
+      await Promise.all(['x', 'y'].map((command) => leader.node.propose(command)));
+      await cluster.run(200);
+      const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+      await page.goto(live.url);
+      const { id, term, commitIndex } = leader.node.status();
+      // The page plays the nodes' traces through the core as they arrive, and catches up.
+      await page.waitForFunction(
+        ([id, term, commit]) => {
+          const node = (globalThis as unknown as { document: Tag }).document.querySelector(
+            `#ring [data-node="${id}"]`,
+          );
+          return (
+            node?.getAttribute('data-role') === 'leader' &&
+            node.getAttribute('data-term') === String(term) &&
+            node.getAttribute('data-commit') === String(commit)
+          );
+        },
+        [id, term, commitIndex] as const,
+        { timeout: 30_000 },
+      );
+      await expect(page.locator('#mode').textContent()).resolves.toBe('live');
+      await page.screenshot({ path: join(ARTIFACTS, 'viz-live.png') });
+      await page.close();
+    } finally {
+      await cluster.stop();
+      await live.close();
+      await rm(traceDir, { recursive: true, force: true });
+    }
+  });
+
   it('keeps drawing smoothly with hundreds of messages in the air', async () => {
     const page = await open('#seed=5&nodes=5&delay=120&load=200&inflight=64');
     await hook(page, (viz) => viz.play(1000));
-    // An election first, then the pipelines fill.
-    await page.waitForTimeout(3000);
+    // An election first, then the pipelines fill: by 2.5 s of virtual time, however slowly a busy machine gets there.
+    await page.waitForFunction("window.__viz.position().time >= 2500", null, { timeout: 45_000 });
     await hook(page, (viz) => viz.resetFrames());
     await page.waitForTimeout(2500);
     const frames = await hook(page, (viz) => viz.frames());

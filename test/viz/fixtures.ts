@@ -7,19 +7,20 @@ import { TestCluster } from '../../src/runtime/node/test-support.js';
 
 /**
  * A three-node run of real RaftNodes (in one process, on a manual clock) recorded with --trace: an election,
- * proposals, the leader cut off and back. Returns each node's trace file, by name, and the final states.
+ * a follower cut off while the others commit without it, then back and repaired. Returns each node's trace
+ * file, by name.
  */
-export async function recordNodeTraces(
-  dir: string,
-): Promise<{ files: { name: string; text: string }[]; cluster: TestCluster }> {
+export async function recordNodeTraces(dir: string): Promise<{ files: { name: string; text: string }[] }> {
   const cluster = new TestCluster(['a', 'b', 'c'], (id) => ({ tracePath: join(dir, `${id}.trace`) }));
   await cluster.start();
   const leader = await cluster.leader();
-  const proposals = ['x', 'y', 'z'].map((command) => leader.node.propose(command));
-  await cluster.run(100);
-  await Promise.all(proposals);
-  cluster.network.isolate(leader.node.id);
-  await cluster.run(1_000);
+  const follower = cluster.ids.find((id) => id !== leader.node.id)!;
+  cluster.network.isolate(follower);
+  for (const command of ['x', 'y', 'z']) {
+    const applied = leader.node.propose(command);
+    await cluster.run(50);
+    await applied;
+  }
   cluster.network.heal();
   await cluster.run(500);
   await cluster.stop();
@@ -27,7 +28,7 @@ export async function recordNodeTraces(
   const files = await Promise.all(
     names.map(async (name) => ({ name, text: await readFile(join(dir, name), 'utf8') })),
   );
-  return { files, cluster };
+  return { files };
 }
 
 /**

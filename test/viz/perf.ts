@@ -201,7 +201,13 @@ async function main(): Promise<number> {
     await page.waitForTimeout(3000);
     await viz(page, 'viz.resetFrames();');
     await page.waitForTimeout(5000);
-    const frames = await viz<FrameSummary>(page, 'viz.pause(); return viz.frames();');
+    const frames = await viz<FrameSummary>(
+      page,
+      'viz.pause(); const frames = viz.frames(); viz.resetFrames(); return frames;',
+    );
+    // Paused: the same messages drawn every frame, nothing stepped: what drawing alone allows.
+    await page.waitForTimeout(2000);
+    const still = await viz<FrameSummary>(page, 'return viz.frames();');
     console.log(
       [
         'frames: 5 nodes, 200 proposals/s, pipelines 64 deep, 120-240 ms delays, played at real time',
@@ -209,6 +215,7 @@ async function main(): Promise<number> {
         `  messages in the air: mean ${frames.flightsMean.toFixed(0)}, max ${frames.flightsMax}`,
         `  work per frame (stepping the real core + drawing): p50 ${frames.workP50Ms.toFixed(1)} ms, p95 ${frames.workP95Ms.toFixed(1)} ms`,
         `  of which drawing: p50 ${frames.drawP50Ms.toFixed(1)} ms, p95 ${frames.drawP95Ms.toFixed(1)} ms`,
+        `  paused (drawing only, ${still.flightsMax} messages): ${still.fps.toFixed(1)} fps, drawing p95 ${still.drawP95Ms.toFixed(1)} ms`,
       ].join('\n'),
     );
 

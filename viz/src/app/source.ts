@@ -21,7 +21,7 @@ export interface Source {
 }
 
 /** Items between two looks at the clock while catching up. */
-const ITEMS_PER_CHECK = 64;
+const ITEMS_PER_CHECK = 16;
 /** Most items tried to make one visible event (deliveries to a crashed node leave none). */
 const ITEMS_PER_STEP = 10_000;
 

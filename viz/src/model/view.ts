@@ -42,6 +42,8 @@ export interface LogCell {
 export interface LogRow {
   readonly id: NodeId;
   readonly snapshotIndex: number;
+  /** 0 when down or unknown. */
+  readonly lastIndex: number;
   /** Cells for indices `window.from..window.to` that this node holds (compacted and missing ones left out). */
   readonly cells: readonly LogCell[];
 }
@@ -124,7 +126,7 @@ function entryText(entry: { kind: EntryKind; command?: unknown }): string {
 
 function logRow(id: NodeId, frame: NodeFrame<unknown> | undefined, from: number, to: number): LogRow {
   const state = frame?.state;
-  if (state == null) return { id, snapshotIndex: 0, cells: [] };
+  if (state == null) return { id, snapshotIndex: 0, lastIndex: 0, cells: [] };
   const log = logOf(state);
   const { commitIndex, snapshotIndex } = status(state);
   const cells: LogCell[] = [];
@@ -139,7 +141,7 @@ function logRow(id: NodeId, frame: NodeFrame<unknown> | undefined, from: number,
       text: entryText(entry),
     });
   }
-  return { id, snapshotIndex, cells };
+  return { id, snapshotIndex, lastIndex: log.lastIndex, cells };
 }
 
 function flightView(flight: Flight<unknown>, at: number, openSpan: number): FlightView {

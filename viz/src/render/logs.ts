@@ -11,7 +11,8 @@ interface RowShape {
   readonly cells: HTMLDivElement;
   /** The cell element of each index shown, in index order (the DOM holds them in the same order). */
   readonly byIndex: Map<number, HTMLDivElement>;
-  snapshotIndex: number;
+  /** What the row's margin says. */
+  note: string;
 }
 
 /** What a cell shows, to touch the element only when it changes. */
@@ -44,7 +45,7 @@ export class LogsView {
       cells.className = 'cells';
       row.append(who, base, cells);
       this.#container.append(row);
-      this.#rows.set(id, { base, cells, byIndex: new Map(), snapshotIndex: -1 });
+      this.#rows.set(id, { base, cells, byIndex: new Map(), note: '' });
     }
   }
 
@@ -61,11 +62,17 @@ export class LogsView {
    * the others are left alone unless what they show changed (an entry committed, a log repaired).
    */
   #fill(shape: RowShape, row: LogRow, from: number, to: number): void {
-    if (shape.snapshotIndex !== row.snapshotIndex) {
-      shape.snapshotIndex = row.snapshotIndex;
-      shape.base.textContent = row.snapshotIndex > 0 ? `snap ${row.snapshotIndex}` : '';
-      shape.base.title =
-        row.snapshotIndex > 0 ? `entries through ${row.snapshotIndex} are in a snapshot` : '';
+    // A log that ends before the window (a follower far behind) says where it ends; else where its snapshot does.
+    const behind = row.lastIndex > 0 && row.lastIndex < from;
+    const note = behind ? `…${row.lastIndex}` : row.snapshotIndex > 0 ? `snap ${row.snapshotIndex}` : '';
+    if (shape.note !== note) {
+      shape.note = note;
+      shape.base.textContent = note;
+      shape.base.title = behind
+        ? `its log ends at ${row.lastIndex}, before the entries shown`
+        : row.snapshotIndex > 0
+          ? `entries through ${row.snapshotIndex} are in a snapshot`
+          : '';
     }
     for (const [index, element] of shape.byIndex) {
       if (index >= from && index <= to) continue;

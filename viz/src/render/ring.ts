@@ -116,17 +116,18 @@ export class RingView {
     );
     const body = element('circle', { r: NODE_RADIUS, 'stroke-width': 2, stroke: '#90a4ae' }, group);
     body.classList.add('body');
+    // Under the text, so that a crashed node's lines stay readable.
+    const cross = element(
+      'path',
+      { d: 'M-30,-30L30,30M30,-30L-30,30', stroke: '#ef5350', 'stroke-width': 5, opacity: 0 },
+      group,
+    );
     const lines = [-23, -9, 5, 18, 31].map((y, i) => {
       const line = element('text', { y }, group);
       if (i > 0) line.classList.add('sub');
       return line;
     });
     lines[0]!.setAttribute('font-weight', 'bold');
-    const cross = element(
-      'path',
-      { d: 'M-30,-30L30,30M30,-30L-30,30', stroke: '#ef5350', 'stroke-width': 5, opacity: 0 },
-      group,
-    );
     this.#svg.appendChild(group);
     return { group, body, arcs, lines, cross };
   }
@@ -161,7 +162,7 @@ export class RingView {
     set(body, 'fill', ROLE_COLORS[node.role]);
     set(body, 'stroke', node.role === 'leader' ? '#90caf9' : '#90a4ae');
     set(body, 'stroke-dasharray', node.role === 'unknown' ? '4 4' : '');
-    set(cross, 'opacity', node.role === 'down' ? '0.8' : '0');
+    set(cross, 'opacity', node.role === 'down' ? '0.45' : '0');
     text(lines[0]!, node.id);
     text(lines[1]!, node.role === 'precandidate' ? 'pre-candidate' : node.role);
     text(lines[2]!, up ? `term ${node.term}` : node.role === 'down' ? `incarnation ${node.incarnation}` : '');
