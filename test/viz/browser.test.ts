@@ -295,8 +295,9 @@ describe.skipIf(chromium.path === undefined)('the visualizer in a browser', () =
   it('keeps drawing smoothly with hundreds of messages in the air', async () => {
     const page = await open('#seed=5&nodes=5&delay=120&load=200&inflight=64');
     await hook(page, (viz) => viz.play(1000));
-    // An election first, then the pipelines fill: by 2.5 s of virtual time, however slowly a busy machine gets there.
-    await page.waitForFunction("window.__viz.position().time >= 2500", null, { timeout: 45_000 });
+    // An election first, then the pipelines fill: by 2.5 s of virtual time, however slowly a busy machine
+    // gets there.
+    await page.waitForFunction('window.__viz.position().time >= 2500', null, { timeout: 45_000 });
     await hook(page, (viz) => viz.resetFrames());
     await page.waitForTimeout(2500);
     const frames = await hook(page, (viz) => viz.frames());
