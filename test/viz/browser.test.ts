@@ -72,6 +72,8 @@ function shown(page: Page): Promise<Shown> {
 const hook = <T>(page: Page, use: (viz: VizHook) => T | Promise<T>): Promise<T> =>
   page.evaluate(`(${use.toString()})(window.__viz)`) as Promise<T>;
 
+type LogWindow = { from: number; to: number };
+
 /** What a run made here, outside the browser, holds after event `event`, in the page's terms. */
 function expected(run: SimRun, event: number, window: { from: number; to: number }): Shown {
   const nodes: Shown['nodes'] = [];
@@ -171,6 +173,17 @@ describe.skipIf(chromium.path === undefined)('the visualizer in a browser', () =
     const dragged = await hook(page, (viz) => viz.position());
     expect(dragged.event).toBeLessThan(event);
     await expect(page.locator('#fork').isVisible()).resolves.toBe(true);
+    // Forking there: a new run whose past is that run's, up to that moment, and which goes on from there.
+    await page.locator('#fork').click();
+    await hook(page, (viz) => viz.idle());
+    const forked = await hook(page, (viz) => viz.position());
+    expect(forked.length).toBeLessThanOrEqual(dragged.event + 1);
+    expect(forked.length).toBeGreaterThan(dragged.event - 20);
+    expect(await shown(page)).toEqual(
+      expected(run, forked.event, await hook(page, (viz) => (viz.view() as { window: LogWindow }).window)),
+    );
+    await page.locator('#step').click();
+    await expect(hook(page, (viz) => viz.position().length)).resolves.toBeGreaterThan(forked.length);
     await page.close();
   });
 

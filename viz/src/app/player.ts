@@ -54,6 +54,7 @@ export class Player {
 
   step(): void {
     this.playing = false;
+    this.follow = false;
     if (this.inPast || this.source.stepOne()) this.seekEvent(this.event + 1);
   }
 
