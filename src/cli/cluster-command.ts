@@ -2,8 +2,9 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { relative, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { clusterConfigs, formatAddress, type KvNodeConfig } from '../kv/index.js';
+import { startVizServer } from '../viz/server.js';
 import { type CommandSpec, defineCommand, type Flag, type FlagValues, UsageError } from './flags.js';
 import { NodeProcess } from './launcher.js';
 import { SECRET_ENV } from './node-config.js';
@@ -68,6 +69,11 @@ ends within an election timeout).`,
       description: 'Record each node’s run to <dir>/<id>-<time>.trace, for `pureraft replay`.',
     },
     ...snapshotFlags,
+    viz: {
+      type: 'boolean',
+      description:
+        'Also serve the visualizer, showing this cluster live (traces in --trace-dir, default <data-dir>/traces).',
+    },
   },
 } as const satisfies CommandSpec<Readonly<Record<string, Flag>>>;
 
@@ -153,10 +159,12 @@ async function run(flags: ClusterFlags, _positionals: readonly string[], usage: 
       }
     }
   }
-  if (flags['trace-dir'] !== undefined) await mkdir(resolve(flags['trace-dir']), { recursive: true });
+  // The visualizer follows the cluster through its traces.
+  const traceDir =
+    flags['trace-dir'] ?? (flags.viz === true ? join(flags['data-dir'] ?? '.data', 'traces') : undefined);
+  if (traceDir !== undefined) await mkdir(resolve(traceDir), { recursive: true });
   const log = (id: string) => (line: string) => process.stdout.write(`[${id}] ${line}\n`);
-  const launch = (config: KvNodeConfig) =>
-    new NodeProcess(incarnation(config, flags['trace-dir']), log(config.id));
+  const launch = (config: KvNodeConfig) => new NodeProcess(incarnation(config, traceDir), log(config.id));
   const nodes = configs.map(launch);
   const restartAfterMs = flags['restart-after'] ?? 3000;
   let stopping = false;
@@ -198,8 +206,19 @@ async function run(flags: ClusterFlags, _positionals: readonly string[], usage: 
     return 1;
   }
   if (!stopping) printBanner(nodes);
+  const viz =
+    flags.viz === true && traceDir !== undefined && !stopping
+      ? await startVizServer({
+          live: {
+            traceDir: resolve(traceDir),
+            nodes: configs.map((config) => ({ id: config.id, url: `http://${formatAddress(config.http)}` })),
+          },
+        })
+      : undefined;
+  if (viz !== undefined) process.stdout.write(`Watch it: ${viz.url}\n\n`);
   await interrupted;
   process.stdout.write('stopping every node...\n');
+  await viz?.close();
   await stopAll();
   return 0;
 }

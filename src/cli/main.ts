@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { tortureCommand } from '../check/torture/command.js';
-/** The `pureraft` command line: `cluster`, `node`, `replay`, `transfer-leadership` and `torture`, each with --help. */
+import { vizCommand } from '../viz/viz-command.js';
+/** The `pureraft` command line: `cluster`, `node`, `replay`, `transfer-leadership`, `torture` and `viz`, each with --help. */
 import { clusterCommand } from './cluster-command.js';
 import { type Command, UsageError } from './flags.js';
 import { nodeCommand } from './node-command.js';
@@ -8,7 +9,7 @@ import { replayCommand } from './replay-command.js';
 import { transferCommand } from './transfer-command.js';
 
 const commands: ReadonlyMap<string, Command> = new Map(
-  [clusterCommand, nodeCommand, replayCommand, transferCommand, tortureCommand].map((command) => [
+  [clusterCommand, nodeCommand, replayCommand, transferCommand, tortureCommand, vizCommand].map((command) => [
     command.spec.name,
     command,
   ]),
