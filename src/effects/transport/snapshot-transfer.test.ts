@@ -294,6 +294,7 @@ describe('snapshot transfers over TCP', () => {
       snapshotIdleTimeoutMs: 200,
     });
     const port = b.transport.port;
+    b.transport.setPeer('a', { host: '127.0.0.1', port: 1 });
     const data = randomBytes(1000);
     const ref = (changes: Partial<SnapshotRef> = {}): SnapshotRef => ({
       kind: 'snapshot-ref',

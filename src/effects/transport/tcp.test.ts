@@ -3,7 +3,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Message } from '../../core/index.js';
 import { encodeFrame, FrameDecoder } from './framing.js';
-import { AcceptorHandshake } from './handshake.js';
+import { AcceptorHandshake, secretCredentials } from './handshake.js';
 import { TcpTransport } from './tcp.js';
 import {
   type Command,
@@ -154,7 +154,8 @@ describe('TcpTransport', () => {
     huge.socket.write(Uint8Array.of(0xff, 0xff, 0xff, 0xff));
     await huge.waitClosed('an oversized prefix before authentication to be refused');
 
-    // A peer that holds the secret is still held to the frame format and to its own identity.
+    // A member that holds the secret is still held to the frame format and to its own identity.
+    b.transport.setPeer('mallory', { host, port: 1 });
     const insider = await RawClient.authenticated(port, 'mallory', 'b');
     insider.sendFrame(Uint8Array.of(99, 1, 2, 3));
     insider.sendFrame(new Uint8Array());
@@ -216,7 +217,9 @@ describe('TcpTransport', () => {
           if (received.length === 1) socket.write(encodeFrame(new Uint8Array(32)));
         }
       });
-      socket.write(encodeFrame(new AcceptorHandshake('b', encoder.encode('not the secret')).hello));
+      socket.write(
+        encodeFrame(new AcceptorHandshake('b', secretCredentials(encoder.encode('not the secret'))).hello),
+      );
     });
     const a = await startNode('a', { peers: { b: { host, port: portOf(impostor) } } });
     a.transport.send(vote('a', 'b'));
@@ -259,7 +262,10 @@ describe('TcpTransport', () => {
     const a = await startNode('a', { peers: { b: { host, port } }, maxQueuedFrames: 3 });
     for (let term = 1; term <= 10; term++) a.transport.send(vote('a', 'b', term));
     await sleep(30);
-    const b = await startNode('b', { listen: { host, port } });
+    const b = await startNode('b', {
+      listen: { host, port },
+      peers: { a: { host, port: a.transport.port } },
+    });
     await waitFor(() => b.inbox.length === 3, 'the queued messages');
     expect(b.inbox.map((m) => m.term)).toEqual([8, 9, 10]);
   });
