@@ -57,6 +57,8 @@ export class FramedConnection {
       const { text, counter } = context.security.describe(error, socket);
       if (counter !== undefined) context.counters[counter]++;
       context.log(`${this.label}: ${text}`);
+      // A TLS socket reports some errors (an alert from the peer) without closing itself.
+      socket.destroy();
     });
     socket.on('data', (chunk: Buffer) => this.receive(chunk));
     socket.on('drain', () => this.guard(() => events.onDrain?.()));

@@ -56,6 +56,9 @@ export function certifiedNodeId(subject: Subject): { readonly id: NodeId } | { r
 
 export class MutualTls implements PeerSecurity {
   readonly mode = 'mutual TLS';
+  /** For the server: it takes the credentials themselves, not a context. */
+  private readonly own: TlsCredentials;
+  /** For the connections this node opens. */
   private readonly context: SecureContext;
   /** Sockets past their TLS handshake: an error on one is about the data, not the credentials. */
   private readonly secured = new WeakSet<Socket>();
@@ -66,6 +69,7 @@ export class MutualTls implements PeerSecurity {
     private readonly handshakeTimeoutMs: number,
   ) {
     const { cert, key, ca } = credentials;
+    this.own = { cert, key, ca };
     try {
       this.context = createSecureContext({ cert, key, ca, minVersion: MIN_VERSION });
     } catch (error) {
@@ -74,9 +78,9 @@ export class MutualTls implements PeerSecurity {
     // Fail at once, not on every connection, when the certificate is another node's.
     const subject = new X509Certificate(cert).subject;
     const names = subject.split('\n').filter((line) => line.startsWith('CN='));
-    const named = certifiedNodeId({ CN: names.map((line) => line.slice(3)) });
+    const named = certifiedNodeId({ CN: names.length === 1 ? names[0]!.slice(3) : names });
     if (!('id' in named) || named.id !== ownId) {
-      const problem = 'id' in named ? `names ${JSON.stringify(named.id)}` : named.problem;
+      const problem = 'id' in named ? `names ${JSON.stringify(named.id)}` : `is refused: ${named.problem}`;
       throw new RangeError(`the TLS certificate of node ${JSON.stringify(ownId)} ${problem}`);
     }
   }
@@ -86,7 +90,7 @@ export class MutualTls implements PeerSecurity {
     const handshaking = new Map<string, Socket>();
     const server = createServer(
       {
-        secureContext: this.context,
+        ...this.own,
         minVersion: MIN_VERSION,
         requestCert: true,
         // Checked below rather than by Node, to say why a peer was refused.
