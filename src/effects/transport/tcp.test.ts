@@ -12,6 +12,7 @@ import {
   codec,
   encoder,
   host,
+  introduce,
   RawClient,
   secret,
   sleep,
@@ -194,6 +195,29 @@ describe('TcpTransport', () => {
     expect(b.transport.stats.framesReceived).toBe(0);
     expect(intruder.transport.stats.connectionsOpened).toBe(0);
     expect(b.log.join('\n')).toMatch(/wrong secret/);
+  });
+
+  it('takes connections from members only, and cuts off a member once removed', async () => {
+    const [a, b] = await startPair();
+    await expectPairTalks(a, b, 1);
+    // c holds the secret, but b does not know it.
+    const c = await startNode('c', { peers: { b: { host, port: b.transport.port } } });
+    c.transport.send(vote('c', 'b'));
+    await waitFor(() => b.transport.stats.authFailures === 1, 'b to refuse c');
+    expect(b.log.join('\n')).toMatch(/refusing "c": not a member of the cluster/);
+    expect(c.transport.stats.connectionsOpened).toBe(0);
+
+    expect(b.transport.members).toEqual(['a']);
+    b.transport.removePeer('a');
+    expect(b.transport.members).toEqual([]);
+    a.transport.send(vote('a', 'b', 2));
+    await waitFor(() => b.transport.stats.authFailures >= 2, 'b to refuse a from now on');
+    b.transport.send(vote('b', 'a', 3));
+    expect(b.log.join('\n')).toMatch(/no address for "a"/);
+    expect(b.inbox.map((m) => m.term)).toEqual([1]);
+
+    introduce(a, b);
+    await expectPairTalks(a, b, 4);
   });
 
   it('closes a connection that never completes the handshake', async () => {
