@@ -1,9 +1,10 @@
 /** `pureraft cluster`: a local cluster of node processes on one machine, until Ctrl-C. */
 import { randomBytes } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { access, mkdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { relative, resolve } from 'node:path';
 import { clusterConfigs, formatAddress, type KvNodeConfig } from '../kv/index.js';
+import { certificateFiles, makeDevCertificates } from './dev-certs.js';
 import { type CommandSpec, defineCommand, type Flag, type FlagValues, UsageError } from './flags.js';
 import { NodeProcess } from './launcher.js';
 import { SECRET_ENV } from './node-config.js';
@@ -17,7 +18,11 @@ Starts a cluster of --nodes nodes as child processes on one host, numbered n1, n
 port raft-port + i - 1 and HTTP port http-port + i - 1, and keeps its log in <data-dir>/n<i>, so a restart
 finds its data again. The cluster secret is --secret, else ${SECRET_ENV}, else a random one for this run.
 A node that dies (try kill -9 on the pid the banner shows) is started again after --restart-after ms, from
-its own data. Ctrl-C stops every node.`,
+its own data. Ctrl-C stops every node.
+
+With --tls-dir the nodes authenticate each other with mutual TLS and serve HTTPS, with the certificates in
+that directory (those missing are made, as \`pureraft certs\` does). With --tokens clients must present a bearer
+token (see \`pureraft node --help\`).`,
   positionals: 0,
   flags: {
     nodes: { type: 'integer', description: 'How many nodes. Default 3.' },
@@ -58,6 +63,18 @@ its own data. Ctrl-C stops every node.`,
       placeholder: 'dir',
       description: 'Record each node’s run to <dir>/<id>-<time>.trace, for `pureraft replay`.',
     },
+    'tls-dir': {
+      type: 'string',
+      placeholder: 'dir',
+      description: 'Mutual TLS and HTTPS, with the CA and node certificates there (made if missing).',
+    },
+    tokens: {
+      type: 'string',
+      placeholder: 'file',
+      description: 'API bearer tokens, a "<read-only|read-write> <token>" per line.',
+    },
+    'open-status': { type: 'boolean', description: 'Serve /status and /metrics without a token.' },
+    insecure: { type: 'boolean', description: 'Allow an API beyond loopback without tokens or HTTPS.' },
   },
 } as const satisfies CommandSpec<Readonly<Record<string, Flag>>>;
 
@@ -96,21 +113,43 @@ function configsFromFlags(flags: ClusterFlags, env: NodeJS.ProcessEnv, usage: st
   checkPort('http-port', httpPort, count, usage);
   if (Math.abs(raftPort - httpPort) < count)
     throw new UsageError('the Raft and HTTP port ranges overlap', usage);
+  const tlsDir = flags['tls-dir'] === undefined ? undefined : resolve(flags['tls-dir']);
   const secret = flags.secret ?? env[SECRET_ENV] ?? randomBytes(16).toString('hex');
   const dataDir = resolve(flags['data-dir'] ?? '.data');
+  if (flags['open-status'] === true && flags.tokens === undefined)
+    throw new UsageError('--open-status goes with --tokens', usage);
   const electionTimeout = flags['election-timeout'];
   const members = Array.from({ length: count }, (_, i) => ({
     id: `n${i + 1}`,
     raft: { host, port: raftPort + i },
     http: { host, port: httpPort + i },
   }));
-  return clusterConfigs(members, dataDir, {
-    secret,
+  const configs = clusterConfigs(members, dataDir, {
+    ...(tlsDir === undefined && { secret }),
     ...(electionTimeout !== undefined && {
       electionTimeout: [electionTimeout, 2 * electionTimeout] as const,
     }),
     ...(flags.heartbeat !== undefined && { heartbeatInterval: flags.heartbeat }),
+    ...(flags.tokens !== undefined && { tokensFile: resolve(flags.tokens) }),
+    ...(flags['open-status'] === true && { openStatus: true }),
   });
+  return tlsDir === undefined
+    ? configs
+    : configs.map((config) => ({ ...config, tls: certificateFiles(tlsDir, config.id) }));
+}
+
+/** Makes the certificates of the nodes that have none in `dir` (and the CA, if it has none either). */
+async function ensureCertificates(dir: string, configs: readonly KvNodeConfig[]): Promise<string[]> {
+  const missing: string[] = [];
+  for (const { id } of configs) {
+    const exists = await access(certificateFiles(dir, id).cert).then(
+      () => true,
+      () => false,
+    );
+    if (!exists) missing.push(id);
+  }
+  if (missing.length > 0) await makeDevCertificates({ dir, nodes: missing });
+  return missing;
 }
 
 /** A node's config for one incarnation: with --trace-dir, a trace file of its own, named by its start time. */
@@ -133,9 +172,17 @@ async function run(flags: ClusterFlags, _positionals: readonly string[], usage: 
     }
   }
   if (flags['trace-dir'] !== undefined) await mkdir(resolve(flags['trace-dir']), { recursive: true });
+  if (flags['tls-dir'] !== undefined) {
+    const made = await ensureCertificates(resolve(flags['tls-dir']), configs);
+    if (made.length > 0)
+      process.stdout.write(
+        `made certificates for ${made.join(', ')} in ${shortPath(resolve(flags['tls-dir']))}\n`,
+      );
+  }
   const log = (id: string) => (line: string) => process.stdout.write(`[${id}] ${line}\n`);
+  const extraFlags = flags.insecure === true ? ['--insecure'] : [];
   const launch = (config: KvNodeConfig) =>
-    new NodeProcess(incarnation(config, flags['trace-dir']), log(config.id));
+    new NodeProcess(incarnation(config, flags['trace-dir']), log(config.id), extraFlags);
   const nodes = configs.map(launch);
   const restartAfterMs = flags['restart-after'] ?? 3000;
   let stopping = false;
@@ -191,6 +238,17 @@ function shortPath(path: string): string {
 
 function printBanner(nodes: readonly NodeProcess[]): void {
   const [first, second] = [nodes[0]!, nodes[1] ?? nodes[0]!];
+  const { tls, tokensFile } = first.config;
+  // What every curl line needs in this cluster's mode: the CA for HTTPS, a token when the API wants one.
+  const curl = [
+    'curl',
+    ...(tls === undefined ? [] : [`--cacert ${shortPath(tls.ca)}`]),
+    ...(tokensFile === undefined ? [] : ['-H "Authorization: Bearer $TOKEN"']),
+  ].join(' ');
+  // curl -L drops the token when a redirect changes the port; --location-trusted keeps it.
+  const follow = tokensFile === undefined ? `${curl} -L` : `${curl} --location-trusted`;
+  const tokenHint =
+    tokensFile === undefined ? [] : [`(TOKEN: a read-write token from ${shortPath(tokensFile)})`];
   const rows = nodes.map(
     ({ config, httpUrl, child }) =>
       `  ${config.id}  ${httpUrl}   raft ${formatAddress(config.raft)}   data ${shortPath(config.dataDir)}   pid ${child.pid}`,
@@ -201,12 +259,13 @@ function printBanner(nodes: readonly NodeProcess[]): void {
       `pureraft: ${nodes.length} nodes running`,
       ...rows,
       '',
-      'Try (any node takes requests: a follower redirects to the leader, so use curl -L):',
-      `  curl -L -X PUT --data world ${first.httpUrl}/kv/hello`,
-      `  curl -L ${second.httpUrl}/kv/hello`,
-      `  curl -L -X POST --data '{"expect":"world","value":"there"}' ${first.httpUrl}/kv/hello`,
-      `  curl -L -X DELETE ${first.httpUrl}/kv/hello`,
-      `  curl ${first.httpUrl}/status      curl ${first.httpUrl}/metrics`,
+      'Try (any node takes requests: a follower redirects to the leader, which curl follows):',
+      ...tokenHint,
+      `  ${follow} -X PUT --data world ${first.httpUrl}/kv/hello`,
+      `  ${follow} ${second.httpUrl}/kv/hello`,
+      `  ${follow} -X POST --data '{"expect":"world","value":"there"}' ${first.httpUrl}/kv/hello`,
+      `  ${follow} -X DELETE ${first.httpUrl}/kv/hello`,
+      `  ${curl} ${first.httpUrl}/status      ${curl} ${first.httpUrl}/metrics`,
       '',
       'kill -9 a pid above: the others elect a new leader if needed, and the node comes back from its log.',
       'Ctrl-C stops every node.',

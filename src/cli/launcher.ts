@@ -3,6 +3,9 @@
  * child runs the same CLI entry as this process, through tsx when running from TypeScript sources.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { get as httpGet } from 'node:http';
+import { get as httpsGet } from 'node:https';
 import { createRequire } from 'node:module';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -44,6 +47,10 @@ export function nodeFlags(config: KvNodeConfig): string[] {
   }
   if (config.heartbeatInterval !== undefined) flags.push('--heartbeat', String(config.heartbeatInterval));
   if (config.tracePath !== undefined) flags.push('--trace', config.tracePath);
+  if (config.tls !== undefined)
+    flags.push('--cert', config.tls.cert, '--key', config.tls.key, '--ca', config.tls.ca);
+  if (config.tokensFile !== undefined) flags.push('--tokens', config.tokensFile);
+  if (config.openStatus === true) flags.push('--open-status');
   return flags;
 }
 
@@ -83,13 +90,16 @@ export class NodeProcess {
   readonly exited: Promise<Exit>;
   readonly #stderr = new LastLines(STDERR_LINES_KEPT);
 
-  /** `onLine` gets each line the node writes to stdout or stderr. */
+  /** `onLine` gets each line the node writes to stdout or stderr; `extraFlags` go to `pureraft node`. */
   constructor(
     readonly config: KvNodeConfig,
     onLine: (line: string) => void = () => {},
+    extraFlags: readonly string[] = [],
   ) {
-    this.child = spawn(process.execPath, [...loaderArgs(), cliEntry, 'node', ...nodeFlags(config)], {
-      env: { ...process.env, [SECRET_ENV]: config.secret },
+    const args = [...loaderArgs(), cliEntry, 'node', ...nodeFlags(config), ...extraFlags];
+    const { [SECRET_ENV]: _inherited, ...env } = process.env;
+    this.child = spawn(process.execPath, args, {
+      env: config.secret === undefined ? env : { ...env, [SECRET_ENV]: config.secret },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.exited = new Promise((resolve) =>
@@ -112,20 +122,18 @@ export class NodeProcess {
   }
 
   get httpUrl(): string {
-    return `http://${formatAddress(this.config.http)}`;
+    return `${this.config.tls === undefined ? 'http' : 'https'}://${formatAddress(this.config.http)}`;
   }
 
-  /** Resolves once the node answers GET /status; rejects if it exits first or `timeoutMs` passes. */
+  /**
+   * Resolves once the node answers GET /status (with any status: one that wants a token serves too); rejects
+   * if it exits first or `timeoutMs` passes.
+   */
   async serving(timeoutMs = 15_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
+    const ca = this.config.tls === undefined ? undefined : readFileSync(this.config.tls.ca, 'utf8');
     while (this.running) {
-      try {
-        const response = await fetch(`${this.httpUrl}/status`, { signal: AbortSignal.timeout(1_000) });
-        await response.body?.cancel();
-        if (response.ok) return;
-      } catch {
-        // Not listening yet.
-      }
+      if (await answers(`${this.httpUrl}/status`, ca)) return;
       if (Date.now() > deadline)
         throw new Error(`node ${this.config.id} did not serve HTTP within ${timeoutMs} ms`);
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -141,4 +149,17 @@ export class NodeProcess {
     if (this.running) this.child.kill(signal);
     return this.exited;
   }
+}
+
+/** Whether an HTTP(S) server answers GET `url` within a second, trusting `ca` for HTTPS. */
+function answers(url: string, ca: string | undefined): Promise<boolean> {
+  return new Promise((resolve) => {
+    const get = url.startsWith('https:') ? httpsGet : httpGet;
+    const request = get(url, { ca, timeout: 1_000 }, (response) => {
+      response.resume();
+      resolve(response.statusCode !== undefined && response.statusCode < 500);
+    });
+    request.on('timeout', () => request.destroy());
+    request.on('error', () => resolve(false));
+  });
 }

@@ -1,12 +1,13 @@
 #!/usr/bin/env node
-/** The `pureraft` command line: `cluster`, `node` and `replay`, each with --help. */
+/** The `pureraft` command line: `cluster`, `node`, `replay` and `certs`, each with --help. */
+import { certsCommand } from './certs-command.js';
 import { clusterCommand } from './cluster-command.js';
 import { type Command, UsageError } from './flags.js';
 import { nodeCommand } from './node-command.js';
 import { replayCommand } from './replay-command.js';
 
 const commands: ReadonlyMap<string, Command> = new Map(
-  [clusterCommand, nodeCommand, replayCommand].map((command) => [command.spec.name, command]),
+  [clusterCommand, nodeCommand, replayCommand, certsCommand].map((command) => [command.spec.name, command]),
 );
 
 function topUsage(): string {

@@ -3,12 +3,14 @@
  * store as the state machine of a RaftNode, and the HTTP API. `startKvNode` starts it; `stop` undoes it.
  */
 import { randomInt } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NodeId } from '../core/index.js';
 import { jsonCodec } from '../effects/binary.js';
 import { DiskStorage } from '../effects/storage/index.js';
 import { TcpTransport } from '../effects/transport/index.js';
 import { RaftNode } from '../runtime/node/index.js';
+import { type ApiAuth, ApiTokens } from './api-auth.js';
 import { Batcher } from './batcher.js';
 import type { KvEntry, KvEntryResult } from './commands.js';
 import { KvHttpServer } from './http.js';
@@ -36,8 +38,17 @@ export interface KvNodeConfig {
   readonly peers: Readonly<Record<NodeId, Member>>;
   /** The write-ahead log's directory. */
   readonly dataDir: string;
-  /** The cluster's shared secret, proven by every Raft connection. */
-  readonly secret: string;
+  /** The cluster's shared secret, proven by every Raft connection; needed unless `tls` is given. */
+  readonly secret?: string;
+  /**
+   * PEM files: this node's certificate (its subject CN is its id) and key, and the cluster's CA. With them,
+   * peers authenticate with mutual TLS instead of the secret, and the HTTP API is served over HTTPS.
+   */
+  readonly tls?: TlsFiles;
+  /** A tokens file (api-auth.ts): clients must then present a bearer token. Without it the API is open. */
+  readonly tokensFile?: string;
+  /** With `tokensFile`: serve /status and /metrics without a token. */
+  readonly openStatus?: boolean;
   /** Election timeout range, ms. Default [400, 800]: well above a loaded disk's sync time. */
   readonly electionTimeout?: readonly [number, number];
   /** Default 100 ms. */
@@ -47,6 +58,12 @@ export interface KvNodeConfig {
   readonly limits?: RequestLimits;
   readonly maxPendingProposals?: number;
   readonly proposalTimeoutMs?: number;
+}
+
+export interface TlsFiles {
+  readonly cert: string;
+  readonly key: string;
+  readonly ca: string;
 }
 
 /** One node of a cluster: its id and where it listens. */
@@ -94,8 +111,9 @@ export class KvNode {
   #fatal: Error | null = null;
 
   /**
-   * Builds the node without touching disk or network; `start` does that. `onFatal`: the node died (a disk
-   * write failed, ...); its HTTP server is closed by then.
+   * Builds the node without touching the network or the log (it reads the certificate and token files it is
+   * given); `start` does that. `onFatal`: the node died (a disk write failed, ...); its HTTP server is closed
+   * by then.
    */
   constructor(
     readonly config: KvNodeConfig,
@@ -103,12 +121,15 @@ export class KvNode {
     onFatal: (error: Error) => void,
   ) {
     const codec = jsonCodec<KvEntry>();
+    const tls = config.tls === undefined ? undefined : readTlsFiles(config.tls);
+    if (tls === undefined && config.secret === undefined)
+      throw new RangeError(`node ${config.id}: give either the cluster secret or TLS certificate files`);
     this.storage = new DiskStorage<KvEntry>(config.dataDir, { codec });
     this.transport = new TcpTransport<KvEntry>({
       id: config.id,
       listen: config.raft,
       peers: Object.fromEntries(Object.entries(config.peers).map(([id, member]) => [id, member.raft])),
-      secret: config.secret,
+      ...(tls === undefined ? { secret: config.secret } : { tls }),
       codec,
       logger: log,
     });
@@ -153,6 +174,8 @@ export class KvNode {
       metrics: () => this.metricsText(),
       log,
       ...(config.limits !== undefined && { limits: config.limits }),
+      ...(tls !== undefined && { tls: { cert: tls.cert, key: tls.key } }),
+      ...(config.tokensFile !== undefined && { auth: readApiAuth(config.tokensFile, config.openStatus) }),
     });
   }
 
@@ -215,5 +238,22 @@ export class KvNode {
   async stop(): Promise<void> {
     await this.http.close();
     await this.node.stop();
+  }
+}
+
+/** Reads a node's certificate, key and CA; an error names the file. */
+function readTlsFiles(files: TlsFiles): { cert: string; key: string; ca: string } {
+  return { cert: readText(files.cert), key: readText(files.key), ca: readText(files.ca) };
+}
+
+function readApiAuth(tokensFile: string, openStatus = false): ApiAuth {
+  return { tokens: ApiTokens.parse(readText(tokensFile), tokensFile), openStatus };
+}
+
+function readText(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new Error(`cannot read ${path}: ${(error as Error).message}`);
   }
 }
