@@ -68,8 +68,12 @@ export class KvHttpServer {
     this.#limits = options.limits ?? DEFAULT_LIMITS;
     const handle = (request: IncomingMessage, response: ServerResponse) =>
       void this.#handle(request, response);
+    // Without a Host header node:http would answer 400 itself, without a body: the API has no use for it.
+    const serverOptions = { requireHostHeader: false };
     this.#server =
-      options.tls === undefined ? createServer(handle) : createHttpsServer({ ...options.tls }, handle);
+      options.tls === undefined
+        ? createServer(serverOptions, handle)
+        : createHttpsServer({ ...serverOptions, ...options.tls }, handle);
     this.#server.headersTimeout = 10_000;
     this.#server.requestTimeout = 30_000;
     // A request so malformed that node:http cannot parse it never reaches the handler.
