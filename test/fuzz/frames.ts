@@ -155,7 +155,16 @@ export function fuzzFrameDecoding(inputs: number, seed: number): FuzzReport {
     const startedAt = performance.now();
     try {
       if (input % 2 === 0) {
-        const { frames, tooLarge } = decodeStream(random, fuzzInput(random, streams, tokens));
+        // A mutated stream, or a well-framed stream of mutated payloads (which reach the readers).
+        const stream =
+          random.below(2) === 0
+            ? fuzzInput(random, streams, tokens)
+            : Buffer.concat(
+                Array.from({ length: 1 + random.below(4) }, () =>
+                  encodeFrame(fuzzInput(random, payloads, tokens)),
+                ),
+              );
+        const { frames, tooLarge } = decodeStream(random, stream);
         count(outcomes, tooLarge ? 'stream refused (length over the limit)' : 'stream decoded');
         for (const frame of frames) count(outcomes, `frame ${readEveryWay(frame)}`);
       } else {

@@ -90,7 +90,10 @@ export function mutateOnce(
   }
 }
 
-/** Noise a quarter of the time, otherwise a corpus input with one to eight mutations. */
+/**
+ * Noise a quarter of the time, otherwise a corpus input with mutations: one or two half the time (to get
+ * past the first checks and reach the deeper ones), up to eight otherwise.
+ */
 export function fuzzInput(
   random: Random,
   corpus: readonly Uint8Array[],
@@ -98,8 +101,18 @@ export function fuzzInput(
 ): Uint8Array {
   if (random.below(4) === 0) return random.bytes(random.below(512));
   let input = random.pick(corpus);
-  for (let n = 1 + random.below(8); n > 0; n--) input = mutateOnce(random, input, corpus, tokens);
+  const mutations = 1 + random.below(random.below(2) === 0 ? 2 : 8);
+  for (let n = mutations; n > 0; n--) input = mutateOnce(random, input, corpus, tokens);
   return input;
+}
+
+/** Half the time one of `valid` as it is, otherwise a fuzzed input: for fields that must mostly be right. */
+export function mostlyValid(
+  random: Random,
+  valid: readonly Uint8Array[],
+  tokens: readonly Uint8Array[],
+): Uint8Array {
+  return random.below(2) === 0 ? random.pick(valid) : fuzzInput(random, valid, tokens);
 }
 
 /** `bytes` cut at random places, as a socket would deliver them. */
