@@ -5,8 +5,6 @@
  * transport on 127.0.0.1, which must drop what does not decode and deliver the rest. Nothing may throw, hang
  * or hold memory beyond the frame limit.
  */
-import type { Message } from '../../src/core/index.js';
-import { jsonCodec } from '../../src/effects/binary.js';
 import type { SnapshotRef } from '../../src/effects/snapshot-data.js';
 import { checkMessage, decodeMessage, encodeMessage } from '../../src/effects/transport/codec.js';
 import { dial } from '../../src/effects/transport/dial.js';
@@ -21,57 +19,17 @@ import { SharedSecret } from '../../src/effects/transport/security.js';
 import { decodeOffer, encodeOffer } from '../../src/effects/transport/snapshot-wire.js';
 import { zeroCounters } from '../../src/effects/transport/stats.js';
 import { TcpTransport } from '../../src/effects/transport/tcp.js';
-import { chunks, count, type FuzzReport, fuzzInput, heapUsed, Random } from './mutate.js';
+import { type Command, codec, everyMessageType } from '../../src/effects/transport/test-support.js';
+import { chunks, count, type FuzzReport, fuzzEach, fuzzInput, heapUsed, Random } from './mutate.js';
 
-type Command = { readonly op: string; readonly value: number };
-const codec = jsonCodec<Command>();
 const secret = new TextEncoder().encode('fuzz secret');
 const credentials = secretCredentials(secret);
 const MAX_FRAME_BYTES = 64 * 1024;
 const limits = { maxEntries: 64 };
 
-function messages(): Message<Command>[] {
-  const [from, to] = ['a', 'b'];
-  const membership = { voters: [from, to, 'c'], learners: ['d'], outgoing: [from] };
-  return [
-    { type: 'RequestVote', term: 7, from, to, lastLogIndex: 41, lastLogTerm: 6, transfer: true },
-    { type: 'RequestVoteResponse', term: 7, from, to, voteGranted: true },
-    { type: 'PreVote', term: 8, from, to, lastLogIndex: 41, lastLogTerm: 6 },
-    { type: 'PreVoteResponse', term: 8, from, to, voteGranted: false },
-    {
-      type: 'AppendEntries',
-      term: 7,
-      from,
-      to,
-      prevLogIndex: 41,
-      prevLogTerm: 6,
-      leaderCommit: 40,
-      round: 12,
-      entries: [
-        { index: 42, term: 6, kind: 'config', membership },
-        { index: 43, term: 7, kind: 'noop' },
-        { index: 44, term: 7, kind: 'command', command: { op: 'set', value: 3 } },
-      ],
-    },
-    {
-      type: 'AppendEntriesResponse',
-      term: 7,
-      from,
-      to,
-      success: false,
-      index: 41,
-      conflictTerm: 5,
-      conflictIndex: 30,
-      round: 12,
-    },
-    { type: 'InstallSnapshotResponse', term: 7, from, to, index: 41, round: 13 },
-    { type: 'TimeoutNow', term: 7, from, to },
-  ];
-}
-
 /** Valid payloads of every kind a connection carries, and framed streams of them. */
 function corpus(): { payloads: Uint8Array[]; streams: Uint8Array[]; tokens: Uint8Array[] } {
-  const encoded = messages().map((message) => encodeMessage(message, codec));
+  const encoded = everyMessageType('a', 'b').map((message) => encodeMessage(message, codec));
   const ref: SnapshotRef = { kind: 'snapshot-ref', name: 'x', bytes: 1000, crc32: 12345 };
   const offer = encodeOffer(
     {
@@ -147,35 +105,23 @@ function decodeStream(random: Random, stream: Uint8Array): { frames: Uint8Array[
 export function fuzzFrameDecoding(inputs: number, seed: number): FuzzReport {
   const random = new Random(seed);
   const { payloads, streams, tokens } = corpus();
-  const outcomes: Record<string, number> = {};
-  const failures: FuzzReport['failures'] = [];
-  let slowestMs = 0;
-  const heapBefore = heapUsed();
-  for (let input = 0; input < inputs; input++) {
-    const startedAt = performance.now();
-    try {
-      if (input % 2 === 0) {
-        // A mutated stream, or a well-framed stream of mutated payloads (which reach the readers).
-        const stream =
-          random.below(2) === 0
-            ? fuzzInput(random, streams, tokens)
-            : Buffer.concat(
-                Array.from({ length: 1 + random.below(4) }, () =>
-                  encodeFrame(fuzzInput(random, payloads, tokens)),
-                ),
-              );
-        const { frames, tooLarge } = decodeStream(random, stream);
-        count(outcomes, tooLarge ? 'stream refused (length over the limit)' : 'stream decoded');
-        for (const frame of frames) count(outcomes, `frame ${readEveryWay(frame)}`);
-      } else {
-        count(outcomes, `payload ${readEveryWay(fuzzInput(random, payloads, tokens))}`);
-      }
-    } catch (error) {
-      failures.push({ input, problem: (error as Error).stack ?? String(error) });
-    }
-    slowestMs = Math.max(slowestMs, performance.now() - startedAt);
-  }
-  return { inputs, outcomes, failures, slowestMs, heapGrowthBytes: heapUsed() - heapBefore };
+  return fuzzEach(inputs, (input) => {
+    if (input % 2 === 1) return [`payload ${readEveryWay(fuzzInput(random, payloads, tokens))}`];
+    // A mutated stream, or a well-framed stream of mutated payloads (which reach the readers).
+    const stream =
+      random.below(2) === 0
+        ? fuzzInput(random, streams, tokens)
+        : Buffer.concat(
+            Array.from({ length: 1 + random.below(4) }, () =>
+              encodeFrame(fuzzInput(random, payloads, tokens)),
+            ),
+          );
+    const { frames, tooLarge } = decodeStream(random, stream);
+    return [
+      tooLarge ? 'stream refused (length over the limit)' : 'stream decoded',
+      ...frames.map((frame) => `frame ${readEveryWay(frame)}`),
+    ];
+  });
 }
 
 /**

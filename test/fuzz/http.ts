@@ -10,7 +10,7 @@ import { type ApiAuth, ApiTokens, authorize } from '../../src/kv/api-auth.js';
 import type { KvCommand, KvResult } from '../../src/kv/commands.js';
 import { KvHttpServer } from '../../src/kv/http.js';
 import { DEFAULT_LIMITS, HttpError, kvCommand, route } from '../../src/kv/request.js';
-import { count, type FuzzReport, fuzzInput, heapUsed, mostlyValid, Random } from './mutate.js';
+import { count, type FuzzReport, fuzzEach, fuzzInput, heapUsed, mostlyValid, Random } from './mutate.js';
 
 const token = 't'.repeat(24);
 const auth: ApiAuth = { tokens: ApiTokens.parse(`read-write ${token}\n`, 'fuzz tokens') };
@@ -164,12 +164,7 @@ export function fuzzRequestParsing(inputs: number, seed: number): FuzzReport {
   const values = ['{"expect":"a","value":"b"}', 'c1', '17', `Bearer ${token}`, 'plain value'].map((v) =>
     encoder.encode(v),
   );
-  const outcomes: Record<string, number> = {};
-  const failures: FuzzReport['failures'] = [];
-  let slowestMs = 0;
-  const heapBefore = heapUsed();
-  for (let input = 0; input < inputs; input++) {
-    const startedAt = performance.now();
+  return fuzzEach(inputs, () => {
     const method = random.pick(methods);
     const url = text(mostlyValid(random, urls, tokens));
     const headers = {
@@ -182,13 +177,11 @@ export function fuzzRequestParsing(inputs: number, seed: number): FuzzReport {
       const target = route(method, url, DEFAULT_LIMITS);
       authorize({ ...auth, openStatus: random.below(2) === 0 }, target, headers.authorization);
       if (target.kind === 'kv') kvCommand(target, headers, body, DEFAULT_LIMITS);
-      count(outcomes, 'accepted');
+      return ['accepted'];
     } catch (error) {
       if (error instanceof HttpError && error.status >= 400 && error.status < 500)
-        count(outcomes, `refused ${error.status}`);
-      else failures.push({ input, problem: (error as Error).stack ?? String(error) });
+        return [`refused ${error.status}`];
+      throw error;
     }
-    slowestMs = Math.max(slowestMs, performance.now() - startedAt);
-  }
-  return { inputs, outcomes, failures, slowestMs, heapGrowthBytes: heapUsed() - heapBefore };
+  });
 }

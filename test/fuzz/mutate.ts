@@ -149,3 +149,24 @@ export function heapUsed(): number {
   (globalThis as { gc?: () => void }).gc?.();
   return process.memoryUsage().heapUsed;
 }
+
+/**
+ * Runs `one` on inputs 0 to `inputs` - 1 in this process: it returns the outcomes to count, and throws for a
+ * failure, which is recorded with the input's number.
+ */
+export function fuzzEach(inputs: number, one: (input: number) => readonly string[]): FuzzReport {
+  const outcomes: Record<string, number> = {};
+  const failures: FuzzReport['failures'] = [];
+  let slowestMs = 0;
+  const heapBefore = heapUsed();
+  for (let input = 0; input < inputs; input++) {
+    const startedAt = performance.now();
+    try {
+      for (const outcome of one(input)) count(outcomes, outcome);
+    } catch (error) {
+      failures.push({ input, problem: (error as Error).stack ?? String(error) });
+    }
+    slowestMs = Math.max(slowestMs, performance.now() - startedAt);
+  }
+  return { inputs, outcomes, failures, slowestMs, heapGrowthBytes: heapUsed() - heapBefore };
+}

@@ -11,6 +11,7 @@ import {
   closeLater,
   codec,
   encoder,
+  everyMessageType,
   host,
   introduce,
   RawClient,
@@ -24,49 +25,6 @@ import {
 } from './test-support.js';
 
 afterEach(closeAll);
-
-/** One message of every type from `from` to `to`, but InstallSnapshot (see snapshot-transfer.test.ts). */
-function everyMessageType(from: string, to: string): Message<Command>[] {
-  return [
-    { type: 'RequestVote', term: 7, from, to, lastLogIndex: 41, lastLogTerm: 6, transfer: true },
-    { type: 'RequestVoteResponse', term: 7, from, to, voteGranted: true },
-    { type: 'PreVote', term: 8, from, to, lastLogIndex: 41, lastLogTerm: 6 },
-    { type: 'PreVoteResponse', term: 8, from, to, voteGranted: false },
-    {
-      type: 'AppendEntries',
-      term: 7,
-      from,
-      to,
-      prevLogIndex: 41,
-      prevLogTerm: 6,
-      leaderCommit: 40,
-      round: 12,
-      entries: [
-        {
-          index: 42,
-          term: 6,
-          kind: 'config',
-          membership: { voters: [from, to], learners: [], outgoing: [from] },
-        },
-        { index: 43, term: 7, kind: 'noop' },
-        { index: 44, term: 7, kind: 'command', command: { op: 'set', value: 3 } },
-      ],
-    },
-    {
-      type: 'AppendEntriesResponse',
-      term: 7,
-      from,
-      to,
-      success: false,
-      index: 41,
-      conflictTerm: 5,
-      conflictIndex: 30,
-      round: 12,
-    },
-    { type: 'InstallSnapshotResponse', term: 7, from, to, index: 41, round: 13 },
-    { type: 'TimeoutNow', term: 7, from, to },
-  ];
-}
 
 /** Checks that the pair still talks, both ways. */
 async function expectPairTalks(a: TestNode, b: TestNode, term: number): Promise<void> {

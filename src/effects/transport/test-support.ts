@@ -95,6 +95,49 @@ export async function startPair(): Promise<[TestNode, TestNode]> {
   return [a, b];
 }
 
+/** One message of every type from `from` to `to`, but InstallSnapshot (see snapshot-transfer.test.ts). */
+export function everyMessageType(from: string, to: string): Message<Command>[] {
+  return [
+    { type: 'RequestVote', term: 7, from, to, lastLogIndex: 41, lastLogTerm: 6, transfer: true },
+    { type: 'RequestVoteResponse', term: 7, from, to, voteGranted: true },
+    { type: 'PreVote', term: 8, from, to, lastLogIndex: 41, lastLogTerm: 6 },
+    { type: 'PreVoteResponse', term: 8, from, to, voteGranted: false },
+    {
+      type: 'AppendEntries',
+      term: 7,
+      from,
+      to,
+      prevLogIndex: 41,
+      prevLogTerm: 6,
+      leaderCommit: 40,
+      round: 12,
+      entries: [
+        {
+          index: 42,
+          term: 6,
+          kind: 'config',
+          membership: { voters: [from, to], learners: [], outgoing: [from] },
+        },
+        { index: 43, term: 7, kind: 'noop' },
+        { index: 44, term: 7, kind: 'command', command: { op: 'set', value: 3 } },
+      ],
+    },
+    {
+      type: 'AppendEntriesResponse',
+      term: 7,
+      from,
+      to,
+      success: false,
+      index: 41,
+      conflictTerm: 5,
+      conflictIndex: 30,
+      round: 12,
+    },
+    { type: 'InstallSnapshotResponse', term: 7, from, to, index: 41, round: 13 },
+    { type: 'TimeoutNow', term: 7, from, to },
+  ];
+}
+
 export function vote(from: string, to: string, term = 1): Message<Command> {
   return { type: 'RequestVote', term, from, to, lastLogIndex: 0, lastLogTerm: 0, transfer: false };
 }
