@@ -151,11 +151,15 @@ export class NodeProcess {
   }
 }
 
-/** Whether an HTTP(S) server answers GET `url` within a second, trusting `ca` for HTTPS. */
+/**
+ * Whether an HTTP(S) server answers GET `url` within a second, trusting `ca` for HTTPS. Only whether it is up:
+ * the host name is not checked (a node listening on 0.0.0.0 has no certificate for that name).
+ */
 function answers(url: string, ca: string | undefined): Promise<boolean> {
   return new Promise((resolve) => {
     const get = url.startsWith('https:') ? httpsGet : httpGet;
-    const request = get(url, { ca, timeout: 1_000 }, (response) => {
+    const options = { ca, timeout: 1_000, checkServerIdentity: () => undefined };
+    const request = get(url, options, (response) => {
       response.resume();
       resolve(response.statusCode !== undefined && response.statusCode < 500);
     });
