@@ -2,7 +2,7 @@
  * The HTTP API's defences, on a server alone (no cluster behind it): bearer tokens and roles, HTTPS, and the
  * requests that used to slip past the JSON errors (an unknown method, a client that leaves mid-body).
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
@@ -144,6 +144,7 @@ describe('HTTPS', () => {
       key: await readFile(files.key, 'utf8'),
       ca: await readFile(files.ca, 'utf8'),
     };
+    await rm(dir, { recursive: true, force: true });
   });
 
   it('serves the API, with tokens, and redirects to https', async () => {

@@ -4,6 +4,7 @@
  * purpose, and bounded waiting. Each test file runs `closeAll` after each test.
  */
 import { once } from 'node:events';
+import { rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -158,6 +159,7 @@ let pki: Promise<TestPki> | undefined;
 export function testPki(): Promise<TestPki> {
   pki ??= (async () => {
     const dir = join(tmpdir(), `pureraft-pki-${process.pid}-${Date.now()}`);
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
     await makeDevCertificates({ dir: join(dir, 'cluster'), nodes: certifiedIds, days: 1 });
     await makeDevCertificates({ dir: join(dir, 'other'), nodes: ['stranger'], days: 1 });
     const load = async (files: { cert: string; key: string; ca: string }, ca = files.ca) => ({
