@@ -1,6 +1,6 @@
 /** The command line as a user meets it: a real process, its output and its exit code. */
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -22,7 +22,7 @@ describe('pureraft', () => {
       code: 0,
       stdout: expect.stringMatching(/cluster.*\n.*node.*\n.*replay/),
     });
-    for (const command of ['cluster', 'node', 'replay', 'transfer-leadership']) {
+    for (const command of ['cluster', 'node', 'replay', 'transfer-leadership', 'certs']) {
       expect(pureraft(command, '--help')).toMatchObject({
         code: 0,
         stdout: expect.stringContaining(`Usage: pureraft ${command}`),
@@ -43,6 +43,12 @@ describe('pureraft', () => {
       [['node', '--config', '/nonexistent/pureraft.json'], /no such file/],
       [['transfer-leadership', '--node', 'nowhere'], /--node must be host:port/],
       [['transfer-leadership', '--timeout', '0'], /--timeout must be positive/],
+      [
+        ['node', '--id', 'n1', '--raft', '0.0.0.0:7001', '--http', '0.0.0.0:8001', '--secret', 's'],
+        /--insecure/,
+      ],
+      [['certs', '--dir', '/tmp/x'], /missing --nodes/],
+      [['certs', '--dir', '/tmp/x', '--nodes', 'a b'], /node id "a b": use letters/],
     ];
     for (const [args, message] of cases) {
       const { code, stderr } = pureraft(...args);
@@ -50,6 +56,26 @@ describe('pureraft', () => {
       expect(stderr).toMatch(message);
       expect(stderr).toMatch(/Usage: pureraft/);
     }
+  });
+
+  it('makes a CA and node certificates, and reuses the CA to add a node', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pureraft-certs-'));
+    const first = pureraft('certs', '--dir', dir, '--nodes', 'n1,n2');
+    expect(first).toMatchObject({ code: 0, stdout: expect.stringMatching(/made the CA/) });
+    expect(pureraft('certs', '--dir', dir, '--nodes', 'n3')).toMatchObject({
+      code: 0,
+      stdout: expect.stringMatching(/reused the CA[\s\S]*n3: /),
+    });
+    expect(pureraft('certs', '--dir', dir, '--nodes', 'n1')).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/n1.pem exists/),
+    });
+    const verify = spawnSync('openssl', ['verify', '-CAfile', join(dir, 'ca.pem'), join(dir, 'n3.pem')], {
+      encoding: 'utf8',
+    });
+    expect(verify.stdout).toMatch(/OK/);
+    expect((await stat(join(dir, 'n3-key.pem'))).mode & 0o077).toBe(0);
+    await rm(dir, { recursive: true, force: true });
   });
 
   it('replays a recorded trace and reports that it matches', async () => {

@@ -1,10 +1,11 @@
 /** `pureraft cluster`: a local cluster of node processes on one machine, until Ctrl-C. */
 import { randomBytes } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { access, mkdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join, relative, resolve } from 'node:path';
 import { clusterConfigs, formatAddress, type KvNodeConfig } from '../kv/index.js';
 import { startVizServer } from '../viz/server.js';
+import { certificateFiles, makeDevCertificates } from './dev-certs.js';
 import { type CommandSpec, defineCommand, type Flag, type FlagValues, UsageError } from './flags.js';
 import { NodeProcess } from './launcher.js';
 import { SECRET_ENV } from './node-config.js';
@@ -27,7 +28,11 @@ A node that dies (try kill -9 on the pid the banner shows) is started again afte
 its own data. A node stopped with kill <pid> (SIGTERM) hands leadership over first if it leads, and is started
 again the same way: kill the nodes one after another for a rolling restart. Ctrl-C stops every node at once
 (the terminal's SIGINT reaches each of them; a leader's attempt to hand over to a node that is itself stopping
-ends within an election timeout).`,
+ends within an election timeout).
+
+With --tls-dir the nodes authenticate each other with mutual TLS and serve HTTPS, with the certificates in
+that directory (those missing are made, as \`pureraft certs\` does). With --tokens clients must present a bearer
+token (see \`pureraft node --help\`).`,
   positionals: 0,
   flags: {
     nodes: { type: 'integer', description: 'How many nodes. Default 3.' },
@@ -74,6 +79,18 @@ ends within an election timeout).`,
       description:
         'Also serve the visualizer, showing this cluster live (traces in --trace-dir, default <data-dir>/traces).',
     },
+    'tls-dir': {
+      type: 'string',
+      placeholder: 'dir',
+      description: 'Mutual TLS and HTTPS, with the CA and node certificates there (made if missing).',
+    },
+    tokens: {
+      type: 'string',
+      placeholder: 'file',
+      description: 'API bearer tokens, a "<read-only|read-write> <token>" per line.',
+    },
+    'open-status': { type: 'boolean', description: 'Serve /status and /metrics without a token.' },
+    insecure: { type: 'boolean', description: 'Allow an API beyond loopback without tokens or HTTPS.' },
   },
 } as const satisfies CommandSpec<Readonly<Record<string, Flag>>>;
 
@@ -112,8 +129,11 @@ function configsFromFlags(flags: ClusterFlags, env: NodeJS.ProcessEnv, usage: st
   checkPort('http-port', httpPort, count, usage);
   if (Math.abs(raftPort - httpPort) < count)
     throw new UsageError('the Raft and HTTP port ranges overlap', usage);
+  const tlsDir = flags['tls-dir'] === undefined ? undefined : resolve(flags['tls-dir']);
   const secret = flags.secret ?? env[SECRET_ENV] ?? randomBytes(16).toString('hex');
   const dataDir = resolve(flags['data-dir'] ?? '.data');
+  if (flags['open-status'] === true && flags.tokens === undefined)
+    throw new UsageError('--open-status goes with --tokens', usage);
   const electionTimeout = flags['election-timeout'];
   const snapshotPolicy = snapshotPolicyFromFlags(flags, usage);
   const members = Array.from({ length: count }, (_, i) => ({
@@ -121,14 +141,33 @@ function configsFromFlags(flags: ClusterFlags, env: NodeJS.ProcessEnv, usage: st
     raft: { host, port: raftPort + i },
     http: { host, port: httpPort + i },
   }));
-  return clusterConfigs(members, dataDir, {
-    secret,
+  const configs = clusterConfigs(members, dataDir, {
+    ...(tlsDir === undefined && { secret }),
     ...(electionTimeout !== undefined && {
       electionTimeout: [electionTimeout, 2 * electionTimeout] as const,
     }),
     ...(flags.heartbeat !== undefined && { heartbeatInterval: flags.heartbeat }),
     ...(snapshotPolicy !== undefined && { snapshotPolicy }),
+    ...(flags.tokens !== undefined && { tokensFile: resolve(flags.tokens) }),
+    ...(flags['open-status'] === true && { openStatus: true }),
   });
+  return tlsDir === undefined
+    ? configs
+    : configs.map((config) => ({ ...config, tls: certificateFiles(tlsDir, config.id) }));
+}
+
+/** Makes the certificates of the nodes that have none in `dir` (and the CA, if it has none either). */
+async function ensureCertificates(dir: string, configs: readonly KvNodeConfig[]): Promise<string[]> {
+  const missing: string[] = [];
+  for (const { id } of configs) {
+    const exists = await access(certificateFiles(dir, id).cert).then(
+      () => true,
+      () => false,
+    );
+    if (!exists) missing.push(id);
+  }
+  if (missing.length > 0) await makeDevCertificates({ dir, nodes: missing });
+  return missing;
 }
 
 function snapshotPolicyFromFlags(flags: ClusterFlags, usage: string): ReturnType<typeof snapshotPolicyOf> {
@@ -163,8 +202,17 @@ async function run(flags: ClusterFlags, _positionals: readonly string[], usage: 
   const traceDir =
     flags['trace-dir'] ?? (flags.viz === true ? join(flags['data-dir'] ?? '.data', 'traces') : undefined);
   if (traceDir !== undefined) await mkdir(resolve(traceDir), { recursive: true });
+  if (flags['tls-dir'] !== undefined) {
+    const made = await ensureCertificates(resolve(flags['tls-dir']), configs);
+    if (made.length > 0)
+      process.stdout.write(
+        `made certificates for ${made.join(', ')} in ${shortPath(resolve(flags['tls-dir']))}\n`,
+      );
+  }
   const log = (id: string) => (line: string) => process.stdout.write(`[${id}] ${line}\n`);
-  const launch = (config: KvNodeConfig) => new NodeProcess(incarnation(config, traceDir), log(config.id));
+  const extraFlags = flags.insecure === true ? ['--insecure'] : [];
+  const launch = (config: KvNodeConfig) =>
+    new NodeProcess(incarnation(config, traceDir), log(config.id), { extraFlags });
   const nodes = configs.map(launch);
   const restartAfterMs = flags['restart-after'] ?? 3000;
   let stopping = false;
@@ -231,6 +279,17 @@ function shortPath(path: string): string {
 
 function printBanner(nodes: readonly NodeProcess[]): void {
   const [first, second] = [nodes[0]!, nodes[1] ?? nodes[0]!];
+  const { tls, tokensFile } = first.config;
+  // What every curl line needs in this cluster's mode: the CA for HTTPS, a token when the API wants one.
+  const curl = [
+    'curl',
+    ...(tls === undefined ? [] : [`--cacert ${shortPath(tls.ca)}`]),
+    ...(tokensFile === undefined ? [] : ['-H "Authorization: Bearer $TOKEN"']),
+  ].join(' ');
+  // curl -L drops the token when a redirect changes the port; --location-trusted keeps it.
+  const follow = tokensFile === undefined ? `${curl} -L` : `${curl} --location-trusted`;
+  const tokenHint =
+    tokensFile === undefined ? [] : [`(TOKEN: a read-write token from ${shortPath(tokensFile)})`];
   const rows = nodes.map(
     ({ config, httpUrl, child }) =>
       `  ${config.id}  ${httpUrl}   raft ${formatAddress(config.raft)}   data ${shortPath(config.dataDir)}   pid ${child.pid}`,
@@ -241,14 +300,15 @@ function printBanner(nodes: readonly NodeProcess[]): void {
       `pureraft: ${nodes.length} nodes running`,
       ...rows,
       '',
-      'Try (any node takes requests: a follower serves reads and redirects writes to the leader, so use curl -L):',
-      `  curl -L -X PUT --data world ${first.httpUrl}/kv/hello`,
-      `  curl -L ${second.httpUrl}/kv/hello`,
-      `  curl -L -X POST --data '{"expect":"world","value":"there"}' ${first.httpUrl}/kv/hello`,
-      `  curl -L -X DELETE ${first.httpUrl}/kv/hello`,
-      `  curl ${second.httpUrl}/kv/hello?consistency=serializable   (this node's copy at once, maybe stale)`,
-      `  curl -L -X POST ${first.httpUrl}/admin/transfer-leadership   (or: pureraft transfer-leadership)`,
-      `  curl ${first.httpUrl}/status      curl ${first.httpUrl}/metrics`,
+      'Try (any node takes requests: a follower serves reads and redirects writes to the leader, which curl -L follows):',
+      ...tokenHint,
+      `  ${follow} -X PUT --data world ${first.httpUrl}/kv/hello`,
+      `  ${follow} ${second.httpUrl}/kv/hello`,
+      `  ${follow} -X POST --data '{"expect":"world","value":"there"}' ${first.httpUrl}/kv/hello`,
+      `  ${follow} -X DELETE ${first.httpUrl}/kv/hello`,
+      `  ${curl} ${second.httpUrl}/kv/hello?consistency=serializable   (this node's copy at once, maybe stale)`,
+      `  ${follow} -X POST ${first.httpUrl}/admin/transfer-leadership   (or: pureraft transfer-leadership)`,
+      `  ${curl} ${first.httpUrl}/status      ${curl} ${first.httpUrl}/metrics`,
       '',
       'kill -9 a pid above: the others elect a new leader if needed, and the node comes back from its log.',
       'kill a pid (SIGTERM): a leader hands leadership over first, so no election timeout passes without one.',

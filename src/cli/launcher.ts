@@ -3,6 +3,9 @@
  * child runs the same CLI entry as this process, through tsx when running from TypeScript sources.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { get as httpGet } from 'node:http';
+import { get as httpsGet } from 'node:https';
 import { createRequire } from 'node:module';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -46,6 +49,10 @@ export function nodeFlags(config: KvNodeConfig): string[] {
   if (config.heartbeatInterval !== undefined) flags.push('--heartbeat', String(config.heartbeatInterval));
   if (config.tracePath !== undefined) flags.push('--trace', config.tracePath);
   flags.push(...snapshotPolicyFlags(config.snapshotPolicy));
+  if (config.tls !== undefined)
+    flags.push('--cert', config.tls.cert, '--key', config.tls.key, '--ca', config.tls.ca);
+  if (config.tokensFile !== undefined) flags.push('--tokens', config.tokensFile);
+  if (config.openStatus === true) flags.push('--open-status');
   return flags;
 }
 
@@ -84,6 +91,8 @@ export interface Exit {
 export interface NodeProcessOptions {
   readonly nodeArgs?: readonly string[];
   readonly env?: Readonly<Record<string, string>>;
+  /** More flags for `pureraft node`. */
+  readonly extraFlags?: readonly string[];
 }
 
 export class NodeProcess {
@@ -97,9 +106,18 @@ export class NodeProcess {
     onLine: (line: string) => void = () => {},
     options: NodeProcessOptions = {},
   ) {
-    const args = [...loaderArgs(), ...(options.nodeArgs ?? []), cliEntry, 'node', ...nodeFlags(config)];
+    const args = [
+      ...loaderArgs(),
+      ...(options.nodeArgs ?? []),
+      cliEntry,
+      'node',
+      ...nodeFlags(config),
+      ...(options.extraFlags ?? []),
+    ];
+    const { [SECRET_ENV]: _inherited, ...inherited } = process.env;
+    const env = { ...inherited, ...options.env };
     this.child = spawn(process.execPath, args, {
-      env: { ...process.env, ...options.env, [SECRET_ENV]: config.secret },
+      env: config.secret === undefined ? env : { ...env, [SECRET_ENV]: config.secret },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.exited = new Promise((resolve) =>
@@ -122,20 +140,18 @@ export class NodeProcess {
   }
 
   get httpUrl(): string {
-    return `http://${formatAddress(this.config.http)}`;
+    return `${this.config.tls === undefined ? 'http' : 'https'}://${formatAddress(this.config.http)}`;
   }
 
-  /** Resolves once the node answers GET /status; rejects if it exits first or `timeoutMs` passes. */
+  /**
+   * Resolves once the node answers GET /status (with any status: one that wants a token serves too); rejects
+   * if it exits first or `timeoutMs` passes.
+   */
   async serving(timeoutMs = 15_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
+    const ca = this.config.tls === undefined ? undefined : readFileSync(this.config.tls.ca, 'utf8');
     while (this.running) {
-      try {
-        const response = await fetch(`${this.httpUrl}/status`, { signal: AbortSignal.timeout(1_000) });
-        await response.body?.cancel();
-        if (response.ok) return;
-      } catch {
-        // Not listening yet.
-      }
+      if (await answers(`${this.httpUrl}/status`, ca)) return;
       if (Date.now() > deadline)
         throw new Error(`node ${this.config.id} did not serve HTTP within ${timeoutMs} ms`);
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -151,4 +167,21 @@ export class NodeProcess {
     if (this.running) this.child.kill(signal);
     return this.exited;
   }
+}
+
+/**
+ * Whether an HTTP(S) server answers GET `url` within a second, trusting `ca` for HTTPS. Only whether it is up:
+ * the host name is not checked (a node listening on 0.0.0.0 has no certificate for that name).
+ */
+function answers(url: string, ca: string | undefined): Promise<boolean> {
+  return new Promise((resolve) => {
+    const get = url.startsWith('https:') ? httpsGet : httpGet;
+    const options = { ca, timeout: 1_000, checkServerIdentity: () => undefined };
+    const request = get(url, options, (response) => {
+      response.resume();
+      resolve(response.statusCode !== undefined && response.statusCode < 500);
+    });
+    request.on('timeout', () => request.destroy());
+    request.on('error', () => resolve(false));
+  });
 }

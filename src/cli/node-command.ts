@@ -27,6 +27,11 @@ then, for the secret only, the ${SECRET_ENV} environment variable. On SIGINT (Ct
 hands leadership to the most caught-up voter first (waiting at most an election timeout), then the node stops;
 the same signal again stops it at once.
 
+Peers prove the cluster secret (and seal every frame with keys derived from it), or, given certificates
+(--tls-dir, made by \`pureraft certs\`, or --cert, --key and --ca), authenticate with mutual TLS: each node's
+certificate names its id. Certificates also put the HTTP API on HTTPS; --tokens makes clients present a bearer
+token. An API reachable beyond this machine needs both, or --insecure.
+
 Example (node n1 of three):
   ${SECRET_ENV}=s3cret pureraft node --id n1 --raft 10.0.0.1:7001 --http 10.0.0.1:8001 \\
     --peer n2=10.0.0.2:7001,10.0.0.2:8001 --peer n3=10.0.0.3:7001,10.0.0.3:8001 --data-dir /var/lib/pureraft`,
@@ -63,6 +68,24 @@ Example (node n1 of three):
       description: 'Record every event to a new file, for `pureraft replay`.',
     },
     ...snapshotFlags,
+    'tls-dir': {
+      type: 'string',
+      placeholder: 'dir',
+      description: 'Mutual TLS and HTTPS with <dir>/ca.pem, <dir>/<id>.pem and <dir>/<id>-key.pem.',
+    },
+    cert: { type: 'string', placeholder: 'file', description: "This node's certificate (PEM)." },
+    key: { type: 'string', placeholder: 'file', description: "This node's private key (PEM)." },
+    ca: { type: 'string', placeholder: 'file', description: "The cluster CA's certificate (PEM)." },
+    tokens: {
+      type: 'string',
+      placeholder: 'file',
+      description: 'API bearer tokens, a "<read-only|read-write> <token>" per line.',
+    },
+    'open-status': { type: 'boolean', description: 'Serve /status and /metrics without a token.' },
+    insecure: {
+      type: 'boolean',
+      description: 'Serve an API beyond loopback without tokens or HTTPS.',
+    },
   },
 } as const satisfies CommandSpec<Readonly<Record<string, Flag>>>;
 
@@ -91,6 +114,13 @@ async function run(flags: NodeFlags, _positionals: readonly string[], usage: str
         heartbeat: flags.heartbeat,
         trace: flags.trace,
         ...snapshotSettingsOf(flags),
+        tlsDir: flags['tls-dir'],
+        cert: flags.cert,
+        key: flags.key,
+        ca: flags.ca,
+        tokens: flags.tokens,
+        openStatus: flags['open-status'],
+        insecure: flags.insecure,
       },
       file,
       process.env,
@@ -113,8 +143,11 @@ async function run(flags: NodeFlags, _positionals: readonly string[], usage: str
     process.stderr.write(`pureraft node ${config.id}: cannot start: ${(error as Error).message}\n`);
     return 1;
   }
+  const scheme = config.tls === undefined ? 'http' : 'https';
+  const access = config.tokensFile === undefined ? 'open to all' : 'bearer tokens';
+  const peers = config.tls === undefined ? 'shared secret' : 'mutual TLS';
   write(
-    `serving http://${formatAddress(config.http)} (raft ${formatAddress(config.raft)}, data ${config.dataDir})`,
+    `serving ${scheme}://${formatAddress(config.http)} (${access}; raft ${formatAddress(config.raft)}, ${peers}; data ${config.dataDir})`,
   );
   const signalled = new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));

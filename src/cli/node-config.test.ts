@@ -30,7 +30,9 @@ describe('node configuration', () => {
       }),
       'cfg.json',
     );
-    const config = resolveNodeConfig({ http: '0.0.0.0:9000' }, file, { PURERAFT_SECRET: 'from env' });
+    const config = resolveNodeConfig({ http: '0.0.0.0:9000', insecure: true }, file, {
+      PURERAFT_SECRET: 'from env',
+    });
     expect(config).toMatchObject({
       id: 'n1',
       http: { host: '0.0.0.0', port: 9000 },
@@ -60,6 +62,36 @@ describe('node configuration', () => {
       [{ ...minimal, electionTimeout: 0 }, /positive integer/],
     ];
     for (const [flags, error] of cases) expect(() => resolveNodeConfig(flags, {}, {})).toThrow(error);
+  });
+
+  it('takes certificates from a directory or one by one, and then needs no secret', () => {
+    const noSecret = { ...minimal, secret: undefined };
+    expect(resolveNodeConfig({ ...noSecret, tlsDir: '/certs' }, {}, {})).toMatchObject({
+      tls: { cert: '/certs/n1.pem', key: '/certs/n1-key.pem', ca: '/certs/ca.pem' },
+    });
+    const file = settingsFromJson('{"tlsDir": "/certs", "ca": "/other/ca.pem"}', 'c.json');
+    const mixed = resolveNodeConfig(noSecret, file, {});
+    expect(mixed.tls).toEqual({ cert: '/certs/n1.pem', key: '/certs/n1-key.pem', ca: '/other/ca.pem' });
+    expect(mixed).not.toHaveProperty('secret');
+    expect(() => resolveNodeConfig({ ...noSecret, cert: '/c.pem' }, {}, {})).toThrow(
+      /--cert, --key and --ca/,
+    );
+    const tokens = resolveNodeConfig({ ...minimal, tokens: '/t', openStatus: true }, {}, {});
+    expect(tokens).toMatchObject({ tokensFile: '/t', openStatus: true });
+    expect(() => resolveNodeConfig({ ...minimal, openStatus: true }, {}, {})).toThrow(/goes with --tokens/);
+  });
+
+  it('refuses an API beyond loopback without tokens and HTTPS, unless told it is insecure', () => {
+    const exposed = { ...minimal, http: '10.0.0.1:8001' };
+    expect(() => resolveNodeConfig(exposed, {}, {})).toThrow(
+      /reachable beyond this machine: give it --tokens and certificates \(--tls-dir\), or pass --insecure/,
+    );
+    expect(() => resolveNodeConfig({ ...exposed, tokens: '/t' }, {}, {})).toThrow(/give it certificates/);
+    expect(resolveNodeConfig({ ...exposed, tokens: '/t', tlsDir: '/c' }, {}, {}).http.host).toBe('10.0.0.1');
+    expect(resolveNodeConfig({ ...exposed, insecure: true }, {}, {}).http.host).toBe('10.0.0.1');
+    for (const host of ['127.0.0.1', '127.1.2.3', 'localhost', '[::1]']) {
+      expect(() => resolveNodeConfig({ ...minimal, http: `${host}:8001` }, {}, {})).not.toThrow();
+    }
   });
 
   it('refuses a config file with unknown fields or wrong types', () => {

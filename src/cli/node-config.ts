@@ -15,6 +15,11 @@
  *     "snapshotEntries": 10000,                 optional: the snapshot policy (snapshot-flags.ts)
  *     "snapshotBytes": 4194304,
  *     "snapshots": false                        never take snapshots
+ *     "tlsDir": "/etc/pureraft/certs",          mutual TLS and HTTPS: ca.pem, <id>.pem, <id>-key.pem
+ *     "cert": "...", "key": "...", "ca": "...", or each file on its own (overrides tlsDir's)
+ *     "tokens": "/etc/pureraft/tokens",         API bearer tokens (api-auth.ts)
+ *     "openStatus": false,                      /status and /metrics without a token
+ *     "insecure": false                         allow an API beyond loopback without tokens or HTTPS
  *   }
  */
 import { resolve } from 'node:path';
@@ -27,6 +32,7 @@ import {
   type KvNodeConfig,
   type Member,
 } from '../kv/index.js';
+import { certificateFiles } from './dev-certs.js';
 import { type SnapshotSettings, SnapshotSettingsError, snapshotPolicyOf } from './snapshot-flags.js';
 
 export const SECRET_ENV = 'PURERAFT_SECRET';
@@ -46,6 +52,13 @@ interface CommonSettings extends SnapshotSettings {
   readonly electionTimeout?: number;
   readonly heartbeat?: number;
   readonly trace?: string;
+  readonly tlsDir?: string;
+  readonly cert?: string;
+  readonly key?: string;
+  readonly ca?: string;
+  readonly tokens?: string;
+  readonly openStatus?: boolean;
+  readonly insecure?: boolean;
 }
 
 export interface FlagSettings extends CommonSettings {
@@ -139,6 +152,13 @@ export function settingsFromJson(text: string, source: string): FileSettings {
     snapshotEntries: 'number',
     snapshotBytes: 'number',
     snapshots: 'boolean',
+    tlsDir: 'string',
+    cert: 'string',
+    key: 'string',
+    ca: 'string',
+    tokens: 'string',
+    openStatus: 'boolean',
+    insecure: 'boolean',
   };
   for (const [field, value] of Object.entries(parsed)) {
     const type = types[field];
@@ -168,12 +188,17 @@ export function resolveNodeConfig(
       'missing an address: pass --raft host:port and --http host:port (or set them in the config file)',
     );
   }
+  const tls = tlsFilesOf(pick, id);
   const secret = pick('secret') ?? env[SECRET_ENV];
-  if (secret === undefined || secret.length === 0) {
+  if (tls === undefined && (secret === undefined || secret.length === 0)) {
     throw new ConfigError(
-      `missing the cluster secret: pass --secret, set ${SECRET_ENV}, or put "secret" in the config file`,
+      `missing the cluster secret: pass --secret, set ${SECRET_ENV}, or put "secret" in the config file ` +
+        '(or give certificates: --tls-dir, or --cert, --key and --ca)',
     );
   }
+  const tokens = pick('tokens');
+  const openStatus = pick('openStatus') === true;
+  if (openStatus && tokens === undefined) throw new ConfigError('--open-status goes with --tokens');
   const peers = peersOf(flags, file);
   if (id in peers) throw new ConfigError(`node ${id} lists itself as a peer`);
   for (const peer of Object.keys(peers)) {
@@ -195,17 +220,21 @@ export function resolveNodeConfig(
     snapshotBytes: pick('snapshotBytes'),
     snapshots: pick('snapshots'),
   });
+  const httpAddress = parseAddress(http, 'the http address');
+  checkExposure(httpAddress, tls !== undefined, tokens !== undefined, pick('insecure') === true);
   return {
     id,
     raft: parseAddress(raft, 'the raft address'),
-    http: parseAddress(http, 'the http address'),
+    http: httpAddress,
     peers,
     dataDir: resolve(pick('dataDir') ?? `.data/${id}`),
-    secret,
+    ...(tls === undefined ? { secret: secret! } : { tls }),
     electionTimeout: timeout,
     heartbeatInterval: heartbeat,
     ...(trace !== undefined && { tracePath: resolve(trace) }),
     ...(snapshotPolicy !== undefined && { snapshotPolicy }),
+    ...(tokens !== undefined && { tokensFile: resolve(tokens) }),
+    ...(openStatus && { openStatus }),
   };
 }
 
@@ -216,4 +245,37 @@ function snapshotPolicyIn(settings: SnapshotSettings): ReturnType<typeof snapsho
     if (error instanceof SnapshotSettingsError) throw new ConfigError(error.message);
     throw error;
   }
+}
+
+/** The certificate files: --cert, --key and --ca, each defaulting to its file in --tls-dir. */
+function tlsFilesOf(
+  pick: <K extends keyof CommonSettings>(key: K) => CommonSettings[K],
+  id: string,
+): KvNodeConfig['tls'] {
+  const dir = pick('tlsDir');
+  const inDir = dir === undefined ? undefined : certificateFiles(dir, id);
+  const [cert, key, ca] = [pick('cert') ?? inDir?.cert, pick('key') ?? inDir?.key, pick('ca') ?? inDir?.ca];
+  if (cert === undefined && key === undefined && ca === undefined) return undefined;
+  if (cert === undefined || key === undefined || ca === undefined)
+    throw new ConfigError('give --cert, --key and --ca together, or --tls-dir');
+  return { cert: resolve(cert), key: resolve(key), ca: resolve(ca) };
+}
+
+/** Whether `host` is reachable from this machine only. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/**
+ * An API beyond loopback must know its clients (tokens) and keep their tokens from the network (HTTPS),
+ * unless the operator says otherwise.
+ */
+function checkExposure(http: Address, https: boolean, tokens: boolean, insecure: boolean): void {
+  if (insecure || isLoopback(http.host)) return;
+  const missing = [...(tokens ? [] : ['--tokens']), ...(https ? [] : ['certificates (--tls-dir)'])];
+  if (missing.length === 0) return;
+  throw new ConfigError(
+    `the HTTP API on ${http.host} is reachable beyond this machine: give it ${missing.join(' and ')}, ` +
+      'or pass --insecure to serve it to anyone who can reach it',
+  );
 }

@@ -6,9 +6,12 @@
  * one from what it has applied at once.
  *
  * Nothing a client sends can crash the node: every failure becomes a JSON error `{"error": "..."}` with a 4xx
- * (the request is wrong) or 5xx (the cluster cannot answer now) status, and bodies are bounded.
+ * (the request is wrong) or 5xx (the cluster cannot answer now) status, and bodies are bounded. With `tls` it
+ * serves HTTPS; with `auth`, clients must present a bearer token (api-auth.ts).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { Socket } from 'node:net';
 import type { NodeId } from '../core/index.js';
 import {
   NodeStoppedError,
@@ -20,6 +23,7 @@ import {
   RequestTimeoutError,
   TransferFailedError,
 } from '../runtime/node/index.js';
+import { type ApiAuth, authorize } from './api-auth.js';
 import type { KvCommand, KvResult } from './commands.js';
 import { type Labels, PROMETHEUS_CONTENT_TYPE } from './prometheus.js';
 import { LeaderUnreachableError } from './read-forwarding.js';
@@ -52,6 +56,10 @@ export interface KvHttpOptions {
   readonly metrics: () => string;
   readonly limits?: RequestLimits;
   readonly log?: (line: string) => void;
+  /** Serve HTTPS with this certificate and key (PEM); redirects then name https:// too. */
+  readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
+  /** Require a bearer token of each client; without it, whoever reaches the port may read and write. */
+  readonly auth?: ApiAuth;
 }
 
 interface Reply {
@@ -72,13 +80,19 @@ export class KvHttpServer {
   constructor(options: KvHttpOptions) {
     this.#options = options;
     this.#limits = options.limits ?? DEFAULT_LIMITS;
-    this.#server = createServer((request, response) => void this.#handle(request, response));
+    const handle = (request: IncomingMessage, response: ServerResponse) =>
+      void this.#handle(request, response);
+    // Without a Host header node:http would answer 400 itself, without a body: the API has no use for it.
+    const serverOptions = { requireHostHeader: false };
+    this.#server =
+      options.tls === undefined
+        ? createServer(serverOptions, handle)
+        : createHttpsServer({ ...serverOptions, ...options.tls }, handle);
     this.#server.headersTimeout = 10_000;
     this.#server.requestTimeout = 30_000;
     // A request so malformed that node:http cannot parse it never reaches the handler.
-    this.#server.on('clientError', (_error, socket) => {
-      if (socket.writable)
-        socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    this.#server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+      if (socket.writable) socket.end(unparsedReply(error));
       else socket.destroy();
     });
   }
@@ -124,6 +138,8 @@ export class KvHttpServer {
     try {
       const target = route(request.method ?? '', request.url ?? '/', this.#limits);
       routeName = target.kind;
+      if (this.#options.auth !== undefined)
+        authorize(this.#options.auth, target, request.headers.authorization);
       reply = await this.#answer(target, request);
     } catch (error) {
       reply = this.#failure(error, request);
@@ -158,6 +174,8 @@ export class KvHttpServer {
   }
 
   #failure(error: unknown, request: IncomingMessage): Reply {
+    if (error instanceof ClientGone)
+      this.#options.log?.(`HTTP ${request.method} ${request.url}: ${error.message}`);
     if (error instanceof HttpError)
       return { status: error.status, body: { error: error.message }, headers: error.headers };
     const retry = { 'Retry-After': '1' };
@@ -165,7 +183,8 @@ export class KvHttpServer {
       const address = error.leaderId === null ? undefined : this.#options.httpAddressOf(error.leaderId);
       if (address === undefined)
         return { status: 503, body: { error: error.message, leader: error.leaderId }, headers: retry };
-      const location = `http://${address}${request.url ?? '/'}`;
+      const scheme = this.#options.tls === undefined ? 'http' : 'https';
+      const location = `${scheme}://${address}${request.url ?? '/'}`;
       return {
         status: 307,
         body: { error: error.message, leader: error.leaderId, location },
@@ -254,11 +273,40 @@ function readBody(request: IncomingMessage, limit: number): Promise<Uint8Array> 
       } else chunks.push(chunk);
     });
     request.on('end', () => resolve(Buffer.concat(chunks)));
-    request.on('error', reject);
-    // Every request closes once answered: make the error (a stack trace: costly) only for an aborted one.
-    request.on('close', () => {
-      if (!request.complete)
-        reject(new HttpError(400, 'the request was aborted before its body was complete'));
-    });
+    // Either way the client went away (an 'error' of node:http here is only ever that): nothing to answer.
+    const gone = () => reject(new ClientGone());
+    request.on('error', gone);
+    request.on('close', gone);
   });
+}
+
+/** The client closed the connection before its body was complete: worth one line in the log, no stack. */
+class ClientGone extends HttpError {
+  constructor() {
+    super(400, 'the client went away before its request body was complete');
+  }
+}
+
+/** What node:http could not parse (the method, the headers, ...), answered in JSON like any other failure. */
+function unparsedReply(error: NodeJS.ErrnoException): string {
+  // A request line of the right shape with a method node:http does not know (BREW), rather than garbage.
+  const { rawPacket } = error as { rawPacket?: Buffer };
+  const unknownMethod =
+    error.code === 'HPE_INVALID_METHOD' && /^[A-Za-z-]{1,32} \S+ HTTP\/1\.[01]\r?\n/.test(String(rawPacket));
+  const [status, reason, message] = unknownMethod
+    ? [501, 'Not Implemented', 'unknown method: use GET, PUT, POST or DELETE']
+    : error.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'Request Header Fields Too Large', 'the request headers are too large']
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'Request Timeout', 'the request took too long to arrive']
+        : [400, 'Bad Request', `malformed request (${error.code ?? 'unparseable'})`];
+  const body = `${JSON.stringify({ error: message })}\n`;
+  return [
+    `HTTP/1.1 ${status} ${reason}`,
+    'Connection: close',
+    'Content-Type: application/json',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    '',
+    body,
+  ].join('\r\n');
 }

@@ -1,4 +1,5 @@
 /** The replicated key-value service: its state machine, its HTTP API, and a node assembled from both. */
+export { type ApiAuth, ApiTokens, type Role } from './api-auth.js';
 export { Batcher, type BatcherOptions } from './batcher.js';
 export {
   checkCommand,
@@ -23,6 +24,7 @@ export {
   KvNode,
   type KvNodeConfig,
   type Member,
+  type TlsFiles,
 } from './kv-node.js';
 export { DEFAULT_LIMITS, HttpError, type RequestLimits } from './request.js';
 export { DEFAULT_MAX_SESSIONS, SessionTable } from './sessions.js';

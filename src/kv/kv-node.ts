@@ -5,12 +5,14 @@
  * log by the service's policy (DEFAULT_KV_SNAPSHOT_POLICY).
  */
 import { randomInt } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NodeId } from '../core/index.js';
 import { jsonCodec } from '../effects/binary.js';
 import { DiskStorage } from '../effects/storage/index.js';
 import { TcpTransport } from '../effects/transport/index.js';
 import { NotLeaderError, RaftNode, RequestTimeoutError, type SnapshotPolicy } from '../runtime/node/index.js';
+import { type ApiAuth, ApiTokens } from './api-auth.js';
 import { Batcher } from './batcher.js';
 import type { KvCommand, KvEntry, KvEntryResult, KvResult } from './commands.js';
 import { KvHttpServer } from './http.js';
@@ -40,8 +42,17 @@ export interface KvNodeConfig {
   readonly peers: Readonly<Record<NodeId, Member>>;
   /** The write-ahead log's directory. */
   readonly dataDir: string;
-  /** The cluster's shared secret, proven by every Raft connection. */
-  readonly secret: string;
+  /** The cluster's shared secret, proven by every Raft connection; needed unless `tls` is given. */
+  readonly secret?: string;
+  /**
+   * PEM files: this node's certificate (its subject CN is its id) and key, and the cluster's CA. With them,
+   * peers authenticate with mutual TLS instead of the secret, and the HTTP API is served over HTTPS.
+   */
+  readonly tls?: TlsFiles;
+  /** A tokens file (api-auth.ts): clients must then present a bearer token. Without it the API is open. */
+  readonly tokensFile?: string;
+  /** With `tokensFile`: serve /status and /metrics without a token. */
+  readonly openStatus?: boolean;
   /** Election timeout range, ms. Default [400, 800]: well above a loaded disk's sync time. */
   readonly electionTimeout?: readonly [number, number];
   /** Default 100 ms. */
@@ -55,6 +66,12 @@ export interface KvNodeConfig {
   readonly snapshotPolicy?: SnapshotPolicy | false;
   /** Size of a write-ahead log segment. Default KV_WAL_SEGMENT_BYTES. */
   readonly walSegmentBytes?: number;
+}
+
+export interface TlsFiles {
+  readonly cert: string;
+  readonly key: string;
+  readonly ca: string;
 }
 
 /** One node of a cluster: its id and where it listens. */
@@ -123,8 +140,9 @@ export class KvNode {
   #fatal: Error | null = null;
 
   /**
-   * Builds the node without touching disk or network; `start` does that. `onFatal`: the node died (a disk
-   * write failed, ...); its HTTP server is closed by then.
+   * Builds the node without touching the network or the log (it reads the certificate and token files it is
+   * given); `start` does that. `onFatal`: the node died (a disk write failed, ...); its HTTP server is closed
+   * by then.
    */
   constructor(
     readonly config: KvNodeConfig,
@@ -133,6 +151,9 @@ export class KvNode {
   ) {
     this.#log = log;
     const codec = jsonCodec<KvEntry>();
+    const tls = config.tls === undefined ? undefined : readTlsFiles(config.tls);
+    if (tls === undefined && config.secret === undefined)
+      throw new RangeError(`node ${config.id}: give either the cluster secret or TLS certificate files`);
     this.storage = new DiskStorage<KvEntry>(config.dataDir, {
       codec,
       segmentBytes: config.walSegmentBytes ?? KV_WAL_SEGMENT_BYTES,
@@ -142,7 +163,7 @@ export class KvNode {
       id: config.id,
       listen: config.raft,
       peers: Object.fromEntries(Object.entries(config.peers).map(([id, member]) => [id, member.raft])),
-      secret: config.secret,
+      ...(tls === undefined ? { secret: config.secret } : { tls }),
       codec,
       logger: log,
     });
@@ -196,6 +217,8 @@ export class KvNode {
       metrics: () => this.metricsText(),
       log,
       ...(config.limits !== undefined && { limits: config.limits }),
+      ...(tls !== undefined && { tls: { cert: tls.cert, key: tls.key } }),
+      ...(config.tokensFile !== undefined && { auth: readApiAuth(config.tokensFile, config.openStatus) }),
     });
   }
 
@@ -365,5 +388,22 @@ export class KvNode {
     if (handOver) await this.handOverLeadership();
     await this.http.close();
     await this.node.stop();
+  }
+}
+
+/** Reads a node's certificate, key and CA; an error names the file. */
+function readTlsFiles(files: TlsFiles): { cert: string; key: string; ca: string } {
+  return { cert: readText(files.cert), key: readText(files.key), ca: readText(files.ca) };
+}
+
+function readApiAuth(tokensFile: string, openStatus = false): ApiAuth {
+  return { tokens: ApiTokens.parse(readText(tokensFile), tokensFile), openStatus };
+}
+
+function readText(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new Error(`cannot read ${path}: ${(error as Error).message}`);
   }
 }

@@ -1,13 +1,16 @@
 /**
  * One socket carrying frames, in either direction: the part shared by outgoing links and accepted
  * connections. It owns every way bytes from the network could hurt the node: it handles the socket's 'error'
- * event, bounds frames (small until authenticated), closes a connection that does not authenticate in time, and
- * catches anything thrown while handling received bytes, so nothing escapes into the event loop.
+ * event, bounds frames (small until authenticated), closes a connection that does not authenticate in time,
+ * seals and opens the frames after a shared-secret handshake (closing the connection at the first that fails),
+ * and catches anything thrown while handling received bytes, so nothing escapes into the event loop.
  */
 import type { Socket } from 'node:net';
 import type { NodeId } from '../../core/index.js';
 import { encodeFrame, FrameDecoder } from './framing.js';
 import { HANDSHAKE_MAX_FRAME_BYTES } from './handshake.js';
+import { FrameOpener, FrameSealer, SEAL_OVERHEAD, type SessionKeys } from './sealing.js';
+import type { PeerSecurity } from './security.js';
 import type { Counters } from './stats.js';
 
 const KEEPALIVE_DELAY_MS = 10_000;
@@ -15,7 +18,7 @@ const KEEPALIVE_DELAY_MS = 10_000;
 /** What every connection of a transport shares. */
 export interface ConnectionContext {
   readonly ownId: NodeId;
-  readonly secret: Uint8Array;
+  readonly security: PeerSecurity;
   readonly handshakeTimeoutMs: number;
   readonly counters: Counters;
   readonly log: (line: string) => void;
@@ -35,6 +38,9 @@ export class FramedConnection {
   private readonly handshakeTimer: NodeJS.Timeout;
   private readonly closed: Promise<void>;
   private paused = false;
+  /** Set once a shared-secret handshake succeeded: every later frame is sealed, both ways. */
+  private sealer: FrameSealer | undefined;
+  private opener: FrameOpener | undefined;
 
   constructor(
     private readonly socket: Socket,
@@ -47,7 +53,13 @@ export class FramedConnection {
     socket.setNoDelay(true);
     // Finds peers that vanished without a FIN (a crashed host, a dropped route) on idle connections.
     socket.setKeepAlive(true, KEEPALIVE_DELAY_MS);
-    socket.on('error', (error) => context.log(`${this.label}: ${error.message}`));
+    socket.on('error', (error) => {
+      const { text, counter } = context.security.describe(error, socket);
+      if (counter !== undefined) context.counters[counter]++;
+      context.log(`${this.label}: ${text}`);
+      // A TLS socket reports some errors (an alert from the peer) without closing itself.
+      socket.destroy();
+    });
     socket.on('data', (chunk: Buffer) => this.receive(chunk));
     socket.on('drain', () => this.guard(() => events.onDrain?.()));
     socket.once('close', () => {
@@ -63,7 +75,7 @@ export class FramedConnection {
   /** Sends one frame; false when the socket's buffer is full and the caller should wait for onDrain. */
   write(payload: Uint8Array): boolean {
     if (this.socket.destroyed) return false;
-    const frame = encodeFrame(payload);
+    const frame = encodeFrame(this.sealer === undefined ? payload : this.sealer.seal(payload));
     this.context.counters.bytesSent += frame.length;
     return this.socket.write(frame);
   }
@@ -72,10 +84,17 @@ export class FramedConnection {
     return !this.socket.destroyed && !this.socket.writableNeedDrain;
   }
 
-  /** The handshake succeeded: stop its clock and accept frames up to the transport's limit. */
-  authenticated(maxFrameBytes: number): void {
+  /**
+   * The handshake succeeded: stop its clock and accept frames up to the transport's limit, sealed with `keys`
+   * from now on if there are any (the handshake's own frames, the last one included, are not).
+   */
+  authenticated(maxFrameBytes: number, keys?: SessionKeys): void {
     clearTimeout(this.handshakeTimer);
     this.decoder.maxFrameBytes = maxFrameBytes;
+    if (keys === undefined) return;
+    this.decoder.maxFrameBytes += SEAL_OVERHEAD;
+    this.sealer = new FrameSealer(keys.send);
+    this.opener = new FrameOpener(keys.receive);
   }
 
   /**
@@ -124,7 +143,13 @@ export class FramedConnection {
           this.close(`frame of ${result.length} bytes exceeds the limit of ${this.decoder.maxFrameBytes}`);
           return;
         }
-        this.events.onFrame(result.payload);
+        const payload = this.opener === undefined ? result.payload : this.opener.open(result.payload);
+        if (payload === undefined) {
+          this.context.counters.forgedFrames++;
+          this.close('a frame failed authentication: forged, changed, replayed or out of order');
+          return;
+        }
+        this.events.onFrame(payload);
       }
     });
   }

@@ -1,17 +1,16 @@
 /**
- * Opening a connection to a peer: connect, then prove ourselves and check the peer's proof (handshake.ts)
- * before anything else is sent. Shared by the message link to each peer and by snapshot transfers.
+ * Opening a connection to a peer: connect (in TLS mode, to the node the certificate names), then prove
+ * ourselves and check the peer's proof (handshake.ts) before anything else is sent. Shared by the message link
+ * to each peer and by snapshot transfers.
  */
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { NodeId } from '../../core/index.js';
 import { describeError } from './codec.js';
 import { type ConnectionContext, FramedConnection } from './connection.js';
 import { type ConnectionPurpose, ConnectorHandshake } from './handshake.js';
+import type { PeerAddress } from './security.js';
 
-export interface PeerAddress {
-  readonly host: string;
-  readonly port: number;
-}
+export type { PeerAddress } from './security.js';
 
 export interface DialOptions extends ConnectionContext {
   readonly peerId: NodeId;
@@ -39,12 +38,13 @@ export function dial(options: DialOptions, events: DialEvents): FramedConnection
   const where = `${peerId} at ${host}:${port}`;
   let socket: Socket;
   try {
-    socket = connect({ host, port });
+    socket = options.security.connect({ host, port }, peerId);
   } catch (error) {
     log(`cannot connect to ${where}: ${describeError(error)}`);
     return undefined;
   }
-  const handshake = new ConnectorHandshake(options.ownId, peerId, options.secret, purpose);
+  const credentials = options.security.credentials(socket);
+  const handshake = new ConnectorHandshake(options.ownId, peerId, credentials, purpose);
   let open = false;
   const label = purpose === 'messages' ? `connection to ${where}` : `${purpose} connection to ${where}`;
   const connection: FramedConnection = new FramedConnection(socket, options, label, {
@@ -61,7 +61,7 @@ export function dial(options: DialOptions, events: DialEvents): FramedConnection
       } else if (outcome.kind === 'continue') {
         connection.write(outcome.reply);
       } else {
-        connection.authenticated(options.maxFrameBytes);
+        connection.authenticated(options.maxFrameBytes, outcome.keys);
         counters.connectionsOpened++;
         log(purpose === 'messages' ? `connected to ${where}` : `opened a ${label}`);
         open = true;

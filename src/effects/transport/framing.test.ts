@@ -51,6 +51,23 @@ describe('framing', () => {
     expect(huge.next()).toEqual({ kind: 'tooLarge', length: 0xffff_ffff });
   });
 
+  it('takes a large frame a byte at a time in linear time, and keeps earlier payloads intact', () => {
+    // Found by the fuzz run: chunks kept one by one made this quadratic (a 256 KiB frame took minutes).
+    const payload = Uint8Array.from({ length: 256 * 1024 }, (_, i) => i % 251);
+    const stream = Buffer.concat([encodeFrame(Uint8Array.of(7, 7)), encodeFrame(payload)]);
+    const decoder = new FrameDecoder(1 << 20);
+    const startedAt = Date.now();
+    const received: Uint8Array[] = [];
+    for (let i = 0; i < stream.length; i++) {
+      decoder.push(stream.subarray(i, i + 1));
+      for (const result of drain(decoder)) if (result.kind === 'frame') received.push(result.payload);
+    }
+    expect(Date.now() - startedAt).toBeLessThan(5_000);
+    expect(received.map((frame) => frame.length)).toEqual([2, payload.length]);
+    expect([...received[0]!]).toEqual([7, 7]);
+    expect(Buffer.from(received[1]!).equals(payload)).toBe(true);
+  });
+
   it('applies a raised limit to the frames that follow', () => {
     const decoder = new FrameDecoder(2);
     decoder.push(Buffer.concat([encodeFrame(Uint8Array.of(1, 2)), encodeFrame(Uint8Array.of(3, 4, 5))]));

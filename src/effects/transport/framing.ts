@@ -1,11 +1,15 @@
 /**
- * Length-prefixed frames on a byte stream: `[u32 big-endian payload length][payload]`. The decoder keeps the
- * received chunks as they are and copies each payload byte at most once, so a large frame arriving in many
- * small chunks costs linear time, and it refuses a frame longer than its limit as soon as the prefix is in,
- * before buffering any of it.
+ * Length-prefixed frames on a byte stream: `[u32 big-endian payload length][payload]`. The decoder keeps large
+ * received chunks as they are and copies small ones together (so a peer sending a byte at a time costs a byte
+ * each, not an object, and a frame a few chunks), copies each payload byte at most twice, so a large frame
+ * arriving in many small chunks costs linear time, and refuses a frame longer than its limit as soon as the
+ * prefix is in, before buffering any of it.
  */
 
 const HEADER_BYTES = 4;
+/** Chunks shorter than this are copied into a shared buffer rather than kept as they are. */
+const SMALL_CHUNK_BYTES = 4096;
+const COALESCED_BYTES = 64 * 1024;
 
 /** Largest length a u32 prefix can state. */
 export const MAX_U32 = 0xffff_ffff;
@@ -26,14 +30,38 @@ export type FrameResult =
 export class FrameDecoder {
   private readonly chunks: Uint8Array[] = [];
   private buffered = 0;
+  /** Where small chunks are copied to; the last of `chunks` may be a view of it that grows. */
+  private coalesced = new Uint8Array(0);
+  private coalescedEnd = 0;
 
   /** `maxFrameBytes` may change between frames: a connection allows larger ones once authenticated. */
   constructor(public maxFrameBytes: number) {}
 
   push(chunk: Uint8Array): void {
     if (chunk.length === 0) return;
-    this.chunks.push(chunk);
     this.buffered += chunk.length;
+    if (chunk.length >= SMALL_CHUNK_BYTES) {
+      this.chunks.push(chunk);
+      return;
+    }
+    if (this.coalescedEnd + chunk.length > this.coalesced.length) {
+      this.coalesced = new Uint8Array(COALESCED_BYTES);
+      this.coalescedEnd = 0;
+    }
+    this.coalesced.set(chunk, this.coalescedEnd);
+    const last = this.chunks.at(-1);
+    // The last chunk is still the view that ends where this one was copied: extend it rather than add one.
+    if (
+      last !== undefined &&
+      last.buffer === this.coalesced.buffer &&
+      last.byteOffset + last.length === this.coalescedEnd
+    ) {
+      this.chunks[this.chunks.length - 1] = this.coalesced.subarray(
+        last.byteOffset,
+        this.coalescedEnd + chunk.length,
+      );
+    } else this.chunks.push(this.coalesced.subarray(this.coalescedEnd, this.coalescedEnd + chunk.length));
+    this.coalescedEnd += chunk.length;
   }
 
   /**

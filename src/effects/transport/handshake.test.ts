@@ -3,12 +3,14 @@ import { describe, expect, it } from 'vitest';
 import {
   AcceptorHandshake,
   ConnectorHandshake,
+  type HandshakeCredentials,
   type HandshakeOutcome,
   PROTOCOL_VERSION,
+  secretCredentials,
 } from './handshake.js';
 
-const secret = new TextEncoder().encode('cluster secret');
-const otherSecret = new TextEncoder().encode('another secret');
+const secret = secretCredentials(new TextEncoder().encode('cluster secret'));
+const otherSecret = secretCredentials(new TextEncoder().encode('another secret'));
 
 function reply(outcome: HandshakeOutcome): Uint8Array {
   if (outcome.kind === 'failed' || outcome.reply === undefined)
@@ -17,7 +19,11 @@ function reply(outcome: HandshakeOutcome): Uint8Array {
 }
 
 /** Runs a full handshake between a connector `a` and an acceptor `b`, returning both outcomes. */
-function handshake(connectorSecret: Uint8Array, acceptorSecret: Uint8Array, expectedPeer = 'b') {
+function handshake(
+  connectorSecret: HandshakeCredentials,
+  acceptorSecret: HandshakeCredentials,
+  expectedPeer = 'b',
+) {
   const acceptor = new AcceptorHandshake('b', acceptorSecret);
   const connector = new ConnectorHandshake('a', expectedPeer, connectorSecret, 'messages');
   const afterHello = connector.receive(acceptor.hello);
@@ -31,7 +37,43 @@ describe('handshake', () => {
   it('authenticates both sides that hold the secret', () => {
     const { acceptor, connector } = handshake(secret, secret);
     expect(acceptor).toMatchObject({ kind: 'authenticated', peerId: 'a' });
-    expect(connector).toEqual({ kind: 'authenticated', peerId: 'b', purpose: 'messages' });
+    expect(connector).toMatchObject({ kind: 'authenticated', peerId: 'b', purpose: 'messages' });
+  });
+
+  it('gives both ends the same two frame keys, one per direction, new for every connection', () => {
+    const keysOf = (outcome: HandshakeOutcome | undefined) => {
+      if (outcome?.kind !== 'authenticated' || outcome.keys === undefined) throw new Error('no keys');
+      return outcome.keys;
+    };
+    const first = handshake(secret, secret);
+    const [acceptor, connector] = [keysOf(first.acceptor), keysOf(first.connector)];
+    expect(connector.send).toEqual(acceptor.receive);
+    expect(connector.receive).toEqual(acceptor.send);
+    expect(connector.send).not.toEqual(connector.receive);
+    const second = keysOf(handshake(secret, secret).connector);
+    expect(second.send).not.toEqual(connector.send);
+    expect(second.receive).not.toEqual(connector.receive);
+  });
+
+  it('under TLS, holds each side to the id its certificate names, and seals nothing', () => {
+    const certified = (id: string): HandshakeCredentials => ({
+      secret: secret.secret,
+      certifiedPeer: () => id,
+      sealFrames: false,
+    });
+    const honest = handshake(certified('b'), certified('a'));
+    expect(honest.acceptor).toMatchObject({ kind: 'authenticated', peerId: 'a' });
+    expect(honest.connector).toMatchObject({ kind: 'authenticated', peerId: 'b' });
+    expect(honest.connector).not.toHaveProperty('keys');
+    // The connector holds c's certificate but claims to be a.
+    expect(handshake(certified('b'), certified('c')).acceptor).toMatchObject({
+      kind: 'failed',
+      reason: 'a connector claims to be "a" but its certificate names "c"',
+    });
+    expect(handshake(certified('c'), certified('a')).connector).toMatchObject({
+      kind: 'failed',
+      reason: 'the acceptor claims to be "b" but its certificate names "c"',
+    });
   });
 
   it('refuses a connector with the wrong secret', () => {
@@ -79,7 +121,7 @@ describe('handshake', () => {
     const auth = reply(connector.receive(acceptor.hello));
     const welcome = acceptor.receive(auth);
     expect(welcome).toMatchObject({ kind: 'authenticated', peerId: 'a', purpose: 'snapshot' });
-    expect(connector.receive(reply(welcome))).toEqual({
+    expect(connector.receive(reply(welcome))).toMatchObject({
       kind: 'authenticated',
       peerId: 'b',
       purpose: 'snapshot',

@@ -1,6 +1,7 @@
 /**
  * A connection a peer opened to us: the incoming half of the conversation. It delivers nothing until the
- * peer has proved it holds the cluster secret; afterwards it carries what the peer opened it for (handshake.ts):
+ * peer has proved who it is (handshake.ts) and turned out to be a member; afterwards it carries what the peer
+ * opened it for:
  * - messages: only valid messages from that peer to this node are delivered. A frame that does not decode is
  *   logged and dropped but the connection stays: the length prefix kept the stream in step, and a peer running
  *   a newer protocol version should not lose the messages this one understands.
@@ -22,6 +23,8 @@ export interface InboundOptions<C> extends ConnectionContext {
   readonly snapshots: SnapshotReceiveOptions | undefined;
   /** A snapshot transfer that reads or writes nothing for this long is abandoned. */
   readonly snapshotIdleTimeoutMs: number;
+  /** Whether `id` is a member, whom this node takes connections from. */
+  readonly isMember: (id: NodeId) => boolean;
   readonly deliver: (message: Message<C>) => void;
   readonly authenticated: (connection: InboundConnection<C>) => void;
   readonly closed: (connection: InboundConnection<C>) => void;
@@ -37,7 +40,7 @@ export class InboundConnection<C> {
   private transfer: IncomingTransfer<C> | undefined;
 
   constructor(socket: Socket, options: InboundOptions<C>) {
-    const handshake = new AcceptorHandshake(options.ownId, options.secret);
+    const handshake = new AcceptorHandshake(options.ownId, options.security.credentials(socket));
     this.connection = new FramedConnection(
       socket,
       options,
@@ -70,8 +73,13 @@ export class InboundConnection<C> {
       return;
     }
     const { peerId, purpose } = outcome;
+    if (!options.isMember(peerId)) {
+      options.counters.authFailures++;
+      this.connection.close(`refusing ${JSON.stringify(peerId)}: not a member of the cluster`);
+      return;
+    }
     if (outcome.reply !== undefined) this.connection.write(outcome.reply);
-    this.connection.authenticated(options.maxFrameBytes);
+    this.connection.authenticated(options.maxFrameBytes, outcome.keys);
     this.peerId = peerId;
     this.purpose = purpose;
     options.counters.connectionsAccepted++;

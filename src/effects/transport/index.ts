@@ -20,6 +20,8 @@ export {
   type PeerAddress,
   TcpTransport,
   type TcpTransportOptions,
+  type TlsCredentials,
   type TransportStats,
 } from './tcp.js';
+export { certifiedNodeId } from './tls.js';
 export type { Transport } from './transport.js';

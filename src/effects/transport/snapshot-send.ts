@@ -57,6 +57,11 @@ export class SnapshotSender<C> {
     });
   }
 
+  /** Abandons the transfer to `peerId`, if there is one. */
+  cancel(peerId: NodeId): void {
+    this.transfers.get(peerId)?.cancel(`${peerId} is no longer a member`);
+  }
+
   /** Abandons every transfer; resolves once each has let go of its connection and its store reader. */
   async close(): Promise<void> {
     const ending = [...this.transfers.values()].map((transfer) => {

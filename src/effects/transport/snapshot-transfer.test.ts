@@ -8,18 +8,22 @@ import {
   type SnapshotStore,
   type SnapshotWriter,
 } from '../snapshot-data.js';
+import { frames, OnPathProxy, tlsRecords } from './on-path-proxy.js';
 import { encodeOffer } from './snapshot-wire.js';
 import { DEFAULT_SNAPSHOT_CHUNK_BYTES, type TcpTransportOptions } from './tcp.js';
 import {
   type Command,
   closeAll,
+  closeLater,
   codec,
+  host,
   introduce,
   RawClient,
   secret,
   sleep,
   startNode,
   type TestNode,
+  tlsOptions,
   vote,
   waitFor,
 } from './test-support.js';
@@ -298,6 +302,7 @@ describe('snapshot transfers over TCP', () => {
       snapshotIdleTimeoutMs: 200,
     });
     const port = b.transport.port;
+    b.transport.setPeer('a', { host: '127.0.0.1', port: 1 });
     const data = randomBytes(1000);
     const ref = (changes: Partial<SnapshotRef> = {}): SnapshotRef => ({
       kind: 'snapshot-ref',
@@ -379,5 +384,34 @@ describe('snapshot transfers over TCP', () => {
     expect(c.log.join('\n')).toMatch(/cannot send the snapshot at index 41: disk on fire/);
     expect(c.transport.stats).toMatchObject({ framesDropped: 1, snapshotsFailed: 1, snapshotsSent: 0 });
     expect(snapshotsIn(d)).toEqual([]);
+  });
+});
+
+describe.each([
+  { mode: 'shared secret', split: frames, options: async () => ({}) },
+  { mode: 'mutual TLS', split: tlsRecords, options: tlsOptions },
+])('snapshot transfers with an attacker on the path, $mode mode', ({ split, options }) => {
+  it('refuse a changed chunk, and the next attempt arrives whole', async () => {
+    const sending = new TestStore();
+    const receiving = new TestStore();
+    const a = await startNode('a', { snapshots: sending, ...(await options('a')) });
+    const b = await startNode('b', { snapshots: receiving, ...(await options('b')) });
+    const proxy = await OnPathProxy.start(b.transport.port, split);
+    closeLater(() => proxy.close());
+    a.transport.setPeer('b', { host, port: proxy.port });
+    b.transport.setPeer('a', { host, port: a.transport.port });
+    const data = randomBytes(MiB);
+    const message = installSnapshot('a', 'b', 40, sending.put(data));
+
+    // Data chunks are the only units this long: the handshake and the offer go through untouched.
+    proxy.arm({ kind: 'modify' }, 8 * 1024);
+    a.transport.send(message);
+    await waitFor(() => a.transport.stats.snapshotsFailed === 1, 'the changed transfer to fail');
+    expect(b.transport.stats).toMatchObject({ forgedFrames: 1, snapshotsReceived: 0 });
+    expect(receiving.writers.map((writer) => writer.state)).toEqual(['aborted']);
+
+    a.transport.send(message); // as the core does after a timeout
+    await waitFor(() => a.transport.stats.snapshotsSent === 1, 'the second attempt');
+    expect(Buffer.from(receivedSnapshot(b, receiving, message)).equals(data)).toBe(true);
   });
 });

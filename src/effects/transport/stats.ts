@@ -15,8 +15,16 @@ export interface TransportStats {
   readonly misaddressed: number;
   /** Incoming length prefixes over the frame limit; each closed its connection. */
   readonly oversizedFrames: number;
-  /** Handshakes refused, on either side: wrong secret, wrong peer, malformed frames. */
+  /**
+   * Connections refused before they carried anything, on either side: wrong secret, a certificate the CA did
+   * not sign or that names another node, a peer that is not a member, malformed handshake frames.
+   */
   readonly authFailures: number;
+  /**
+   * Frames (TLS: records) after the handshake that failed authentication: forged, changed, replayed,
+   * reordered or injected on the way. Each closed its connection.
+   */
+  readonly forgedFrames: number;
   /** Connections closed for not completing the handshake in time (or, outgoing, not connecting). */
   readonly handshakeTimeouts: number;
   /** Exceptions thrown by message handlers, caught so that the network cannot crash the node. */
@@ -49,6 +57,7 @@ export function zeroCounters(): Counters {
     misaddressed: 0,
     oversizedFrames: 0,
     authFailures: 0,
+    forgedFrames: 0,
     handshakeTimeouts: 0,
     handlerErrors: 0,
     connectionsAccepted: 0,

@@ -3,7 +3,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Message } from '../../core/index.js';
 import { encodeFrame, FrameDecoder } from './framing.js';
-import { AcceptorHandshake } from './handshake.js';
+import { AcceptorHandshake, secretCredentials } from './handshake.js';
 import { TcpTransport } from './tcp.js';
 import {
   type Command,
@@ -11,7 +11,9 @@ import {
   closeLater,
   codec,
   encoder,
+  everyMessageType,
   host,
+  introduce,
   RawClient,
   secret,
   sleep,
@@ -23,49 +25,6 @@ import {
 } from './test-support.js';
 
 afterEach(closeAll);
-
-/** One message of every type from `from` to `to`, but InstallSnapshot (see snapshot-transfer.test.ts). */
-function everyMessageType(from: string, to: string): Message<Command>[] {
-  return [
-    { type: 'RequestVote', term: 7, from, to, lastLogIndex: 41, lastLogTerm: 6, transfer: true },
-    { type: 'RequestVoteResponse', term: 7, from, to, voteGranted: true },
-    { type: 'PreVote', term: 8, from, to, lastLogIndex: 41, lastLogTerm: 6 },
-    { type: 'PreVoteResponse', term: 8, from, to, voteGranted: false },
-    {
-      type: 'AppendEntries',
-      term: 7,
-      from,
-      to,
-      prevLogIndex: 41,
-      prevLogTerm: 6,
-      leaderCommit: 40,
-      round: 12,
-      entries: [
-        {
-          index: 42,
-          term: 6,
-          kind: 'config',
-          membership: { voters: [from, to], learners: [], outgoing: [from] },
-        },
-        { index: 43, term: 7, kind: 'noop' },
-        { index: 44, term: 7, kind: 'command', command: { op: 'set', value: 3 } },
-      ],
-    },
-    {
-      type: 'AppendEntriesResponse',
-      term: 7,
-      from,
-      to,
-      success: false,
-      index: 41,
-      conflictTerm: 5,
-      conflictIndex: 30,
-      round: 12,
-    },
-    { type: 'InstallSnapshotResponse', term: 7, from, to, index: 41, round: 13 },
-    { type: 'TimeoutNow', term: 7, from, to },
-  ];
-}
 
 /** Checks that the pair still talks, both ways. */
 async function expectPairTalks(a: TestNode, b: TestNode, term: number): Promise<void> {
@@ -154,7 +113,8 @@ describe('TcpTransport', () => {
     huge.socket.write(Uint8Array.of(0xff, 0xff, 0xff, 0xff));
     await huge.waitClosed('an oversized prefix before authentication to be refused');
 
-    // A peer that holds the secret is still held to the frame format and to its own identity.
+    // A member that holds the secret is still held to the frame format and to its own identity.
+    b.transport.setPeer('mallory', { host, port: 1 });
     const insider = await RawClient.authenticated(port, 'mallory', 'b');
     insider.sendFrame(Uint8Array.of(99, 1, 2, 3));
     insider.sendFrame(new Uint8Array());
@@ -195,6 +155,29 @@ describe('TcpTransport', () => {
     expect(b.log.join('\n')).toMatch(/wrong secret/);
   });
 
+  it('takes connections from members only, and cuts off a member once removed', async () => {
+    const [a, b] = await startPair();
+    await expectPairTalks(a, b, 1);
+    // c holds the secret, but b does not know it.
+    const c = await startNode('c', { peers: { b: { host, port: b.transport.port } } });
+    c.transport.send(vote('c', 'b'));
+    await waitFor(() => b.transport.stats.authFailures === 1, 'b to refuse c');
+    expect(b.log.join('\n')).toMatch(/refusing "c": not a member of the cluster/);
+    expect(c.transport.stats.connectionsOpened).toBe(0);
+
+    expect(b.transport.members).toEqual(['a']);
+    b.transport.removePeer('a');
+    expect(b.transport.members).toEqual([]);
+    a.transport.send(vote('a', 'b', 2));
+    await waitFor(() => b.transport.stats.authFailures >= 2, 'b to refuse a from now on');
+    b.transport.send(vote('b', 'a', 3));
+    expect(b.log.join('\n')).toMatch(/no address for "a"/);
+    expect(b.inbox.map((m) => m.term)).toEqual([1]);
+
+    introduce(a, b);
+    await expectPairTalks(a, b, 4);
+  });
+
   it('closes a connection that never completes the handshake', async () => {
     const b = await startNode('b');
     const silent = await RawClient.connect(b.transport.port);
@@ -216,7 +199,9 @@ describe('TcpTransport', () => {
           if (received.length === 1) socket.write(encodeFrame(new Uint8Array(32)));
         }
       });
-      socket.write(encodeFrame(new AcceptorHandshake('b', encoder.encode('not the secret')).hello));
+      socket.write(
+        encodeFrame(new AcceptorHandshake('b', secretCredentials(encoder.encode('not the secret'))).hello),
+      );
     });
     const a = await startNode('a', { peers: { b: { host, port: portOf(impostor) } } });
     a.transport.send(vote('a', 'b'));
@@ -259,7 +244,10 @@ describe('TcpTransport', () => {
     const a = await startNode('a', { peers: { b: { host, port } }, maxQueuedFrames: 3 });
     for (let term = 1; term <= 10; term++) a.transport.send(vote('a', 'b', term));
     await sleep(30);
-    const b = await startNode('b', { listen: { host, port } });
+    const b = await startNode('b', {
+      listen: { host, port },
+      peers: { a: { host, port: a.transport.port } },
+    });
     await waitFor(() => b.inbox.length === 3, 'the queued messages');
     expect(b.inbox.map((m) => m.term)).toEqual([8, 9, 10]);
   });

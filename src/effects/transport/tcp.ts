@@ -2,11 +2,13 @@
  * Raft messages over TCP. Each node dials each peer it sends to (one outgoing connection per peer, see
  * PeerLink) and accepts the connections its peers dial (see InboundConnection), so a pair of nodes talks over
  * two connections, one per direction. A snapshot travels on a connection of its own, in chunks from and to a
- * `SnapshotStore` (snapshot-send.ts, snapshot-receive.ts). Every connection is authenticated with the
- * cluster's shared secret before it carries anything. The transport is a boundary: nothing a peer sends can
- * throw out of it, and it never holds more than a bounded amount of anyone's data.
+ * `SnapshotStore` (snapshot-send.ts, snapshot-receive.ts). Every connection is authenticated before it
+ * carries anything, in one of two modes (security.ts): the cluster's shared secret, with every later frame
+ * sealed, or mutual TLS, with each node's id bound to its certificate. Either way only members (the peers the
+ * transport has an address for) are taken. The transport is a boundary: nothing a peer sends can throw out of
+ * it, and it never holds more than a bounded amount of anyone's data.
  */
-import { createServer, type Server, type Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import type { Message, NodeId } from '../../core/index.js';
 import type { CommandCodec } from '../binary.js';
 import type { SnapshotStore } from '../snapshot-data.js';
@@ -17,22 +19,30 @@ import type { PeerAddress } from './dial.js';
 import { MAX_U32 } from './framing.js';
 import { InboundConnection } from './inbound.js';
 import { PeerLink } from './peer-link.js';
+import { type PeerSecurity, SharedSecret } from './security.js';
 import { SnapshotSender } from './snapshot-send.js';
 import { type Counters, type TransportStats, zeroCounters } from './stats.js';
+import { MutualTls, type TlsCredentials } from './tls.js';
 import type { Transport } from './transport.js';
 
 export type { PeerAddress } from './dial.js';
 export type { TransportStats } from './stats.js';
+export type { TlsCredentials } from './tls.js';
 
 export interface TcpTransportOptions<C> {
   /** This node's id: what it proves in handshakes and the `to` of every message it accepts. */
   readonly id: NodeId;
   /** Where to listen; port 0 picks a free port, readable from `port` once started. */
   readonly listen: PeerAddress;
-  /** Where the other nodes listen. An entry for `id` itself is ignored. See also `setPeer`. */
+  /**
+   * Where the other nodes listen. An entry for `id` itself is ignored. These are the members: connections
+   * from anyone else are refused. See also `setPeer` and `removePeer`.
+   */
   readonly peers: Readonly<Record<NodeId, PeerAddress>>;
-  /** The cluster's shared secret: holding it is what makes a node a peer. */
-  readonly secret: string | Uint8Array;
+  /** The cluster's shared secret: the shared-secret mode. Exactly one of `secret` and `tls`. */
+  readonly secret?: string | Uint8Array;
+  /** This node's certificate and key and the cluster's CA: the mutual-TLS mode. */
+  readonly tls?: TlsCredentials;
   readonly codec: CommandCodec<C>;
   /** Largest message frame, in bytes; a peer announcing a larger one is disconnected. Default 16 MiB. */
   readonly maxFrameBytes?: number;
@@ -69,6 +79,7 @@ export const DEFAULT_SNAPSHOT_IDLE_TIMEOUT_MS = 30_000;
 
 export class TcpTransport<C> implements Transport<C> {
   private readonly context: ConnectionContext;
+  private readonly security: PeerSecurity;
   private readonly counters: Counters = zeroCounters();
   private readonly peers = new Map<NodeId, PeerAddress>();
   private readonly links = new Map<NodeId, PeerLink>();
@@ -92,9 +103,8 @@ export class TcpTransport<C> implements Transport<C> {
   constructor(private readonly options: TcpTransportOptions<C>) {
     const idProblem = checkNodeId(options.id);
     if (idProblem !== undefined) throw new RangeError(idProblem);
-    const secret =
-      typeof options.secret === 'string' ? new TextEncoder().encode(options.secret) : options.secret;
-    if (secret.length === 0) throw new RangeError('the cluster secret must not be empty');
+    const handshakeTimeoutMs = positiveInteger('handshakeTimeoutMs', options.handshakeTimeoutMs ?? 2_000);
+    this.security = securityOf(options, handshakeTimeoutMs);
     this.maxFrameBytes = positiveInteger('maxFrameBytes', options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES);
     if (this.maxFrameBytes > MAX_U32) throw new RangeError('maxFrameBytes exceeds the u32 length prefix');
     this.maxQueuedFrames = positiveInteger(
@@ -108,8 +118,8 @@ export class TcpTransport<C> implements Transport<C> {
     const logger = options.logger;
     this.context = {
       ownId: options.id,
-      secret: Uint8Array.from(secret),
-      handshakeTimeoutMs: positiveInteger('handshakeTimeoutMs', options.handshakeTimeoutMs ?? 2_000),
+      security: this.security,
+      handshakeTimeoutMs,
       counters: this.counters,
       // Log lines quote what peers sent; escaping control characters keeps a peer from forging lines.
       log: logger === undefined ? () => {} : (line) => logger(`[tcp ${options.id}] ${escapeControls(line)}`),
@@ -141,12 +151,34 @@ export class TcpTransport<C> implements Transport<C> {
     for (const [id, address] of Object.entries(options.peers)) this.setPeer(id, address);
   }
 
-  /** Adds a peer or changes its address; a changed address is used from the next connection attempt on. */
+  /**
+   * Adds a member or changes its address; a changed address is used from the next connection attempt on. A
+   * member's connections are taken from now on.
+   */
   setPeer(id: NodeId, address: PeerAddress): void {
     const idProblem = checkNodeId(id);
     if (idProblem !== undefined) throw new RangeError(idProblem);
     checkAddress(address);
     if (id !== this.options.id) this.peers.set(id, { host: address.host, port: address.port });
+  }
+
+  /**
+   * Removes a member: its connections, both ways, and a snapshot on its way to it are closed now, messages
+   * to it are dropped, and it cannot connect again unless `setPeer` makes it a member again.
+   */
+  removePeer(id: NodeId): void {
+    if (!this.peers.delete(id)) return;
+    this.reportedUnknown.delete(id);
+    void this.links.get(id)?.close();
+    this.links.delete(id);
+    this.snapshotSender?.cancel(id);
+    for (const byPeer of [this.inboundByPeer, this.transferByPeer])
+      void byPeer.get(id)?.close(`${id} is no longer a member`);
+  }
+
+  /** The members: the peers this node has an address for, and takes connections from. */
+  get members(): NodeId[] {
+    return [...this.peers.keys()];
   }
 
   /** The port the transport listens on: the one chosen by the system when `listen.port` was 0. */
@@ -203,7 +235,12 @@ export class TcpTransport<C> implements Transport<C> {
   async start(): Promise<void> {
     if (this.stopped) throw new Error('a stopped transport cannot start again: create a new one');
     if (this.server !== undefined) return;
-    const server = createServer((socket) => this.accept(socket));
+    const server = this.security.createServer({
+      admit: (handshaking) => this.admit(handshaking),
+      accept: (socket) => this.accept(socket),
+      counters: this.counters,
+      log: this.context.log,
+    });
     this.server = server;
     server.on('error', (error) => this.context.log(`server: ${error.message}`));
     const { host, port } = this.options.listen;
@@ -214,7 +251,7 @@ export class TcpTransport<C> implements Transport<C> {
         resolve();
       });
     });
-    this.context.log(`listening on ${host}:${this.port}`);
+    this.context.log(`listening on ${host}:${this.port} (${this.security.mode})`);
     // Dial every known peer at once: a node that restarts then tells its peers it is up (they dial back, see
     // PeerLink.peerIsUp) before its election timeout, rather than after it with a disruptive vote request.
     for (const peerId of this.peers.keys()) this.linkTo(peerId).dial();
@@ -249,15 +286,17 @@ export class TcpTransport<C> implements Transport<C> {
     return link;
   }
 
+  /** Whether to take a new connection, with `handshaking` more (TLS handshakes) pending than we know of. */
+  private admit(handshaking: number): boolean {
+    const pending =
+      handshaking + [...this.inbound].filter((connection) => connection.peerId === undefined).length;
+    if (this.stopped) return false;
+    if (pending < this.maxPendingHandshakes) return true;
+    this.context.log(`refused a connection: ${pending} handshakes already pending`);
+    return false;
+  }
+
   private accept(socket: Socket): void {
-    const pending = [...this.inbound].filter((connection) => connection.peerId === undefined).length;
-    if (this.stopped || pending >= this.maxPendingHandshakes) {
-      // Without a listener an error on this socket (a reset, say) would be thrown as an uncaught exception.
-      socket.on('error', () => {});
-      socket.destroy();
-      if (!this.stopped) this.context.log(`refused a connection: ${pending} handshakes already pending`);
-      return;
-    }
     const connection = new InboundConnection(socket, {
       ...this.context,
       codec: this.options.codec,
@@ -268,6 +307,7 @@ export class TcpTransport<C> implements Transport<C> {
           ? undefined
           : { store: this.options.snapshots, maxSnapshotBytes: this.maxSnapshotBytes },
       snapshotIdleTimeoutMs: this.snapshotIdleTimeoutMs,
+      isMember: (id) => this.peers.has(id),
       deliver: (message) => this.deliver(message),
       authenticated: (authenticated) => this.registerInbound(authenticated),
       closed: (closed) => this.forgetInbound(closed),
@@ -311,6 +351,14 @@ export class TcpTransport<C> implements Transport<C> {
       }
     }
   }
+}
+
+function securityOf<C>(options: TcpTransportOptions<C>, handshakeTimeoutMs: number): PeerSecurity {
+  const { secret, tls } = options;
+  if ((secret === undefined) === (tls === undefined))
+    throw new RangeError('give exactly one of `secret` (shared-secret mode) and `tls` (mutual TLS)');
+  if (tls !== undefined) return new MutualTls(options.id, tls, handshakeTimeoutMs);
+  return new SharedSecret(typeof secret === 'string' ? new TextEncoder().encode(secret) : secret!);
 }
 
 function positiveInteger(name: string, value: number): number {

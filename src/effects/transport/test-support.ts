@@ -1,16 +1,25 @@
 /**
- * What the TCP tests share: nodes on 127.0.0.1 that record what they receive and log, a raw client for
- * speaking the protocol wrongly on purpose, and bounded waiting. Each test file runs `closeAll` after each test.
+ * What the TCP tests share: nodes on 127.0.0.1 that record what they receive and log, in either mode (a
+ * development CA and certificates made once per test file), a raw client for speaking the protocol wrongly on
+ * purpose, and bounded waiting. Each test file runs `closeAll` after each test.
  */
 import { once } from 'node:events';
+import { rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { expect } from 'vitest';
+import { certificateFiles, makeDevCertificates } from '../../cli/dev-certs.js';
 import type { Message } from '../../core/index.js';
 import { jsonCodec } from '../binary.js';
 import { encodeMessage } from './codec.js';
 import { encodeFrame, FrameDecoder } from './framing.js';
 import { type ConnectionPurpose, ConnectorHandshake } from './handshake.js';
+import { FrameSealer } from './sealing.js';
+import { type PeerSecurity, SharedSecret } from './security.js';
 import { TcpTransport, type TcpTransportOptions } from './tcp.js';
+import { MutualTls, type TlsCredentials } from './tls.js';
 
 export type Command = { readonly op: string; readonly value: number };
 
@@ -87,8 +96,100 @@ export async function startPair(): Promise<[TestNode, TestNode]> {
   return [a, b];
 }
 
+/** One message of every type from `from` to `to`, but InstallSnapshot (see snapshot-transfer.test.ts). */
+export function everyMessageType(from: string, to: string): Message<Command>[] {
+  return [
+    { type: 'RequestVote', term: 7, from, to, lastLogIndex: 41, lastLogTerm: 6, transfer: true },
+    { type: 'RequestVoteResponse', term: 7, from, to, voteGranted: true },
+    { type: 'PreVote', term: 8, from, to, lastLogIndex: 41, lastLogTerm: 6 },
+    { type: 'PreVoteResponse', term: 8, from, to, voteGranted: false },
+    {
+      type: 'AppendEntries',
+      term: 7,
+      from,
+      to,
+      prevLogIndex: 41,
+      prevLogTerm: 6,
+      leaderCommit: 40,
+      round: 12,
+      entries: [
+        {
+          index: 42,
+          term: 6,
+          kind: 'config',
+          membership: { voters: [from, to], learners: [], outgoing: [from] },
+        },
+        { index: 43, term: 7, kind: 'noop' },
+        { index: 44, term: 7, kind: 'command', command: { op: 'set', value: 3 } },
+      ],
+    },
+    {
+      type: 'AppendEntriesResponse',
+      term: 7,
+      from,
+      to,
+      success: false,
+      index: 41,
+      conflictTerm: 5,
+      conflictIndex: 30,
+      round: 12,
+    },
+    { type: 'InstallSnapshotResponse', term: 7, from, to, index: 41, round: 13 },
+    { type: 'TimeoutNow', term: 7, from, to },
+  ];
+}
+
 export function vote(from: string, to: string, term = 1): Message<Command> {
   return { type: 'RequestVote', term, from, to, lastLogIndex: 0, lastLogTerm: 0, transfer: false };
+}
+
+/** Node ids with certificates from the test CA; `stranger` is the one node the other CA signed. */
+export const certifiedIds = ['a', 'b', 'c', 'd', 'mallory'] as const;
+
+export interface TestPki {
+  /** Credentials for a node of the cluster's CA. */
+  credentials(id: (typeof certifiedIds)[number]): TlsCredentials;
+  /** Credentials for node `stranger`, whose certificate another CA signed (with the cluster's CA trusted). */
+  readonly stranger: TlsCredentials;
+}
+
+let pki: Promise<TestPki> | undefined;
+
+/** The test CAs and certificates, made on first use (a fraction of a second with openssl). */
+export function testPki(): Promise<TestPki> {
+  pki ??= (async () => {
+    const dir = join(tmpdir(), `pureraft-pki-${process.pid}-${Date.now()}`);
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    await makeDevCertificates({ dir: join(dir, 'cluster'), nodes: certifiedIds, days: 1 });
+    await makeDevCertificates({ dir: join(dir, 'other'), nodes: ['stranger'], days: 1 });
+    const load = async (files: { cert: string; key: string; ca: string }, ca = files.ca) => ({
+      cert: await readFile(files.cert, 'utf8'),
+      key: await readFile(files.key, 'utf8'),
+      ca: await readFile(ca, 'utf8'),
+    });
+    const loaded = new Map<string, TlsCredentials>();
+    for (const id of certifiedIds) loaded.set(id, await load(certificateFiles(join(dir, 'cluster'), id)));
+    const strangerFiles = certificateFiles(join(dir, 'other'), 'stranger');
+    const stranger = await load(strangerFiles, join(dir, 'cluster', 'ca.pem'));
+    return { credentials: (id) => loaded.get(id)!, stranger };
+  })();
+  return pki;
+}
+
+/** Options that put a test node in the mutual-TLS mode, with its own certificate. */
+export async function tlsOptions(
+  id: (typeof certifiedIds)[number],
+): Promise<Partial<TcpTransportOptions<Command>>> {
+  return { secret: undefined, tls: (await testPki()).credentials(id) };
+}
+
+/** How a RawClient connects and authenticates: the test secret or another, or TLS with some credentials. */
+export type RawCredentials = string | { readonly tls: TlsCredentials; readonly certifiedAs: string };
+
+function securityOf(credentials: RawCredentials): PeerSecurity {
+  return typeof credentials === 'string'
+    ? new SharedSecret(encoder.encode(credentials))
+    : new MutualTls(credentials.certifiedAs, credentials.tls, 1_000);
 }
 
 /** A hand-driven client socket, for speaking the protocol wrongly on purpose. */
@@ -96,6 +197,8 @@ export class RawClient {
   readonly frames: Uint8Array[] = [];
   closed = false;
   private readonly decoder = new FrameDecoder(1 << 20);
+  /** After a shared-secret handshake: what `sendFrame` seals with. */
+  private sealer: FrameSealer | undefined;
 
   private constructor(readonly socket: Socket) {
     socket.on('error', () => {});
@@ -110,29 +213,40 @@ export class RawClient {
     });
   }
 
-  static async connect(port: number): Promise<RawClient> {
-    const socket = connect({ host, port });
+  /** A plain TCP connection, or with `security` one as that mode opens it to `peerId`. */
+  static async connect(port: number, security?: PeerSecurity, peerId = 'b'): Promise<RawClient> {
+    const socket =
+      security === undefined ? connect({ host, port }) : security.connect({ host, port }, peerId);
     closeLater(() => {
       socket.destroy();
     });
-    await once(socket, 'connect');
+    await once(socket, security?.mode === 'mutual TLS' ? 'secureConnect' : 'connect');
     return new RawClient(socket);
   }
 
-  /** Connects and completes the handshake as `id`, holding `withSecret`. */
+  /**
+   * Connects and runs the handshake as `id` with `credentials`; waits for the acceptor's welcome only when
+   * `welcomed` (by default, with the right secret or any certificate).
+   */
   static async authenticated(
     port: number,
     id: string,
     peerId: string,
-    withSecret = secret,
+    credentials: RawCredentials = secret,
     purpose: ConnectionPurpose = 'messages',
+    welcomed = credentials === secret || typeof credentials !== 'string',
   ): Promise<RawClient> {
-    const client = await RawClient.connect(port);
-    const handshake = new ConnectorHandshake(id, peerId, encoder.encode(withSecret), purpose);
+    const security = securityOf(credentials);
+    const client = await RawClient.connect(port, security, peerId);
+    const handshake = new ConnectorHandshake(id, peerId, security.credentials(client.socket), purpose);
     const auth = handshake.receive(await client.nextFrame());
     if (auth.kind !== 'continue') throw new Error(`unexpected hello: ${JSON.stringify(auth)}`);
     client.sendFrame(auth.reply);
-    if (withSecret === secret) expect(handshake.receive(await client.nextFrame()).kind).toBe('authenticated');
+    if (!welcomed) return client;
+    const welcome = handshake.receive(await client.nextFrame());
+    expect(welcome.kind).toBe('authenticated');
+    if (welcome.kind === 'authenticated' && welcome.keys !== undefined)
+      client.sealer = new FrameSealer(welcome.keys.send);
     return client;
   }
 
@@ -141,7 +255,13 @@ export class RawClient {
     return this.frames.shift()!;
   }
 
+  /** Sends a frame, sealed as the handshake keyed it (in the shared-secret mode). */
   sendFrame(payload: Uint8Array): void {
+    this.sendUnsealed(this.sealer === undefined ? payload : this.sealer.seal(payload));
+  }
+
+  /** Sends a frame as it is: what someone without the connection's keys can do. */
+  sendUnsealed(payload: Uint8Array): void {
     this.socket.write(encodeFrame(payload));
   }
 

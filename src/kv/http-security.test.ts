@@ -1,0 +1,209 @@
+/**
+ * The HTTP API's defences, on a server alone (no cluster behind it): bearer tokens and roles, HTTPS, and the
+ * requests that used to slip past the JSON errors (an unknown method, a client that leaves mid-body).
+ */
+import { readFile, rm } from 'node:fs/promises';
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { certificateFiles, makeDevCertificates } from '../cli/dev-certs.js';
+import { NotLeaderError } from '../runtime/node/index.js';
+import { type ApiAuth, ApiTokens } from './api-auth.js';
+import type { KvCommand, KvResult } from './commands.js';
+import { type KvHttpOptions, KvHttpServer } from './http.js';
+
+const writer = 'w'.repeat(32);
+const reader = 'r'.repeat(32);
+const tokens = ApiTokens.parse(`# test\nread-write ${writer}\n\nread-only ${reader}\n`, 'tokens');
+
+const servers: KvHttpServer[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((server) => server.close()));
+});
+
+/** A server whose "cluster" answers every command at once, or redirects to `leader` if one is named. */
+async function serve(options: Partial<KvHttpOptions> = {}, leader?: string): Promise<KvHttpServer> {
+  const server = new KvHttpServer({
+    propose: async (command: KvCommand): Promise<KvResult> => {
+      if (leader !== undefined) throw new NotLeaderError(leader);
+      return command.op === 'get' ? { op: 'get', value: 'v' } : { op: 'put', previous: null };
+    },
+    read: async () => {
+      if (leader !== undefined) throw new NotLeaderError(leader);
+      return 'v';
+    },
+    readIndex: async () => 1,
+    transferLeadership: async () => undefined,
+    httpAddressOf: (id) => (id === leader ? '127.0.0.1:1' : undefined),
+    status: () => ({ role: 'leader' }),
+    debugKv: () => ({}),
+    metrics: () => 'pureraft_term 1\n',
+    ...options,
+  });
+  servers.push(server);
+  await server.listen('127.0.0.1', 0);
+  return server;
+}
+
+interface Answer {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders;
+  readonly json: unknown;
+}
+
+async function call(
+  server: KvHttpServer,
+  method: string,
+  path: string,
+  { token, body, ca }: { token?: string; body?: string; ca?: string } = {},
+): Promise<Answer> {
+  const request = ca === undefined ? httpRequest : httpsRequest;
+  const scheme = ca === undefined ? 'http' : 'https';
+  return new Promise((resolve, reject) => {
+    const outgoing = request(
+      `${scheme}://127.0.0.1:${server.port}${path}`,
+      {
+        method,
+        ca,
+        headers: token === undefined ? {} : { Authorization: `Bearer ${token}` },
+      },
+      (response) => {
+        let text = '';
+        response.on('data', (chunk: Buffer) => {
+          text += chunk.toString();
+        });
+        response.on('end', () => {
+          const json = response.headers['content-type'] === 'application/json' ? JSON.parse(text) : text;
+          resolve({ status: response.statusCode!, headers: response.headers, json });
+        });
+      },
+    );
+    outgoing.on('error', reject);
+    outgoing.end(body);
+  });
+}
+
+describe('API tokens', () => {
+  const auth: ApiAuth = { tokens };
+
+  it('refuse a request without a token, or with one it does not know', async () => {
+    const server = await serve({ auth });
+    for (const token of [undefined, 'x'.repeat(32)]) {
+      const answer = await call(server, 'GET', '/kv/k', { ...(token !== undefined && { token }) });
+      expect(answer).toMatchObject({ status: 401, json: { error: expect.stringMatching(/bearer token/) } });
+      expect(answer.headers['www-authenticate']).toBe('Bearer realm="pureraft"');
+    }
+    expect((await call(server, 'GET', '/status')).status).toBe(401);
+    expect((await call(server, 'GET', '/debug/kv')).status).toBe(401);
+  });
+
+  it('let a read-only token read, and only a read-write one write', async () => {
+    const server = await serve({ auth });
+    expect(await call(server, 'GET', '/kv/k', { token: reader })).toMatchObject({ status: 200 });
+    expect(await call(server, 'GET', '/metrics', { token: reader })).toMatchObject({ status: 200 });
+    for (const method of ['PUT', 'DELETE', 'POST']) {
+      const body = method === 'POST' ? '{"expect":null,"value":"x"}' : undefined;
+      expect(await call(server, method, '/kv/k', { token: reader, ...(body && { body }) })).toMatchObject({
+        status: 403,
+        json: { error: 'this token is read-only: it cannot write' },
+      });
+      expect((await call(server, method, '/kv/k', { token: writer, ...(body && { body }) })).status).toBe(
+        200,
+      );
+    }
+  });
+
+  it('leave /status and /metrics open when asked, and nothing else', async () => {
+    const server = await serve({ auth: { tokens, openStatus: true } });
+    expect((await call(server, 'GET', '/status')).status).toBe(200);
+    expect((await call(server, 'GET', '/metrics')).status).toBe(200);
+    expect((await call(server, 'GET', '/debug/kv')).status).toBe(401);
+    expect((await call(server, 'GET', '/kv/k')).status).toBe(401);
+  });
+
+  it('come from a file whose mistakes are named by line', () => {
+    const cases: [string, RegExp][] = [
+      ['admin abcdefghijklmnopqrstuvwxyz', /t:1: expected "<read-only\|read-write> <token>"/],
+      ['read-only short', /t:1: a token must be 16 or more printable characters/],
+      [`read-only ${reader}\nread-write ${reader}`, /t:2: this token is listed twice/],
+      [`read-only ${reader} extra`, /t:1: expected/],
+      ['# nothing\n', /t: no tokens/],
+    ];
+    for (const [text, error] of cases) expect(() => ApiTokens.parse(text, 't')).toThrow(error);
+    expect(tokens.roleOf(`bearer ${writer}`)).toBe('read-write');
+    expect(tokens.roleOf(`Basic ${writer}`)).toBeUndefined();
+  });
+});
+
+describe('HTTPS', () => {
+  let tls: { cert: string; key: string; ca: string };
+
+  beforeAll(async () => {
+    const dir = join(tmpdir(), `pureraft-https-${process.pid}-${Date.now()}`);
+    await makeDevCertificates({ dir, nodes: ['n1'], days: 1 });
+    const files = certificateFiles(dir, 'n1');
+    tls = {
+      cert: await readFile(files.cert, 'utf8'),
+      key: await readFile(files.key, 'utf8'),
+      ca: await readFile(files.ca, 'utf8'),
+    };
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('serves the API, with tokens, and redirects to https', async () => {
+    const server = await serve({ tls, auth: { tokens } }, 'n2');
+    expect(await call(server, 'GET', '/status', { token: reader, ca: tls.ca })).toMatchObject({
+      status: 200,
+      json: { role: 'leader' },
+    });
+    const redirect = await call(server, 'PUT', '/kv/k', { token: writer, body: 'v', ca: tls.ca });
+    expect(redirect).toMatchObject({ status: 307, headers: { location: 'https://127.0.0.1:1/kv/k' } });
+    // Plain HTTP to the HTTPS port gets nowhere, and the server goes on.
+    await expect(call(server, 'GET', '/status')).rejects.toThrow();
+    expect((await call(server, 'GET', '/status', { token: reader, ca: tls.ca })).status).toBe(200);
+  });
+});
+
+describe('requests that used to get no JSON or too much log', () => {
+  /** Writes `bytes` to the server and returns everything it answers until it closes the connection. */
+  async function raw(server: KvHttpServer, bytes: string, closeAfterWrite = false): Promise<string> {
+    return new Promise((resolve, reject) => {
+      let answer = '';
+      const socket = connect(server.port, '127.0.0.1', () => {
+        socket.write(bytes);
+        if (closeAfterWrite) socket.destroy();
+      });
+      socket.on('data', (chunk: Buffer) => {
+        answer += chunk.toString();
+      });
+      socket.on('error', reject);
+      socket.on('close', () => resolve(answer));
+      socket.setTimeout(5_000, () => reject(new Error('no answer within 5 s')));
+    });
+  }
+
+  it('answer an unknown method with a JSON error', async () => {
+    const server = await serve();
+    const answer = await raw(server, 'BREW /kv/coffee HTTP/1.1\r\nHost: pot\r\n\r\n');
+    expect(answer).toMatch(/^HTTP\/1\.1 501 Not Implemented\r\n/);
+    expect(answer).toMatch(/Content-Type: application\/json/);
+    expect(JSON.parse(answer.split('\r\n\r\n')[1]!)).toEqual({
+      error: 'unknown method: use GET, PUT, POST or DELETE',
+    });
+    expect(await raw(server, 'GET /\x01 HTTP/1.1\r\n\r\n')).toMatch(
+      /^HTTP\/1\.1 400 Bad Request[\s\S]*"error"/,
+    );
+  });
+
+  it('log one line, and no stack, for a client that leaves mid-body', async () => {
+    const log: string[] = [];
+    const server = await serve({ log: (line) => log.push(line) });
+    await raw(server, 'PUT /kv/k HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly part', true);
+    const deadline = Date.now() + 2_000;
+    while (log.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(log).toEqual(['HTTP PUT /kv/k: the client went away before its request body was complete']);
+  });
+});
