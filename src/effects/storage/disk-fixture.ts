@@ -1,7 +1,11 @@
 /** For tests of DiskStorage: a fresh directory for each test, and storages on it that are closed after it. */
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterEach, beforeEach } from 'vitest';
 import type { Durable } from '../../core/index.js';
 import { DiskStorage, type DiskStorageOptions } from './disk.js';
+import { readFrame } from './frame.js';
+import { SEGMENT_HEADER_BYTES } from './segment-header.js';
 import { makeTempDir } from './test-support.js';
 
 export interface DiskFixture {
@@ -13,6 +17,11 @@ export interface DiskFixture {
   reload(options?: DiskStorageOptions<string>): Promise<Durable<string>>;
   /** What loading rejects with; null if it loads. */
   loadError(options?: DiskStorageOptions<string>): Promise<unknown>;
+  /**
+   * Leaves the directory as a kill -9 of `storage`'s process would: the files as they are now (what close would
+   * still write never happens), and no lock held.
+   */
+  crash(storage: DiskStorage<string>): Promise<void>;
 }
 
 /** Call at the top of a test file or `describe`. */
@@ -43,6 +52,15 @@ export function useDiskFixture(): DiskFixture {
       await storage.close();
       return durable;
     },
+    crash: async (storage) => {
+      const image = new Map<string, Buffer>();
+      for (const name of await readdir(dir)) {
+        if (name !== 'LOCK') image.set(name, await readFile(join(dir, name)));
+      }
+      await storage.close();
+      for (const name of await readdir(dir)) await rm(join(dir, name));
+      for (const [name, bytes] of image) await writeFile(join(dir, name), bytes);
+    },
     loadError: (options = {}) =>
       open(options)
         .load()
@@ -51,4 +69,17 @@ export function useDiskFixture(): DiskFixture {
           (caught: unknown) => caught,
         ),
   };
+}
+
+/** Where each record of a segment file starts, in order. */
+export async function recordOffsets(path: string): Promise<number[]> {
+  const bytes = await readFile(path);
+  const offsets: number[] = [];
+  for (let offset = SEGMENT_HEADER_BYTES; offset < bytes.length; ) {
+    const frame = readFrame(bytes, offset);
+    if (!frame.ok) throw new Error(`${path}: no record at ${offset}: ${frame.reason}`);
+    offsets.push(offset);
+    offset = frame.end;
+  }
+  return offsets;
 }

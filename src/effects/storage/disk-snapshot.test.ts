@@ -192,7 +192,7 @@ describe('DiskStorage compaction', () => {
   });
 
   it('keeps the hard state when the segments that held it are deleted', async () => {
-    const options = { segmentBytes: 1024 };
+    const options = { segmentBytes: 2048 };
     const storage = disk.open(options);
     await storage.load();
     await storage.persist({ type: 'persist', hardState: { term: 7, votedFor: 'n2' } });
@@ -207,7 +207,7 @@ describe('DiskStorage compaction', () => {
     expect(await disk.reload(options)).toMatchObject({ hardState: { term: 7, votedFor: 'n2' }, entries: [] });
   });
   it('replays the segments a crash kept from compaction on top of the snapshot', async () => {
-    const options = { segmentBytes: 1024 };
+    const options = { segmentBytes: 2048 };
     const storage = disk.open(options);
     await storage.load();
     const effects: PersistEffect<string>[] = [{ type: 'persist', hardState }];
@@ -267,6 +267,7 @@ describe('DiskStorage snapshot recovery', () => {
     });
     expect(durable.entries).toEqual(entriesFrom(11, 12));
     expect((await listDir()).filter((name) => !name.startsWith('wal-'))).toEqual([
+      'STATE',
       'snapshot-0000000000000010.snap',
     ]);
   });
@@ -350,7 +351,7 @@ describe('DiskStorage snapshot recovery', () => {
     await rm(segmentPath(disk.dir, 1));
     await expect(disk.open().load()).rejects.toMatchObject({
       name: 'StorageCorruptionError',
-      message: expect.stringMatching(/snapshot-0000000000000010.snap is there but no log segment is/),
+      message: expect.stringMatching(/STATE is there, but no log segment is/),
     });
   });
 });

@@ -41,3 +41,10 @@ export async function readSnapshotBytes(store: SnapshotStore, snapshot: Snapshot
   for await (const chunk of store.read(snapshot)) chunks.push(chunk);
   return Buffer.concat(chunks);
 }
+
+/** A copy of `bytes` with every bit of the byte at `offset` flipped. */
+export function flipped<T extends Uint8Array>(bytes: T, offset: number): T {
+  const copy = bytes.slice() as T;
+  copy[offset] = copy[offset]! ^ 0xff;
+  return copy;
+}
