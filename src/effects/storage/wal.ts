@@ -218,6 +218,15 @@ export class WalWriter {
     this.#synced = segment.length;
   }
 
+  /**
+   * Seals the open segment in both slots, one after the other, each synced: a sealed segment's length is known
+   * only from its seal, so a single damaged slot must not lose it. Once per segment, so the second sync is cheap.
+   */
+  async #seal(): Promise<void> {
+    await this.#sync(true);
+    await this.#sync(true);
+  }
+
   /** Creates the next segment, then seals the open one (its records are all synced): see the file header. */
   async #rollOver(): Promise<SegmentState> {
     const previous = this.#segments.at(-1)!;
@@ -225,7 +234,7 @@ export class WalWriter {
     const number = previous.number + 1;
     const handle = await createSegment(this.#dir, this.#incarnation, number);
     try {
-      await this.#sync(true);
+      await this.#seal();
       await this.#openHandle().close();
     } catch (error) {
       await handle.close();
