@@ -1,5 +1,6 @@
 /** Helpers shared by the storage tests: temp directories, a recognizable log and recognizable snapshots. */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Entry, Membership, Snapshot } from '../../core/index.js';
@@ -47,4 +48,44 @@ export function flipped<T extends Uint8Array>(bytes: T, offset: number): T {
   const copy = bytes.slice() as T;
   copy[offset] = copy[offset]! ^ 0xff;
   return copy;
+}
+
+/**
+ * A tmpfs of `bytes` mounted on a new directory, to fill up for real (ENOSPC); or, where that cannot be done
+ * (not root, no mount, not Linux), the reason, for the test to skip with.
+ */
+export async function mountSmallTmpfs(
+  bytes: number,
+): Promise<{ dir: string; unmount: () => Promise<void> } | { skip: string }> {
+  if (process.platform !== 'linux') return { skip: 'a tmpfs needs Linux' };
+  if (process.getuid?.() !== 0) return { skip: 'mounting a tmpfs needs root' };
+  const dir = await mkdtemp(join(tmpdir(), 'pureraft-tmpfs-'));
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${bytes}`, 'tmpfs', dir], { stdio: 'pipe' });
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true });
+    return { skip: `mount -t tmpfs failed: ${(error as Error).message.split('\n')[0]}` };
+  }
+  return {
+    dir,
+    unmount: async () => {
+      execFileSync('umount', ['-l', dir]);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Writes a file of zeros into `dir` until the disk is full; returns its path. */
+export async function fillDisk(dir: string): Promise<string> {
+  const path = join(dir, 'filler');
+  const handle = await open(path, 'w');
+  try {
+    const chunk = new Uint8Array(4096);
+    for (;;) await handle.write(chunk);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
+  } finally {
+    await handle.close();
+  }
+  return path;
 }

@@ -5,6 +5,7 @@ export {
   OverloadedError,
   ProposalLostError,
   ProposalTimeoutError,
+  StorageUnavailableError,
 } from './errors.js';
 export { type NodeStatus, RaftNode, type RaftNodeOptions, type RaftNodeStats } from './node.js';
 export { type ReplayedStep, replay } from './replay.js';
