@@ -382,8 +382,7 @@ export class DiskStorage<C> implements Storage<C> {
   /** Why a persist cannot be taken now. */
   #unavailableError(): Error {
     if (this.#failure !== null) {
-      const message = `DiskStorage: ${this.#failure.message}; persists are refused until reopen() succeeds`;
-      return new Error(message, { cause: this.#failure });
+      return new Error(`DiskStorage: ${this.#failure.message}`, { cause: this.#failure });
     }
     return new Error(`DiskStorage: persist when ${this.#phase}`);
   }

@@ -51,26 +51,29 @@ export function flipped<T extends Uint8Array>(bytes: T, offset: number): T {
 }
 
 /**
- * A tmpfs of `bytes` mounted on a new directory, to fill up for real (ENOSPC); or, where that cannot be done
- * (not root, no mount, not Linux), the reason, for the test to skip with.
+ * A tmpfs of `bytes` mounted on `at` (an existing directory, left in place when unmounted) or on a new one,
+ * to fill up for real (ENOSPC); or, where that cannot be done (not root, no mount, not Linux), the reason, for
+ * the test to skip with.
  */
 export async function mountSmallTmpfs(
   bytes: number,
+  at?: string,
 ): Promise<{ dir: string; unmount: () => Promise<void> } | { skip: string }> {
   if (process.platform !== 'linux') return { skip: 'a tmpfs needs Linux' };
   if (process.getuid?.() !== 0) return { skip: 'mounting a tmpfs needs root' };
-  const dir = await mkdtemp(join(tmpdir(), 'pureraft-tmpfs-'));
+  const dir = at ?? (await mkdtemp(join(tmpdir(), 'pureraft-tmpfs-')));
+  const removeDir = () => (at === undefined ? rm(dir, { recursive: true, force: true }) : Promise.resolve());
   try {
     execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${bytes}`, 'tmpfs', dir], { stdio: 'pipe' });
   } catch (error) {
-    await rm(dir, { recursive: true, force: true });
+    await removeDir();
     return { skip: `mount -t tmpfs failed: ${(error as Error).message.split('\n')[0]}` };
   }
   return {
     dir,
     unmount: async () => {
       execFileSync('umount', ['-l', dir]);
-      await rm(dir, { recursive: true, force: true });
+      await removeDir();
     },
   };
 }
