@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import { relative, resolve } from 'node:path';
 import { clusterConfigs, formatAddress, type KvNodeConfig } from '../kv/index.js';
 import { type CommandSpec, defineCommand, type Flag, type FlagValues, UsageError } from './flags.js';
-import { NodeProcess } from './launcher.js';
+import { NodeProcess, RestartBackoff } from './launcher.js';
 import { SECRET_ENV } from './node-config.js';
 
 const spec = {
@@ -17,7 +17,8 @@ Starts a cluster of --nodes nodes as child processes on one host, numbered n1, n
 port raft-port + i - 1 and HTTP port http-port + i - 1, and keeps its log in <data-dir>/n<i>, so a restart
 finds its data again. The cluster secret is --secret, else ${SECRET_ENV}, else a random one for this run.
 A node that dies (try kill -9 on the pid the banner shows) is started again after --restart-after ms, from
-its own data. Ctrl-C stops every node.`,
+its own data; one that keeps dying soon after it starts waits twice as long each time, up to 60 s. Ctrl-C
+stops every node.`,
   positionals: 0,
   flags: {
     nodes: { type: 'integer', description: 'How many nodes. Default 3.' },
@@ -51,7 +52,8 @@ its own data. Ctrl-C stops every node.`,
     'restart-after': {
       type: 'integer',
       placeholder: 'ms',
-      description: 'Restart a node that died after this long; 0 leaves it down. Default 3000.',
+      description:
+        'Restart a node that died after this long, doubled for each exit in a row within 30 s of its start (at most 60 s); 0 leaves it down. Default 3000.',
     },
     'trace-dir': {
       type: 'string',
@@ -138,15 +140,19 @@ async function run(flags: ClusterFlags, _positionals: readonly string[], usage: 
     new NodeProcess(incarnation(config, flags['trace-dir']), log(config.id));
   const nodes = configs.map(launch);
   const restartAfterMs = flags['restart-after'] ?? 3000;
+  const backoffs = nodes.map(() => new RestartBackoff(restartAfterMs));
   let stopping = false;
   const restarts = new Set<NodeJS.Timeout>();
-  // A node that dies unexpectedly comes back from its own data, as a crashed server would.
+  // A node that dies unexpectedly comes back from its own data, as a crashed server would; one that keeps
+  // dying soon after it starts comes back ever more slowly.
   const supervise = (position: number): void => {
     const node = nodes[position]!;
     void node.exited.then(({ code, signal }) => {
       if (stopping) return;
       const { id } = node.config;
-      const again = restartAfterMs > 0 ? `; restarting in ${restartAfterMs} ms` : '';
+      const { delayMs, quickExits } = backoffs[position]!.next(Date.now() - node.startedAt);
+      const inARow = quickExits > 1 ? `, ${quickExits} exits in a row soon after starting` : '';
+      const again = restartAfterMs > 0 ? `; restarting in ${delayMs} ms${inARow}` : '';
       process.stdout.write(`[${id}] exited unexpectedly (code ${code}, signal ${signal})${again}\n`);
       if (restartAfterMs === 0) return;
       const timer = setTimeout(() => {
@@ -155,7 +161,7 @@ async function run(flags: ClusterFlags, _positionals: readonly string[], usage: 
         nodes[position] = launch(configs[position]!);
         process.stdout.write(`[${id}] restarted as pid ${nodes[position]!.child.pid}\n`);
         supervise(position);
-      }, restartAfterMs);
+      }, delayMs);
       restarts.add(timer);
     });
   };
