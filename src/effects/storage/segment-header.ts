@@ -4,10 +4,11 @@
  * a torn write (after the last sync: cut) from damage (before it: refuse):
  * - `incarnation`: the directory's (state-file.ts);
  * - `number`: the segment's own number, so that a renamed or copied file is not replayed in the wrong place;
- * - `syncedThrough`: every byte before this offset was synced. Each batch rewrites the header with the offset
- *   where the previous batch ended, in the same fdatasync as its records: so recording a sync costs no extra
- *   sync. The last batch before a crash is vouched for only by its own checksums until something follows it:
- *   the next batch, a quiet moment (disk.ts writes the header alone then), or a clean close;
+ * - `syncedThrough`: every byte before this offset was synced. A batch rewrites the header with the offset
+ *   where the previous sync ended, in the same fdatasync as its records, so recording a sync costs no extra
+ *   sync (and, to spare a stream of one-write batches a second write each, at most every 10 ms: wal.ts). What
+ *   was synced since is vouched for only by its own checksums until the next such write, a quiet moment
+ *   (disk.ts then writes the header alone) or a clean close: damage there is cut as a torn write would be;
  * - `sealed`: the segment is complete and the next one exists (it is set once the next one was created). A
  *   sealed last segment means a later one went missing.
  */

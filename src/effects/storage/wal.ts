@@ -2,9 +2,9 @@
  * Appending to the write-ahead log's segments, and deleting the oldest ones once a snapshot covers them.
  *
  * Every segment begins with a header (segment-header.ts) that says how far it is known to be synced. A batch
- * is one positional write of its records, then (when the previous batch is not vouched for yet) one of the
- * header's older slot, saying where the previous batch ended, then one fdatasync for both: a torn write can
- * only ever be past the offset the header names, and anything wrong before it is damage.
+ * is one positional write of its records and (at most every VOUCH_EVERY_MS) one of the header's older slot,
+ * saying where the previous sync ended, then one fdatasync for both: a torn write can only ever be past the
+ * offset the header names, and anything wrong before it is damage.
  *
  * A new segment is created whole (header included) under another name and renamed into place, and only then is
  * the one before it sealed (its header says it is complete): so a crash in between leaves an empty last segment
@@ -47,11 +47,19 @@ export interface SyncedEnd {
   readonly length: number;
 }
 
-/** The open segment's header as last written: the sequence of that write, and the offset it vouches for. */
+/** The open segment's header as last written: the sequence of that write, the offset it vouches for, when. */
 interface HeaderState {
   sequence: number;
   syncedThrough: number;
+  writtenAt: number;
 }
+
+/**
+ * How often a batch also brings the header up to date, at most. What was synced since is vouched for by the
+ * next such write, or by `markSynced` (a quiet moment, a clean close): until then damage to it looks like a
+ * torn write (see segment-header.ts).
+ */
+export const VOUCH_EVERY_MS = 10;
 
 export class WalWriter {
   readonly #dir: string;
@@ -97,10 +105,8 @@ export class WalWriter {
     if (last === undefined) {
       const handle = await createSegment(dir, options.incarnation, 1);
       const first = { number: 1, length: SEGMENT_HEADER_BYTES, lastEntryIndex: 0 };
-      return new WalWriter(dir, options, [first], handle, {
-        sequence: 1,
-        syncedThrough: SEGMENT_HEADER_BYTES,
-      });
+      const header = { sequence: 1, syncedThrough: SEGMENT_HEADER_BYTES, writtenAt: 0 };
+      return new WalWriter(dir, options, [first], handle, header);
     }
     const handle = await writing(last.path, 'open', () => open(last.path, 'r+'));
     const segments = recovered.segments.map(({ number, length, lastEntryIndex }) => ({
@@ -111,6 +117,7 @@ export class WalWriter {
     const wal = new WalWriter(dir, options, segments, handle, {
       sequence: last.headerSequence,
       syncedThrough: last.header.syncedThrough,
+      writtenAt: 0,
     });
     try {
       await writing(last.path, 'cut', async () => {
@@ -140,12 +147,8 @@ export class WalWriter {
     if (segment.length > SEGMENT_HEADER_BYTES && segment.length + bytes.length > this.#segmentBytes) {
       segment = await this.#rollOver();
     }
-    const path = segmentPath(this.#dir, segment.number);
-    const handle = this.#openHandle();
-    await writing(path, 'write', () => writeFully(handle, bytes, segment.length));
-    segment.length += bytes.length;
+    await this.#sync(false, bytes);
     segment.lastEntryIndex = Math.max(segment.lastEntryIndex, lastEntryIndex);
-    await this.#sync(false);
     this.#stats.records += frames.length;
     this.#stats.bytes += bytes.length;
     this.#stats.walBytesOnDisk += bytes.length;
@@ -158,7 +161,7 @@ export class WalWriter {
    */
   async markSynced(): Promise<boolean> {
     if (this.#header.syncedThrough >= this.#synced) return false;
-    await this.#sync(false);
+    await this.#sync(false, undefined, true);
     return true;
   }
 
@@ -190,32 +193,39 @@ export class WalWriter {
   }
 
   /**
-   * Syncs the open segment, with its header (when it lags) saying that what was synced before is synced; or,
-   * to seal it, saying that all of it is and that a next segment exists. Either way only what an earlier sync
-   * made durable is vouched for, so a crash during this one cannot make the header claim a torn write.
+   * Appends `records` (if any) to the open segment and syncs it, with its header (when it lags) saying that
+   * what was synced before is synced; or, to seal it, saying that all of it is and that a next segment exists.
+   * Either way only what an earlier sync made durable is vouched for, so a crash during this one cannot make
+   * the header claim a torn write. The two writes go out together (they touch different pages), then one sync.
    */
-  async #sync(seal: boolean): Promise<void> {
+  async #sync(seal: boolean, records?: Uint8Array, vouchAll = false): Promise<void> {
     const segment = this.#segments.at(-1)!;
     const path = segmentPath(this.#dir, segment.number);
     const handle = this.#openHandle();
     const syncedThrough = this.#synced;
-    await writing(path, 'sync', async () => {
-      if (seal || this.#header.syncedThrough < syncedThrough) {
-        const sequence = this.#header.sequence + 1;
-        const header = {
-          incarnation: this.#incarnation,
-          number: segment.number,
-          syncedThrough,
-          sealed: seal,
-        };
-        const slot = encodeSegmentHeader(sequence, header);
-        await writeFully(handle, slot.bytes, slot.offset);
-        this.#header = { sequence, syncedThrough };
-      }
-      await handle.datasync();
-    });
+    const writes: Promise<void>[] = [];
+    if (records !== undefined) writes.push(writeFully(handle, records, segment.length));
+    if (seal || this.#vouchDue(vouchAll)) {
+      const sequence = this.#header.sequence + 1;
+      const header = { incarnation: this.#incarnation, number: segment.number, syncedThrough, sealed: seal };
+      const slot = encodeSegmentHeader(sequence, header);
+      writes.push(writeFully(handle, slot.bytes, slot.offset));
+      this.#header = { sequence, syncedThrough, writtenAt: Date.now() };
+    }
+    await writing(path, 'write', () => Promise.all(writes));
+    segment.length += records?.length ?? 0;
+    await writing(path, 'sync', () => handle.datasync());
     this.#stats.syncs++;
     this.#synced = segment.length;
+  }
+
+  /**
+   * Whether a sync should bring the header up to date: when asked, and otherwise at most every VOUCH_EVERY_MS,
+   * so that a stream of small batches (one client, each write its own sync) does not pay a second write for each.
+   */
+  #vouchDue(always: boolean): boolean {
+    if (this.#header.syncedThrough >= this.#synced) return false;
+    return always || Date.now() - this.#header.writtenAt >= VOUCH_EVERY_MS;
   }
 
   /**
@@ -243,7 +253,7 @@ export class WalWriter {
     const segment = { number, length: SEGMENT_HEADER_BYTES, lastEntryIndex: 0 };
     this.#segments.push(segment);
     this.#handle = handle;
-    this.#header = { sequence: 1, syncedThrough: SEGMENT_HEADER_BYTES };
+    this.#header = { sequence: 1, syncedThrough: SEGMENT_HEADER_BYTES, writtenAt: 0 };
     this.#synced = SEGMENT_HEADER_BYTES;
     this.#stats.walBytesOnDisk += SEGMENT_HEADER_BYTES;
     return segment;
