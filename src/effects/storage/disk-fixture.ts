@@ -1,5 +1,5 @@
 /** For tests of DiskStorage: a fresh directory for each test, and storages on it that are closed after it. */
-import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach } from 'vitest';
 import type { Durable } from '../../core/index.js';
@@ -82,4 +82,20 @@ export async function recordOffsets(path: string): Promise<number[]> {
     offset = frame.end;
   }
   return offsets;
+}
+
+/**
+ * Makes every file write in this process fail with ENOSPC until the returned function is called: a full disk,
+ * without a mount.
+ */
+export async function failWrites(): Promise<() => void> {
+  const probe = await open('/', 'r');
+  const prototype = Object.getPrototypeOf(probe) as { write: (...args: unknown[]) => Promise<unknown> };
+  await probe.close();
+  const write = prototype.write;
+  prototype.write = () =>
+    Promise.reject(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }));
+  return () => {
+    prototype.write = write;
+  };
 }

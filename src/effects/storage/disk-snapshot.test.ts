@@ -6,7 +6,7 @@ import { jsonCodec } from '../binary.js';
 import type { SnapshotRef } from '../snapshot-data.js';
 import { StorageCorruptionError } from './corruption.js';
 import type { DiskStorage } from './disk.js';
-import { useDiskFixture } from './disk-fixture.js';
+import { failWrites, useDiskFixture } from './disk-fixture.js';
 import { crc32, encodeFrame } from './frame.js';
 import { segmentPath, snapshotPath } from './layout.js';
 import { encodePersistRecord } from './record.js';
@@ -513,3 +513,44 @@ function flipByte(bytes: Buffer, at: number): Buffer {
   copy[at]! ^= 0x01;
   return copy;
 }
+
+describe('DiskStorage reopened after failed writes', () => {
+  it('holds exactly what was acknowledged, its snapshot included, and serves that snapshot again', async () => {
+    const storage = disk.open({ segmentBytes: 4096 });
+    await storage.load();
+    const acknowledged: PersistEffect<string>[] = [
+      { type: 'persist', hardState, entries: entriesFrom(1, 20) },
+      { type: 'persist', snapshot: await takeSnapshot(storage, 15) },
+      { type: 'persist', entries: entriesFrom(21, 25) },
+    ];
+    await persistAll(storage, acknowledged);
+    const pending = await takeSnapshot(storage, 25);
+    const restore = await failWrites();
+    try {
+      const failed = [
+        storage.persist({
+          type: 'persist',
+          hardState: { term: 2, votedFor: null },
+          entries: entriesFrom(26, 26, 2),
+        }),
+        storage.persist({ type: 'persist', snapshot: pending }),
+      ];
+      for (const outcome of await Promise.allSettled(failed)) {
+        expect(outcome).toMatchObject({ status: 'rejected', reason: { cause: { code: 'ENOSPC' } } });
+      }
+      await expect(storage.reopen()).rejects.toMatchObject({ code: 'ENOSPC' });
+    } finally {
+      restore();
+    }
+    const durable = await storage.reopen();
+    expect(durable).toEqual(expectedAfter(acknowledged));
+    expect(await readSnapshotBytes(storage.snapshots, durable.snapshot!)).toEqual(
+      Buffer.from(snapshotDataAt(15)),
+    );
+    // It goes on from there, and a restart finds the same.
+    const next: PersistEffect<string> = { type: 'persist', entries: entriesFrom(26, 27, 1) };
+    await storage.persist(next);
+    await storage.close();
+    expect(await disk.reload()).toEqual(expectedAfter([...acknowledged, next]));
+  });
+});

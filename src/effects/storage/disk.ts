@@ -96,8 +96,7 @@ export class DiskStorage<C> implements Storage<C> {
     snapshotBytes: 0,
     snapshotBytesOnDisk: 0,
   };
-  /** Replaced by `reopen`: data written through the one before is gone. */
-  snapshots: DiskSnapshotStore;
+  readonly snapshots: DiskSnapshotStore;
   readonly #dir: string;
   readonly #codec: CommandCodec<C>;
   readonly #segmentBytes: number;
@@ -175,7 +174,8 @@ export class DiskStorage<C> implements Storage<C> {
    * After a failed write: checks that the disk takes a write and a sync again, then recovers as `load` does,
    * keeping the lock, and replaying only what was synced before the failure. Resolves with the durable state
    * (what every acknowledged persist made, and nothing a failed one did); rejects, still failed, if the disk
-   * does not take writes yet. Snapshot data written before is gone: `snapshots` is a new store.
+   * does not take writes yet. `snapshots` stays the same store (others may hold it), stopped and started again
+   * on the current snapshot: data written through it before and not made current is gone.
    */
   async reopen(): Promise<Durable<C>> {
     if (this.#phase !== 'failed') throw new Error(`DiskStorage: reopen called when ${this.#phase}`);
@@ -185,7 +185,6 @@ export class DiskStorage<C> implements Storage<C> {
       await this.snapshots.stop();
       await this.#closeFiles();
       await probeWrites(this.#dir);
-      this.snapshots = new DiskSnapshotStore(this.#dir);
       return await this.#open(this.#trustedEnd);
     } catch (error) {
       await this.#closeFiles();
