@@ -122,6 +122,8 @@ export class DiskStorage<C> implements Storage<C> {
   /** The running flusher, if any; it drains the queue and then ends. */
   #flushing: Promise<void> | null = null;
   #closing: Promise<void> | null = null;
+  /** The last reopen, settled either way. */
+  #reopening: Promise<void> = Promise.resolve();
 
   constructor(dir: string, options: DiskStorageOptions<C> = {}) {
     const segmentBytes = options.segmentBytes ?? 64 * 1024 * 1024;
@@ -177,9 +179,20 @@ export class DiskStorage<C> implements Storage<C> {
    * does not take writes yet. `snapshots` stays the same store (others may hold it), stopped and started again
    * on the current snapshot: data written through it before and not made current is gone.
    */
-  async reopen(): Promise<Durable<C>> {
-    if (this.#phase !== 'failed') throw new Error(`DiskStorage: reopen called when ${this.#phase}`);
+  reopen(): Promise<Durable<C>> {
+    if (this.#phase !== 'failed') {
+      return Promise.reject(new Error(`DiskStorage: reopen called when ${this.#phase}`));
+    }
     this.#phase = 'reopening';
+    const reopening = this.#reopen();
+    this.#reopening = reopening.then(
+      () => {},
+      () => {},
+    );
+    return reopening;
+  }
+
+  async #reopen(): Promise<Durable<C>> {
     try {
       await this.#flushing;
       await this.snapshots.stop();
@@ -251,6 +264,8 @@ export class DiskStorage<C> implements Storage<C> {
     if (this.#phase === 'loading') {
       return Promise.reject(new Error('DiskStorage: close called while load is running'));
     }
+    // A reopen under way finishes first, whatever its outcome: it opens files, and close must close them.
+    if (this.#phase === 'reopening') return this.#reopening.then(() => this.close());
     this.#closing ??= this.#close();
     return this.#closing;
   }
