@@ -7,7 +7,7 @@ import { clusterConfigs, formatAddress, type KvNodeConfig } from '../kv/index.js
 import { startVizServer } from '../viz/server.js';
 import { certificateFiles, makeDevCertificates } from './dev-certs.js';
 import { type CommandSpec, defineCommand, type Flag, type FlagValues, UsageError } from './flags.js';
-import { NodeProcess } from './launcher.js';
+import { NodeProcess, RestartBackoff } from './launcher.js';
 import { SECRET_ENV } from './node-config.js';
 import {
   SnapshotSettingsError,
@@ -25,7 +25,8 @@ Starts a cluster of --nodes nodes as child processes on one host, numbered n1, n
 port raft-port + i - 1 and HTTP port http-port + i - 1, and keeps its log in <data-dir>/n<i>, so a restart
 finds its data again. The cluster secret is --secret, else ${SECRET_ENV}, else a random one for this run.
 A node that dies (try kill -9 on the pid the banner shows) is started again after --restart-after ms, from
-its own data. A node stopped with kill <pid> (SIGTERM) hands leadership over first if it leads, and is started
+its own data; one that keeps dying soon after it starts waits twice as long each time, up to 60 s. A node
+stopped with kill <pid> (SIGTERM) hands leadership over first if it leads, and is started
 again the same way: kill the nodes one after another for a rolling restart. Ctrl-C stops every node at once
 (the terminal's SIGINT reaches each of them; a leader's attempt to hand over to a node that is itself stopping
 ends within an election timeout).
@@ -66,7 +67,8 @@ token (see \`pureraft node --help\`).`,
     'restart-after': {
       type: 'integer',
       placeholder: 'ms',
-      description: 'Restart a node that died after this long; 0 leaves it down. Default 3000.',
+      description:
+        'Restart a node that died after this long, doubled for each exit in a row within 30 s of its start (at most 60 s); 0 leaves it down. Default 3000.',
     },
     'trace-dir': {
       type: 'string',
@@ -215,15 +217,19 @@ async function run(flags: ClusterFlags, _positionals: readonly string[], usage: 
     new NodeProcess(incarnation(config, traceDir), log(config.id), { extraFlags });
   const nodes = configs.map(launch);
   const restartAfterMs = flags['restart-after'] ?? 3000;
+  const backoffs = nodes.map(() => new RestartBackoff(restartAfterMs));
   let stopping = false;
   const restarts = new Set<NodeJS.Timeout>();
-  // A node that dies unexpectedly comes back from its own data, as a crashed server would.
+  // A node that dies unexpectedly comes back from its own data, as a crashed server would; one that keeps
+  // dying soon after it starts comes back ever more slowly.
   const supervise = (position: number): void => {
     const node = nodes[position]!;
     void node.exited.then(({ code, signal }) => {
       if (stopping) return;
       const { id } = node.config;
-      const again = restartAfterMs > 0 ? `; restarting in ${restartAfterMs} ms` : '';
+      const { delayMs, quickExits } = backoffs[position]!.next(Date.now() - node.startedAt);
+      const inARow = quickExits > 1 ? `, ${quickExits} exits in a row soon after starting` : '';
+      const again = restartAfterMs > 0 ? `; restarting in ${delayMs} ms${inARow}` : '';
       process.stdout.write(`[${id}] exited unexpectedly (code ${code}, signal ${signal})${again}\n`);
       if (restartAfterMs === 0) return;
       const timer = setTimeout(() => {
@@ -232,7 +238,7 @@ async function run(flags: ClusterFlags, _positionals: readonly string[], usage: 
         nodes[position] = launch(configs[position]!);
         process.stdout.write(`[${id}] restarted as pid ${nodes[position]!.child.pid}\n`);
         supervise(position);
-      }, restartAfterMs);
+      }, delayMs);
       restarts.add(timer);
     });
   };

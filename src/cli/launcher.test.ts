@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { clusterConfigs } from '../kv/index.js';
-import { LastLines, nodeFlags } from './launcher.js';
+import { LastLines, nodeFlags, RestartBackoff } from './launcher.js';
 
 const [config] = clusterConfigs(
   [{ id: 'n1', raft: { host: '127.0.0.1', port: 7001 }, http: { host: '127.0.0.1', port: 8001 } }],
@@ -29,5 +29,15 @@ describe('LastLines', () => {
     expect(lines.text).toBe('a\nb\n');
     for (const line of ['c', 'd', 'e', 'f', 'g']) lines.push(line);
     expect(lines.text).toBe('e\nf\ng\n');
+  });
+});
+
+describe('RestartBackoff', () => {
+  it('doubles the delay for each exit in a row soon after a start, up to the limit, and forgets after a long run', () => {
+    const backoff = new RestartBackoff(3_000, 20_000, 30_000);
+    const delays = [1_000, 500, 2_000, 100, 100].map((ranFor) => backoff.next(ranFor).delayMs);
+    expect(delays).toEqual([3_000, 6_000, 12_000, 20_000, 20_000]);
+    expect(backoff.next(45_000)).toEqual({ delayMs: 3_000, quickExits: 0 });
+    expect(backoff.next(10)).toEqual({ delayMs: 3_000, quickExits: 1 });
   });
 });

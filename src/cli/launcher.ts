@@ -82,6 +82,28 @@ export class LastLines {
   }
 }
 
+/**
+ * How long to wait before starting again a node that died: the base delay after a run that lasted, doubled for
+ * each exit in a row that came soon after its start (a node that keeps failing, on a broken disk or a corrupt
+ * log, is not restarted in a tight loop), up to `maxMs`. A run of `stableMs` or more starts the count afresh.
+ */
+export class RestartBackoff {
+  #quickExits = 0;
+
+  constructor(
+    readonly baseMs: number,
+    readonly maxMs = 60_000,
+    readonly stableMs = 30_000,
+  ) {}
+
+  /** The delay before the next start, given how long the run that just ended lasted; and the exits in a row. */
+  next(ranForMs: number): { delayMs: number; quickExits: number } {
+    this.#quickExits = ranForMs >= this.stableMs ? 0 : this.#quickExits + 1;
+    const doublings = Math.max(0, this.#quickExits - 1);
+    return { delayMs: Math.min(this.maxMs, this.baseMs * 2 ** doublings), quickExits: this.#quickExits };
+  }
+}
+
 export interface Exit {
   readonly code: number | null;
   readonly signal: NodeJS.Signals | null;
@@ -98,6 +120,8 @@ export interface NodeProcessOptions {
 export class NodeProcess {
   readonly child: ChildProcess;
   readonly exited: Promise<Exit>;
+  /** When it was started (ms since the epoch). */
+  readonly startedAt = Date.now();
   readonly #stderr = new LastLines(STDERR_LINES_KEPT);
 
   /** `onLine` gets each line the node writes to stdout or stderr. */

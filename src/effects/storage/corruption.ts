@@ -6,7 +6,7 @@ export class StorageCorruptionError extends Error {
     readonly file: string,
     readonly offset: number,
     readonly reason: string,
-    what: 'write-ahead log' | 'snapshot' = 'write-ahead log',
+    what: 'write-ahead log' | 'snapshot' | 'state file' = 'write-ahead log',
   ) {
     super(`corrupt ${what}: ${file} at offset ${offset}: ${reason}`);
   }

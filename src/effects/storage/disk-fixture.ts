@@ -1,7 +1,11 @@
 /** For tests of DiskStorage: a fresh directory for each test, and storages on it that are closed after it. */
+import { open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterEach, beforeEach } from 'vitest';
 import type { Durable } from '../../core/index.js';
 import { DiskStorage, type DiskStorageOptions } from './disk.js';
+import { readFrame } from './frame.js';
+import { SEGMENT_HEADER_BYTES } from './segment-header.js';
 import { makeTempDir } from './test-support.js';
 
 export interface DiskFixture {
@@ -13,6 +17,11 @@ export interface DiskFixture {
   reload(options?: DiskStorageOptions<string>): Promise<Durable<string>>;
   /** What loading rejects with; null if it loads. */
   loadError(options?: DiskStorageOptions<string>): Promise<unknown>;
+  /**
+   * Leaves the directory as a kill -9 of `storage`'s process would: the files as they are now (what close would
+   * still write never happens), and no lock held.
+   */
+  crash(storage: DiskStorage<string>): Promise<void>;
 }
 
 /** Call at the top of a test file or `describe`. */
@@ -43,6 +52,15 @@ export function useDiskFixture(): DiskFixture {
       await storage.close();
       return durable;
     },
+    crash: async (storage) => {
+      const image = new Map<string, Buffer>();
+      for (const name of await readdir(dir)) {
+        if (name !== 'LOCK') image.set(name, await readFile(join(dir, name)));
+      }
+      await storage.close();
+      for (const name of await readdir(dir)) await rm(join(dir, name));
+      for (const [name, bytes] of image) await writeFile(join(dir, name), bytes);
+    },
     loadError: (options = {}) =>
       open(options)
         .load()
@@ -50,5 +68,34 @@ export function useDiskFixture(): DiskFixture {
           () => null,
           (caught: unknown) => caught,
         ),
+  };
+}
+
+/** Where each record of a segment file starts, in order. */
+export async function recordOffsets(path: string): Promise<number[]> {
+  const bytes = await readFile(path);
+  const offsets: number[] = [];
+  for (let offset = SEGMENT_HEADER_BYTES; offset < bytes.length; ) {
+    const frame = readFrame(bytes, offset);
+    if (!frame.ok) throw new Error(`${path}: no record at ${offset}: ${frame.reason}`);
+    offsets.push(offset);
+    offset = frame.end;
+  }
+  return offsets;
+}
+
+/**
+ * Makes every file write in this process fail with ENOSPC until the returned function is called: a full disk,
+ * without a mount.
+ */
+export async function failWrites(): Promise<() => void> {
+  const probe = await open('/', 'r');
+  const prototype = Object.getPrototypeOf(probe) as { write: (...args: unknown[]) => Promise<unknown> };
+  await probe.close();
+  const write = prototype.write;
+  prototype.write = () =>
+    Promise.reject(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }));
+  return () => {
+    prototype.write = write;
   };
 }

@@ -6,7 +6,7 @@ import { jsonCodec } from '../binary.js';
 import type { SnapshotRef } from '../snapshot-data.js';
 import { StorageCorruptionError } from './corruption.js';
 import type { DiskStorage } from './disk.js';
-import { useDiskFixture } from './disk-fixture.js';
+import { failWrites, useDiskFixture } from './disk-fixture.js';
 import { crc32, encodeFrame } from './frame.js';
 import { segmentPath, snapshotPath } from './layout.js';
 import { encodePersistRecord } from './record.js';
@@ -192,7 +192,7 @@ describe('DiskStorage compaction', () => {
   });
 
   it('keeps the hard state when the segments that held it are deleted', async () => {
-    const options = { segmentBytes: 1024 };
+    const options = { segmentBytes: 2048 };
     const storage = disk.open(options);
     await storage.load();
     await storage.persist({ type: 'persist', hardState: { term: 7, votedFor: 'n2' } });
@@ -207,7 +207,7 @@ describe('DiskStorage compaction', () => {
     expect(await disk.reload(options)).toMatchObject({ hardState: { term: 7, votedFor: 'n2' }, entries: [] });
   });
   it('replays the segments a crash kept from compaction on top of the snapshot', async () => {
-    const options = { segmentBytes: 1024 };
+    const options = { segmentBytes: 2048 };
     const storage = disk.open(options);
     await storage.load();
     const effects: PersistEffect<string>[] = [{ type: 'persist', hardState }];
@@ -267,6 +267,7 @@ describe('DiskStorage snapshot recovery', () => {
     });
     expect(durable.entries).toEqual(entriesFrom(11, 12));
     expect((await listDir()).filter((name) => !name.startsWith('wal-'))).toEqual([
+      'STATE',
       'snapshot-0000000000000010.snap',
     ]);
   });
@@ -350,7 +351,7 @@ describe('DiskStorage snapshot recovery', () => {
     await rm(segmentPath(disk.dir, 1));
     await expect(disk.open().load()).rejects.toMatchObject({
       name: 'StorageCorruptionError',
-      message: expect.stringMatching(/snapshot-0000000000000010.snap is there but no log segment is/),
+      message: expect.stringMatching(/STATE is there, but no log segment is/),
     });
   });
 });
@@ -532,3 +533,44 @@ function flipByte(bytes: Buffer, at: number): Buffer {
   copy[at]! ^= 0x01;
   return copy;
 }
+
+describe('DiskStorage reopened after failed writes', () => {
+  it('holds exactly what was acknowledged, its snapshot included, and serves that snapshot again', async () => {
+    const storage = disk.open({ segmentBytes: 4096 });
+    await storage.load();
+    const acknowledged: PersistEffect<string>[] = [
+      { type: 'persist', hardState, entries: entriesFrom(1, 20) },
+      { type: 'persist', snapshot: await takeSnapshot(storage, 15) },
+      { type: 'persist', entries: entriesFrom(21, 25) },
+    ];
+    await persistAll(storage, acknowledged);
+    const pending = await takeSnapshot(storage, 25);
+    const restore = await failWrites();
+    try {
+      const failed = [
+        storage.persist({
+          type: 'persist',
+          hardState: { term: 2, votedFor: null },
+          entries: entriesFrom(26, 26, 2),
+        }),
+        storage.persist({ type: 'persist', snapshot: pending }),
+      ];
+      for (const outcome of await Promise.allSettled(failed)) {
+        expect(outcome).toMatchObject({ status: 'rejected', reason: { cause: { code: 'ENOSPC' } } });
+      }
+      await expect(storage.reopen()).rejects.toMatchObject({ code: 'ENOSPC' });
+    } finally {
+      restore();
+    }
+    const durable = await storage.reopen();
+    expect(durable).toEqual(expectedAfter(acknowledged));
+    expect(await readSnapshotBytes(storage.snapshots, durable.snapshot!)).toEqual(
+      Buffer.from(snapshotDataAt(15)),
+    );
+    // It goes on from there, and a restart finds the same.
+    const next: PersistEffect<string> = { type: 'persist', entries: entriesFrom(26, 27, 1) };
+    await storage.persist(next);
+    await storage.close();
+    expect(await disk.reload()).toEqual(expectedAfter([...acknowledged, next]));
+  });
+});

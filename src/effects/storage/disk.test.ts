@@ -1,17 +1,18 @@
-import { readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { appendFile, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Durable } from '../../core/index.js';
 import { jsonCodec } from '../binary.js';
 import { StorageCorruptionError } from './corruption.js';
 import type { DiskStorage, DiskStorageOptions } from './disk.js';
-import { useDiskFixture } from './disk-fixture.js';
+import { recordOffsets, useDiskFixture } from './disk-fixture.js';
 import { encodeFrame } from './frame.js';
 import { segmentPath } from './layout.js';
 import { DirectoryLockedError } from './lock.js';
 import { encodePersistRecord } from './record.js';
+import { SEGMENT_HEADER_BYTES } from './segment-header.js';
 import { applyPersist, initialHardState, type PersistEffect } from './storage.js';
-import { commandEntry } from './test-support.js';
+import { commandEntry, flipped } from './test-support.js';
 
 const disk = useDiskFixture();
 
@@ -30,7 +31,7 @@ describe('DiskStorage round trip', () => {
     const nested = join(disk.dir, 'a', 'b');
     const storage = disk.open({}, nested);
     expect(await storage.load()).toEqual({ hardState: initialHardState, entries: [] });
-    expect((await readdir(nested)).sort()).toEqual(['LOCK', 'wal-00000001.log']);
+    expect((await readdir(nested)).sort()).toEqual(['LOCK', 'STATE', 'wal-00000001.log']);
   });
 
   it('loads after reopening exactly what a mix of persists made durable', async () => {
@@ -73,7 +74,7 @@ describe('DiskStorage round trip', () => {
   });
 
   it('rolls over to new segments past the size limit, and replays them all', async () => {
-    const options = { segmentBytes: 1024 };
+    const options = { segmentBytes: 2048 };
     const storage = disk.open(options);
     await storage.load();
     await appendEach(storage, 1, 40);
@@ -81,7 +82,7 @@ describe('DiskStorage round trip', () => {
     await storage.close();
     const segments = (await readdir(disk.dir)).filter((name) => name.startsWith('wal-'));
     expect(segments.length).toBeGreaterThan(3);
-    for (const name of segments) expect((await stat(join(disk.dir, name))).size).toBeLessThanOrEqual(1024);
+    for (const name of segments) expect((await stat(join(disk.dir, name))).size).toBeLessThanOrEqual(2048);
 
     // Appending after a reopen continues in the last segment and rolls on from there.
     const reopened = disk.open(options);
@@ -96,7 +97,7 @@ describe('DiskStorage round trip', () => {
   });
 
   it('keeps a batch larger than a segment whole in one segment', async () => {
-    const storage = disk.open({ segmentBytes: 100 });
+    const storage = disk.open({ segmentBytes: 1100 });
     await storage.load();
     await storage.persist({ type: 'persist', entries: expectedEntries(20) });
     await storage.persist({ type: 'persist', entries: [commandEntry(21, 1)] });
@@ -196,8 +197,8 @@ describe('DiskStorage group commit', () => {
 });
 
 describe('DiskStorage after a failed write', () => {
-  it('fails the batch and every later call, for good', async () => {
-    const storage = disk.open({ segmentBytes: 200 });
+  it('fails the batch and every later call, naming the file and the cause, until it reopens', async () => {
+    const storage = disk.open({ segmentBytes: 1200 });
     await storage.load();
     await appendEach(storage, 1, 1);
     // With the directory gone, rolling over to a new segment fails.
@@ -205,40 +206,51 @@ describe('DiskStorage after a failed write', () => {
     const batch = [2, 3].map((index) =>
       storage.persist({ type: 'persist', entries: [commandEntry(index, 1)] }),
     );
-    for (const persist of batch) {
-      await expect(persist).rejects.toMatchObject({
-        message: expect.stringMatching(/could not be written; reopen it to recover/),
-        cause: { code: 'ENOENT' },
-      });
-    }
-    await expect(storage.persist({ type: 'persist', entries: [commandEntry(4, 1)] })).rejects.toThrow(
-      /reopen/,
+    const failed = {
+      message: expect.stringMatching(/could not create .*wal-00000002\.log\.new: ENOENT/),
+      cause: { name: 'StorageWriteError', code: 'ENOENT' },
+    };
+    const outcomes = await Promise.allSettled(batch);
+    for (const outcome of outcomes) expect(outcome).toMatchObject({ status: 'rejected', reason: failed });
+    expect(storage.failure).toMatchObject({ code: 'ENOENT' });
+    await expect(storage.persist({ type: 'persist', entries: [commandEntry(4, 1)] })).rejects.toMatchObject(
+      failed,
     );
+    // Reopening fails as long as the disk takes no writes, and leaves the storage failed.
+    await expect(storage.reopen()).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(storage.failure).not.toBeNull();
     await storage.close();
   });
 });
 
 describe('DiskStorage recovery', () => {
-  /** Writes entries 1..count with one record each; returns the byte offset at which each record starts. */
+  const codec = jsonCodec<string>();
+  const record = (effect: PersistEffect<string>) => encodeFrame(encodePersistRecord(effect, codec));
+
+  /** Writes entries 1..count with one record each and closes; returns where each record starts. */
   async function writeLog(count: number, options: DiskStorageOptions<string> = {}): Promise<number[]> {
     const storage = disk.open(options);
     await storage.load();
-    const offsets: number[] = [];
-    for (let index = 1; index <= count; index++) {
-      offsets.push(storage.stats.bytes);
-      await storage.persist({ type: 'persist', entries: [commandEntry(index, 1)] });
-    }
+    await appendEach(storage, 1, count);
     await storage.close();
-    return offsets;
+    return recordOffsets(segmentPath(disk.dir, 1));
   }
 
-  it('cuts a record torn in the middle at the tail of the last segment', async () => {
-    const offsets = await writeLog(10);
+  /** What a crash in the middle of writing entry `index` after a cleanly closed log leaves: `bytes` of it. */
+  async function appendTorn(index: number, bytes: (whole: Uint8Array) => Uint8Array): Promise<void> {
+    await appendFile(
+      segmentPath(disk.dir, 1),
+      bytes(record({ type: 'persist', entries: [commandEntry(index, 1)] })),
+    );
+  }
+
+  it('cuts a record torn in the middle after the last sync, and appends where the good ones end', async () => {
+    await writeLog(9);
     const file = segmentPath(disk.dir, 1);
-    await truncate(file, offsets[9]! + 20);
+    const size = (await stat(file)).size;
+    await appendTorn(10, (whole) => whole.subarray(0, 40));
     expect((await disk.reload()).entries).toEqual(expectedEntries(9));
-    expect((await stat(file)).size).toBe(offsets[9]);
-    // The cut file takes new records where the good ones end.
+    expect((await stat(file)).size).toBe(size);
     const storage = disk.open();
     await storage.load();
     await appendEach(storage, 10, 12);
@@ -246,32 +258,26 @@ describe('DiskStorage recovery', () => {
     expect((await disk.reload()).entries).toEqual(expectedEntries(12));
   });
 
-  it('cuts a torn record header and a zero-filled tail', async () => {
-    const offsets = await writeLog(5);
+  it('cuts a torn record header, a zero-filled tail, and a whole last record whose checksum fails', async () => {
+    await writeLog(4);
     const file = segmentPath(disk.dir, 1);
-    await truncate(file, offsets[4]! + 3);
-    expect((await disk.reload()).entries).toEqual(expectedEntries(4));
     const size = (await stat(file)).size;
-    await writeFile(file, new Uint8Array(4096), { flag: 'a' });
-    expect((await disk.reload()).entries).toEqual(expectedEntries(4));
-    expect((await stat(file)).size).toBe(size);
-  });
-
-  it('cuts a last record whose checksum fails when nothing valid follows it', async () => {
-    const offsets = await writeLog(5);
-    const file = segmentPath(disk.dir, 1);
-    const bytes = await readFile(file);
-    bytes[offsets[4]! + 30]! ^= 0xff;
-    await writeFile(file, bytes);
-    expect((await disk.reload()).entries).toEqual(expectedEntries(4));
-    expect((await stat(file)).size).toBe(offsets[4]);
+    const tails = [
+      (whole: Uint8Array) => whole.subarray(0, 3),
+      () => new Uint8Array(4096),
+      (whole: Uint8Array) => flipped(whole, 30),
+    ];
+    for (const tail of tails) {
+      await appendTorn(5, tail);
+      expect((await disk.reload()).entries).toEqual(expectedEntries(4));
+      expect((await stat(file)).size).toBe(size);
+    }
   });
 
   it('refuses a flipped byte in the middle of a segment, naming file and offset, and changes no file', async () => {
     const offsets = await writeLog(10);
     const file = segmentPath(disk.dir, 1);
-    const bytes = await readFile(file);
-    bytes[offsets[4]! + 30]! ^= 0x01;
+    const bytes = flipped(await readFile(file), offsets[4]! + 30);
     await writeFile(file, bytes);
     const error = await disk.loadError();
     expect(error).toBeInstanceOf(StorageCorruptionError);
@@ -283,17 +289,20 @@ describe('DiskStorage recovery', () => {
     await expect(disk.open().load()).rejects.toBeInstanceOf(StorageCorruptionError);
   });
 
-  it('refuses a torn record in a segment that is not the last', async () => {
-    const offsets = await writeLog(30, { segmentBytes: 1024 });
+  it('refuses a segment that is not the last cut short', async () => {
+    await writeLog(30, { segmentBytes: 2048 });
     const first = segmentPath(disk.dir, 1);
-    const firstSize = (await stat(first)).size;
-    const lastInFirst = offsets.filter((offset) => offset < firstSize).at(-1)!;
+    const lastInFirst = (await recordOffsets(first)).at(-1)!;
     await truncate(first, lastInFirst + 10);
-    await expect(disk.open().load()).rejects.toMatchObject({ file: first, offset: lastInFirst });
+    await expect(disk.open().load()).rejects.toMatchObject({
+      file: first,
+      offset: lastInFirst + 10,
+      message: expect.stringMatching(/sealed at \d+ bytes, and the file has/),
+    });
   });
 
   it('refuses a missing segment', async () => {
-    await writeLog(30, { segmentBytes: 1024 });
+    await writeLog(30, { segmentBytes: 2048 });
     await rm(segmentPath(disk.dir, 2));
     await expect(disk.open().load()).rejects.toMatchObject({
       name: 'StorageCorruptionError',
@@ -303,22 +312,21 @@ describe('DiskStorage recovery', () => {
   });
 
   it('refuses a log whose records are valid but do not replay contiguously', async () => {
-    const codec = jsonCodec<string>();
-    const record = (effect: PersistEffect<string>) => encodeFrame(encodePersistRecord(effect, codec));
-    const first = record({ type: 'persist', entries: [commandEntry(1, 1)] });
-    const gap = record({ type: 'persist', entries: [commandEntry(3, 1)] });
-    await writeFile(segmentPath(disk.dir, 1), Uint8Array.of(...first, ...gap));
+    const [first] = await writeLog(1);
+    const firstLength = record({ type: 'persist', entries: [commandEntry(1, 1)] }).length;
+    await appendFile(segmentPath(disk.dir, 1), record({ type: 'persist', entries: [commandEntry(3, 1)] }));
     await expect(disk.open().load()).rejects.toMatchObject({
       name: 'StorageCorruptionError',
-      offset: first.length,
+      offset: first! + firstLength,
       message: expect.stringMatching(/entry index 3 does not continue the log, whose last index is 1/),
     });
   });
 
   it('refuses a record with a good checksum that does not decode, even at the tail', async () => {
-    await writeFile(segmentPath(disk.dir, 1), encodeFrame(Uint8Array.of(42)));
+    await writeLog(0);
+    await appendFile(segmentPath(disk.dir, 1), encodeFrame(Uint8Array.of(42)));
     await expect(disk.open().load()).rejects.toMatchObject({
-      offset: 0,
+      offset: SEGMENT_HEADER_BYTES,
       message: expect.stringMatching(/unknown record type 42/),
     });
   });

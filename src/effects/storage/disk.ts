@@ -22,20 +22,28 @@
  *
  * Truncation is a record, not a rewrite: replay applies it. A segment goes once a snapshot covers it.
  *
- * After a failed write or sync the storage stops for good: the file may hold part of a batch, and appending
- * after it would turn a torn tail into corruption in the middle of the log. Reopening recovers.
+ * The hard state is also kept in STATE (state-file.ts), written after the batch whose record changed it is
+ * synced; recovery takes the newer of the two. Each batch's header write vouches for the batch before it
+ * (wal.ts); after `idleMarkMs` without writes, and on close, the header is brought up to date by itself, so a
+ * quiet log is protected to its last byte.
+ *
+ * After a failed write or sync the storage refuses persists: the file may hold part of a batch, and appending
+ * after it would turn a torn tail into corruption in the middle of the log. `reopen` tries again: it checks that
+ * the disk takes writes again, then recovers, replaying only what this process knows was synced.
  */
-import { stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { open, rm, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import type { Durable, HardState } from '../../core/index.js';
 import { invariant } from '../../core/invariant.js';
 import { type CommandCodec, jsonCodec } from '../binary.js';
 import { type Claim, DiskSnapshotStore } from './disk-snapshots.js';
-import { makeDirectoryDurably, removeDurably } from './durable-fs.js';
+import { makeDirectoryDurably, removeDurably, writeFully } from './durable-fs.js';
 import { encodeFrame } from './frame.js';
+import { unfinishedPath } from './layout.js';
 import { acquireLock, type DirectoryLock } from './lock.js';
 import { encodePersistRecord, isEmptyPersist } from './record.js';
 import { recover } from './recovery.js';
+import { newIncarnation, StateFile } from './state-file.js';
 import {
   boundsAfter,
   initialHardState,
@@ -43,14 +51,20 @@ import {
   type PersistEffect,
   type Storage,
 } from './storage.js';
-import { type WalStats, WalWriter } from './wal.js';
+import { type SyncedEnd, type WalStats, WalWriter } from './wal.js';
+import { writing } from './write-error.js';
 
 export interface DiskStorageOptions<C> {
   /** How commands become bytes. Default: JSON. */
   readonly codec?: CommandCodec<C>;
   /** A new segment is started before a batch that would take the current one past this size. Default 64 MiB. */
   readonly segmentBytes?: number;
+  /** After this long without a write, the open segment's header is brought up to date (wal.ts). Default 100. */
+  readonly idleMarkMs?: number;
 }
+
+/** What `reopen` writes and syncs first, to see that the disk takes writes again. */
+const PROBE_BYTES = 256 * 1024;
 
 export interface DiskStorageStats extends WalStats {
   /** Snapshots that persists made current. */
@@ -70,7 +84,7 @@ interface Pending<C> {
   readonly reject: (error: Error) => void;
 }
 
-type Phase = 'new' | 'loading' | 'open' | 'failed' | 'closed';
+type Phase = 'new' | 'loading' | 'open' | 'failed' | 'reopening' | 'closed';
 
 export class DiskStorage<C> implements Storage<C> {
   readonly stats: DiskStorageStats = {
@@ -86,10 +100,20 @@ export class DiskStorage<C> implements Storage<C> {
   readonly #dir: string;
   readonly #codec: CommandCodec<C>;
   readonly #segmentBytes: number;
+  readonly #idleMarkMs: number;
   #phase: Phase = 'new';
   #failure: Error | null = null;
+  /** How far the log was synced when a write failed: `reopen` replays nothing past it. */
+  #trustedEnd: SyncedEnd | null = null;
   #lock: DirectoryLock | null = null;
   #wal: WalWriter | null = null;
+  #state: StateFile | null = null;
+  #incarnation: string | null = null;
+  #createdNew = false;
+  /** When the last batch was written, and the timer that brings the header up to date once things are quiet. */
+  #lastWriteAt = 0;
+  #idleTimer: NodeJS.Timeout | null = null;
+  #markDue = false;
   /** The bounds once every queued persist is applied: persists are checked against them when called. */
   #bounds: LogBounds = { snapshotIndex: 0, lastIndex: 0 };
   /** The hard state as written to the log so far: compaction writes it again before deleting segments. */
@@ -98,6 +122,8 @@ export class DiskStorage<C> implements Storage<C> {
   /** The running flusher, if any; it drains the queue and then ends. */
   #flushing: Promise<void> | null = null;
   #closing: Promise<void> | null = null;
+  /** The last reopen, settled either way. */
+  #reopening: Promise<void> = Promise.resolve();
 
   constructor(dir: string, options: DiskStorageOptions<C> = {}) {
     const segmentBytes = options.segmentBytes ?? 64 * 1024 * 1024;
@@ -107,13 +133,30 @@ export class DiskStorage<C> implements Storage<C> {
     this.#dir = resolve(dir);
     this.#codec = options.codec ?? jsonCodec<C>();
     this.#segmentBytes = segmentBytes;
+    this.#idleMarkMs = options.idleMarkMs ?? 100;
     this.snapshots = new DiskSnapshotStore(this.#dir);
+  }
+
+  /** The data directory's incarnation id (state-file.ts); known once loaded. */
+  get incarnation(): string {
+    invariant(this.#incarnation !== null, 'DiskStorage: the incarnation is known once loaded');
+    return this.#incarnation;
+  }
+
+  /** Whether `load` made the directory new: nothing of it existed before (or only what a crash left of that). */
+  get createdNew(): boolean {
+    return this.#createdNew;
+  }
+
+  /** Why persists are refused, once a write failed and until `reopen` succeeds; null otherwise. */
+  get failure(): Error | null {
+    return this.#phase === 'failed' || this.#phase === 'reopening' ? this.#failure : null;
   }
 
   /**
    * Locks the directory, loads the current snapshot, replays the log, cuts a torn or uncommitted tail and
-   * deletes leftover snapshot files. If anything is corrupt it rejects with a `StorageCorruptionError`,
-   * modifies no file and releases the lock.
+   * deletes leftover files. If anything is corrupt it rejects with a `StorageCorruptionError`, modifies no file
+   * and releases the lock.
    */
   async load(): Promise<Durable<C>> {
     if (this.#phase !== 'new') throw new Error(`DiskStorage: load called when ${this.#phase}`);
@@ -121,23 +164,79 @@ export class DiskStorage<C> implements Storage<C> {
     try {
       await makeDirectoryDurably(this.#dir);
       this.#lock = await acquireLock(this.#dir);
-      const recovered = await recover(this.#dir, this.#codec);
-      this.#wal = await WalWriter.open(this.#dir, this.#segmentBytes, this.stats, recovered);
-      await removeDurably(this.#dir, recovered.leftovers);
-      const { log, snapshotFile } = recovered;
-      this.snapshots.start(snapshotFile);
-      if (snapshotFile !== null) this.stats.snapshotBytesOnDisk = (await stat(snapshotFile.path)).size;
-      this.#bounds = { snapshotIndex: log.snapshotIndex, lastIndex: log.lastIndex };
-      this.#writtenHardState = log.hardState;
-      this.#phase = 'open';
-      // The recovered log is dropped here, so its entries can be handed out without a copy.
-      const { hardState, entries, latestSnapshot: snapshot } = log;
-      return snapshot === undefined ? { hardState, entries } : { hardState, entries, snapshot };
+      return await this.#open(null);
     } catch (error) {
       await this.#releaseResources();
       this.#phase = 'closed';
       throw error;
     }
+  }
+
+  /**
+   * After a failed write: checks that the disk takes a write and a sync again, then recovers as `load` does,
+   * keeping the lock, and replaying only what was synced before the failure. Resolves with the durable state
+   * (what every acknowledged persist made, and nothing a failed one did); rejects, still failed, if the disk
+   * does not take writes yet. `snapshots` stays the same store (others may hold it), stopped and started again
+   * on the current snapshot: data written through it before and not made current is gone.
+   */
+  reopen(): Promise<Durable<C>> {
+    if (this.#phase !== 'failed') {
+      return Promise.reject(new Error(`DiskStorage: reopen called when ${this.#phase}`));
+    }
+    this.#phase = 'reopening';
+    const reopening = this.#reopen();
+    this.#reopening = reopening.then(
+      () => {},
+      () => {},
+    );
+    return reopening;
+  }
+
+  async #reopen(): Promise<Durable<C>> {
+    try {
+      await this.#flushing;
+      await this.snapshots.stop();
+      await this.#closeFiles();
+      await probeWrites(this.#dir);
+      return await this.#open(this.#trustedEnd);
+    } catch (error) {
+      await this.#closeFiles();
+      if (this.#phase === 'reopening') this.#phase = 'failed';
+      throw error;
+    }
+  }
+
+  async #open(trustedEnd: SyncedEnd | null): Promise<Durable<C>> {
+    const recovered = await recover(this.#dir, this.#codec, trustedEnd);
+    const { log, snapshotFile, stored } = recovered;
+    // Before anything is made: a segment a crash left may have the name the first new one takes.
+    await removeDurably(this.#dir, recovered.leftovers);
+    const incarnation = stored?.state.incarnation ?? newIncarnation();
+    const walOptions = { segmentBytes: this.#segmentBytes, stats: this.stats, incarnation };
+    this.#wal = await WalWriter.open(this.#dir, walOptions, recovered);
+    if (stored === null) {
+      // After the first segment: a STATE file says the log exists.
+      this.#state = await StateFile.create(this.#dir, { incarnation, hardState: log.hardState });
+      this.#createdNew = true;
+    } else {
+      this.#state = await StateFile.open(this.#dir, stored);
+      // The log's is newer when a crash came between its sync and STATE's write: STATE catches up now.
+      const { term, votedFor } = stored.state.hardState;
+      if (log.hardState.term !== term || log.hardState.votedFor !== votedFor) {
+        await this.#state.write(log.hardState);
+      }
+    }
+    this.#incarnation = incarnation;
+    this.snapshots.start(snapshotFile);
+    this.stats.snapshotBytesOnDisk = snapshotFile === null ? 0 : (await stat(snapshotFile.path)).size;
+    this.#bounds = { snapshotIndex: log.snapshotIndex, lastIndex: log.lastIndex };
+    this.#writtenHardState = log.hardState;
+    this.#failure = null;
+    this.#trustedEnd = null;
+    this.#phase = 'open';
+    // The recovered log is dropped here, so its entries can be handed out without a copy.
+    const { hardState, entries, latestSnapshot: snapshot } = log;
+    return snapshot === undefined ? { hardState, entries } : { hardState, entries, snapshot };
   }
 
   persist(effect: PersistEffect<C>): Promise<void> {
@@ -165,13 +264,19 @@ export class DiskStorage<C> implements Storage<C> {
     if (this.#phase === 'loading') {
       return Promise.reject(new Error('DiskStorage: close called while load is running'));
     }
+    // A reopen under way finishes first, whatever its outcome: it opens files, and close must close them.
+    if (this.#phase === 'reopening') return this.#reopening.then(() => this.close());
     this.#closing ??= this.#close();
     return this.#closing;
   }
 
   async #close(): Promise<void> {
+    const wasOpen = this.#phase === 'open';
     this.#phase = 'closed';
+    this.#stopIdleTimer();
     await this.#flushing;
+    // Vouches for the last batch too. Failing here loses nothing: that batch is synced, only not vouched for.
+    if (wasOpen && this.#failure === null) await this.#wal?.markSynced().catch(() => false);
     await this.snapshots.stop();
     await this.#releaseResources();
   }
@@ -179,7 +284,17 @@ export class DiskStorage<C> implements Storage<C> {
   async #flush(): Promise<void> {
     // Start on a later tick, so that every persist called in the current one joins the first batch.
     await Promise.resolve();
-    while (this.#queue.length > 0) {
+    while (this.#queue.length > 0 || this.#markDue) {
+      if (this.#queue.length === 0) {
+        this.#markDue = false;
+        try {
+          if (await this.#openWal().markSynced()) this.#lastWriteAt = Date.now();
+        } catch (error) {
+          this.#fail(error as Error, []);
+          break;
+        }
+        continue;
+      }
       const batch = this.#takeBatch();
       try {
         const first = batch[0]!;
@@ -189,9 +304,33 @@ export class DiskStorage<C> implements Storage<C> {
         this.#fail(error as Error, batch);
         break;
       }
+      this.#lastWriteAt = Date.now();
       for (const pending of batch) pending.resolve();
     }
     this.#flushing = null;
+    if (this.#phase === 'open') this.#armIdleTimer(this.#idleMarkMs);
+  }
+
+  /** Marks the log synced once nothing was written for `idleMarkMs` (see this file's header). */
+  #armIdleTimer(delay: number): void {
+    if (this.#idleTimer !== null) return;
+    this.#idleTimer = setTimeout(() => {
+      this.#idleTimer = null;
+      if (this.#phase !== 'open') return;
+      const quietFor = Date.now() - this.#lastWriteAt;
+      if (quietFor < this.#idleMarkMs) {
+        this.#armIdleTimer(this.#idleMarkMs - quietFor);
+        return;
+      }
+      this.#markDue = true;
+      this.#flushing ??= this.#flush();
+    }, delay);
+    this.#idleTimer.unref();
+  }
+
+  #stopIdleTimer(): void {
+    if (this.#idleTimer !== null) clearTimeout(this.#idleTimer);
+    this.#idleTimer = null;
   }
 
   /** The calls up to the next persist with a snapshot, or that persist alone if it is first. */
@@ -209,7 +348,7 @@ export class DiskStorage<C> implements Storage<C> {
       0,
     );
     await this.#openWal().append(frames, lastEntryIndex);
-    for (const { effect } of batch) this.#wrote(effect);
+    await this.#wrote(batch.map((pending) => pending.effect));
   }
 
   /** The barrier: see the steps in this file's header. */
@@ -219,7 +358,7 @@ export class DiskStorage<C> implements Storage<C> {
     const { meta } = effect.snapshot;
     const fileBytes = await this.snapshots.seal(claim, meta);
     await this.#openWal().append([frame], lastEntryIndexOf(effect));
-    this.#wrote(effect);
+    await this.#wrote([effect]);
     await this.snapshots.install(claim, meta);
     this.stats.snapshots++;
     this.stats.snapshotBytes += claim.ref.bytes;
@@ -234,12 +373,20 @@ export class DiskStorage<C> implements Storage<C> {
     return this.#wal;
   }
 
-  #wrote(effect: PersistEffect<C>): void {
-    if (effect.hardState !== undefined) this.#writtenHardState = effect.hardState;
+  /** After the log took these effects' records: STATE takes the last hard state among them, if any. */
+  async #wrote(effects: readonly PersistEffect<C>[]): Promise<void> {
+    const hardState = effects.findLast((effect) => effect.hardState !== undefined)?.hardState;
+    if (hardState === undefined) return;
+    invariant(this.#state !== null, 'DiskStorage: writing without an open STATE');
+    await this.#state.write(hardState);
+    this.#writtenHardState = hardState;
   }
 
   #fail(error: Error, batch: readonly Pending<C>[]): void {
     this.#failure = error;
+    this.#trustedEnd = this.#wal?.syncedEnd ?? null;
+    this.#stopIdleTimer();
+    this.#markDue = false;
     if (this.#phase === 'open') this.#phase = 'failed';
     const stranded = [...batch, ...this.#queue];
     this.#queue = [];
@@ -249,22 +396,45 @@ export class DiskStorage<C> implements Storage<C> {
   /** Why a persist cannot be taken now. */
   #unavailableError(): Error {
     if (this.#failure !== null) {
-      const message = 'DiskStorage: persist failed: the log could not be written; reopen it to recover';
-      return new Error(message, { cause: this.#failure });
+      return new Error(`DiskStorage: ${this.#failure.message}`, { cause: this.#failure });
     }
     return new Error(`DiskStorage: persist when ${this.#phase}`);
   }
 
-  async #releaseResources(): Promise<void> {
+  async #closeFiles(): Promise<void> {
     const wal = this.#wal;
-    const lock = this.#lock;
+    const state = this.#state;
     this.#wal = null;
+    this.#state = null;
+    await Promise.allSettled([wal?.close(), state?.close()]);
+  }
+
+  async #releaseResources(): Promise<void> {
+    await this.#closeFiles();
+    const lock = this.#lock;
     this.#lock = null;
-    await wal?.close();
     await lock?.release();
   }
 }
 
 function lastEntryIndexOf(effect: PersistEffect<unknown>): number {
   return effect.entries?.at(-1)?.index ?? 0;
+}
+
+/** Writes PROBE_BYTES to a scratch file, syncs and deletes it: throws, naming the cause, if the disk refuses. */
+async function probeWrites(dir: string): Promise<void> {
+  const path = unfinishedPath(join(dir, 'probe'));
+  try {
+    await writing(path, 'write', async () => {
+      const handle = await open(path, 'w');
+      try {
+        await writeFully(handle, new Uint8Array(PROBE_BYTES), 0);
+        await handle.datasync();
+      } finally {
+        await handle.close();
+      }
+    });
+  } finally {
+    await rm(path, { force: true });
+  }
 }

@@ -3,8 +3,10 @@
  * (a creation, a rename, a removal) lives in the directory, and survives a power loss only once the directory
  * itself is synced.
  */
-import { type FileHandle, mkdir, open, rm } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { unfinishedPath } from './layout.js';
+import { writing } from './write-error.js';
 
 export async function syncDirectory(dir: string): Promise<void> {
   const handle = await open(dir, 'r');
@@ -46,4 +48,26 @@ export async function writeFully(
     const { bytesWritten } = await handle.write(bytes, written, bytes.length - written, at);
     written += bytesWritten;
   }
+}
+
+/**
+ * Creates `path` holding `bytes`, whole or not at all: written and synced under another name, then renamed into
+ * place and the directory synced. A crash before the rename leaves only the other name (layout.ts), for the
+ * next start to delete; `path` must not exist.
+ */
+export async function createFileDurably(path: string, bytes: Uint8Array): Promise<void> {
+  const unfinished = unfinishedPath(path);
+  await writing(unfinished, 'create', async () => {
+    const handle = await open(unfinished, 'w');
+    try {
+      await writeFully(handle, bytes, 0);
+      await handle.datasync();
+    } finally {
+      await handle.close();
+    }
+  });
+  await writing(path, 'create', async () => {
+    await rename(unfinished, path);
+    await syncDirectory(dirname(path));
+  });
 }

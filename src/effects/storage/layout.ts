@@ -1,7 +1,10 @@
 /**
  * The files of a data directory, and the one place that knows their names:
+ * - `STATE` (state-file.ts): the directory's incarnation id and the hard state, in two slots;
  * - `wal-00000001.log`, `wal-00000002.log`, ...: segments of the write-ahead log, numbered without gaps from
- *   the first one still needed (compaction deletes the oldest), replayed in number order;
+ *   the first one still needed (compaction deletes the oldest), replayed in number order; each begins with a
+ *   header (segment-header.ts);
+ * - `<name>.new`: a STATE or segment being created, renamed into place once it is whole and synced;
  * - `snapshot-<index, 16 digits>.snap`: a snapshot's data followed by its trailer (snapshot-file.ts); the one
  *   with the highest index is current, and an older one is left only by a crash during compaction;
  * - `snapshot.tmp-<random>`: snapshot data being written, or written and not (yet) carried by a persist;
@@ -28,11 +31,24 @@ export interface DataDirectory {
   readonly snapshots: readonly SnapshotFile[];
   /** Paths of snapshot data that no persist made current. */
   readonly temporaries: readonly string[];
+  /** Paths of a STATE or a segment whose creation a crash interrupted. */
+  readonly unfinished: readonly string[];
 }
 
 const SEGMENT_NAME = /^wal-(\d{8})\.log$/;
 const SNAPSHOT_NAME = /^snapshot-(\d{16})\.snap$/;
 const TEMPORARY_PREFIX = 'snapshot.tmp-';
+const UNFINISHED_SUFFIX = '.new';
+const STATE_NAME = 'STATE';
+
+export function statePath(dir: string): string {
+  return join(dir, STATE_NAME);
+}
+
+/** Where a file is written before it is renamed to `path`. */
+export function unfinishedPath(path: string): string {
+  return `${path}${UNFINISHED_SUFFIX}`;
+}
 
 export function segmentPath(dir: string, number: number): string {
   return join(dir, `wal-${String(number).padStart(8, '0')}.log`);
@@ -52,6 +68,7 @@ export async function scanDataDirectory(dir: string): Promise<DataDirectory> {
   const segments: Segment[] = [];
   const snapshots: SnapshotFile[] = [];
   const temporaries: string[] = [];
+  const unfinished: string[] = [];
   for (const name of await readdir(dir)) {
     const path = join(dir, name);
     const segment = SEGMENT_NAME.exec(name);
@@ -59,8 +76,9 @@ export async function scanDataDirectory(dir: string): Promise<DataDirectory> {
     if (segment !== null) segments.push({ number: Number(segment[1]), path });
     else if (snapshot !== null) snapshots.push({ index: Number(snapshot[1]), path });
     else if (name.startsWith(TEMPORARY_PREFIX)) temporaries.push(path);
+    else if (name.endsWith(UNFINISHED_SUFFIX)) unfinished.push(path);
   }
   segments.sort((a, b) => a.number - b.number);
   snapshots.sort((a, b) => a.index - b.index);
-  return { segments, snapshots, temporaries };
+  return { segments, snapshots, temporaries, unfinished };
 }

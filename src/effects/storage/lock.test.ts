@@ -1,8 +1,10 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { acquireLock, DirectoryLockedError } from './lock.js';
+import { acquireLock, DirectoryLockedError, formatOwner, ownerOf } from './lock.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -16,7 +18,7 @@ describe('acquireLock', () => {
   it('takes over a LOCK naming our own pid that this process does not hold (a restarted pid 1)', async () => {
     await writeFile(join(dir, 'LOCK'), `${process.pid}\n`);
     const lock = await acquireLock(dir);
-    expect(await readFile(join(dir, 'LOCK'), 'utf8')).toBe(`${process.pid}\n`);
+    expect(await readFile(join(dir, 'LOCK'), 'utf8')).toBe(formatOwner(ownerOf(process.pid)));
     await lock.release();
   });
 
@@ -28,5 +30,72 @@ describe('acquireLock', () => {
     await lock.release();
     const again = await acquireLock(dir);
     await again.release();
+  });
+});
+
+describe('acquireLock after kill -9 and pid reuse', () => {
+  const linux = existsSync('/proc/self/stat');
+
+  /** A child process to name in a LOCK; killed after the test. */
+  async function spawnSleeper(script: string): Promise<{ child: ChildProcess; firstLine: string }> {
+    const child = spawn('sh', ['-c', script], { stdio: ['ignore', 'pipe', 'ignore'] });
+    children.push(child);
+    const firstLine = await new Promise<string>((resolve, reject) => {
+      child.once('error', reject);
+      child.stdout!.setEncoding('utf8').once('data', (chunk: string) => resolve(chunk.split('\n')[0]!));
+    });
+    return { child, firstLine };
+  }
+  const children: ChildProcess[] = [];
+  afterEach(() => {
+    for (const child of children.splice(0)) child.kill('SIGKILL');
+  });
+
+  it.runIf(linux)('refuses a LOCK whose process is alive and started when the LOCK says', async () => {
+    const { child } = await spawnSleeper('echo up; exec sleep 30');
+    await writeFile(join(dir, 'LOCK'), formatOwner(ownerOf(child.pid!)));
+    await expect(acquireLock(dir)).rejects.toThrow(new RegExp(`in use by process ${child.pid}`));
+  });
+
+  it.runIf(linux)(
+    'takes over a LOCK whose pid a later, unrelated process has (another start time)',
+    async () => {
+      const { child } = await spawnSleeper('echo up; exec sleep 30');
+      const owner = ownerOf(child.pid!);
+      await writeFile(
+        join(dir, 'LOCK'),
+        formatOwner({ ...owner, startTime: String(Number(owner.startTime) - 1) }),
+      );
+      const lock = await acquireLock(dir);
+      expect(await readFile(join(dir, 'LOCK'), 'utf8')).toBe(formatOwner(ownerOf(process.pid)));
+      await lock.release();
+    },
+  );
+
+  it.runIf(linux)('takes over a LOCK written before a reboot (another boot id)', async () => {
+    const { child } = await spawnSleeper('echo up; exec sleep 30');
+    await writeFile(join(dir, 'LOCK'), formatOwner({ ...ownerOf(child.pid!), bootId: 'another-boot' }));
+    const lock = await acquireLock(dir);
+    await lock.release();
+  });
+
+  it.runIf(linux)('takes over a LOCK whose process was killed and is a zombie not reaped yet', async () => {
+    // `sleep 0` exits at once; its parent is then `sleep 30`, which never reaps it: a zombie for 30 s.
+    const { firstLine } = await spawnSleeper('sleep 0 & echo $!; exec sleep 30');
+    const zombie = Number(firstLine);
+    const owner = ownerOf(zombie);
+    for (let waited = 0; !readFileSync(`/proc/${zombie}/stat`, 'utf8').includes(') Z '); waited += 10) {
+      if (waited > 5_000) throw new Error(`process ${zombie} never became a zombie`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await writeFile(join(dir, 'LOCK'), formatOwner(owner));
+    const lock = await acquireLock(dir);
+    await lock.release();
+  });
+
+  it('takes over a LOCK in the old format (a pid alone) whose process is gone', async () => {
+    await writeFile(join(dir, 'LOCK'), '2147483646\n');
+    const lock = await acquireLock(dir);
+    await lock.release();
   });
 });

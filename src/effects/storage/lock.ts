@@ -1,10 +1,20 @@
 /**
  * An advisory lock that keeps two processes (or two storages in one process) from writing the same log
- * directory: a `LOCK` file holding the owner's pid. A lock left by a process that died (kill -9, power loss)
- * is stale and taken over, so a crash never needs a human to restart. A LOCK naming this process's own pid is
- * held only if this process took it (see `held`): after a container restart the node is often pid 1 again,
- * and the LOCK its previous incarnation left names that same pid.
+ * directory: a `LOCK` file naming its owner. Node has no flock(2), so the lock is a file, and a lock left by a
+ * process that died (kill -9, power loss) must be told from a live one by its contents, never by a person:
+ *
+ *   `<pid> <start time> <boot id>`   the start time is field 22 of /proc/<pid>/stat (clock ticks since boot),
+ *                                     the boot id /proc/sys/kernel/random/boot_id
+ *
+ * The owner is alive only if a process with that pid exists now, is not a zombie (a process killed a moment
+ * ago stays one until its parent reaps it, and must not keep its successor down), started at the same tick
+ * and in the same boot: a pid reused by an unrelated process, or after a reboot, is not the owner. Where there
+ * is no /proc (not Linux), the lock holds the pid alone and `kill(pid, 0)` decides, which pid reuse can fool.
+ *
+ * A LOCK naming this process is held only if this process took it (see `held`): after a container restart the
+ * node is often pid 1 again, and in a fresh pid namespace its start time may even match.
  */
+import { readFileSync } from 'node:fs';
 import { link, readFile, rm, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 
@@ -16,6 +26,13 @@ export interface DirectoryLock {
   release(): Promise<void>;
 }
 
+/** Who a LOCK names. `startTime` and `bootId` are null in a lock written without /proc. */
+export interface LockOwner {
+  readonly pid: number;
+  readonly startTime: string | null;
+  readonly bootId: string | null;
+}
+
 let tempCounter = 0;
 
 /** The LOCK files this process holds (absolute paths). */
@@ -23,11 +40,11 @@ const held = new Set<string>();
 
 export async function acquireLock(dir: string): Promise<DirectoryLock> {
   const lockPath = resolve(dir, 'LOCK');
-  // The pid is written to a private file first and then hard-linked into place, which fails atomically if
-  // LOCK exists: so a LOCK never appears without its pid. Only a power loss (which also killed its writer) can
-  // leave one empty, so an unreadable LOCK is stale.
+  // The owner is written to a private file first and then hard-linked into place, which fails atomically if
+  // LOCK exists: so a LOCK never appears without its owner. Only a power loss (which also killed its writer)
+  // can leave one empty, so an unreadable LOCK is stale.
   const temp = resolve(dir, `LOCK.${process.pid}.${tempCounter++}.tmp`);
-  await writeFile(temp, `${process.pid}\n`);
+  await writeFile(temp, formatOwner(ownerOf(process.pid)));
   try {
     // Two attempts: the second follows the removal of a stale lock.
     for (let attempt = 0; attempt < 2; attempt++) {
@@ -46,11 +63,10 @@ export async function acquireLock(dir: string): Promise<DirectoryLock> {
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       }
-      const holder = await readHolder(lockPath);
-      const live = holder !== null && (holder === process.pid ? held.has(lockPath) : isAlive(holder));
-      if (live) {
+      const owner = await readOwner(lockPath);
+      if (owner !== null && ownsLock(owner, lockPath)) {
         throw new DirectoryLockedError(
-          `${dir} is in use by process ${holder} (${lockPath}); if that process is not using it, remove the file`,
+          `${dir} is in use by process ${owner.pid} (${lockPath}); if that process is not using it, remove the file`,
         );
       }
       // Stale. Two processes clearing the same stale lock at once could both win; that race is accepted.
@@ -62,7 +78,27 @@ export async function acquireLock(dir: string): Promise<DirectoryLock> {
   }
 }
 
-async function readHolder(lockPath: string): Promise<number | null> {
+/** Whether the process `owner` names is alive and is the one that wrote the lock. */
+export function ownsLock(owner: LockOwner, lockPath: string): boolean {
+  if (owner.pid === process.pid) return held.has(lockPath);
+  const now = procStat(owner.pid);
+  if (now === undefined) return isAlive(owner.pid); // no /proc here
+  if (now === null || now.state === 'Z' || now.state === 'X') return false;
+  if (owner.startTime !== null && owner.startTime !== now.startTime) return false;
+  return owner.bootId === null || owner.bootId === bootId();
+}
+
+/** Who `pid` is, as a LOCK records it. */
+export function ownerOf(pid: number): LockOwner {
+  const stat = procStat(pid);
+  return { pid, startTime: stat?.startTime ?? null, bootId: stat ? bootId() : null };
+}
+
+export function formatOwner({ pid, startTime, bootId }: LockOwner): string {
+  return startTime === null ? `${pid}\n` : `${pid} ${startTime} ${bootId}\n`;
+}
+
+async function readOwner(lockPath: string): Promise<LockOwner | null> {
   let text: string;
   try {
     text = await readFile(lockPath, 'utf8');
@@ -71,8 +107,45 @@ async function readHolder(lockPath: string): Promise<number | null> {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw error;
   }
-  const pid = Number(text.trim());
-  return Number.isSafeInteger(pid) && pid > 0 ? pid : null;
+  const [pidText, startTime, boot] = text.trim().split(' ');
+  const pid = Number(pidText);
+  if (!Number.isSafeInteger(pid) || pid <= 0) return null;
+  return { pid, startTime: startTime ?? null, bootId: boot ?? null };
+}
+
+/**
+ * The state letter and start time of a process from /proc/<pid>/stat; null if there is no such process,
+ * undefined if there is no /proc to ask.
+ */
+function procStat(pid: number): { state: string; startTime: string } | null | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return undefined;
+    return procAvailable() ? null : undefined;
+  }
+  // "pid (command) state ppid ...": the command may hold spaces and parentheses, so split after the last ')'.
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  const [state, startTime] = [fields[0], fields[19]];
+  return state === undefined || startTime === undefined ? undefined : { state, startTime };
+}
+
+function procAvailable(): boolean {
+  try {
+    readFileSync('/proc/self/stat');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function bootId(): string {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    return 'unknown';
+  }
 }
 
 function isAlive(pid: number): boolean {

@@ -13,7 +13,15 @@
  *   truncate: varint truncateFrom;  entries: varint count, then each entry as `writeEntry` in binary.ts.
  */
 import type { Entry, EntryKind, HardState } from '../../core/index.js';
-import { ByteReader, ByteWriter, type CommandCodec, DecodeError, readEntry, writeEntry } from '../binary.js';
+import {
+  ByteReader,
+  ByteWriter,
+  type CommandCodec,
+  DecodeError,
+  MAX_NODE_ID_BYTES,
+  readEntry,
+  writeEntry,
+} from '../binary.js';
 import type { PersistEffect } from './storage.js';
 
 const PERSIST_RECORD = 1;
@@ -45,11 +53,7 @@ export function encodePersistRecord<C>(effect: PersistEffect<C>, codec: CommandC
     (effect.truncateFrom !== undefined ? HAS_TRUNCATE : 0) |
     (entries.length > 0 ? HAS_ENTRIES : 0);
   const writer = new ByteWriter().u8(PERSIST_RECORD).u8(flags);
-  if (effect.hardState !== undefined) {
-    writer.varint(effect.hardState.term);
-    if (effect.hardState.votedFor === null) writer.u8(0);
-    else writer.u8(1).string(effect.hardState.votedFor);
-  }
+  if (effect.hardState !== undefined) writeHardState(writer, effect.hardState);
   if (effect.snapshot !== undefined) writer.varint(effect.snapshot.meta.index);
   if (effect.truncateFrom !== undefined) writer.varint(effect.truncateFrom);
   if (entries.length > 0) {
@@ -74,6 +78,20 @@ function checkEntry(entry: Entry<unknown>): void {
   }
 }
 
+/** A hard state as records and the STATE file hold it: varint term, u8 has-vote, [string votedFor]. */
+export function writeHardState(writer: ByteWriter, hardState: HardState): void {
+  writer.varint(hardState.term);
+  if (hardState.votedFor === null) writer.u8(0);
+  else writer.u8(1).string(hardState.votedFor);
+}
+
+export function readHardState(reader: ByteReader): HardState {
+  const term = reader.varint();
+  const hasVote = reader.u8();
+  if (hasVote > 1) throw new DecodeError(`bad vote flag ${hasVote}`);
+  return { term, votedFor: hasVote === 1 ? reader.string(MAX_NODE_ID_BYTES) : null };
+}
+
 /** Throws `DecodeError` on a payload that is not a well-formed record. */
 export function decodePersistRecord<C>(payload: Uint8Array, codec: CommandCodec<C>): PersistRecord<C> {
   const reader = new ByteReader(payload);
@@ -85,12 +103,7 @@ export function decodePersistRecord<C>(payload: Uint8Array, codec: CommandCodec<
   let snapshotIndex: number | undefined;
   let truncateFrom: number | undefined;
   let entries: Entry<C>[] | undefined;
-  if (flags & HAS_HARD_STATE) {
-    const term = reader.varint();
-    const hasVote = reader.u8();
-    if (hasVote > 1) throw new DecodeError(`bad vote flag ${hasVote}`);
-    hardState = { term, votedFor: hasVote === 1 ? reader.string() : null };
-  }
+  if (flags & HAS_HARD_STATE) hardState = readHardState(reader);
   if (flags & HAS_SNAPSHOT) snapshotIndex = reader.varint();
   if (flags & HAS_TRUNCATE) truncateFrom = reader.varint();
   if (flags & HAS_ENTRIES) {

@@ -16,6 +16,12 @@ export interface Storage<C> {
   persist(effect: PersistEffect<C>): Promise<void>;
   /** Where snapshot data is written and read; a persisted snapshot's data is a ref from here. */
   readonly snapshots: SnapshotStore;
+  /**
+   * After a persist failed (a full disk, an I/O error): tries to make the storage writable again, and resolves
+   * with what is durable (what every persist that resolved made, and nothing of one that failed); rejects while
+   * it cannot. Snapshot data written before is gone. Optional: without it, a failed persist is final.
+   */
+  reopen?(): Promise<Durable<C>>;
   close(): Promise<void>;
 }
 

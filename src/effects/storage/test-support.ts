@@ -1,5 +1,6 @@
 /** Helpers shared by the storage tests: temp directories, a recognizable log and recognizable snapshots. */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Entry, Membership, Snapshot } from '../../core/index.js';
@@ -40,4 +41,54 @@ export async function readSnapshotBytes(store: SnapshotStore, snapshot: Snapshot
   const chunks: Uint8Array[] = [];
   for await (const chunk of store.read(snapshot)) chunks.push(chunk);
   return Buffer.concat(chunks);
+}
+
+/** A copy of `bytes` with every bit of the byte at `offset` flipped. */
+export function flipped<T extends Uint8Array>(bytes: T, offset: number): T {
+  const copy = bytes.slice() as T;
+  copy[offset] = copy[offset]! ^ 0xff;
+  return copy;
+}
+
+/**
+ * A tmpfs of `bytes` mounted on `at` (an existing directory, left in place when unmounted) or on a new one,
+ * to fill up for real (ENOSPC); or, where that cannot be done (not root, no mount, not Linux), the reason, for
+ * the test to skip with.
+ */
+export async function mountSmallTmpfs(
+  bytes: number,
+  at?: string,
+): Promise<{ dir: string; unmount: () => Promise<void> } | { skip: string }> {
+  if (process.platform !== 'linux') return { skip: 'a tmpfs needs Linux' };
+  if (process.getuid?.() !== 0) return { skip: 'mounting a tmpfs needs root' };
+  const dir = at ?? (await mkdtemp(join(tmpdir(), 'pureraft-tmpfs-')));
+  const removeDir = () => (at === undefined ? rm(dir, { recursive: true, force: true }) : Promise.resolve());
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${bytes}`, 'tmpfs', dir], { stdio: 'pipe' });
+  } catch (error) {
+    await removeDir();
+    return { skip: `mount -t tmpfs failed: ${(error as Error).message.split('\n')[0]}` };
+  }
+  return {
+    dir,
+    unmount: async () => {
+      execFileSync('umount', ['-l', dir]);
+      await removeDir();
+    },
+  };
+}
+
+/** Writes a file of zeros into `dir` until the disk is full; returns its path. */
+export async function fillDisk(dir: string): Promise<string> {
+  const path = join(dir, 'filler');
+  const handle = await open(path, 'w');
+  try {
+    const chunk = new Uint8Array(4096);
+    for (;;) await handle.write(chunk);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
+  } finally {
+    await handle.close();
+  }
+  return path;
 }

@@ -48,10 +48,22 @@ export class ProposalTimeoutError extends Error {
 
 /** The node stopped (or failed) before the proposal was answered; it may or may not be applied. */
 export class NodeStoppedError extends Error {
-  override readonly name = 'NodeStoppedError';
+  override readonly name: string = 'NodeStoppedError';
 
   constructor(reason = 'the node is not running') {
     super(reason);
+  }
+}
+
+/**
+ * The node's storage failed a write (a full disk, an I/O error): it takes no part in the cluster and refuses
+ * requests until it can write again, which it retries by itself. `cause` says why.
+ */
+export class StorageUnavailableError extends NodeStoppedError {
+  override readonly name = 'StorageUnavailableError';
+
+  constructor(override readonly cause: Error) {
+    super(`storage unavailable: ${cause.message}; retrying until it takes writes again`);
   }
 }
 

@@ -7,6 +7,7 @@ export {
   ProposalTimeoutError,
   RequestRefusedError,
   RequestTimeoutError,
+  StorageUnavailableError,
   TransferFailedError,
 } from './errors.js';
 export type { LeadershipStats } from './leadership-stats.js';

@@ -1,12 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import type { Durable } from '../../core/index.js';
-import { MemoryStorage, type PersistEffect, type Storage } from '../../effects/storage/index.js';
+import {
+  MemoryStorage,
+  type PersistEffect,
+  type Storage,
+  StorageCorruptionError,
+} from '../../effects/storage/index.js';
 import {
   NodeStoppedError,
   NotLeaderError,
   OverloadedError,
   ProposalLostError,
   ProposalTimeoutError,
+  StorageUnavailableError,
 } from './errors.js';
 import { settle, TestCluster } from './test-support.js';
 
@@ -157,6 +163,123 @@ describe('RaftNode', () => {
     await cluster.stop();
   });
 });
+
+describe('RaftNode on storage that can reopen', () => {
+  it('steps aside when its disk is full, says why, and rejoins by itself once there is space', async () => {
+    const reports: (string | null)[] = [];
+    const storages = new Map<string, FillableStorage>();
+    const cluster = new TestCluster(ids, (id) => ({
+      storage: storages.set(id, new FillableStorage()).get(id)!,
+      onStorageUnavailable: (error) => reports.push(error?.message ?? null),
+      reopenBackoffMs: [50, 200],
+    }));
+    await cluster.start();
+    const leader = await cluster.leader();
+    const proposed = leader.node.propose('before');
+    await cluster.run(100);
+    await proposed;
+    const storage = storages.get(leader.node.id)!;
+    storage.full = true;
+    const refused = leader.node.propose('refused');
+    refused.catch(() => {});
+    await cluster.run(20);
+    await expect(refused).rejects.toBeInstanceOf(StorageUnavailableError);
+    await expect(refused).rejects.toThrow(/ENOSPC: no space left on device/);
+    await expect(leader.node.propose('again')).rejects.toThrow(/storage unavailable: .*ENOSPC/);
+    expect(leader.node.status()).toMatchObject({ role: 'follower', leaderId: null });
+    expect(leader.node.status().unavailable).toMatch(/ENOSPC/);
+    expect(reports).toEqual([expect.stringMatching(/ENOSPC/)]);
+
+    // The others go on without it.
+    let next = leader;
+    for (let waited = 0; next === leader && waited < 5_000; waited += 50) {
+      await cluster.run(50);
+      next = [...cluster.nodes.values()].find((n) => n.node.status().role === 'leader') ?? leader;
+    }
+    expect(next).not.toBe(leader);
+    const during = next.node.propose('during');
+    await cluster.run(100);
+    await during;
+    await cluster.run(1_000);
+    expect(storage.reopenAttempts).toBeGreaterThan(2);
+    expect(leader.node.status().unavailable).toBeDefined();
+
+    // Space again: it rejoins, catches up, and applies each command once.
+    storage.full = false;
+    await cluster.run(1_000);
+    expect(reports.at(-1)).toBeNull();
+    expect(leader.node.status().unavailable).toBeUndefined();
+    const after = next.node.propose('after');
+    await cluster.run(200);
+    await after;
+    await cluster.run(200);
+    // 'refused' may be there: the leader sent it to the followers before its own write failed, and the new
+    // leader committed it (its proposer was told the outcome is unknown). Everything is applied once, everywhere.
+    const applied = next.machine.applied;
+    expect(applied.filter((command) => command !== 'refused')).toEqual(['before', 'during', 'after']);
+    for (const { machine } of cluster.nodes.values()) expect(machine.applied).toEqual(applied);
+    await cluster.stop();
+  });
+
+  it('stays down (fatal) when reopening finds damage', async () => {
+    const failures: Error[] = [];
+    const storage = new FillableStorage();
+    const cluster = new TestCluster(['a'], () => ({
+      storage,
+      onStorageUnavailable: () => {},
+      onFatal: (error) => failures.push(error),
+    }));
+    await cluster.start();
+    const { node } = await cluster.leader();
+    storage.full = true;
+    storage.damaged = true;
+    node.propose('x').catch(() => {});
+    await cluster.run(500);
+    expect(failures.map((error) => error.name)).toEqual(['StorageCorruptionError']);
+    await expect(node.propose('y')).rejects.toBeInstanceOf(NodeStoppedError);
+  });
+});
+
+/**
+ * A memory storage with a disk that can fill up: while `full`, every persist fails with ENOSPC, and once one
+ * failed all do until `reopen` (which fails while full) succeeds.
+ */
+class FillableStorage implements Storage<string> {
+  readonly #inner = new MemoryStorage<string>();
+  full = false;
+  damaged = false;
+  reopenAttempts = 0;
+  #failed = false;
+
+  load(): Promise<Durable<string>> {
+    return this.#inner.load();
+  }
+
+  async persist(effect: PersistEffect<string>): Promise<void> {
+    if (this.full || this.#failed) {
+      this.#failed = true;
+      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    }
+    await this.#inner.persist(effect);
+  }
+
+  async reopen(): Promise<Durable<string>> {
+    this.reopenAttempts++;
+    if (this.damaged) throw new StorageCorruptionError('wal-00000001.log', 1024, 'checksum mismatch');
+    if (this.full)
+      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    this.#failed = false;
+    return this.#inner.durable;
+  }
+
+  get snapshots() {
+    return this.#inner.snapshots;
+  }
+
+  close(): Promise<void> {
+    return this.#inner.close();
+  }
+}
 
 /** A storage whose writes take a few macrotasks, telling when each begins and ends. */
 class SlowStorage implements Storage<string> {

@@ -23,9 +23,17 @@
  * Reads (ReadIndex, thesis §6.4): `read()` on the leader steps a `read` event and resolves once the core's
  * `readReady` index is applied here; on a follower, it asks the leader for an index (`forwardRead`) and waits
  * for the same.
+ *
+ * A failed persist (a full disk, an I/O error) leaves the core's state ahead of the disk, so nothing may act on
+ * it. With storage that can `reopen`, the node steps aside instead of dying: it takes no part (no timers, every
+ * message dropped, so a leader steps down in its peers' eyes), refuses requests with `StorageUnavailableError`
+ * naming the cause, and retries `reopen` with backoff; once storage takes writes again it starts the core
+ * afresh from what is durable, as a restart would, keeping its state machine (which only ever applied durable,
+ * committed entries) and skipping the applies it already made. Without `reopen`, a failed persist is fatal.
  */
 import {
   type Config,
+  type Durable,
   defaultCommandSize,
   type Effect,
   type Entry,
@@ -42,7 +50,7 @@ import {
 } from '../../core/index.js';
 import { Applier, type StateMachine } from '../../effects/apply/index.js';
 import { isSnapshotRef } from '../../effects/snapshot-data.js';
-import type { Storage } from '../../effects/storage/index.js';
+import { type Storage, StorageCorruptionError } from '../../effects/storage/index.js';
 import { type Clock, realClock, Timers } from '../../effects/timers/index.js';
 import type { Transport } from '../../effects/transport/index.js';
 import {
@@ -52,6 +60,7 @@ import {
   ProposalLostError,
   ProposalTimeoutError,
   RequestRefusedError,
+  StorageUnavailableError,
   TransferFailedError,
 } from './errors.js';
 import { LeadershipCounter, type LeadershipStats } from './leadership-stats.js';
@@ -89,11 +98,20 @@ export interface RaftNodeOptions<C, R> {
   ) => void;
   /** The node hit an error it cannot continue from (a disk write failed, the state machine threw) and stopped. */
   readonly onFatal?: (error: Error) => void;
+  /**
+   * A write failed and the node stepped aside (`error` says why), or storage took writes again and the node
+   * rejoined (null). Default: a line on stderr.
+   */
+  readonly onStorageUnavailable?: (error: Error | null) => void;
+  /** The first and the longest wait between attempts to reopen failed storage, ms. Default [100, 5000]. */
+  readonly reopenBackoffMs?: readonly [first: number, max: number];
 }
 
 export interface NodeStatus extends Status {
   /** Last index applied to the state machine in this incarnation. */
   readonly appliedIndex: number;
+  /** Set while failed storage keeps the node out (it then reports itself a follower with no leader). */
+  readonly unavailable?: string;
 }
 
 export interface SnapshotStats {
@@ -135,7 +153,7 @@ type Queued<C> =
   | { readonly event: Exclude<Event<C>, ProposeEvent<C>>; readonly proposal?: undefined }
   | { readonly event: ProposeEvent<C>; readonly proposal: Proposal };
 
-type Phase = 'new' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
+type Phase = 'new' | 'starting' | 'running' | 'unavailable' | 'stopping' | 'stopped' | 'failed';
 
 /** Most persists handed to storage and not yet durable before the node stops stepping to let them land. */
 const MAX_PERSISTS_IN_FLIGHT = 1024;
@@ -171,6 +189,11 @@ export class RaftNode<C, R> {
   /** Sends and applies waiting for a persist, in order; `#waiting` counts them. */
   #afterPersists: Promise<void> = Promise.resolve();
   #waiting = 0;
+  /** Why the node stepped aside, while it is unavailable; and how to stop retrying. */
+  #unavailable: StorageUnavailableError | null = null;
+  #cancelReopen: () => void = () => {};
+  /** What the state machine had applied when the node last rejoined: the core applies those again, skipped. */
+  #appliedBeforeRejoin = 0;
   readonly #stats = {
     loadMs: 0,
     transitions: 0,
@@ -268,8 +291,9 @@ export class RaftNode<C, R> {
 
   /** Finishes the transition under way, then stops: proposals not yet answered are rejected. */
   async stop(): Promise<void> {
-    if (this.#phase !== 'running') return;
+    if (this.#phase !== 'running' && this.#phase !== 'unavailable') return;
     this.#phase = 'stopping';
+    this.#cancelReopen();
     try {
       await this.#draining;
       await this.#settled();
@@ -281,7 +305,9 @@ export class RaftNode<C, R> {
 
   status(): NodeStatus {
     if (this.#state === undefined) throw new Error(`RaftNode ${this.id}: not started`);
-    return { ...status(this.#state), appliedIndex: this.#applier.appliedIndex };
+    const now = { ...status(this.#state), appliedIndex: this.#applier.appliedIndex };
+    if (this.#unavailable === null) return now;
+    return { ...now, role: 'follower', leaderId: null, unavailable: this.#unavailable.message };
   }
 
   /**
@@ -423,7 +449,8 @@ export class RaftNode<C, R> {
 
   /** The status, or NodeStoppedError when the node is not running. */
   #running(): NodeStatus {
-    if (this.#phase !== 'running' || this.#state === undefined) throw new NodeStoppedError();
+    if (this.#phase !== 'running' || this.#state === undefined)
+      throw this.#unavailable ?? new NodeStoppedError();
     return this.status();
   }
 
@@ -487,7 +514,8 @@ export class RaftNode<C, R> {
    * `ProposalTimeoutError`.
    */
   propose(command: C): Promise<R> {
-    if (this.#phase !== 'running' || this.#state === undefined) return Promise.reject(new NodeStoppedError());
+    if (this.#phase !== 'running' || this.#state === undefined)
+      return Promise.reject(this.#unavailable ?? new NodeStoppedError());
     const { role, leaderId } = status(this.#state);
     if (role !== 'leader') {
       this.#stats.proposals.notLeader++;
@@ -519,6 +547,8 @@ export class RaftNode<C, R> {
   }
 
   #enqueue(item: Queued<C>): void {
+    // Stepped aside: messages and timers mean nothing to a core that will be started afresh.
+    if (this.#phase === 'unavailable') return;
     this.#queue.push(item);
     this.#kick();
   }
@@ -632,6 +662,9 @@ export class RaftNode<C, R> {
   }
 
   #applied(entries: readonly Entry<C>[]): void {
+    if (entries.length > 0 && entries[0]!.index <= this.#appliedBeforeRejoin) {
+      entries = entries.filter((entry) => entry.index > this.#applier.appliedIndex);
+    }
     this.#applier.apply(entries);
     this.#waiters.check();
     this.#maybeSnapshot();
@@ -640,6 +673,8 @@ export class RaftNode<C, R> {
   /** Contract 12: the service takes the snapshot's state, streamed from storage; applies wait for it. */
   async #restore(snapshot: Snapshot): Promise<void> {
     const { index } = snapshot.meta;
+    // The state machine has all of it already (applied before the node rejoined): taking it would go back.
+    if (index <= this.#appliedBeforeRejoin && index <= this.#applier.appliedIndex) return;
     const started = performance.now();
     await this.#applier.restore(index, toAsync(this.#options.storage.snapshots.read(snapshot)));
     this.#stats.snapshots.restoreMs += performance.now() - started;
@@ -665,7 +700,7 @@ export class RaftNode<C, R> {
         this.#persistsInFlight--;
         this.#stats.persists++;
       },
-      (error: unknown) => this.#fail(asError(error)),
+      (error: unknown) => this.#storageFailed(asError(error)),
     );
   }
 
@@ -704,25 +739,106 @@ export class RaftNode<C, R> {
     await this.#afterPersists;
   }
 
+  /** A persist failed: step aside and retry, if storage can reopen; else fail (see this file's header). */
+  #storageFailed(error: Error): void {
+    // The persists queued behind the one that failed fail too: the node stepped aside already.
+    if (this.#phase === 'unavailable') return;
+    if (this.#options.storage.reopen === undefined || this.#phase !== 'running') {
+      this.#fail(error);
+      return;
+    }
+    this.#phase = 'unavailable';
+    this.#unavailable = new StorageUnavailableError(error);
+    this.#reportStorage(error);
+    this.#timers.clear();
+    this.#dropQueue();
+    this.#rejectRequests(this.#unavailable);
+    // A replay could not follow the core's fresh start: the trace ends here.
+    void this.#trace?.close().catch(() => {});
+    this.#trace = undefined;
+    this.#scheduleReopen(this.#options.reopenBackoffMs?.[0] ?? 100);
+  }
+
+  #scheduleReopen(delay: number): void {
+    this.#cancelReopen = this.#clock.schedule(delay, () => void this.#reopen(delay));
+  }
+
+  async #reopen(delay: number): Promise<void> {
+    // What waits on the failed persists settles first (it is skipped now): nothing of the old core runs after.
+    await this.#lastPersist;
+    await this.#afterPersists;
+    if (this.#phase !== 'unavailable') return;
+    let durable: Durable<C>;
+    try {
+      durable = await this.#options.storage.reopen!();
+    } catch (error) {
+      if (this.#phase !== 'unavailable') return;
+      // Damage found on the way back is not a full disk: it needs a person (see the README).
+      if (error instanceof StorageCorruptionError) return this.#fail(error);
+      if (asError(error).message !== this.#unavailable?.cause.message) this.#reportStorage(asError(error));
+      const max = this.#options.reopenBackoffMs?.[1] ?? 5_000;
+      this.#scheduleReopen(Math.min(2 * delay, max));
+      return;
+    }
+    if (this.#phase !== 'unavailable') return;
+    this.#rejoin(durable);
+  }
+
+  /** Starts the core afresh from what is durable, as a restart would, with the state machine as it is. */
+  #rejoin(durable: Durable<C>): void {
+    const [state, effects] = init<C>(this.#options.config, durable);
+    this.#state = state;
+    this.#persistsInFlight = 0;
+    this.#appliedBeforeRejoin = this.#applier.appliedIndex;
+    this.#unavailable = null;
+    this.#phase = 'running';
+    this.#reportStorage(null);
+    this.#options.onTransition?.(undefined, state, effects);
+    this.#execute(effects);
+    this.#kick();
+  }
+
+  #reportStorage(error: Error | null): void {
+    const report =
+      this.#options.onStorageUnavailable ??
+      ((e: Error | null) =>
+        console.error(
+          e === null
+            ? `RaftNode ${this.id}: storage takes writes again; rejoining the cluster`
+            : `RaftNode ${this.id}: storage failed (${e.message}); taking no part and refusing requests until it takes writes again`,
+        ));
+    report(error);
+  }
+
   /** A failed write or a throwing state machine: continuing could break a promise made to peers or clients. */
   #fail(error: Error): void {
     // While starting, `start` reports it (a snapshot that cannot be restored must not leave an empty service).
     if (this.#phase === 'starting') this.#startFailure ??= error;
-    if (this.#phase !== 'running' && this.#phase !== 'stopping') return;
+    if (this.#phase !== 'running' && this.#phase !== 'stopping' && this.#phase !== 'unavailable') return;
     this.#phase = 'failed';
+    this.#cancelReopen();
     void this.#release().finally(() =>
       (this.#options.onFatal ?? ((e) => console.error(`RaftNode ${this.id} failed:`, e)))(error),
     );
   }
 
+  /** Forgets the events not yet stepped, releasing the snapshot data they hold. */
+  #dropQueue(): void {
+    for (const { event } of this.#queue.splice(0)) this.#releaseReceived(event);
+  }
+
+  /** Answers every proposal, read and wait in progress with `error`. */
+  #rejectRequests(error: Error): void {
+    this.#proposals.rejectAll(error);
+    this.#waiters.rejectAll(error);
+    for (const read of this.#reads.values()) read.reject(error);
+    this.#reads.clear();
+  }
+
   async #release(): Promise<void> {
     this.#timers.clear();
-    for (const { event } of this.#queue.splice(0)) this.#releaseReceived(event);
-    const stopped = new NodeStoppedError(`node ${this.id} stopped`);
-    this.#proposals.rejectAll(stopped);
-    this.#waiters.rejectAll(stopped);
-    for (const read of this.#reads.values()) read.reject(stopped);
-    this.#reads.clear();
+    this.#dropQueue();
+    this.#rejectRequests(new NodeStoppedError(`node ${this.id} stopped`));
     const { transport, storage } = this.#options;
     const results = await Promise.allSettled([transport.stop(), storage.close(), this.#trace?.close()]);
     const failure = results.find((result) => result.status === 'rejected');
