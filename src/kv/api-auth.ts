@@ -85,6 +85,7 @@ function requiredRole(route: Route, openStatus: boolean): Role | undefined {
     case 'metrics':
       return openStatus ? undefined : 'read-only';
     case 'debug':
+    case 'readIndex':
       return 'read-only';
     case 'kv':
       return route.method === 'GET' ? 'read-only' : 'read-write';

@@ -14,6 +14,7 @@ import { NotLeaderError } from '../runtime/node/index.js';
 import { type ApiAuth, ApiTokens } from './api-auth.js';
 import type { KvCommand, KvResult } from './commands.js';
 import { type KvHttpOptions, KvHttpServer } from './http.js';
+import { MEMBER_HEADER, MemberCredential } from './member-credential.js';
 
 const writer = 'w'.repeat(32);
 const reader = 'r'.repeat(32);
@@ -58,7 +59,12 @@ async function call(
   server: KvHttpServer,
   method: string,
   path: string,
-  { token, body, ca }: { token?: string; body?: string; ca?: string } = {},
+  {
+    token,
+    body,
+    ca,
+    headers = {},
+  }: { token?: string; body?: string; ca?: string; headers?: Record<string, string> } = {},
 ): Promise<Answer> {
   const request = ca === undefined ? httpRequest : httpsRequest;
   const scheme = ca === undefined ? 'http' : 'https';
@@ -68,7 +74,7 @@ async function call(
       {
         method,
         ca,
-        headers: token === undefined ? {} : { Authorization: `Bearer ${token}` },
+        headers: token === undefined ? headers : { ...headers, Authorization: `Bearer ${token}` },
       },
       (response) => {
         let text = '';
@@ -88,6 +94,23 @@ async function call(
 
 describe('API tokens', () => {
   const auth: ApiAuth = { tokens };
+
+  it('let another member ask for the internal read index with the cluster’s credential, and no one else without a token', async () => {
+    const member = MemberCredential.ofSecret('the cluster secret');
+    const server = await serve({ auth, member });
+    const path = '/internal/read-index';
+    expect(await call(server, 'GET', path, { headers: member.request.headers })).toMatchObject({
+      status: 200,
+      json: { index: 1 },
+    });
+    const forged = MemberCredential.ofSecret('another secret').request.headers;
+    for (const headers of [{}, forged, { [MEMBER_HEADER]: 'zz' }]) {
+      expect((await call(server, 'GET', path, { headers })).status).toBe(401);
+    }
+    // The member's header opens nothing else.
+    expect((await call(server, 'GET', '/kv/k', { headers: member.request.headers })).status).toBe(401);
+    expect((await call(server, 'GET', path, { token: reader })).status).toBe(200);
+  });
 
   it('refuse a request without a token, or with one it does not know', async () => {
     const server = await serve({ auth });

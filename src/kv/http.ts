@@ -25,6 +25,7 @@ import {
 } from '../runtime/node/index.js';
 import { type ApiAuth, authorize } from './api-auth.js';
 import type { KvCommand, KvResult } from './commands.js';
+import type { MemberCredential } from './member-credential.js';
 import { type Labels, PROMETHEUS_CONTENT_TYPE } from './prometheus.js';
 import { LeaderUnreachableError } from './read-forwarding.js';
 import {
@@ -57,7 +58,13 @@ export interface KvHttpOptions {
   readonly limits?: RequestLimits;
   readonly log?: (line: string) => void;
   /** Serve HTTPS with this certificate and key (PEM); redirects then name https:// too. */
-  readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
+  readonly tls?: {
+    readonly cert: string | Buffer;
+    readonly key: string | Buffer;
+    readonly ca?: string | Buffer;
+  };
+  /** Tells the other nodes' requests (the internal read index) from clients', which need tokens. */
+  readonly member?: MemberCredential;
   /** Require a bearer token of each client; without it, whoever reaches the port may read and write. */
   readonly auth?: ApiAuth;
 }
@@ -87,7 +94,16 @@ export class KvHttpServer {
     this.#server =
       options.tls === undefined
         ? createServer(serverOptions, handle)
-        : createHttpsServer({ ...serverOptions, ...options.tls }, handle);
+        : createHttpsServer(
+            // Clients may present a certificate: one the cluster's CA signed is a member's (member-credential.ts).
+            {
+              ...serverOptions,
+              ...options.tls,
+              requestCert: options.tls.ca !== undefined,
+              rejectUnauthorized: false,
+            },
+            handle,
+          );
     this.#server.headersTimeout = 10_000;
     this.#server.requestTimeout = 30_000;
     // A request so malformed that node:http cannot parse it never reaches the handler.
@@ -138,7 +154,8 @@ export class KvHttpServer {
     try {
       const target = route(request.method ?? '', request.url ?? '/', this.#limits);
       routeName = target.kind;
-      if (this.#options.auth !== undefined)
+      const fromMember = target.kind === 'readIndex' && this.#options.member?.isMember(request) === true;
+      if (this.#options.auth !== undefined && !fromMember)
         authorize(this.#options.auth, target, request.headers.authorization);
       reply = await this.#answer(target, request);
     } catch (error) {

@@ -16,6 +16,7 @@ import { type ApiAuth, ApiTokens } from './api-auth.js';
 import { Batcher } from './batcher.js';
 import type { KvCommand, KvEntry, KvEntryResult, KvResult } from './commands.js';
 import { KvHttpServer } from './http.js';
+import { MemberCredential } from './member-credential.js';
 import { renderNodeMetrics } from './node-metrics.js';
 import { fetchReadIndex } from './read-forwarding.js';
 import type { Consistency, RequestLimits } from './request.js';
@@ -154,6 +155,8 @@ export class KvNode {
     const tls = config.tls === undefined ? undefined : readTlsFiles(config.tls);
     if (tls === undefined && config.secret === undefined)
       throw new RangeError(`node ${config.id}: give either the cluster secret or TLS certificate files`);
+    const member =
+      tls === undefined ? MemberCredential.ofSecret(config.secret!) : MemberCredential.ofTls(tls);
     this.storage = new DiskStorage<KvEntry>(config.dataDir, {
       codec,
       segmentBytes: config.walSegmentBytes ?? KV_WAL_SEGMENT_BYTES,
@@ -185,7 +188,7 @@ export class KvNode {
       forwardRead: (leaderId) => {
         const address = this.#httpAddressOf(leaderId);
         if (address === undefined) return Promise.reject(new NotLeaderError(null));
-        return fetchReadIndex(leaderId, address, 2 * this.#electionTimeout[1]);
+        return fetchReadIndex(leaderId, address, 2 * this.#electionTimeout[1], member);
       },
       // A dead node must not keep serving: its /status would go on reporting its last role.
       onFatal: (error) => {
@@ -217,7 +220,8 @@ export class KvNode {
       metrics: () => this.metricsText(),
       log,
       ...(config.limits !== undefined && { limits: config.limits }),
-      ...(tls !== undefined && { tls: { cert: tls.cert, key: tls.key } }),
+      ...(tls !== undefined && { tls }),
+      member,
       ...(config.tokensFile !== undefined && { auth: readApiAuth(config.tokensFile, config.openStatus) }),
     });
   }

@@ -1,11 +1,15 @@
 /**
  * A follower's linearizable read asks the leader for a read index (thesis §6.4) over the leader's HTTP API,
  * `GET /internal/read-index`, then waits until it has applied through it and answers from its own state. The
- * leader answers only as leader; a node that is not answers as any follower does (307 or 503, naming the leader
- * it knows), and the follower's client is sent there.
+ * leader answers only as leader, and only to a member (member-credential.ts) or a client with a token; a node
+ * that is not the leader answers as any follower does (307 or 503, naming the leader it knows), and the
+ * follower's client is sent there.
  */
+import { get as httpGet } from 'node:http';
+import { get as httpsGet } from 'node:https';
 import type { NodeId } from '../core/index.js';
 import { NotLeaderError } from '../runtime/node/index.js';
+import type { MemberCredential } from './member-credential.js';
 
 export const READ_INDEX_PATH = '/internal/read-index';
 
@@ -21,22 +25,22 @@ export class LeaderUnreachableError extends Error {
   }
 }
 
-/** The read index from the leader at `address` ("host:port"), within `timeoutMs`. */
-export async function fetchReadIndex(leaderId: NodeId, address: string, timeoutMs: number): Promise<number> {
-  let status: number;
-  let body: { index?: unknown; leader?: unknown; error?: unknown } | undefined;
+/** The read index from the leader at `address` ("host:port"), within `timeoutMs`, asked as a member. */
+export async function fetchReadIndex(
+  leaderId: NodeId,
+  address: string,
+  timeoutMs: number,
+  member: MemberCredential,
+): Promise<number> {
+  let answer: { status: number; body: { index?: unknown; leader?: unknown; error?: unknown } | undefined };
   try {
-    const response = await fetch(`http://${address}${READ_INDEX_PATH}`, {
-      redirect: 'manual',
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    status = response.status;
-    body = (await response.json().catch(() => undefined)) as typeof body;
+    answer = await getJson(`${member.scheme}://${address}${READ_INDEX_PATH}`, member, timeoutMs);
   } catch (error) {
     const reason =
-      (error as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : String(error);
+      (error as Error).name === 'AbortError' ? `no answer within ${timeoutMs} ms` : String(error);
     throw new LeaderUnreachableError(leaderId, reason);
   }
+  const { status, body } = answer;
   if (status === 200 && Number.isSafeInteger(body?.index)) return body!.index as number;
   // It is no longer the leader: the client's read goes to the one it names, if any.
   if (status === 307 || status === 503) {
@@ -44,3 +48,38 @@ export async function fetchReadIndex(leaderId: NodeId, address: string, timeoutM
   }
   throw new LeaderUnreachableError(leaderId, `it answered ${status} ${JSON.stringify(body?.error ?? null)}`);
 }
+
+/** GET `url` with the member's credential; the status and the body parsed as JSON (undefined if it is not). */
+function getJson(
+  url: string,
+  member: MemberCredential,
+  timeoutMs: number,
+): Promise<{ status: number; body: Record<string, unknown> | undefined }> {
+  const { headers, tls } = member.request;
+  const options = { headers, signal: AbortSignal.timeout(timeoutMs), ...tls };
+  return new Promise((resolve, reject) => {
+    const request = (tls === undefined ? httpGet : httpsGet)(url, options, (response) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      response.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        // An index is a few bytes: a long answer is not one.
+        if (size > MAX_ANSWER_BYTES) request.destroy(new Error('the answer is too long'));
+        else chunks.push(chunk);
+      });
+      response.on('error', reject);
+      response.on('end', () => {
+        let body: Record<string, unknown> | undefined;
+        try {
+          body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+        } catch {
+          body = undefined;
+        }
+        resolve({ status: response.statusCode ?? 0, body });
+      });
+    });
+    request.on('error', reject);
+  });
+}
+
+const MAX_ANSWER_BYTES = 64 * 1024;

@@ -103,11 +103,22 @@ describe('a cluster with mutual TLS, HTTPS and tokens', () => {
     const lead = await leader();
     const follower = ids.find((id) => id !== lead)!;
     expect(await call(lead, 'PUT', '/kv/secure', writer, 'yes')).toMatchObject({ status: 200 });
-    const redirect = await call(follower, 'GET', '/kv/secure', reader);
+    // A follower serves a linearizable read: it asks the leader for a read index as a member (its certificate).
+    // (503 means retry: on a loaded machine the first TLS handshake between the two may take a while.)
+    const read = await eventually('a linearizable read on a follower', 10_000, async () => {
+      const answer = await call(follower, 'GET', '/kv/secure', reader);
+      return answer.status === 503 ? undefined : answer;
+    });
+    expect(read).toMatchObject({ status: 200, json: { value: 'yes' } });
+    // Writes are redirected to the leader, over HTTPS.
+    const redirect = await call(follower, 'PUT', '/kv/secure', writer, 'again');
     expect(redirect).toMatchObject({
       status: 307,
       location: expect.stringMatching(/^https:\/\/127\.0\.0\.1:/),
     });
+    // The internal read index takes a member's certificate or a client's token, nothing less.
+    expect((await call(lead, 'GET', '/internal/read-index')).status).toBe(401);
+    expect((await call(lead, 'GET', '/internal/read-index', reader)).status).toBe(200);
     expect(await call(lead, 'GET', '/kv/secure', reader)).toMatchObject({
       status: 200,
       json: { value: 'yes' },
