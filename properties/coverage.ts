@@ -11,7 +11,7 @@ import { type Effect, type Event, status } from '../src/core/index.js';
 import type { ClusterObserver } from '../src/runtime/simulator/index.js';
 import { scenarioArbitrary } from './arbitraries.js';
 import { propertySeed } from './env.js';
-import { propertyOptions } from './property.js';
+import { propertyOptions } from './property-options.js';
 import { runScenario } from './run.js';
 import type { Command } from './scenario.js';
 import type { PropertyKind } from './trace.js';

@@ -5,10 +5,10 @@
  */
 import fc from 'fast-check';
 import { scenarioArbitrary } from './arbitraries.js';
-import { checkLiveness, livenessChanges } from './liveness.js';
 import { MUTANTS, type MutantName } from './mutants.js';
-import { RejoinWatch, rejoinArbitrary } from './rejoin.js';
-import { type RunOptions, runScenario, type Violation } from './run.js';
+import { propertyOptions } from './property-options.js';
+import { rejoinArbitrary } from './rejoin.js';
+import { runScenario, type Violation } from './run.js';
 import type { Scenario } from './scenario.js';
 import { type PropertyKind, type Trace, writeTrace } from './trace.js';
 
@@ -40,29 +40,6 @@ export interface PropertyOutcome {
 /** The histories a property runs on. */
 function arbitraryOf(property: PropertyKind, size: number): fc.Arbitrary<Scenario> {
   return property === 'rejoin' ? rejoinArbitrary(size) : scenarioArbitrary(size);
-}
-
-/** What a property adds to the safety checks of a plain run: the liveness phase, or the rejoin watch. */
-export function propertyOptions(
-  property: PropertyKind,
-  scenario: Scenario,
-): Pick<RunOptions, 'onAction' | 'afterHistory' | 'changes'> {
-  switch (property) {
-    case 'safety':
-      return {};
-    case 'liveness':
-      return {
-        afterHistory: (world) => checkLiveness(world, scenario.config),
-        changes: livenessChanges(scenario.config),
-      };
-    case 'rejoin': {
-      const watch = new RejoinWatch();
-      return {
-        onAction: (action, _position, world) => watch.onAction(action, world.cluster),
-        afterHistory: (world) => watch.afterHistory(world.cluster),
-      };
-    }
-  }
 }
 
 /** Runs one history under the property; the first violation, if any. Deterministic. */

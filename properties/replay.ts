@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { ClusterObserver } from '../src/runtime/simulator/index.js';
 import { formatAction, formatEffect, formatEvent, formatState } from './format.js';
 import { MUTANTS } from './mutants.js';
-import { propertyOptions } from './property.js';
+import { propertyOptions } from './property-options.js';
 import { runScenario, type Violation } from './run.js';
 import type { Command } from './scenario.js';
 import { readTrace, type Trace } from './trace.js';

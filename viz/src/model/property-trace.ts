@@ -5,7 +5,7 @@
  */
 import { formatAction } from '../../../properties/format.js';
 import { isMutantName, MUTANTS } from '../../../properties/mutants.js';
-import { propertyOptions } from '../../../properties/property.js';
+import { propertyOptions } from '../../../properties/property-options.js';
 import { scenarioSteps } from '../../../properties/run.js';
 import type { Command } from '../../../properties/scenario.js';
 import type { Trace } from '../../../properties/trace.js';
