@@ -77,13 +77,8 @@ function snapshot(world: World, id: NodeId, back: number, crashAfter: number | u
 function change(world: World, id: NodeId, action: Extract<Action, { type: 'change' }>): void {
   if (world.changes === 'none') return;
   const { membership } = status(world.cluster.node(id).state!);
-  const kept = world.changes === 'keeping the leader' ? id : undefined;
-  const planned = planChange(
-    action.op,
-    action.pick,
-    membership,
-    (count) => world.newcomers(membership, count),
-    kept,
+  const planned = planChange(action.op, action.pick, membership, (count) =>
+    world.newcomers(membership, count),
   );
   if (planned === undefined) return;
   world.removed(planned.removed);

@@ -14,16 +14,6 @@ import { PropertyViolation } from './violation.js';
 import type { Changes, World } from './world.js';
 
 /**
- * Known core bug (reported): a node whose latest configuration leaves it out never campaigns, where thesis
- * §4.2.2 says it still should, "as it might still be needed until the C_new entry is committed". A leader
- * that removes itself and stops leading before C_new commits (a crash, check-quorum) can leave no electable
- * node: it holds the most up-to-date log but will not campaign, and the new voters, still joint, need its
- * vote (PROPERTY_SEED=5151 PROPERTY_RUNS=1000, liveness on 3 nodes). Until it is fixed, liveness histories
- * never have a leader remove itself (the safety ones do); set to false to look for it.
- */
-const CHANGES_KEEP_THEIR_LEADER = true;
-
-/**
  * The membership changes a liveness history makes. With neither pre-vote nor check-quorum, nothing keeps a
  * node that a configuration left behind (removed before it heard so, or added by an entry that was then
  * overwritten) from deposing leaders with ever higher terms, since no leader talks to it any more (§6, thesis
@@ -31,7 +21,7 @@ const CHANGES_KEEP_THEIR_LEADER = true;
  */
 export function livenessChanges(config: ScenarioConfig): Changes {
   if (config.preVote === false && config.checkQuorum === false) return 'none';
-  return CHANGES_KEEP_THEIR_LEADER ? 'keeping the leader' : 'all';
+  return 'all';
 }
 
 /** Virtual ms. A term every node follows needs a few election timeouts (300..600 ms), even after split votes. */

@@ -21,19 +21,17 @@ const without = (ids: readonly NodeId[], gone: readonly NodeId[]) => ids.filter(
  * The change `op` asks of a leader holding `m`, or undefined when it asks nothing (a change is in progress,
  * there is no one to promote, it would leave no voter, or no node can join). `newcomers(count)` gives up to
  * `count` nodes outside the configuration that may be added, starting new ones as needed; it is called only
- * when the change needs them. `kept`: a member the change must not remove.
+ * when the change needs them.
  */
 export function planChange(
   op: ChangeOp,
   pick: number,
   m: Membership,
   newcomers: (count: number) => readonly NodeId[],
-  kept?: NodeId,
 ): Change | undefined {
   if (m.outgoing !== undefined) return undefined;
   const { voters, learners } = m;
   const nth = <T>(list: readonly T[], k = 0): T | undefined => list[(pick + k) % list.length];
-  const removable = (ids: readonly NodeId[]) => ids.filter((id) => id !== kept);
   switch (op) {
     case 'learn': {
       const added = newcomers(1);
@@ -45,12 +43,12 @@ export function planChange(
       return { voters: [...voters, promoted], learners: without(learners, [promoted]), removed: [] };
     }
     case 'remove': {
-      const gone = nth(removable([...voters, ...learners]));
+      const gone = nth([...voters, ...learners]);
       if (gone === undefined || (voters.length === 1 && voters[0] === gone)) return undefined;
       return { voters: without(voters, [gone]), learners: without(learners, [gone]), removed: [gone] };
     }
     case 'replace': {
-      const gone = nth(removable(voters));
+      const gone = nth(voters);
       if (gone === undefined) return undefined;
       const added = newcomers(1);
       if (added.length === 0) return undefined;
@@ -63,10 +61,9 @@ export function planChange(
       return { voters: [...voters, ...added], learners: without(learners, promoted), removed: [] };
     }
     case 'shrink': {
-      const candidates = removable(voters);
-      const count = Math.min(2, voters.length - 1, candidates.length);
+      const count = Math.min(2, voters.length - 1);
       if (count === 0) return undefined;
-      const gone = Array.from({ length: count }, (_, k) => nth(candidates, k)!);
+      const gone = Array.from({ length: count }, (_, k) => nth(voters, k)!);
       return { voters: without(voters, gone), learners, removed: gone };
     }
   }

@@ -11,28 +11,16 @@ import { combine } from './observers.js';
 import { type Command, nodeConfig, nodeIds, type Scenario } from './scenario.js';
 import { Services } from './service.js';
 
-/**
- * The voters a joining node is started with. The contract says: the cluster's current voters. But a node so
- * started that then receives the log from index 1 (the leader has not compacted it) reports those voters as
- * the configuration in force at every index before the log's first config entry, so a snapshot it takes there
- * carries the wrong membership (reported to the core; the `snapshots` check catches it within a few hundred
- * liveness histories: PROPERTY_SEED=5153 PROPERTY_RUNS=1000 on 3 nodes). Until that is settled, joining nodes
- * start with the configuration at the start of the log, the cluster's initial voters, which is right for any
- * log. 'current' follows the contract to the letter.
- */
-const JOINERS_START_WITH: 'initial' | 'current' = 'initial';
-
 export interface WorldOptions {
   /** The reducer under test; the real core by default. */
   readonly reducer?: Reducer<Command>;
   /** Sees everything before the services and the checker do (replay prints with it). */
   readonly observer?: ClusterObserver<Command>;
-  /** Which membership changes the history makes: all it asks for (the default), or only those that keep the
-   *  leader proposing them, or none (see liveness.ts). */
+  /** Which membership changes the history makes: all it asks for (the default), or none (see liveness.ts). */
   readonly changes?: Changes;
 }
 
-export type Changes = 'all' | 'keeping the leader' | 'none';
+export type Changes = 'all' | 'none';
 
 export class World {
   readonly cluster: Cluster<Command>;
@@ -73,7 +61,7 @@ export class World {
     const found = [...this.#startedWith.keys()].filter((id) => !members.has(id) && !this.#removed.has(id));
     while (found.length < count && this.#startedWith.size < MAX_JOINS) {
       const id = nodeIds(this.#size + this.#startedWith.size + 1).at(-1)!;
-      this.#startedWith.set(id, JOINERS_START_WITH === 'current' ? m.voters : nodeIds(this.#size));
+      this.#startedWith.set(id, m.voters);
       this.cluster.addNode(id);
       found.push(id);
     }

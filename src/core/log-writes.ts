@@ -31,10 +31,13 @@ export function truncateLog<C>(s: S<C>, from: number, out: Output<C>): void {
 /**
  * §7 (contract 10): the service captured its state through `index`; it becomes the latest snapshot, and the log
  * is compacted through it. An index at or below the latest snapshot's, or past what was handed out, changes
- * nothing.
+ * nothing. Nor does one whose configuration this node cannot vouch for (`Configs.knownAt`: a node that joined
+ * a running cluster, at an index before the first configuration entry it holds), since the snapshot's meta
+ * must carry the configuration in force at its index; the next snapshot, past that entry, is taken.
  */
 export function takeSnapshot<C>(s: S<C>, index: number, data: unknown, out: Output<C>): void {
   if (!Number.isSafeInteger(index) || index <= s.log.base.index || index > s.appliedIndex) return;
+  if (!s.configs.knownAt(index, s.settings.id)) return;
   const snapshot: Snapshot = {
     meta: { index, term: s.log.term(index)!, membership: s.configs.membershipAt(index) },
     data,

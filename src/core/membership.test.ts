@@ -130,6 +130,33 @@ describe('§6 a change goes through the joint configuration', () => {
     expect(status(timedOut).term).toBe(2);
     expect(sendsOf(nothing)).toEqual([]);
   });
+
+  it('a node that its uncommitted configuration leaves out still campaigns, without counting its own vote (thesis §4.2.2)', () => {
+    // a appended C_new = {b, c, d} at 5 and lost its leadership before it committed: b and c still hold the
+    // joint configuration and need a majority of the old voters, and a holds the longest log.
+    const removing = [
+      ...entries(1, 1),
+      configEntry(3, 2, { voters: ['b', 'c', 'd'], learners: [], outgoing: VOTERS3 }),
+    ];
+    const log = [...removing, configEntry(4, 2, { voters: ['b', 'c', 'd'], learners: [] })];
+    const [candidate, effects] = run(follower('a', durable(2, log)), timeout('election'));
+    expect(status(candidate)).toMatchObject({ role: 'candidate', term: 3 });
+    expect(
+      sendsOf(effects)
+        .map((m) => m.to)
+        .sort(),
+    ).toEqual(['b', 'c', 'd']);
+    // Its own vote does not count: b alone is not a majority of {b, c, d}; b and c are.
+    const [one] = run(candidate, receive(voteResponse('b', 'a', 3, true)));
+    expect(status(one).role).toBe('candidate');
+    const [won] = run(one, receive(voteResponse('c', 'a', 3, true)));
+    expect(status(won).role).toBe('leader');
+    // Once C_new is committed, it no longer campaigns.
+    const [committed] = run(follower('a', durable(2, log)), receive(append('b', 'a', 2, 4, 2, [], 4)));
+    const [stays, none] = run(committed, timeout('election'));
+    expect(status(stays)).toMatchObject({ role: 'follower', term: 2 });
+    expect(sendsOf(none)).toEqual([]);
+  });
 });
 
 describe('§6 learners', () => {
@@ -184,5 +211,31 @@ describe('§6 learners', () => {
       membership: { voters: ['a', 'b', 'c', 'd'] },
     });
     for (const id of ['a', 'b', 'c', 'd']) expect(status(made.node(id).state!).commitIndex).toBe(5);
+  });
+
+  it('a joining node takes no snapshot before the first configuration entry it holds: it cannot vouch for its membership', () => {
+    // d was started with the voters {a, b} current when it joined, but its log begins before the change from
+    // {a, b, c} to {a, b} at 3: the configuration in force at 1 and 2 is not the one it started with.
+    const shrink = { voters: ['a', 'b'], learners: [], outgoing: VOTERS3 };
+    const log = [
+      ...entries(1, 1),
+      configEntry(3, 1, shrink),
+      configEntry(4, 1, { voters: ['a', 'b'], learners: [] }),
+    ];
+    let d = follower('d', undefined, {}, ['a', 'b']);
+    d = run(d, receive(append('a', 'd', 1, 0, 0, log, 4)))[0];
+    const [before, nothing] = run(d, { type: 'snapshot', index: 2, data: 'state@2' });
+    expect(before).toBe(d);
+    expect(nothing).toEqual([]);
+    const [after] = run(d, { type: 'snapshot', index: 3, data: 'state@3' });
+    expect(logOf(after).snapshot?.meta).toEqual({ index: 3, term: 1, membership: shrink });
+    // A founding member knows its starting configuration.
+    const [founding] = run(follower('a'), receive(append('b', 'a', 1, 0, 0, entries(1, 1), 2)));
+    expect(
+      logOf(run(founding, { type: 'snapshot', index: 1, data: 's' })[0]).snapshot?.meta.membership,
+    ).toEqual({
+      voters: VOTERS3,
+      learners: [],
+    });
   });
 });

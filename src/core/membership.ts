@@ -38,6 +38,26 @@ export class Configs {
     return this.#changes[this.#changes.length - 1] ?? this.#base;
   }
 
+  /** The configuration the current one replaced, while its entry is still in the log (else undefined). */
+  get previous(): ConfigAt | undefined {
+    const n = this.#changes.length;
+    return n === 0 ? undefined : n === 1 ? this.#base : this.#changes[n - 2];
+  }
+
+  /**
+   * Whether the configuration in force at `index` is known for certain. A node's starting configuration is
+   * taken on trust when it comes from its settings (the base at index 0): true of a founding member, but a node
+   * that joined a running cluster was started with the voters current when it joined, and entries that reach it
+   * from before the cluster's earlier changes were made under other ones. So a base from settings that leaves
+   * `self` out is known only from the first configuration entry on.
+   */
+  knownAt(index: number, self: NodeId): boolean {
+    const base = this.#base;
+    if (base.index > 0 || isMember(base.membership, self)) return true;
+    const first = this.#changes[0];
+    return first !== undefined && first.index <= index;
+  }
+
   /** The configuration in force at `index` (at or after the base). */
   membershipAt(index: number): Membership {
     let found = this.#base;
@@ -83,6 +103,11 @@ export function current(configs: Configs): ConfigAt {
 /** A voter takes part in elections and commitment: in `voters` or, during a joint change, in `outgoing`. */
 export function isVoter(m: Membership, id: NodeId): boolean {
   return m.voters.includes(id) || (m.outgoing?.includes(id) ?? false);
+}
+
+/** A voter (incoming or outgoing) or a learner. */
+export function isMember(m: Membership, id: NodeId): boolean {
+  return isVoter(m, id) || m.learners.includes(id);
 }
 
 export function isLearner(m: Membership, id: NodeId): boolean {

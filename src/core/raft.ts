@@ -196,16 +196,31 @@ function onTimeout<C>(s: S<C>, timer: string, out: Output<C>): void {
 
 /** The election timer fired: no leader was heard from for a whole election timeout. */
 function campaign<C>(s: S<C>, out: Output<C>): void {
-  if (isVoter(current(s.configs).membership, s.settings.id)) {
+  if (mayCampaign(s)) {
     if (s.settings.preVote) becomePreCandidate(s, out);
     else becomeCandidate(s, false, out);
     return;
   }
-  // A learner, a joining node, or a removed one never campaigns; it keeps its timer so that it can once it
+  // A learner, a joining node, or a removed one does not campaign; it keeps its timer so that it can once it
   // learns a configuration in which it votes. It no longer holds the silent leader's lease.
   if (s.role !== 'follower') becomeFollower(s, s.term, null, out);
   s.leaderId = null;
   resetElectionTimer(s, out);
+}
+
+/**
+ * A voter campaigns. So does a node that its latest configuration leaves out while that configuration is not
+ * known to be committed (thesis §4.2.2: "it might still be needed until the C_new entry is committed"; its own
+ * vote does not count, since the tally counts only the voters). Else a leader that removed itself and then
+ * lost its leadership before C_new committed (a crash, check-quorum) may leave no node able to win: it holds
+ * the longest log, and the nodes still in the joint configuration need a majority of the old voters.
+ */
+function mayCampaign<C>(s: S<C>): boolean {
+  const { id } = s.settings;
+  const { index, membership } = current(s.configs);
+  if (isVoter(membership, id)) return true;
+  const previous = s.configs.previous;
+  return index > s.commitIndex && previous !== undefined && isVoter(previous.membership, id);
 }
 
 /** Contract 7: a leader appends at once and starts replicating; anyone else changes nothing. A leader handing
