@@ -111,6 +111,8 @@ export class Lab {
       nodes: this.#ids,
       seed: options.seed,
       faults: this.#faults(),
+      // LAB_PAPER=1: the paper's Raft, as the lab's own (the core's defaults add pre-vote and check-quorum).
+      ...(process.env.LAB_PAPER === '1' && { config: { preVote: false, checkQuorum: false } }),
       ...(options.reducer && { reducer: options.reducer }),
       observer: {
         transition: (node, _event, before, after) => {
@@ -145,7 +147,23 @@ export class Lab {
   }
 
   fail(message: string): never {
-    throw new LabFailure(`at ${(this.sim.now / 1000).toFixed(3)}s: ${message}`);
+    throw new LabFailure(`at ${(this.sim.now / 1000).toFixed(3)}s: ${message}\n${this.#describeNodes()}`);
+  }
+
+  /** Each server as the failure found it: enough to see why, say, no leader could be elected. */
+  #describeNodes(): string {
+    return [...this.sim.cluster.nodes.values()]
+      .map((node) => {
+        if (node.state === null) return `  ${node.id}: down`;
+        const s = status(node.state);
+        const log = logOf(node.state);
+        return (
+          `  ${node.id}: ${s.role} term ${s.term} voted ${s.votedFor ?? '-'} leader ${s.leaderId ?? '-'} ` +
+          `last (${log.lastIndex}, t${log.lastTerm}) commit ${s.commitIndex}` +
+          (this.connected[this.#server(node.id)] ? '' : ' (disconnected)')
+        );
+      })
+      .join('\n');
   }
 
   #server(id: NodeId): number {

@@ -3,6 +3,7 @@
  *   LAB_SEED=1234   that seed alone (to reproduce a failure exactly);
  *   LAB_SEEDS=200   seeds 1..200 (a long hunt);
  *   neither         seeds 1..3 (what `npm test` runs).
+ * And LAB_PAPER=1 runs the paper's Raft (pre-vote and check-quorum off; harness.ts), as the lab's own is.
  */
 const DEFAULT_SEEDS = 3;
 
