@@ -167,7 +167,7 @@ export class Simulator<C> {
     return state === null ? null : { index: state.log.lastIndex, term: state.term };
   }
 
-  /** Entries applied by some node, by index. */
+  /** Entries applied by some node, by index (index 0 unused). */
   get applied(): readonly Entry<C>[] {
     return this.cluster.appliedLog;
   }
