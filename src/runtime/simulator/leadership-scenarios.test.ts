@@ -29,10 +29,7 @@ describe('thesis §3.10 a leadership transfer, on the simulator', () => {
       const proposed = new Map<string, { index: number; term: number }>();
       const sim = electedSimulator(seed, 3, {
         // A write is acknowledged when the node that took it applies it at the index and term it was given.
-        applied: (
-          node: { id: NodeId },
-          entries: readonly { index: number; term: number; command?: string }[],
-        ) => {
+        applied: (_node: unknown, entries: readonly { index: number; term: number; command?: string }[]) => {
           for (const entry of entries) {
             const at = entry.command === undefined ? undefined : proposed.get(entry.command);
             if (at !== undefined && at.index === entry.index && at.term === entry.term) {
