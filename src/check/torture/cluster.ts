@@ -18,6 +18,8 @@ const injectModule = new URL(
 );
 
 /** What a node's GET /status answers. */
+
+const TORTURE_SNAPSHOT_POLICY = { entries: 300, bytes: 256 * 1024 };
 export type NodeView = ReturnType<KvNode['statusReport']>;
 
 export async function sleep(ms: number): Promise<void> {
@@ -75,6 +77,9 @@ export class TortureCluster {
       heartbeatInterval: 50,
     }).map((config) => ({
       ...config,
+      // Snapshots every few hundred entries: nodes compact, and one that was down or cut off catches up by
+      // snapshot, under the same faults as everything else.
+      snapshotPolicy: TORTURE_SNAPSHOT_POLICY,
       peers: Object.fromEntries(
         Object.entries(config.peers).map(([peer, member]) => [
           peer,
