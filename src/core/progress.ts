@@ -99,6 +99,7 @@ export function initialProgress(lastIndex: number): P {
     // first check spares a fresh leader from stepping down before its first round trip.
     recentActive: true,
     ackedRound: 0,
+    matchRound: 0,
   };
 }
 
@@ -145,11 +146,24 @@ export function recordSent(pr: P, lastSent: number): void {
 }
 
 /** A success at `index`: the follower's log matches the leader's up to there. */
-export function recordMatch(pr: P, index: number): void {
+export function recordMatch(pr: P, index: number, round: number): void {
   pr.inflight = pr.inflight.filter((last) => last > index);
   if (index <= pr.match) return;
   pr.match = index;
+  pr.matchRound = round;
   if (pr.next <= index) pr.next = index + 1;
+}
+
+/**
+ * The follower no longer holds entries it acknowledged: its data was lost or wiped (outside Raft's fault model,
+ * but a node must not stay behind for as long as this leader lasts). Nothing it matched can be counted on any
+ * more; probe from where its log now ends (`next`), which may be below the log's base: then it gets the snapshot.
+ */
+export function forgetMatch(pr: P, next: number): void {
+  pr.match = 0;
+  pr.matchAtLastHeartbeat = 0;
+  pr.heartbeatsWithoutProgress = 0;
+  becomeProbe(pr, next);
 }
 
 /**

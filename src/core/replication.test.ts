@@ -18,6 +18,7 @@ import {
   run,
   sendsOf,
   settle,
+  timeout,
   VOTERS5,
 } from '../../test/support/core.js';
 import { type AppendEntriesResponse, logOf, status } from './index.js';
@@ -235,6 +236,26 @@ describe('§5.3 fast backup over a mismatched follower log', () => {
     // The probe now sits at prevLogIndex 1; an older rejection of index 3 says nothing new.
     const again = run(probing, receive(appendRejected('b', 'a', 2, 3, 0, 2)));
     expect(again[0]).toBe(probing);
+  });
+
+  it('a follower that lost what it acknowledged (a wiped data directory) is caught up again, not ignored', () => {
+    // b acknowledged everything through 4 (the no-op of term 2); then it comes back with an empty log.
+    const [matched] = run(leader('a', durable(1, entries(1, 1, 1))), receive(appendOk('b', 'a', 2, 4)));
+    // A rejection from before the heartbeat round that followed still reads as stale: reordering explains it.
+    const stale = { ...appendRejected('b', 'a', 2, 4, 0, 1), round: 0 };
+    expect(run(matched, receive(stale))[0]).toBe(matched);
+    const [beaten, beat] = run(matched, timeout('heartbeat'));
+    const anchored = appendsOf(beat).find((m) => m.to === 'b')!;
+    expect(anchored).toMatchObject({ prevLogIndex: 4, entries: [] });
+    // Its answer to that heartbeat, sent after the leader knew the match: the follower's log ends before 1.
+    const [repaired, effects] = run(
+      beaten,
+      receive({ ...appendRejected('b', 'a', 2, 4, 0, 1), round: anchored.round }),
+    );
+    expect(repaired.progress.get('b')).toMatchObject({ state: 'probe', match: 0, next: 1 });
+    expect(appendsOf(effects)).toEqual([
+      expect.objectContaining({ to: 'b', prevLogIndex: 0, entries: logOf(repaired).slice(1, 4) }),
+    ]);
   });
 });
 

@@ -11,6 +11,7 @@ import {
   becomeReplicate,
   becomeSnapshot,
   checkStalled,
+  forgetMatch,
   isPaused,
   recordMatch,
   recordSent,
@@ -142,8 +143,17 @@ export function onAppendResponse<C>(s: S<C>, m: AppendEntriesResponse, out: Outp
   // waiting for a snapshot rejects the heartbeats anchored where its log does not reach yet. One of an index this
   // leader never sent (0, or past its log) is bad input, dropped.
   if (pr.state === 'snapshot') return;
+  if (m.index === 0 || m.index > s.log.lastIndex) return;
+  // An append sent after this leader learned the match (a later round), refused at or below it: the follower
+  // lost what it acknowledged (a wiped or damaged data directory). No reordering explains it: the follower held
+  // those entries before the append left, and nothing but a later leader's entries could replace them.
+  if (m.index <= pr.match && m.round > pr.matchRound) {
+    forgetMatch(trackerOf(s).edit(m.from)!, nextAfterRejection(s, m, 0));
+    sendAppend(s, m.from, out);
+    return;
+  }
   const stale = pr.state === 'probe' ? m.index !== pr.next - 1 : m.index <= pr.match;
-  if (stale || m.index === 0 || m.index > s.log.lastIndex) return;
+  if (stale) return;
   becomeProbe(trackerOf(s).edit(m.from)!, nextAfterRejection(s, m, pr.match));
   sendAppend(s, m.from, out);
 }
@@ -158,7 +168,7 @@ function onMatch<C>(s: S<C>, from: NodeId, index: number, out: Output<C>): void 
   // A follower cannot match entries this leader does not have: such an answer is bad input, dropped.
   if (index > s.log.lastIndex) return;
   const pr = trackerOf(s).edit(from)!;
-  recordMatch(pr, index);
+  recordMatch(pr, index, s.round);
   if (pr.state !== 'replicate') {
     // From probe, or from snapshot once the follower holds what the snapshot covers: the leader can send the
     // entries after the match again (if the match is still below the log's base, the next send is a snapshot).

@@ -292,6 +292,8 @@ export interface Progress {
   readonly recentActive: boolean;
   /** ReadIndex: the highest confirmation round the follower has answered in this term. */
   readonly ackedRound: number;
+  /** The leader's round when `match` last moved: an append sent in a later round was sent knowing it. */
+  readonly matchRound: number;
 }
 
 /** A read waiting for a round of confirmation (ReadIndex, thesis §6.4). */
