@@ -12,7 +12,7 @@ export interface CommandCodec<C> {
 }
 
 const textEncoder = new TextEncoder();
-const textDecoder = new TextDecoder('utf-8', { fatal: true });
+const textDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Commands as JSON text: works for any plain-data command. */
 export function jsonCodec<C>(): CommandCodec<C> {

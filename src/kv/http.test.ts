@@ -51,6 +51,11 @@ describe('the key-value HTTP API', () => {
     expect(await call(leader, path)).toMatchObject({ status: 200, json: { key, value: 'odd' } });
   });
 
+  it('keeps a value exactly as sent, a leading U+FEFF (byte order mark) included', async () => {
+    await call(leader, '/kv/bom', { method: 'PUT', body: '\ufeffvalue' });
+    expect(await call(leader, '/kv/bom')).toMatchObject({ status: 200, json: { value: '\ufeffvalue' } });
+  });
+
   it('applies a retried request once, answering it as the first time', async () => {
     const session = { 'X-Client-Id': 'client-1', 'X-Client-Seq': '1' };
     const first = await call(leader, '/kv/counter', { method: 'PUT', body: 'one', headers: session });

@@ -82,7 +82,7 @@ const readOnly: Readonly<Record<string, FixedRoute>> = {
 const TRANSFER_PATH = '/admin/transfer-leadership';
 
 const textEncoder = new TextEncoder();
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 export function route(method: string, url: string, limits: RequestLimits): Route {
   const path = url.split('?', 1)[0]!;

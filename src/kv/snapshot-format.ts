@@ -379,7 +379,7 @@ class ContentsBuilder {
   }
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 function readString(reader: ByteReader): string {
   const header = reader.varint();

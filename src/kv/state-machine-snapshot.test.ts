@@ -50,7 +50,16 @@ function machineWith(keys: number): KvStateMachine {
 describe('KvStateMachine snapshots', () => {
   it('restore gives back every key and value, odd strings included, and the session table', async () => {
     const machine = new KvStateMachine();
-    const odd = ['', 'é', '日本', '🦀', 'lone \ud800 surrogate', '\udc00', 'x'.repeat(70_000)];
+    const odd = [
+      '',
+      'é',
+      '日本',
+      '🦀',
+      'lone \ud800 surrogate',
+      '\udc00',
+      'x'.repeat(70_000),
+      '\ufeffBOM first',
+    ];
     for (const [i, text] of odd.entries()) machine.apply(put(`odd-${i}-${text}`, text));
     machine.apply({ op: 'cas', key: 'c', expected: null, value: 'v', session: { client: 'alice', seq: 1 } });
     machine.apply({ op: 'delete', key: 'gone', session: { client: 'bob', seq: 1 } });
