@@ -20,8 +20,9 @@ const CHUNK = 4096;
 /**
  * Shared backing storage. Only ever grows; positions already written are never written again. Position 0 sits
  * at `offset` in the first chunk, so a compacted store shares the chunks it keeps with the store it came from.
+ * Exported for the tests that count the work a transition does (work.test.ts), not from the package.
  */
-class ChunkStore<C> {
+export class ChunkStore<C> {
   readonly chunks: Entry<C>[][];
   readonly offset: number;
   size = 0;
