@@ -1,27 +1,10 @@
 /** Key-value nodes in this process, on loopback and temporary directories, for tests of the assembled service. */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect } from 'vitest';
+import { freePorts } from './free-ports.js';
 import { clusterConfigs, KvNode, type KvNodeConfig } from './kv-node.js';
-
-/** Ports free right now on 127.0.0.1 (the system picks them; all are held until every one is found). */
-export async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: count }, async () => {
-      const server = createServer();
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(0, '127.0.0.1', resolve);
-      });
-      return server;
-    }),
-  );
-  const ports = servers.map((server) => (server.address() as { port: number }).port);
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
-  return ports;
-}
 
 /** Configs of an n-node cluster on loopback, with fresh ports and a data directory per node under `root`. */
 export async function localClusterConfigs(ids: readonly string[], root: string): Promise<KvNodeConfig[]> {

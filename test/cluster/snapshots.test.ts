@@ -95,7 +95,11 @@ describe('a cluster of real processes that compacts its logs', () => {
         1,
       );
       expect(await c.metric(follower, 'pureraft_snapshot_bytes_total{event="installed"}')).toBeGreaterThan(0);
-      expect(await c.metric(leader, 'pureraft_snapshots_total{event="sent"}')).toBeGreaterThanOrEqual(1);
+      // Sent by the leader of the moment: under load on a busy machine leadership may have moved meanwhile.
+      const sent = await Promise.all(
+        c.ids.map((id) => c.metric(id, 'pureraft_snapshots_total{event="sent"}')),
+      );
+      expect(sent.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(1);
       for (const id of c.ids) {
         expect(await c.metric(id, 'pureraft_snapshot_index'), id).toBeGreaterThan(0);
         // Compaction kept up: one snapshot file, no leftovers, a log of a few segments.

@@ -5,9 +5,9 @@
  * bounded in time.
  */
 import { mkdir, rename, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { NodeProcess } from '../../cli/launcher.js';
+import { freePorts } from '../../kv/free-ports.js';
 import { clusterConfigs, type KvNode, type KvNodeConfig } from '../../kv/index.js';
 import { type DiskFaults, FAULTS_ENV } from './inject.js';
 import { ProxyMesh } from './proxy.js';
@@ -62,13 +62,12 @@ export class TortureCluster {
   static async start(options: TortureClusterOptions): Promise<TortureCluster> {
     const { ids, root } = options;
     await Promise.all(['data', 'traces', 'faults'].map((dir) => mkdir(join(root, dir), { recursive: true })));
-    const members = [];
-    for (const id of ids)
-      members.push({
-        id,
-        raft: { host: '127.0.0.1', port: await freePort() },
-        http: { host: '127.0.0.1', port: await freePort() },
-      });
+    const ports = await freePorts(2 * ids.length);
+    const members = ids.map((id, i) => ({
+      id,
+      raft: { host: '127.0.0.1', port: ports[2 * i]! },
+      http: { host: '127.0.0.1', port: ports[2 * i + 1]! },
+    }));
     const mesh = await ProxyMesh.open(new Map(members.map((m) => [m.id, m.raft.port])));
     // Each node reaches each peer through the proxy of that direction; it listens on its real port.
     const configs = clusterConfigs(members, join(root, 'data'), {
@@ -218,16 +217,4 @@ export class TortureCluster {
     if (config === undefined) throw new Error(`no node ${id}`);
     return config;
   }
-}
-
-/** A port free on 127.0.0.1 right now (the system picks it). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
