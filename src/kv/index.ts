@@ -1,4 +1,6 @@
 /** The replicated key-value service: its state machine, its HTTP API, and a node assembled from both. */
+
+export { type Address, formatAddress, parseHostPort, whyBadAddress } from './address.js';
 export { type ApiAuth, ApiTokens, type Role } from './api-auth.js';
 export { Batcher, type BatcherOptions } from './batcher.js';
 export {
@@ -13,13 +15,11 @@ export {
 } from './commands.js';
 export { type KvHttpOptions, KvHttpServer } from './http.js';
 export {
-  type Address,
   type ClusterMember,
   clusterConfigs,
   DEFAULT_ELECTION_TIMEOUT,
   DEFAULT_HEARTBEAT_INTERVAL,
   DEFAULT_KV_SNAPSHOT_POLICY,
-  formatAddress,
   KV_WAL_SEGMENT_BYTES,
   KvNode,
   type KvNodeConfig,

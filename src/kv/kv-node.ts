@@ -12,6 +12,7 @@ import { jsonCodec } from '../effects/binary.js';
 import { DiskStorage } from '../effects/storage/index.js';
 import { TcpTransport } from '../effects/transport/index.js';
 import { NotLeaderError, RaftNode, RequestTimeoutError, type SnapshotPolicy } from '../runtime/node/index.js';
+import { type Address, formatAddress } from './address.js';
 import { type ApiAuth, ApiTokens } from './api-auth.js';
 import { Batcher } from './batcher.js';
 import type { KvCommand, KvEntry, KvEntryResult, KvResult } from './commands.js';
@@ -21,11 +22,6 @@ import { fetchReadIndex } from './read-forwarding.js';
 import type { Consistency, RequestLimits } from './request.js';
 import { SharedReads } from './shared-reads.js';
 import { KvStateMachine } from './state-machine.js';
-
-export interface Address {
-  readonly host: string;
-  readonly port: number;
-}
 
 /** Where a node can be reached: its Raft port (peers only) and its HTTP API. */
 export interface Member {
@@ -120,10 +116,6 @@ export const DEFAULT_KV_SNAPSHOT_POLICY = { entries: 10_000, bytes: 4 * 1024 * 1
  * keeps restarts and disk use flat.
  */
 export const KV_WAL_SEGMENT_BYTES = 8 * 1024 * 1024;
-
-export function formatAddress({ host, port }: Address): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-}
 
 export class KvNode {
   readonly machine = new KvStateMachine();
