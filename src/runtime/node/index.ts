@@ -12,6 +12,7 @@ export {
 } from './errors.js';
 export type { LeadershipStats } from './leadership-stats.js';
 export {
+  type MemberProgress,
   type NodeStatus,
   RaftNode,
   type RaftNodeOptions,

@@ -105,6 +105,19 @@ export interface RaftNodeOptions<C, R> {
   readonly onStorageUnavailable?: (error: Error | null) => void;
   /** The first and the longest wait between attempts to reopen failed storage, ms. Default [100, 5000]. */
   readonly reopenBackoffMs?: readonly [first: number, max: number];
+  /**
+   * The configuration in force here changed (§6: as soon as its entry is in the log, and back when that entry is
+   * truncated or a snapshot brings another), and once at start. For a service that must tell its transport who
+   * the members are. Must not throw.
+   */
+  readonly onMembershipChange?: (membership: Membership) => void;
+}
+
+/** What a leader knows of another member's log: how far it matches its own (§5.3 matchIndex). */
+export interface MemberProgress {
+  readonly match: number;
+  /** Heard from within the current check-quorum period. */
+  readonly active: boolean;
 }
 
 export interface NodeStatus extends Status {
@@ -194,6 +207,8 @@ export class RaftNode<C, R> {
   #cancelReopen: () => void = () => {};
   /** What the state machine had applied when the node last rejoined: the core applies those again, skipped. */
   #appliedBeforeRejoin = 0;
+  /** The configuration last reported to `onMembershipChange`. */
+  #membership: Membership | undefined;
   readonly #stats = {
     loadMs: 0,
     transitions: 0,
@@ -275,6 +290,7 @@ export class RaftNode<C, R> {
       }
       this.#state = state;
       this.#options.onTransition?.(undefined, state, effects);
+      this.#noticeMembership();
       this.#execute(effects);
       await this.#settled();
       if (this.#startFailure !== null) throw this.#startFailure;
@@ -394,6 +410,23 @@ export class RaftNode<C, R> {
       if (better) best = candidate;
     }
     return best?.id;
+  }
+
+  /**
+   * On the leader, what it knows of each other member's log (voters, outgoing voters and learners), by id; undefined
+   * on any other node, which does not track it. A learner's lag behind the leader is `lastIndex - match`: what the
+   * service weighs before promoting it (§6: a new server catches up as a non-voting member first).
+   */
+  memberProgress(): ReadonlyMap<NodeId, MemberProgress> | undefined {
+    const state = this.#state;
+    if (state === undefined || this.#phase !== 'running' || status(state).role !== 'leader') return undefined;
+    const progress = new Map<NodeId, MemberProgress>();
+    for (const id of state.progress.ids()) {
+      const record = state.progress.get(id);
+      if (id !== this.id && record !== undefined)
+        progress.set(id, { match: record.match, active: record.recentActive });
+    }
+    return progress;
   }
 
   /**
@@ -592,10 +625,19 @@ export class RaftNode<C, R> {
     this.#leadership.observe(event, before, state);
     this.#trace?.event(event, state, effects);
     this.#options.onTransition?.(event, state, effects);
+    this.#noticeMembership();
     if (proposal !== undefined) this.#place(proposal, before, state);
     this.#execute(effects);
     this.#releaseReceived(event, effects);
     this.#waiters.check();
+  }
+
+  /** Tells `onMembershipChange` of a configuration other than the last one told (configurations are immutable). */
+  #noticeMembership(): void {
+    const { membership } = status(this.#state!);
+    if (membership === this.#membership) return;
+    this.#membership = membership;
+    this.#options.onMembershipChange?.(membership);
   }
 
   /**
@@ -794,6 +836,7 @@ export class RaftNode<C, R> {
     this.#phase = 'running';
     this.#reportStorage(null);
     this.#options.onTransition?.(undefined, state, effects);
+    this.#noticeMembership();
     this.#execute(effects);
     this.#kick();
   }
