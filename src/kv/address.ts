@@ -5,6 +5,12 @@ export interface Address {
   readonly port: number;
 }
 
+/** Where a node can be reached: its Raft port (peers only) and its HTTP API. */
+export interface Member {
+  readonly raft: Address;
+  readonly http: Address;
+}
+
 export function formatAddress({ host, port }: Address): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }

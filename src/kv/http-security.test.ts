@@ -2,6 +2,7 @@
  * The HTTP API's defences, on a server alone (no cluster behind it): bearer tokens and roles, HTTPS, and the
  * requests that used to slip past the JSON errors (an unknown method, a client that leaves mid-body).
  */
+
 import { readFile, rm } from 'node:fs/promises';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -13,6 +14,7 @@ import { certificateFiles, makeDevCertificates } from '../cli/dev-certs.js';
 import { NotLeaderError } from '../runtime/node/index.js';
 import { type ApiAuth, ApiTokens } from './api-auth.js';
 import type { KvCommand, KvResult } from './commands.js';
+import { FakeClusterApi } from './fake-cluster-api.js';
 import { type KvHttpOptions, KvHttpServer } from './http.js';
 
 const writer = 'w'.repeat(32);
@@ -37,6 +39,7 @@ async function serve(options: Partial<KvHttpOptions> = {}, leader?: string): Pro
     },
     readIndex: async () => 1,
     transferLeadership: async () => undefined,
+    cluster: new FakeClusterApi(leader),
     httpAddressOf: (id) => (id === leader ? '127.0.0.1:1' : undefined),
     status: () => ({ role: 'leader' }),
     debugKv: () => ({}),

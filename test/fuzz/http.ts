@@ -5,9 +5,11 @@
  * must get a well-formed answer (JSON for every error) or a closed connection within a few seconds, never a
  * 500 or a stack trace in the log; the server must go on serving, and its memory stay bounded.
  */
+
 import { connect } from 'node:net';
 import { type ApiAuth, ApiTokens, authorize } from '../../src/kv/api-auth.js';
 import type { KvCommand, KvResult } from '../../src/kv/commands.js';
+import { FakeClusterApi } from '../../src/kv/fake-cluster-api.js';
 import { KvHttpServer } from '../../src/kv/http.js';
 import { checkReadHeaders, DEFAULT_LIMITS, HttpError, kvCommand, route } from '../../src/kv/request.js';
 import { count, type FuzzReport, fuzzEach, fuzzInput, heapUsed, mostlyValid, Random } from './mutate.js';
@@ -110,6 +112,7 @@ export async function fuzzHttpServer(inputs: number, seed: number, concurrency =
     read: async () => 'v',
     readIndex: async () => 1,
     transferLeadership: async () => undefined,
+    cluster: new FakeClusterApi(),
     httpAddressOf: () => undefined,
     status: () => ({ role: 'leader' }),
     debugKv: () => ({}),

@@ -1,0 +1,79 @@
+/**
+ * Keeps the transport's list of peers equal to the members of the configuration in force, at the addresses the
+ * address book gives (address-book.ts), or the node's seeds (the peers it was started with) for a member the
+ * book does not know yet. The transport takes connections only from the peers it has an address for, so this is
+ * what lets a new member connect, and what cuts a removed one off.
+ *
+ * It runs on every configuration change seen (RaftNode's `onMembershipChange`: as soon as a config entry is in
+ * the log, §6, and back when it is truncated) and on every change of the address book (an applied member entry,
+ * a restored snapshot).
+ */
+import type { Membership, NodeId } from '../core/index.js';
+import { type Address, type Member, parseHostPort } from './address.js';
+import type { AddressBook } from './address-book.js';
+
+/** What PeerSync needs of the transport (TcpTransport has it). */
+export interface PeerDirectory {
+  setPeer(id: NodeId, address: Address): void;
+  removePeer(id: NodeId): void;
+  readonly members: readonly NodeId[];
+}
+
+/** Everyone in a configuration: voters, outgoing voters and learners. */
+export function membersOf(membership: Membership): NodeId[] {
+  return [...new Set([...membership.voters, ...(membership.outgoing ?? []), ...membership.learners])];
+}
+
+export class PeerSync {
+  #membership: Membership | undefined;
+  /** Members already reported as having no address, so that the log says it once. */
+  readonly #reported = new Set<NodeId>();
+
+  constructor(
+    private readonly self: NodeId,
+    private readonly transport: PeerDirectory,
+    private readonly book: AddressBook,
+    private readonly seeds: Readonly<Record<NodeId, Member>>,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  /** Where `id` can be reached: the replicated book first (it is newer), then the seeds. */
+  addressOf(id: NodeId): Member | undefined {
+    const recorded = this.book.get(id);
+    if (recorded !== undefined) {
+      const raft = parseHostPort(recorded.raft);
+      const http = parseHostPort(recorded.http);
+      // The state machine refuses malformed entries, so both parse; a seed is the fallback all the same.
+      if (raft !== undefined && http !== undefined) return { raft, http };
+    }
+    return this.seeds[id];
+  }
+
+  membershipChanged(membership: Membership): void {
+    this.#membership = membership;
+    this.sync();
+  }
+
+  /** Makes the transport's peers the members of the configuration in force, but this node. */
+  sync(): void {
+    if (this.#membership === undefined) return;
+    const wanted = new Set(membersOf(this.#membership));
+    wanted.delete(this.self);
+    for (const id of this.transport.members) {
+      if (!wanted.has(id)) {
+        this.transport.removePeer(id);
+        this.log(`${id} is no longer a member: its connections are closed`);
+      }
+    }
+    for (const id of wanted) {
+      const address = this.addressOf(id);
+      if (address !== undefined) {
+        this.transport.setPeer(id, address.raft);
+        this.#reported.delete(id);
+      } else if (!this.#reported.has(id)) {
+        this.#reported.add(id);
+        this.log(`member ${id} has no known address yet: it cannot be reached until one is recorded`);
+      }
+    }
+  }
+}
