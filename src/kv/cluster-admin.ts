@@ -149,8 +149,11 @@ export class ClusterAdmin {
       throw new HttpError(404, `${id} is not a member: add it as a learner first (POST /cluster/learners)`);
     this.#refuseWhileChanging(membership);
     const progress = this.node.memberProgress()?.get(id);
-    if (progress === undefined || !progress.active)
-      throw new RequestRefusedError(`cannot promote ${id}: the leader has not heard from it recently`);
+    // A learner that acknowledged nothing yet (match 0) may not even be up, and the lag alone would pass it while
+    // the log is short. (The core's "recently active" flag is no help: it is cleared for every member at each
+    // check-quorum period and set again by the next answer, so it is false for a moment even for a live one.)
+    if (progress === undefined || progress.match === 0)
+      throw new RequestRefusedError(`cannot promote ${id}: it has not acknowledged any entry yet`);
     const lag = lastIndex - progress.match;
     if (lag > PROMOTE_MAX_LAG) {
       throw new RequestRefusedError(

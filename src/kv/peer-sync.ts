@@ -4,11 +4,18 @@
  * book does not know yet. The transport takes connections only from the peers it has an address for, so this is
  * what lets a new member connect, and what cuts a removed one off.
  *
- * It runs on every configuration change seen (RaftNode's `onMembershipChange`: as soon as a config entry is in
- * the log, §6, and back when it is truncated) and on every change of the address book (an applied member entry,
- * a restored snapshot).
+ * The members are those of the configuration in force (the last in the log, §6) and of the last committed one:
+ * a member that an uncommitted configuration leaves out is still reached until that configuration is committed
+ * here. Without that, followers that append a configuration removing the leader would cut the leader off
+ * before their acknowledgements reach it, and it could never commit its own removal (it would step down by
+ * check-quorum, leaving the change to the next leader and clients with a timeout).
+ *
+ * It runs on every configuration change seen (RaftNode's `onMembershipChange`: a config entry in the log or
+ * truncated, one applied, a snapshot) and on every change of the address book (an applied member entry, a
+ * restored snapshot).
  */
 import type { Membership, NodeId } from '../core/index.js';
+import type { MembershipChange } from '../runtime/node/index.js';
 import { type Address, type Member, parseHostPort } from './address.js';
 import type { AddressBook } from './address-book.js';
 
@@ -25,7 +32,7 @@ export function membersOf(membership: Membership): NodeId[] {
 }
 
 export class PeerSync {
-  #membership: Membership | undefined;
+  #membership: MembershipChange | undefined;
   /** Members already reported as having no address, so that the log says it once. */
   readonly #reported = new Set<NodeId>();
 
@@ -49,15 +56,16 @@ export class PeerSync {
     return this.seeds[id];
   }
 
-  membershipChanged(membership: Membership): void {
-    this.#membership = membership;
+  membershipChanged(change: MembershipChange): void {
+    this.#membership = change;
     this.sync();
   }
 
   /** Makes the transport's peers the members of the configuration in force, but this node. */
   sync(): void {
     if (this.#membership === undefined) return;
-    const wanted = new Set(membersOf(this.#membership));
+    const { current, committed } = this.#membership;
+    const wanted = new Set([...membersOf(current), ...membersOf(committed)]);
     wanted.delete(this.self);
     for (const id of this.transport.members) {
       if (!wanted.has(id)) {

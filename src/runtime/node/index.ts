@@ -13,6 +13,7 @@ export {
 export type { LeadershipStats } from './leadership-stats.js';
 export {
   type MemberProgress,
+  type MembershipChange,
   type NodeStatus,
   RaftNode,
   type RaftNodeOptions,

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Membership, NodeId } from '../../core/index.js';
+import type { MembershipChange } from './node.js';
 import { configFor, TestCluster } from './test-support.js';
 
 const voters = ['a', 'b', 'c'];
@@ -23,10 +24,16 @@ async function during<T>(cluster: TestCluster, promise: Promise<T>, ms = 2_000):
 describe('RaftNode and membership changes', () => {
   it('reports each configuration that takes effect, on the leader and on a joining learner', async () => {
     const seen = new Map<NodeId, Membership[]>();
+    const committed = new Map<NodeId, Membership>();
+    const record = (id: NodeId, change: MembershipChange) => {
+      const list = seen.get(id) ?? [];
+      if (list.at(-1) !== change.current) seen.set(id, [...list, change.current]);
+      committed.set(id, change.committed);
+    };
     // `d` joins: started, as the contract says, with the cluster's current voters, which leave it out.
     const cluster = new TestCluster([...voters, 'd'], (id) => ({
       config: configFor(id, voters, voters.indexOf(id) + 2),
-      onMembershipChange: (membership: Membership) => seen.set(id, [...(seen.get(id) ?? []), membership]),
+      onMembershipChange: (change: MembershipChange) => record(id, change),
     }));
     await cluster.start();
     const leader = await cluster.leader();
@@ -40,6 +47,8 @@ describe('RaftNode and membership changes', () => {
     expect(seen.get(leader.node.id)).toEqual([{ voters, learners: [] }, joint, final]);
     // The learner may get the joint entry and the final one in one append: the last one is what counts.
     expect(seen.get('d')!.at(-1)).toEqual(final);
+    // Once applied, the final configuration is also the committed one, everywhere.
+    for (const id of [...voters, 'd']) expect(committed.get(id), id).toEqual(final);
     expect(cluster.node('d').node.status().role).toBe('learner');
     expect(cluster.node('d').machine.applied).toEqual(['x0', 'x1', 'x2', 'x3', 'x4']);
     await cluster.stop();

@@ -107,10 +107,19 @@ export interface RaftNodeOptions<C, R> {
   readonly reopenBackoffMs?: readonly [first: number, max: number];
   /**
    * The configuration in force here changed (§6: as soon as its entry is in the log, and back when that entry is
-   * truncated or a snapshot brings another), and once at start. For a service that must tell its transport who
-   * the members are. Must not throw.
+   * truncated or a snapshot brings another), or the last committed one did (its entry applied here, or a snapshot
+   * restored); and once at start. For a service that must tell its transport who the members are: a member that
+   * a configuration leaves out must still be reached until that configuration is committed (a leader removing
+   * itself needs its followers' acknowledgements to commit it). Must not throw.
    */
-  readonly onMembershipChange?: (membership: Membership) => void;
+  readonly onMembershipChange?: (change: MembershipChange) => void;
+}
+
+export interface MembershipChange {
+  /** In force here: the last configuration in the log. */
+  readonly current: Membership;
+  /** The last configuration this node has applied (committed), or the one it started from. */
+  readonly committed: Membership;
 }
 
 /** What a leader knows of another member's log: how far it matches its own (§5.3 matchIndex). */
@@ -207,8 +216,9 @@ export class RaftNode<C, R> {
   #cancelReopen: () => void = () => {};
   /** What the state machine had applied when the node last rejoined: the core applies those again, skipped. */
   #appliedBeforeRejoin = 0;
-  /** The configuration last reported to `onMembershipChange`. */
+  /** The configurations last reported to `onMembershipChange`. */
   #membership: Membership | undefined;
+  #committedMembership: Membership | undefined;
   readonly #stats = {
     loadMs: 0,
     transitions: 0,
@@ -290,6 +300,10 @@ export class RaftNode<C, R> {
       }
       this.#state = state;
       this.#options.onTransition?.(undefined, state, effects);
+      this.#committedMembership = durable.snapshot?.meta.membership ?? {
+        voters: config.voters,
+        learners: config.learners ?? [],
+      };
       this.#noticeMembership();
       this.#execute(effects);
       await this.#settled();
@@ -632,12 +646,17 @@ export class RaftNode<C, R> {
     this.#waiters.check();
   }
 
-  /** Tells `onMembershipChange` of a configuration other than the last one told (configurations are immutable). */
-  #noticeMembership(): void {
+  /**
+   * Tells `onMembershipChange` of configurations other than the last ones told (configurations are immutable),
+   * `committed` when one was applied or restored.
+   */
+  #noticeMembership(committed?: Membership): void {
     const { membership } = status(this.#state!);
-    if (membership === this.#membership) return;
+    const committedChanged = committed !== undefined && committed !== this.#committedMembership;
+    if (membership === this.#membership && !committedChanged) return;
     this.#membership = membership;
-    this.#options.onMembershipChange?.(membership);
+    if (committed !== undefined) this.#committedMembership = committed;
+    this.#options.onMembershipChange?.({ current: membership, committed: this.#committedMembership! });
   }
 
   /**
@@ -708,6 +727,8 @@ export class RaftNode<C, R> {
       entries = entries.filter((entry) => entry.index > this.#applier.appliedIndex);
     }
     this.#applier.apply(entries);
+    const configs = entries.filter((entry) => entry.kind === 'config');
+    if (configs.length > 0) this.#noticeMembership(configs[configs.length - 1]!.membership);
     this.#waiters.check();
     this.#maybeSnapshot();
   }
@@ -722,6 +743,7 @@ export class RaftNode<C, R> {
     this.#stats.snapshots.restoreMs += performance.now() - started;
     this.#proposals.restored(index);
     this.#bytesSinceSnapshot = 0;
+    this.#noticeMembership(snapshot.meta.membership);
     const bytes = isSnapshotRef(snapshot.data) ? snapshot.data.bytes : 0;
     const counts = this.#stats.snapshots;
     if (this.#phase === 'starting') {
