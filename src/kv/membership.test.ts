@@ -11,6 +11,12 @@ import { KvNode } from './kv-node.js';
 import { freePorts, InProcessCluster } from './test-support.js';
 
 let cluster: InProcessCluster | undefined;
+
+/** Starts this test's cluster; `afterEach` stops it. */
+async function startCluster(): Promise<InProcessCluster> {
+  cluster = await InProcessCluster.start();
+  return cluster;
+}
 afterEach(async () => {
   await cluster?.stop();
   expect(cluster?.fatal ?? []).toEqual([]);
@@ -61,7 +67,7 @@ function sorted(m: { voters: string[]; learners: string[] }) {
 
 describe('membership through the HTTP API', () => {
   it('adds a learner that catches up, promotes it, and removes a voter; followers redirect', async () => {
-    const c = (cluster = await InProcessCluster.start());
+    const c = await startCluster();
     const { leader, followers } = await c.roles();
     const [follower, other] = followers as [KvNode, KvNode];
     for (let i = 0; i < 20; i++) await c.call(leader, `/kv/k${i}`, { method: 'PUT', body: `v${i}` });
@@ -122,7 +128,7 @@ describe('membership through the HTTP API', () => {
   });
 
   it('refuses what cannot be done, with the reason', async () => {
-    const c = (cluster = await InProcessCluster.start());
+    const c = await startCluster();
     const { leader } = await c.roles();
     const call = (path: string, init?: RequestInit) => c.call(leader, path, init);
     expect(await call('/cluster/members/zz', { method: 'DELETE' })).toMatchObject({
@@ -150,7 +156,7 @@ describe('membership through the HTTP API', () => {
   });
 
   it('removes the leader itself: it steps down once the change commits, and another leads', async () => {
-    const c = (cluster = await InProcessCluster.start());
+    const c = await startCluster();
     const { leader, followers } = await c.roles();
     const removed = await c.call(leader, `/cluster/members/${leader.config.id}`, { method: 'DELETE' });
     expect(removed).toMatchObject({ status: 200, json: { id: leader.config.id } });
