@@ -92,6 +92,40 @@ async function call(
 describe('API tokens', () => {
   const auth: ApiAuth = { tokens };
 
+  it('guard the membership routes like the other admin routes: a read-only token may only look', async () => {
+    const cluster = new FakeClusterApi();
+    const server = await serve({ auth, cluster });
+    const learner = '{"id":"n4","raft":"127.0.0.1:7004","http":"127.0.0.1:8004"}';
+    const changes: [string, string, string | undefined][] = [
+      ['POST', '/cluster/learners', learner],
+      ['POST', '/cluster/promote', '{"id":"n4"}'],
+      ['DELETE', '/cluster/members/n4', undefined],
+    ];
+    expect((await call(server, 'GET', '/cluster')).status).toBe(401);
+    expect((await call(server, 'GET', '/cluster', { token: reader })).status).toBe(200);
+    for (const [method, path, body] of changes) {
+      const options = body === undefined ? {} : { body };
+      expect((await call(server, method, path, options)).status).toBe(401);
+      expect((await call(server, method, path, { ...options, token: reader })).status).toBe(403);
+      expect((await call(server, method, path, { ...options, token: writer })).status).toBe(200);
+    }
+    expect(cluster.calls).toEqual([
+      'view',
+      'add n4 127.0.0.1:7004 127.0.0.1:8004',
+      'promote n4',
+      'remove n4',
+    ]);
+  });
+
+  it('redirect membership requests on a follower to the leader', async () => {
+    const server = await serve({ cluster: new FakeClusterApi('n1') }, 'n1');
+    const answer = await call(server, 'POST', '/cluster/promote', { body: '{"id":"n4"}' });
+    expect(answer).toMatchObject({
+      status: 307,
+      headers: { location: 'http://127.0.0.1:1/cluster/promote' },
+    });
+  });
+
   it('refuse a request without a token, or with one it does not know', async () => {
     const server = await serve({ auth });
     for (const token of [undefined, 'x'.repeat(32)]) {
