@@ -13,8 +13,8 @@ import { freePorts, InProcessCluster } from './test-support.js';
 let cluster: InProcessCluster | undefined;
 
 /** Starts this test's cluster; `afterEach` stops it. */
-async function startCluster(): Promise<InProcessCluster> {
-  cluster = await InProcessCluster.start();
+async function startCluster(ids?: readonly NodeId[]): Promise<InProcessCluster> {
+  cluster = await InProcessCluster.start(ids);
   return cluster;
 }
 afterEach(async () => {
@@ -153,6 +153,16 @@ describe('membership through the HTTP API', () => {
       status: 409,
       json: { error: expect.stringMatching(/^cannot promote ghost: /) },
     });
+  });
+
+  it('passes on the core’s refusal of a change that leaves no voter, with its reason', async () => {
+    const c = await startCluster(['solo']);
+    const { leader } = await c.roles();
+    expect(await c.call(leader, '/cluster/members/solo', { method: 'DELETE' })).toMatchObject({
+      status: 409,
+      json: { error: 'membership change refused: a configuration needs at least one voter' },
+    });
+    expect((await c.call(leader, '/kv/still', { method: 'PUT', body: 'here' })).status).toBe(200);
   });
 
   it('removes the leader itself: it steps down once the change commits, and another leads', async () => {
