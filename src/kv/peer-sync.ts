@@ -76,8 +76,14 @@ export class PeerSync {
     for (const id of wanted) {
       const address = this.addressOf(id);
       if (address !== undefined) {
-        this.transport.setPeer(id, address.raft);
-        this.#reported.delete(id);
+        // Addresses are checked before they are recorded, and ids by the codec; should one still be refused,
+        // the member stays unreachable rather than the node stopping (this runs inside a transition).
+        try {
+          this.transport.setPeer(id, address.raft);
+          this.#reported.delete(id);
+        } catch (error) {
+          this.log(`cannot reach member ${id} at its address: ${(error as Error).message}`);
+        }
       } else if (!this.#reported.has(id)) {
         this.#reported.add(id);
         this.log(`member ${id} has no known address yet: it cannot be reached until one is recorded`);
