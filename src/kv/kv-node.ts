@@ -19,6 +19,7 @@ import { ClusterAdmin } from './cluster-admin.js';
 import type { KvCommand, KvEntry, KvEntryResult, KvResult } from './commands.js';
 import { KvHttpServer } from './http.js';
 import { renderNodeMetrics } from './node-metrics.js';
+import { PeerCache } from './peer-cache.js';
 import { membersOf, PeerSync } from './peer-sync.js';
 import { fetchReadIndex } from './read-forwarding.js';
 import type { Consistency, RequestLimits } from './request.js';
@@ -139,6 +140,7 @@ export class KvNode {
   /** Reads answered, by consistency, for /metrics. */
   readonly readsServed: Record<Consistency, number> = { linearizable: 0, serializable: 0 };
   readonly #log: (line: string) => void;
+  readonly #peerCache: PeerCache;
   #fatal: Error | null = null;
 
   /**
@@ -169,7 +171,17 @@ export class KvNode {
       codec,
       logger: log,
     });
-    this.peerSync = new PeerSync(config.id, this.transport, this.machine.addressBook, config.peers, log);
+    // Seeds: the peers given, and those this node learned before a restart that the flags do not name.
+    this.#peerCache = new PeerCache(config.dataDir, log);
+    const { [config.id]: _self, ...cached } = this.#peerCache.members;
+    this.peerSync = new PeerSync(
+      config.id,
+      this.transport,
+      this.machine.addressBook,
+      { ...cached, ...config.peers },
+      log,
+      (members) => this.#peerCache.save(members),
+    );
     this.machine.onAddressBook = () => this.peerSync.sync();
     this.node = new RaftNode<KvEntry, KvEntryResult>({
       config: {
@@ -421,6 +433,7 @@ export class KvNode {
     if (handOver) await this.handOverLeadership();
     await this.http.close();
     await this.node.stop();
+    await this.#peerCache.idle();
   }
 }
 

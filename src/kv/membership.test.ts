@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { NodeId } from '../core/index.js';
 import { formatAddress } from './address.js';
 import { KvNode } from './kv-node.js';
+import { PeerCache } from './peer-cache.js';
 import { freePorts, InProcessCluster } from './test-support.js';
 
 let cluster: InProcessCluster | undefined;
@@ -69,7 +70,7 @@ describe('membership through the HTTP API', () => {
   it('adds a learner that catches up, promotes it, and removes a voter; followers redirect', async () => {
     const c = await startCluster();
     const { leader, followers } = await c.roles();
-    const [follower, other] = followers as [KvNode, KvNode];
+    let [follower, other] = followers as [KvNode, KvNode];
     for (let i = 0; i < 20; i++) await c.call(leader, `/kv/k${i}`, { method: 'PUT', body: `v${i}` });
 
     const redirected = await c.call(follower, '/cluster');
@@ -106,6 +107,21 @@ describe('membership through the HTTP API', () => {
     const learnerStatus = (await c.call(d, '/status')).json;
     expect(learnerStatus.role).toBe('learner');
     expect(sorted(learnerStatus.membership)).toEqual({ voters: ['a', 'b', 'c'], learners: ['d'] });
+
+    // Every member keeps d's address in its data directory: restarted with its old flags, a node still knows it.
+    await until('the follower to keep d in its peer cache', () =>
+      new PeerCache(follower.config.dataDir, () => {}).members.d === undefined ? undefined : true,
+    );
+    await follower.stop();
+    const restarted = new KvNode(
+      follower.config,
+      () => {},
+      (error) => c.fatal.push(error),
+    );
+    expect(restarted.peerSync.addressOf('d')).toEqual({ raft: d.config.raft, http: d.config.http });
+    await restarted.start();
+    c.nodes.splice(c.nodes.indexOf(follower), 1, restarted);
+    follower = restarted;
 
     expect((await c.call(follower, '/cluster/promote', json({ id: 'd' }))).status).toBe(307);
     const promoted = await c.call(leader, '/cluster/promote', json({ id: 'd' }));

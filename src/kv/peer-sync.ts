@@ -42,6 +42,8 @@ export class PeerSync {
     private readonly book: AddressBook,
     private readonly seeds: Readonly<Record<NodeId, Member>>,
     private readonly log: (line: string) => void,
+    /** Hears, after each sync, the members this node can reach and where (for peer-cache.ts). */
+    private readonly onReachable: (members: ReadonlyMap<NodeId, Member>) => void = () => {},
   ) {}
 
   /** Where `id` can be reached: the replicated book first (it is newer), then the seeds. */
@@ -73,6 +75,7 @@ export class PeerSync {
         this.log(`${id} is no longer a member: its connections are closed`);
       }
     }
+    const reachable = new Map<NodeId, Member>();
     for (const id of wanted) {
       const address = this.addressOf(id);
       if (address !== undefined) {
@@ -81,6 +84,7 @@ export class PeerSync {
         try {
           this.transport.setPeer(id, address.raft);
           this.#reported.delete(id);
+          reachable.set(id, address);
         } catch (error) {
           this.log(`cannot reach member ${id} at its address: ${(error as Error).message}`);
         }
@@ -89,5 +93,6 @@ export class PeerSync {
         this.log(`member ${id} has no known address yet: it cannot be reached until one is recorded`);
       }
     }
+    this.onReachable(reachable);
   }
 }
