@@ -5,7 +5,7 @@
  */
 import type { NodeId } from '../core/index.js';
 import { checkNodeId } from '../effects/transport/index.js';
-import { formatAddress } from '../kv/index.js';
+import { formatAddress, PROMOTE_MAX_LAG } from '../kv/index.js';
 import { type AdminCall, adminCall, failure, TOKEN_ENV } from './admin-client.js';
 import { type CommandSpec, defineCommand, type Flag, type FlagValues, UsageError } from './flags.js';
 import { ConfigError, parseAddress } from './node-config.js';
@@ -15,11 +15,12 @@ const spec = {
   summary: 'add, promote, remove or list the members of a running cluster',
   synopsis: '<add|promote|remove|list> [flags]',
   details: `
+Actions:
   add      --id <id> --raft <host:port> --http <host:port>
            Records the new node's addresses and adds it as a learner: it receives the log (or a snapshot) and
            does not vote. Start it first (\`pureraft node --join\` does both at once).
   promote  --id <id>
-           Makes a learner a voter, once it is caught up (at most 100 entries behind the leader; until then the
+           Makes a learner a voter, once it is caught up (at most ${PROMOTE_MAX_LAG} entries behind the leader; until then the
            answer says how far behind it is: try again).
   remove   --id <id>
            Removes a voter or a learner. Removing the leader is allowed: it steps down once the change is
