@@ -22,7 +22,7 @@ describe('pureraft', () => {
       code: 0,
       stdout: expect.stringMatching(/cluster.*\n.*node.*\n.*replay/),
     });
-    for (const command of ['cluster', 'node', 'replay', 'transfer-leadership', 'certs']) {
+    for (const command of ['cluster', 'node', 'replay', 'transfer-leadership', 'certs', 'member']) {
       expect(pureraft(command, '--help')).toMatchObject({
         code: 0,
         stdout: expect.stringContaining(`Usage: pureraft ${command}`),
@@ -43,6 +43,27 @@ describe('pureraft', () => {
       [['node', '--config', '/nonexistent/pureraft.json'], /no such file/],
       [['transfer-leadership', '--node', 'nowhere'], /--node must be host:port/],
       [['transfer-leadership', '--timeout', '0'], /--timeout must be positive/],
+      [['member'], /expected 1 argument/],
+      [['member', 'grow'], /unknown action "grow"/],
+      [['member', 'add', '--id', 'n4'], /"add" needs --raft/],
+      [
+        [
+          'node',
+          '--id',
+          'n4',
+          '--raft',
+          '127.0.0.1:1',
+          '--http',
+          '127.0.0.1:2',
+          '--secret',
+          's',
+          '--join',
+          'http://127.0.0.1:3',
+          '--peer',
+          'n1=127.0.0.1:4,127.0.0.1:5',
+        ],
+        /--join learns the members from the cluster: leave out --peer/,
+      ],
       [
         ['node', '--id', 'n1', '--raft', '0.0.0.0:7001', '--http', '0.0.0.0:8001', '--secret', 's'],
         /--insecure/,

@@ -2,17 +2,25 @@
 import { tortureCommand } from '../check/torture/command.js';
 import { vizCommand } from '../viz/viz-command.js';
 import { certsCommand } from './certs-command.js';
-/** The `pureraft` command line: `cluster`, `node`, `replay`, `transfer-leadership`, `certs`, `torture` and `viz`, each with --help. */
+/** The `pureraft` command line: `cluster`, `node`, `member`, `replay`, `transfer-leadership`, `certs`, `torture` and `viz`, each with --help. */
 import { clusterCommand } from './cluster-command.js';
 import { type Command, UsageError } from './flags.js';
+import { memberCommand } from './member-command.js';
 import { nodeCommand } from './node-command.js';
 import { replayCommand } from './replay-command.js';
 import { transferCommand } from './transfer-command.js';
 
 const commands: ReadonlyMap<string, Command> = new Map(
-  [clusterCommand, nodeCommand, replayCommand, transferCommand, certsCommand, tortureCommand, vizCommand].map(
-    (command) => [command.spec.name, command],
-  ),
+  [
+    clusterCommand,
+    nodeCommand,
+    replayCommand,
+    transferCommand,
+    memberCommand,
+    certsCommand,
+    tortureCommand,
+    vizCommand,
+  ].map((command) => [command.spec.name, command]),
 );
 
 function topUsage(): string {

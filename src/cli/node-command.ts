@@ -4,8 +4,10 @@
  * without a leader for an election timeout.
  */
 import { readFile } from 'node:fs/promises';
-import { formatAddress, KvNode } from '../kv/index.js';
+import { formatAddress, KvNode, type KvNodeConfig } from '../kv/index.js';
+import { TOKEN_ENV } from './admin-client.js';
 import { type CommandSpec, defineCommand, type Flag, type FlagValues, UsageError } from './flags.js';
+import { askToJoin, joiningConfig, learnCluster, readJoinRecord, writeJoinRecord } from './join.js';
 import {
   ConfigError,
   type FileSettings,
@@ -32,9 +34,19 @@ Peers prove the cluster secret (and seal every frame with keys derived from it),
 certificate names its id. Certificates also put the HTTP API on HTTPS; --tokens makes clients present a bearer
 token. An API reachable beyond this machine needs both, or --insecure.
 
+A new machine joins a running cluster with --join <any member's URL> instead of --peer: it learns the
+members from the cluster, starts with an empty data directory, asks to be added as a learner and catches up
+(by snapshot if the leader has compacted); then \`pureraft member promote\` makes it a voter. Its --raft and
+--http addresses must be reachable from the other members. With API tokens, put a read-write token in
+${TOKEN_ENV}. Started again with the same flags, it comes back from its data directory without asking again.
+
 Example (node n1 of three):
   ${SECRET_ENV}=s3cret pureraft node --id n1 --raft 10.0.0.1:7001 --http 10.0.0.1:8001 \\
-    --peer n2=10.0.0.2:7001,10.0.0.2:8001 --peer n3=10.0.0.3:7001,10.0.0.3:8001 --data-dir /var/lib/pureraft`,
+    --peer n2=10.0.0.2:7001,10.0.0.2:8001 --peer n3=10.0.0.3:7001,10.0.0.3:8001 --data-dir /var/lib/pureraft
+
+Example (a fourth machine joining):
+  ${SECRET_ENV}=s3cret pureraft node --id n4 --raft 10.0.0.4:7001 --http 10.0.0.4:8001 \\
+    --join http://10.0.0.1:8001 --data-dir /var/lib/pureraft`,
   positionals: 0,
   flags: {
     config: { type: 'string', placeholder: 'file.json', description: 'Read settings from a JSON file.' },
@@ -45,6 +57,11 @@ Example (node n1 of three):
       type: 'list',
       placeholder: 'id=host:port,host:port',
       description: 'Another node: its id, raft address and http address.',
+    },
+    join: {
+      type: 'string',
+      placeholder: 'url',
+      description: "Join a running cluster through any member's HTTP URL (instead of --peer).",
     },
     'data-dir': {
       type: 'string',
@@ -125,6 +142,8 @@ async function run(flags: NodeFlags, _positionals: readonly string[], usage: str
       file,
       process.env,
     );
+    if (flags.join !== undefined && Object.keys(config.peers).length > 0)
+      throw new ConfigError('--join learns the members from the cluster: leave out --peer (and "peers")');
   } catch (error) {
     if (error instanceof ConfigError || (error as NodeJS.ErrnoException).code === 'ENOENT') {
       throw new UsageError((error as Error).message, usage);
@@ -132,6 +151,8 @@ async function run(flags: NodeFlags, _positionals: readonly string[], usage: str
     throw error;
   }
   const write = log(config.id);
+  const joining = flags.join === undefined ? undefined : await joinPlan(config, flags.join, write);
+  if (joining !== undefined) config = joining.config;
   let fatal: (error: Error) => void = () => {};
   const died = new Promise<Error>((resolve) => {
     fatal = resolve;
@@ -139,8 +160,10 @@ async function run(flags: NodeFlags, _positionals: readonly string[], usage: str
   const kvNode = new KvNode(config, write, (error) => fatal(error));
   try {
     await kvNode.start();
+    await joining?.ask();
   } catch (error) {
     process.stderr.write(`pureraft node ${config.id}: cannot start: ${(error as Error).message}\n`);
+    await kvNode.stop().catch(() => {});
     return 1;
   }
   const scheme = config.tls === undefined ? 'http' : 'https';
@@ -159,6 +182,35 @@ async function run(flags: NodeFlags, _positionals: readonly string[], usage: str
   // hold it open, it must exit anyway, for `pureraft cluster` (or systemd, ...) to start it again.
   if (code !== 0) setTimeout(() => process.exit(code), 2_000).unref();
   return code;
+}
+
+/**
+ * How a node started with --join starts: from its data directory's join record when it joined before,
+ * otherwise from what the cluster says, and then (`ask`, once the node runs) by asking to be added (join.ts).
+ */
+async function joinPlan(
+  config: KvNodeConfig,
+  url: string,
+  write: (line: string) => void,
+): Promise<{ config: KvNodeConfig; ask: () => Promise<void> }> {
+  const options = { timeoutMs: 15_000, ...(process.env[TOKEN_ENV] && { token: process.env[TOKEN_ENV] }) };
+  const earlier = await readJoinRecord(config.dataDir);
+  if (earlier !== undefined) {
+    write(`joined the cluster before (through ${earlier.cluster}): starting from the data directory`);
+    return { config: joiningConfig(config, earlier), ask: async () => {} };
+  }
+  const record = await learnCluster(url, config.id, options);
+  write(`joining the cluster through ${url}: voters ${record.voters.join(' ')}`);
+  return {
+    config: joiningConfig(config, record),
+    ask: async () => {
+      await askToJoin(record, config, options);
+      await writeJoinRecord(config.dataDir, record);
+      write(
+        'added to the cluster as a learner: it catches up, then `pureraft member promote` makes it a voter',
+      );
+    },
+  };
 }
 
 /**

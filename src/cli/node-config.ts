@@ -31,6 +31,8 @@ import {
   DEFAULT_HEARTBEAT_INTERVAL,
   type KvNodeConfig,
   type Member,
+  parseHostPort,
+  whyBadAddress,
 } from '../kv/index.js';
 import { certificateFiles } from './dev-certs.js';
 import { type SnapshotSettings, SnapshotSettingsError, snapshotPolicyOf } from './snapshot-flags.js';
@@ -72,14 +74,9 @@ export interface FileSettings extends CommonSettings {
 
 /** `host:port` or `[v6 host]:port`. */
 export function parseAddress(text: string, what: string): Address {
-  const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text);
-  const port = Number(match?.[3]);
-  if (match === null || port < 1 || port > 65_535) {
-    throw new ConfigError(
-      `${what} must be host:port with a port from 1 to 65535, got ${JSON.stringify(text)}`,
-    );
-  }
-  return { host: (match[1] ?? match[2])!, port };
+  const address = parseHostPort(text);
+  if (address === undefined) throw new ConfigError(whyBadAddress(text, what)!);
+  return address;
 }
 
 /** `id=raftHost:raftPort,httpHost:httpPort`. */

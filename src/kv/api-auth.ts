@@ -1,7 +1,7 @@
 /**
  * Who may use the HTTP API: clients present a bearer token (`Authorization: Bearer <token>`), and each token
- * has a role. `read-only` may read keys, /status, /metrics and /debug/kv; `read-write` may also write, delete
- * and compare-and-set. /status and /metrics can be left open (for a monitoring system without a token).
+ * has a role. `read-only` may read keys, /status, /metrics, /debug/kv and /cluster; `read-write` may also write,
+ * delete and compare-and-set, and use the admin routes (leadership transfer, membership changes). /status and /metrics can be left open (for a monitoring system without a token).
  *
  * The tokens file has one token a line, `<role> <token>`; blank lines and lines starting with # are skipped:
  *
@@ -86,6 +86,7 @@ function requiredRole(route: Route, openStatus: boolean): Role | undefined {
       return openStatus ? undefined : 'read-only';
     case 'debug':
     case 'readIndex':
+    case 'cluster':
       return 'read-only';
     case 'kv':
       return route.method === 'GET' ? 'read-only' : 'read-write';

@@ -95,6 +95,8 @@ export class Batcher {
       batch.length === 1 ? batch[0]!.command : { op: 'batch', commands: batch.map((w) => w.command) };
     try {
       const result = await this.#propose(entry);
+      // The state machine answers a client command or a batch with its own kind of result, never a member's.
+      if (result.op === 'member') throw new Error('the state machine answered a command as a member entry');
       if (result.op !== 'batch') batch[0]!.resolve(result);
       else for (const [position, waiting] of batch.entries()) waiting.resolve(result.results[position]!);
     } catch (error) {

@@ -3,6 +3,7 @@
  * (group commit, see batcher.ts), as plain JSON. A command may carry a client session (client id and sequence
  * number) so that a retried request is applied exactly once (Raft thesis §6.3).
  */
+import type { MemberAddresses, MemberRecord } from './address-book.js';
 
 export type KvOperation =
   /** A read through the log. The service no longer proposes it (reads use ReadIndex, kv-node.ts); it is still
@@ -33,11 +34,20 @@ export type KvResult =
   /** Not applied: the command is malformed, or its session's sequence number is older than the last one. */
   | { readonly op: 'refused'; readonly reason: string };
 
-/** What one log entry holds: one client's command, or several proposed together. */
-export type KvEntry = KvCommand | { readonly op: 'batch'; readonly commands: readonly KvCommand[] };
+/**
+ * What one log entry holds: one client's command, several proposed together, or a member's addresses for the
+ * cluster's address book (address-book.ts), which carries no session and is never batched.
+ */
+export type KvEntry =
+  | KvCommand
+  | { readonly op: 'batch'; readonly commands: readonly KvCommand[] }
+  | MemberRecord;
 
-/** An entry's result: a batch's results are in the order of its commands. */
-export type KvEntryResult = KvResult | { readonly op: 'batch'; readonly results: readonly KvResult[] };
+/** An entry's result: a batch's results are in the order of its commands; a member entry's, what it replaced. */
+export type KvEntryResult =
+  | KvResult
+  | { readonly op: 'batch'; readonly results: readonly KvResult[] }
+  | { readonly op: 'member'; readonly previous: MemberAddresses | null };
 
 /** Longest client id, in characters. */
 export const MAX_CLIENT_ID_LENGTH = 128;

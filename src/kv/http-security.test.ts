@@ -2,6 +2,7 @@
  * The HTTP API's defences, on a server alone (no cluster behind it): bearer tokens and roles, HTTPS, and the
  * requests that used to slip past the JSON errors (an unknown method, a client that leaves mid-body).
  */
+
 import { readFile, rm } from 'node:fs/promises';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -13,6 +14,7 @@ import { certificateFiles, makeDevCertificates } from '../cli/dev-certs.js';
 import { NotLeaderError } from '../runtime/node/index.js';
 import { type ApiAuth, ApiTokens } from './api-auth.js';
 import type { KvCommand, KvResult } from './commands.js';
+import { FakeClusterApi } from './fake-cluster-api.js';
 import { type KvHttpOptions, KvHttpServer } from './http.js';
 import { MEMBER_HEADER, MemberCredential } from './member-credential.js';
 
@@ -38,6 +40,7 @@ async function serve(options: Partial<KvHttpOptions> = {}, leader?: string): Pro
     },
     readIndex: async () => 1,
     transferLeadership: async () => undefined,
+    cluster: new FakeClusterApi(leader),
     httpAddressOf: (id) => (id === leader ? '127.0.0.1:1' : undefined),
     status: () => ({ role: 'leader' }),
     debugKv: () => ({}),
@@ -110,6 +113,40 @@ describe('API tokens', () => {
     // The member's header opens nothing else.
     expect((await call(server, 'GET', '/kv/k', { headers: member.request.headers })).status).toBe(401);
     expect((await call(server, 'GET', path, { token: reader })).status).toBe(200);
+  });
+
+  it('guard the membership routes like the other admin routes: a read-only token may only look', async () => {
+    const cluster = new FakeClusterApi();
+    const server = await serve({ auth, cluster });
+    const learner = '{"id":"n4","raft":"127.0.0.1:7004","http":"127.0.0.1:8004"}';
+    const changes: [string, string, string | undefined][] = [
+      ['POST', '/cluster/learners', learner],
+      ['POST', '/cluster/promote', '{"id":"n4"}'],
+      ['DELETE', '/cluster/members/n4', undefined],
+    ];
+    expect((await call(server, 'GET', '/cluster')).status).toBe(401);
+    expect((await call(server, 'GET', '/cluster', { token: reader })).status).toBe(200);
+    for (const [method, path, body] of changes) {
+      const options = body === undefined ? {} : { body };
+      expect((await call(server, method, path, options)).status).toBe(401);
+      expect((await call(server, method, path, { ...options, token: reader })).status).toBe(403);
+      expect((await call(server, method, path, { ...options, token: writer })).status).toBe(200);
+    }
+    expect(cluster.calls).toEqual([
+      'view',
+      'add n4 127.0.0.1:7004 127.0.0.1:8004',
+      'promote n4',
+      'remove n4',
+    ]);
+  });
+
+  it('redirect membership requests on a follower to the leader', async () => {
+    const server = await serve({ cluster: new FakeClusterApi('n1') }, 'n1');
+    const answer = await call(server, 'POST', '/cluster/promote', { body: '{"id":"n4"}' });
+    expect(answer).toMatchObject({
+      status: 307,
+      headers: { location: 'http://127.0.0.1:1/cluster/promote' },
+    });
   });
 
   it('refuse a request without a token, or with one it does not know', async () => {

@@ -24,6 +24,8 @@ import {
   TransferFailedError,
 } from '../runtime/node/index.js';
 import { type ApiAuth, authorize } from './api-auth.js';
+import type { ChangeAnswer, ClusterView, LearnerRequest } from './cluster-admin.js';
+import { learnerRequest, promoteRequest } from './cluster-request.js';
 import type { KvCommand, KvResult } from './commands.js';
 import type { MemberCredential } from './member-credential.js';
 import { type Labels, PROMETHEUS_CONTENT_TYPE } from './prometheus.js';
@@ -49,6 +51,8 @@ export interface KvHttpOptions {
   readonly readIndex: () => Promise<number>;
   /** Hands leadership to `to` (undefined: the leader chooses); resolves with the answer's JSON body. */
   readonly transferLeadership: (to: NodeId | undefined) => Promise<unknown>;
+  /** Membership (cluster-admin.ts): each rejects with NotLeaderError off the leader, like a write. */
+  readonly cluster: ClusterApi;
   /** The HTTP address ("host:port") of a node, to redirect clients to the leader. */
   readonly httpAddressOf: (id: NodeId) => string | undefined;
   readonly status: () => unknown;
@@ -67,6 +71,13 @@ export interface KvHttpOptions {
   readonly member?: MemberCredential;
   /** Require a bearer token of each client; without it, whoever reaches the port may read and write. */
   readonly auth?: ApiAuth;
+}
+
+export interface ClusterApi {
+  view(): Promise<ClusterView>;
+  addLearner(request: LearnerRequest): Promise<ChangeAnswer>;
+  promote(id: NodeId): Promise<ChangeAnswer>;
+  remove(id: NodeId): Promise<ChangeAnswer>;
 }
 
 interface Reply {
@@ -177,6 +188,20 @@ export class KvHttpServer {
       case 'transfer':
         await readBody(request, 0);
         return { status: 200, body: await this.#options.transferLeadership(target.to) };
+      case 'cluster':
+        await readBody(request, 0);
+        return { status: 200, body: await this.#options.cluster.view() };
+      case 'addLearner': {
+        const learner = learnerRequest(await readBody(request, bodyLimit(target, this.#limits)));
+        return { status: 200, body: await this.#options.cluster.addLearner(learner) };
+      }
+      case 'promote': {
+        const id = promoteRequest(await readBody(request, bodyLimit(target, this.#limits)));
+        return { status: 200, body: await this.#options.cluster.promote(id) };
+      }
+      case 'removeMember':
+        await readBody(request, 0);
+        return { status: 200, body: await this.#options.cluster.remove(target.id) };
       case 'kv': {
         const body = await readBody(request, bodyLimit(target, this.#limits));
         if (target.method === 'GET') {

@@ -12,35 +12,39 @@ import { jsonCodec } from '../effects/binary.js';
 import { DiskStorage } from '../effects/storage/index.js';
 import { TcpTransport } from '../effects/transport/index.js';
 import { NotLeaderError, RaftNode, RequestTimeoutError, type SnapshotPolicy } from '../runtime/node/index.js';
+import { type Address, formatAddress, type Member } from './address.js';
 import { type ApiAuth, ApiTokens } from './api-auth.js';
 import { Batcher } from './batcher.js';
+import { ClusterAdmin } from './cluster-admin.js';
 import type { KvCommand, KvEntry, KvEntryResult, KvResult } from './commands.js';
 import { KvHttpServer } from './http.js';
 import { MemberCredential } from './member-credential.js';
 import { renderNodeMetrics } from './node-metrics.js';
+import { PeerCache } from './peer-cache.js';
+import { membersOf, PeerSync } from './peer-sync.js';
 import { fetchReadIndex } from './read-forwarding.js';
 import type { Consistency, RequestLimits } from './request.js';
 import { SharedReads } from './shared-reads.js';
 import { KvStateMachine } from './state-machine.js';
 
-export interface Address {
-  readonly host: string;
-  readonly port: number;
-}
-
-/** Where a node can be reached: its Raft port (peers only) and its HTTP API. */
-export interface Member {
-  readonly raft: Address;
-  readonly http: Address;
-}
+export type { Member } from './address.js';
 
 export interface KvNodeConfig {
   readonly id: NodeId;
   /** Where this node listens. */
   readonly raft: Address;
   readonly http: Address;
-  /** The other voters of the cluster. */
+  /**
+   * The other members this node knows of at start: the seeds of its address book (peer-sync.ts). For a founding
+   * member, the other voters; the replicated address book and the configuration in the log take over from them.
+   */
   readonly peers: Readonly<Record<NodeId, Member>>;
+  /**
+   * The voters this node starts with when its log says nothing yet. Default: itself and its peers (a founding
+   * member). A node joining a running cluster gives the cluster's voters at the time, which leave it out: it then
+   * never campaigns until a configuration makes it a voter (CONTRACT.md, Widening 1).
+   */
+  readonly initialVoters?: readonly NodeId[];
   /** The write-ahead log's directory. */
   readonly dataDir: string;
   /** The cluster's shared secret, proven by every Raft connection; needed unless `tls` is given. */
@@ -122,10 +126,6 @@ export const DEFAULT_KV_SNAPSHOT_POLICY = { entries: 10_000, bytes: 4 * 1024 * 1
  */
 export const KV_WAL_SEGMENT_BYTES = 8 * 1024 * 1024;
 
-export function formatAddress({ host, port }: Address): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
 export class KvNode {
   readonly machine = new KvStateMachine();
   readonly node: RaftNode<KvEntry, KvEntryResult>;
@@ -135,9 +135,13 @@ export class KvNode {
   readonly batcher: Batcher;
   /** Linearizable reads share ReadIndex requests (see shared-reads.ts). */
   readonly reads: SharedReads;
+  /** Keeps the transport's peers the members of the configuration, at their recorded addresses. */
+  readonly peerSync: PeerSync;
+  readonly admin: ClusterAdmin;
   /** Reads answered, by consistency, for /metrics. */
   readonly readsServed: Record<Consistency, number> = { linearizable: 0, serializable: 0 };
   readonly #log: (line: string) => void;
+  readonly #peerCache: PeerCache;
   #fatal: Error | null = null;
 
   /**
@@ -170,10 +174,22 @@ export class KvNode {
       codec,
       logger: log,
     });
+    // Seeds: the peers given, and those this node learned before a restart that the flags do not name.
+    this.#peerCache = new PeerCache(config.dataDir, log);
+    const { [config.id]: _self, ...cached } = this.#peerCache.members;
+    this.peerSync = new PeerSync(
+      config.id,
+      this.transport,
+      this.machine.addressBook,
+      { ...cached, ...config.peers },
+      log,
+      (members) => this.#peerCache.save(members),
+    );
+    this.machine.onAddressBook = () => this.peerSync.sync();
     this.node = new RaftNode<KvEntry, KvEntryResult>({
       config: {
         id: config.id,
-        voters: [config.id, ...Object.keys(config.peers)],
+        voters: config.initialVoters ?? [config.id, ...Object.keys(config.peers)],
         electionTimeout: config.electionTimeout ?? DEFAULT_ELECTION_TIMEOUT,
         heartbeatInterval: config.heartbeatInterval ?? DEFAULT_HEARTBEAT_INTERVAL,
         // Fresh per process: nodes restarted together must not draw the same election timeouts again.
@@ -183,6 +199,7 @@ export class KvNode {
       transport: this.transport,
       stateMachine: this.machine,
       snapshotPolicy: config.snapshotPolicy ?? DEFAULT_KV_SNAPSHOT_POLICY,
+      onMembershipChange: (membership) => this.peerSync.membershipChanged(membership),
       // A follower's linearizable read asks the leader for the index over HTTP (read-forwarding.ts). A leader cut
       // off from the others fails reads within about two election timeouts (check-quorum), so wait no longer.
       forwardRead: (leaderId) => {
@@ -204,11 +221,17 @@ export class KvNode {
     });
     this.batcher = new Batcher((entry) => this.node.propose(entry));
     this.reads = new SharedReads(() => this.#readIndex());
+    this.admin = new ClusterAdmin(
+      this.node,
+      (id) => (id === config.id ? { raft: config.raft, http: config.http } : this.peerSync.addressOf(id)),
+      () => this.#onLeader(),
+    );
     this.http = new KvHttpServer({
       propose: (command) => this.#propose(command),
       read: (key, consistency) => this.read(key, consistency),
       readIndex: () => this.#leaderReadIndex(),
       transferLeadership: (to) => this.#transferLeadership(to),
+      cluster: this.admin,
       httpAddressOf: (id) => this.#httpAddressOf(id),
       status: () => this.statusReport(),
       debugKv: () => ({
@@ -231,7 +254,7 @@ export class KvNode {
   }
 
   #httpAddressOf(id: NodeId): string | undefined {
-    const address = id === this.config.id ? this.config.http : this.config.peers[id]?.http;
+    const address = id === this.config.id ? this.config.http : this.peerSync.addressOf(id)?.http;
     return address === undefined ? undefined : formatAddress(address);
   }
 
@@ -299,6 +322,12 @@ export class KvNode {
       });
   }
 
+  /** For admin requests: waits for a settled leader; NotLeaderError (a redirect) unless it is this node. */
+  async #onLeader(): Promise<void> {
+    const leader = await this.#settledLeader();
+    if (leader !== this.config.id) throw new NotLeaderError(leader);
+  }
+
   async #transferLeadership(to: NodeId | undefined) {
     const from = this.config.id;
     const leader = await this.node.transferLeadership(to);
@@ -358,11 +387,18 @@ export class KvNode {
       queuedEvents: this.node.queueLength,
       raft: formatAddress(this.config.raft),
       http: formatAddress(this.config.http),
-      peers: Object.entries(this.config.peers).map(([id, member]) => ({
-        id,
-        raft: formatAddress(member.raft),
-        http: formatAddress(member.http),
-      })),
+      membership: status.membership,
+      // The other members of the configuration in force, where this node reaches them (null: no address yet).
+      peers: membersOf(status.membership)
+        .filter((id) => id !== status.id)
+        .map((id) => {
+          const member = this.peerSync.addressOf(id);
+          return {
+            id,
+            raft: member === undefined ? null : formatAddress(member.raft),
+            http: member === undefined ? null : formatAddress(member.http),
+          };
+        }),
     };
   }
 
@@ -380,7 +416,16 @@ export class KvNode {
       proposed: this.batcher.stats,
       reads: { served: this.readsServed, readIndexRequests: this.reads.requests },
       httpRequests: this.http.requestCounts(),
+      learnerLag: this.#learnerLag(),
     });
+  }
+
+  /** On the leader, how many entries each learner is behind it; empty elsewhere (only the leader knows). */
+  #learnerLag(): [NodeId, number][] {
+    const progress = this.node.memberProgress();
+    if (progress === undefined) return [];
+    const { membership, lastIndex } = this.node.status();
+    return membership.learners.map((id) => [id, lastIndex - (progress.get(id)?.match ?? 0)]);
   }
 
   /**
@@ -392,6 +437,7 @@ export class KvNode {
     if (handOver) await this.handOverLeadership();
     await this.http.close();
     await this.node.stop();
+    await this.#peerCache.idle();
   }
 }
 

@@ -23,6 +23,8 @@ export interface MetricsSource {
     readonly served: Readonly<Record<string, number>>;
     readonly readIndexRequests: number;
   };
+  /** On the leader, each learner's lag behind it in entries; empty elsewhere. */
+  readonly learnerLag: readonly (readonly [id: string, lag: number])[];
 }
 
 /** Help for each leadership counter of RaftNodeStats; each becomes pureraft_<snake_case name>_total. */
@@ -37,7 +39,7 @@ const leadershipHelp: Readonly<Record<keyof RaftNodeStats['leadership'], string>
   transfersFailed: 'Leadership transfers of this node that ended otherwise.',
 };
 
-const roles = ['follower', 'candidate', 'leader'] as const;
+const roles = ['follower', 'candidate', 'leader', 'learner'] as const;
 
 /** camelCase to snake_case, for metric names derived from stats fields. */
 function snake(name: string): string {
@@ -99,6 +101,7 @@ export function renderNodeMetrics(source: MetricsSource): string {
     else text.counter(`${name}_total`, `Transport counter ${field} (see TransportStats).`, value);
   }
   addSnapshotMetrics(text, source);
+  addMembershipMetrics(text, source);
   return text
     .counter(
       'pureraft_storage_syncs_total',
@@ -129,6 +132,36 @@ export function renderNodeMetrics(source: MetricsSource): string {
       source.httpRequests,
     )
     .toString();
+}
+
+/**
+ * The configuration in force here (§6): a sample per member and set it is in, so that during a joint change a
+ * voter of both the old and the new configuration shows as `voter` and as `outgoing`. And on the leader, each
+ * learner's lag: what to watch before promoting it.
+ */
+function addMembershipMetrics(text: PrometheusText, source: MetricsSource): void {
+  const { membership } = source.status;
+  const sets = [
+    ['voter', membership.voters],
+    ['outgoing', membership.outgoing ?? []],
+    ['learner', membership.learners],
+  ] as const;
+  text
+    .gauge(
+      'pureraft_member',
+      'The configuration in force here: 1 for each member, by id and role (voter, outgoing, learner).',
+      sets.flatMap(([role, ids]) => ids.map((id) => [{ id, role }, 1] as const)),
+    )
+    .gauge(
+      'pureraft_membership_changing',
+      '1 while a membership change is in progress (the joint configuration is in force).',
+      membership.outgoing === undefined ? 0 : 1,
+    )
+    .gauge(
+      'pureraft_learner_lag_entries',
+      "On the leader: how many log entries each learner is behind the leader's log.",
+      source.learnerLag.map(([id, lag]) => [{ id }, lag] as const),
+    );
 }
 
 /** Snapshots (§7): where the log starts, what was taken, sent, received, installed and restored, what is on disk. */

@@ -14,6 +14,10 @@
  *   GET    /debug/kv         this replica's applied data, as it is here (not linearizable), JSON
  *   POST   /admin/transfer-leadership[?to=id]   hand leadership to `to` (default: the best-placed voter)
  *   GET    /internal/read-index                 the leader's read index, for followers' reads
+ *   GET    /cluster                             the members, their roles, addresses and lag (leader only)
+ *   POST   /cluster/learners                    add a learner: JSON {"id", "raft", "http"} (cluster-request.ts)
+ *   POST   /cluster/promote                     make a caught-up learner a voter: JSON {"id"}
+ *   DELETE /cluster/members/{id}                remove a voter or a learner
  *
  * The key is the rest of the path after /kv/, percent-decoded. Headers `X-Client-Id` and `X-Client-Seq` (both
  * or neither) make a write part of a client session, so a retry with the same pair is applied once; a read
@@ -68,11 +72,14 @@ export type Route =
   | WriteRoute
   | { readonly kind: 'status' | 'metrics' | 'debug' | 'readIndex' }
   /** `to`: the node to hand leadership to; undefined lets the leader choose. */
-  | { readonly kind: 'transfer'; readonly to: NodeId | undefined };
+  | { readonly kind: 'transfer'; readonly to: NodeId | undefined }
+  /** Membership (cluster-admin.ts): the view, and the changes, whose bodies cluster-request.ts reads. */
+  | { readonly kind: 'cluster' | 'addLearner' | 'promote' }
+  | { readonly kind: 'removeMember'; readonly id: NodeId };
 
 const KV_PREFIX = '/kv/';
 const kvMethods: readonly string[] = ['GET', 'PUT', 'DELETE', 'POST'] satisfies KvMethod[];
-type FixedRoute = Exclude<Route['kind'], 'kv' | 'transfer'>;
+type FixedRoute = 'status' | 'metrics' | 'debug' | 'readIndex';
 const readOnly: Readonly<Record<string, FixedRoute>> = {
   '/status': 'status',
   '/metrics': 'metrics',
@@ -80,6 +87,15 @@ const readOnly: Readonly<Record<string, FixedRoute>> = {
   '/internal/read-index': 'readIndex',
 };
 const TRANSFER_PATH = '/admin/transfer-leadership';
+/** Membership routes: path, the one method each takes, and the route. */
+const clusterRoutes: Readonly<Record<string, readonly [string, Route]>> = {
+  '/cluster': ['GET', { kind: 'cluster' }],
+  '/cluster/learners': ['POST', { kind: 'addLearner' }],
+  '/cluster/promote': ['POST', { kind: 'promote' }],
+};
+const MEMBERS_PREFIX = '/cluster/members/';
+/** The largest body of a membership request: an id and two addresses. */
+export const CLUSTER_BODY_LIMIT = 4096;
 
 const textEncoder = new TextEncoder();
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -96,10 +112,20 @@ export function route(method: string, url: string, limits: RequestLimits): Route
     if (method !== 'POST') throw methodNotAllowed(method, path, 'POST');
     return { kind: 'transfer', to: transferTarget(query) };
   }
+  const membership = clusterRoutes[path];
+  if (membership !== undefined) {
+    const [allowed, target] = membership;
+    if (method !== allowed) throw methodNotAllowed(method, path, allowed);
+    return target;
+  }
+  if (path.startsWith(MEMBERS_PREFIX)) {
+    if (method !== 'DELETE') throw methodNotAllowed(method, path, 'DELETE');
+    return { kind: 'removeMember', id: memberId(path.slice(MEMBERS_PREFIX.length)) };
+  }
   if (!path.startsWith(KV_PREFIX)) {
     throw new HttpError(
       404,
-      `no such path ${path}: use /kv/{key}, /status, /metrics, /debug/kv or ${TRANSFER_PATH}`,
+      `no such path ${path}: use /kv/{key}, /status, /metrics, /debug/kv, /cluster or ${TRANSFER_PATH}`,
     );
   }
   if (!kvMethods.includes(method)) throw methodNotAllowed(method, path, kvMethods.join(', '));
@@ -135,6 +161,18 @@ function transferTarget(query: URLSearchParams): NodeId | undefined {
   return to;
 }
 
+function memberId(encoded: string): NodeId {
+  let id: string;
+  try {
+    id = decodeURIComponent(encoded);
+  } catch {
+    throw new HttpError(400, 'the member id is not valid percent-encoded UTF-8');
+  }
+  const problem = checkNodeId(id);
+  if (problem !== undefined) throw new HttpError(400, `bad member id: ${problem}`);
+  return id;
+}
+
 function methodNotAllowed(method: string, path: string, allow: string): HttpError {
   return new HttpError(405, `method ${method} is not allowed on ${path}; allowed: ${allow}`, {
     Allow: allow,
@@ -158,6 +196,7 @@ function decodeKey(encoded: string, limits: RequestLimits): string {
 
 /** The largest body a route accepts, in bytes. */
 export function bodyLimit(route: Route, limits: RequestLimits): number {
+  if (route.kind === 'addLearner' || route.kind === 'promote') return CLUSTER_BODY_LIMIT;
   if (route.kind !== 'kv') return 0;
   if (route.method === 'PUT') return limits.maxValueBytes;
   // Two values, JSON-escaped (at most 6 bytes per byte, as \u00XX), and the field names.
@@ -202,7 +241,8 @@ function decodeText(body: Uint8Array, what: string): string {
   }
 }
 
-function casBody(body: Uint8Array, limits: RequestLimits): { expect: string | null; value: string | null } {
+/** The body as a JSON object; a 400 naming `shape` (how the object should look) otherwise. */
+export function jsonObject(body: Uint8Array, shape: string): Record<string, unknown> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(decodeText(body, 'the body'));
@@ -211,9 +251,13 @@ function casBody(body: Uint8Array, limits: RequestLimits): { expect: string | nu
     throw new HttpError(400, `the body is not valid JSON: ${(error as Error).message}`);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new HttpError(400, 'the body must be a JSON object {"expect": string|null, "value": string|null}');
+    throw new HttpError(400, `the body must be a JSON object ${shape}`);
   }
-  const fields = parsed as Record<string, unknown>;
+  return parsed as Record<string, unknown>;
+}
+
+function casBody(body: Uint8Array, limits: RequestLimits): { expect: string | null; value: string | null } {
+  const fields = jsonObject(body, '{"expect": string|null, "value": string|null}');
   for (const name of ['expect', 'value']) {
     const field = fields[name];
     if (field !== null && typeof field !== 'string') {

@@ -3,14 +3,16 @@
  * that makes retries exactly-once) as bytes, written slice by slice and read back as a stream.
  *
  *   stream  = header frame*
- *   header  = "PRKV" u8 version (1)
+ *   header  = "PRKV" u8 version (2; version 1, without members, still reads)
  *   frame   = u32 payload length, u32 CRC-32 of the payload (little-endian; the write-ahead log's framing), payload
  *   payload = u8 kind, then entries until the payload ends:
  *             1 keys:     (string key, string value)*
  *             2 sessions: (string client, varint seq, string fingerprint, result)*, least recently used first
  *                         (the order the table evicts in, which every replica must agree on)
- *             3 end:      varint keys, varint sessions: the totals, so that a stream cut at a frame boundary is
- *                         caught too; nothing may follow it
+ *             4 members:  (string id, string raft, string http)*, sorted by id: the address book
+ *                         (address-book.ts); version 2 only
+ *             3 end:      varint keys, varint sessions, and in version 2 varint members: the totals, so that a
+ *                         stream cut at a frame boundary is caught too; nothing may follow it
  *   string  = varint (byte length × 2 + form), bytes: form 0 UTF-8, form 1 UTF-16LE for a string with a lone
  *             surrogate, which UTF-8 cannot carry (a JSON command can hold one, and replicas must agree exactly)
  *   result  = u8 tag, then by tag: 0 none (a read's, not kept); 1 get, 2 put, 3 delete: nullable string;
@@ -22,17 +24,21 @@
  */
 import { ByteReader, DecodeError } from '../effects/binary.js';
 import { crc32, FRAME_HEADER_BYTES } from '../effects/storage/frame.js';
+import type { MemberAddresses } from './address-book.js';
 import type { KvResult } from './commands.js';
 import type { MapCapture } from './layered-map.js';
 import type { LastRequest } from './sessions.js';
 
 const MAGIC = 'PRKV';
-export const KV_SNAPSHOT_VERSION = 1;
+export const KV_SNAPSHOT_VERSION = 2;
+/** Versions this build reads: 1 has no address book (a cluster that never changed its members). */
+const READABLE_VERSIONS: readonly number[] = [1, 2];
 const HEADER = Uint8Array.from([...Buffer.from(MAGIC, 'latin1'), KV_SNAPSHOT_VERSION]);
 
 const KEYS = 1;
 const SESSIONS = 2;
 const END = 3;
+const MEMBERS = 4;
 
 /** A slice: entries per frame, and the size past which a frame is closed. */
 export const ENTRIES_PER_FRAME = 4096;
@@ -49,9 +55,13 @@ export const MAX_FRAME_BYTES = 64 * 1024 * 1024;
 
 export type SessionEntry = readonly [client: string, last: LastRequest];
 
+export type MemberEntry = readonly [id: string, addresses: MemberAddresses];
+
 export interface KvSnapshotContents {
   readonly data: Map<string, string>;
   readonly sessions: SessionEntry[];
+  /** The address book; empty from a version 1 snapshot. */
+  readonly members: MemberEntry[];
 }
 
 /** Snapshot bytes that are not a sound key-value snapshot of a version this build reads. */
@@ -73,6 +83,7 @@ export class KvSnapshotError extends Error {
 export async function* encodeKvSnapshot(
   data: MapCapture,
   sessions: readonly SessionEntry[],
+  members: readonly MemberEntry[] = [],
 ): AsyncGenerator<Uint8Array> {
   try {
     yield HEADER;
@@ -100,7 +111,13 @@ export async function* encodeKvSnapshot(
       }
     }
     if (frame.entries > 0) yield frame.finish();
-    yield new FrameBuilder(END).varint(keys).varint(sessions.length).finish();
+    // A handful of members: one frame (a frame may pass its target for good reason, see FrameBuilder).
+    if (members.length > 0) {
+      frame = new FrameBuilder(MEMBERS);
+      for (const [id, { raft, http }] of members) frame.string(id).string(raft).string(http);
+      yield frame.finish();
+    }
+    yield new FrameBuilder(END).varint(keys).varint(sessions.length).varint(members.length).finish();
   } finally {
     data.release();
   }
@@ -115,7 +132,8 @@ export async function decodeKvSnapshot(chunks: AsyncIterable<Uint8Array>): Promi
   const contents = new ContentsBuilder();
   for await (const chunk of chunks) {
     frames.push(chunk);
-    for (let frame = frames.next(); frame !== null; frame = frames.next()) contents.add(frame);
+    for (let frame = frames.next(); frame !== null; frame = frames.next())
+      contents.add(frame, frames.version);
   }
   frames.end();
   return contents.finish(frames.offset);
@@ -239,6 +257,8 @@ class FrameReader {
   /** Stream offset of the first byte not taken. */
   offset = 0;
   #headerRead = false;
+  /** The format version, once the header is read. */
+  version = 0;
   /** The header of the frame whose payload is still arriving. */
   #pending: { readonly length: number; readonly crc: number; readonly offset: number } | null = null;
 
@@ -255,12 +275,14 @@ class FrameReader {
       const header = this.#take(HEADER.length);
       if (Buffer.from(header.subarray(0, MAGIC.length)).toString('latin1') !== MAGIC)
         throw new KvSnapshotError(0, 'not a key-value snapshot (bad magic number)');
-      if (header[MAGIC.length] !== KV_SNAPSHOT_VERSION) {
+      const version = header[MAGIC.length]!;
+      if (!READABLE_VERSIONS.includes(version)) {
         throw new KvSnapshotError(
           MAGIC.length,
-          `format version ${header[MAGIC.length]}; this build reads version ${KV_SNAPSHOT_VERSION}`,
+          `format version ${version}; this build reads versions ${READABLE_VERSIONS.join(' and ')}`,
         );
       }
+      this.version = version;
       this.#headerRead = true;
     }
     if (this.#pending === null) {
@@ -321,16 +343,18 @@ class FrameReader {
 class ContentsBuilder {
   readonly #data = new Map<string, string>();
   readonly #sessions = new Map<string, LastRequest>();
+  readonly #members = new Map<string, MemberAddresses>();
   #ended = false;
 
-  add({ payload, offset }: Frame): void {
+  add({ payload, offset }: Frame, version: number): void {
     if (this.#ended) throw new KvSnapshotError(offset, 'data after the end of the snapshot');
     const reader = new ByteReader(payload);
     try {
       const kind = reader.u8();
       if (kind === KEYS) this.#keys(reader, offset);
       else if (kind === SESSIONS) this.#sessionsFrom(reader, offset);
-      else if (kind === END) this.#end(reader, offset);
+      else if (kind === MEMBERS && version >= 2) this.#membersFrom(reader, offset);
+      else if (kind === END) this.#end(reader, offset, version);
       else throw new KvSnapshotError(offset, `unknown frame kind ${kind}`);
     } catch (error) {
       if (error instanceof DecodeError) throw new KvSnapshotError(offset, error.message);
@@ -340,7 +364,7 @@ class ContentsBuilder {
 
   finish(offset: number): KvSnapshotContents {
     if (!this.#ended) throw new KvSnapshotError(offset, 'the snapshot ends before its end frame');
-    return { data: this.#data, sessions: [...this.#sessions] };
+    return { data: this.#data, sessions: [...this.#sessions], members: [...this.#members] };
   }
 
   #keys(reader: ByteReader, offset: number): void {
@@ -365,14 +389,25 @@ class ContentsBuilder {
     }
   }
 
-  #end(reader: ByteReader, offset: number): void {
+  #membersFrom(reader: ByteReader, offset: number): void {
+    while (reader.remaining > 0) {
+      const id = readString(reader);
+      const addresses = { raft: readString(reader), http: readString(reader) };
+      if (this.#members.has(id))
+        throw new KvSnapshotError(offset, `member ${JSON.stringify(id)} appears twice`);
+      this.#members.set(id, addresses);
+    }
+  }
+
+  #end(reader: ByteReader, offset: number, version: number): void {
     const keys = reader.varint();
     const sessions = reader.varint();
+    const members = version >= 2 ? reader.varint() : 0;
     reader.end();
-    if (keys !== this.#data.size || sessions !== this.#sessions.size) {
+    if (keys !== this.#data.size || sessions !== this.#sessions.size || members !== this.#members.size) {
       throw new KvSnapshotError(
         offset,
-        `the end frame counts ${keys} keys and ${sessions} sessions, the snapshot holds ${this.#data.size} and ${this.#sessions.size}`,
+        `the end frame counts ${keys} keys, ${sessions} sessions and ${members} members, the snapshot holds ${this.#data.size}, ${this.#sessions.size} and ${this.#members.size}`,
       );
     }
     this.#ended = true;

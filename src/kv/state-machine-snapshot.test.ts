@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { crc32 } from '../effects/storage/frame.js';
 import type { KvCommand } from './commands.js';
 import { ENTRIES_PER_FRAME, FRAME_TARGET_BYTES, KvSnapshotError } from './snapshot-format.js';
 import { KvStateMachine } from './state-machine.js';
@@ -151,14 +152,15 @@ describe('KvStateMachine snapshots', () => {
     const forgedLength = Buffer.from(bytes);
     forgedLength.writeUInt32LE(0xffff_ffff, 5);
     const newerVersion = Buffer.from(bytes);
-    newerVersion[4] = 2;
+    newerVersion[4] = 3;
     const cases: [Uint8Array, RegExp][] = [
       [flipped, /at byte \d+: frame checksum mismatch/],
       [bytes.subarray(0, bytes.length - 3), /ends in the middle of a frame/],
-      [bytes.subarray(0, bytes.length - 12), /ends before its end frame/],
+      // The end frame: 8 bytes of frame header, the kind, 10,000 keys (2 bytes), 0 sessions, 0 members.
+      [bytes.subarray(0, bytes.length - 13), /ends before its end frame/],
       [Buffer.concat([bytes, bytes.subarray(5, 40)]), /after the end of the snapshot|middle of a frame/],
       [forgedLength, /at byte 5: bad frame length 4294967295/],
-      [newerVersion, /format version 2; this build reads version 1/],
+      [newerVersion, /format version 3; this build reads versions 1 and 2/],
       [Buffer.from('{"json": "is not a snapshot"}'), /not a key-value snapshot/],
       [new Uint8Array(0), /ends in the middle of a frame/],
     ];
@@ -170,5 +172,78 @@ describe('KvStateMachine snapshots', () => {
       await expect(failure).rejects.toThrow(message);
       expect(machine.dump()).toEqual([['kept', 'yes']]);
     }
+  });
+
+  it('keeps the address book: member entries survive a snapshot, and the node hears of each change', async () => {
+    const machine = machineWith(10);
+    const seen: string[] = [];
+    machine.onAddressBook = (book) =>
+      seen.push(
+        book
+          .entries()
+          .map(([id, a]) => `${id}@${a.raft}`)
+          .join(' '),
+      );
+    expect(machine.apply({ op: 'member', id: 'n4', raft: '127.0.0.1:7004', http: '127.0.0.1:8004' })).toEqual(
+      {
+        op: 'member',
+        previous: null,
+      },
+    );
+    machine.apply({ op: 'member', id: 'n2', raft: '[::1]:7002', http: '[::1]:8002' });
+    const moved = machine.apply({ op: 'member', id: 'n4', raft: '10.0.0.4:7004', http: '10.0.0.4:8004' });
+    expect(moved).toEqual({ op: 'member', previous: { raft: '127.0.0.1:7004', http: '127.0.0.1:8004' } });
+    expect(seen).toEqual([
+      'n4@127.0.0.1:7004',
+      'n2@[::1]:7002 n4@127.0.0.1:7004',
+      'n2@[::1]:7002 n4@10.0.0.4:7004',
+    ]);
+
+    const copy = new KvStateMachine();
+    const restoredBooks: number[] = [];
+    copy.onAddressBook = (book) => restoredBooks.push(book.size);
+    await copy.restore(stream(await snapshotBytes(machine)));
+    expect(copy.addressBook.entries()).toEqual(machine.addressBook.entries());
+    expect(copy.dump()).toEqual(machine.dump());
+    expect(restoredBooks).toEqual([2]);
+  });
+
+  it('refuses a malformed member entry the same way on every replica, without throwing', () => {
+    const machine = new KvStateMachine();
+    for (const bad of [
+      { op: 'member', id: '', raft: '127.0.0.1:1', http: '127.0.0.1:2' },
+      { op: 'member', id: 'n4', raft: 'nowhere', http: '127.0.0.1:2' },
+      { op: 'member', id: 'n4', raft: '127.0.0.1:1', http: 8004 },
+    ]) {
+      const result = machine.apply(bad as never);
+      expect(result.op).toBe('refused');
+      expect((result as { reason: string }).reason).toMatch(/^malformed member entry: /);
+    }
+    expect(machine.addressBook.size).toBe(0);
+  });
+
+  it('still reads a version 1 snapshot (no address book)', async () => {
+    const text = (value: string) => [value.length * 2, ...Buffer.from(value)];
+    const frame = (payload: number[]) => {
+      const header = Buffer.alloc(8);
+      header.writeUInt32LE(payload.length, 0);
+      header.writeUInt32LE(crc32(Uint8Array.from(payload)), 4);
+      return Buffer.concat([header, Uint8Array.from(payload)]);
+    };
+    const v1 = Buffer.concat([
+      Buffer.from('PRKV\x01', 'latin1'),
+      frame([1, ...text('k'), ...text('v')]),
+      frame([3, 1, 0]),
+    ]);
+    const copy = await restored(v1);
+    expect(copy.dump()).toEqual([['k', 'v']]);
+    expect(copy.addressBook.size).toBe(0);
+    // A version 1 stream cannot carry a members frame: the kind did not exist then.
+    const forged = Buffer.concat([
+      Buffer.from('PRKV\x01', 'latin1'),
+      frame([4, ...text('n4'), ...text('127.0.0.1:1'), ...text('127.0.0.1:2')]),
+      frame([3, 0, 0]),
+    ]);
+    await expect(restored(forged)).rejects.toThrow(/unknown frame kind 4/);
   });
 });

@@ -7,8 +7,12 @@
  * the call in O(1) (layered-map.ts; the session table, bounded, is copied), and the bytes are produced in
  * slices while applies go on. Restoring reads the snapshot as a stream into a new state, which replaces the
  * old one only once the whole snapshot was read and found sound.
+ *
+ * It also keeps the cluster's address book (address-book.ts), replicated like the data and part of the
+ * snapshot; `onAddressBook` hears of every change, applied or restored, so the node can update its transport.
  */
 import type { StateMachine } from '../effects/apply/index.js';
+import { AddressBook, checkMemberRecord, type MemberRecord } from './address-book.js';
 import {
   checkCommand,
   type KvCommand,
@@ -24,9 +28,17 @@ import { decodeKvSnapshot, encodeKvSnapshot } from './snapshot-format.js';
 export class KvStateMachine implements StateMachine<KvEntry, KvEntryResult> {
   readonly #data = new LayeredMap();
   readonly #sessions: SessionTable;
+  readonly #book = new AddressBook();
+  /** Called after every change of the address book (an applied member entry, a restore). Must not throw. */
+  onAddressBook: (book: AddressBook) => void = () => {};
 
   constructor(maxSessions?: number) {
     this.#sessions = new SessionTable(maxSessions);
+  }
+
+  /** The replicated address book, as applied here. */
+  get addressBook(): AddressBook {
+    return this.#book;
   }
 
   /** Keys stored. */
@@ -55,21 +67,32 @@ export class KvStateMachine implements StateMachine<KvEntry, KvEntryResult> {
    * then.
    */
   snapshot(): AsyncIterable<Uint8Array> {
-    return encodeKvSnapshot(this.#data.capture(), this.#sessions.entries());
+    return encodeKvSnapshot(this.#data.capture(), this.#sessions.entries(), this.#book.entries());
   }
 
   /** Replaces the whole state with a snapshot's; throws `KvSnapshotError`, changing nothing, on bad bytes. */
   async restore(chunks: AsyncIterable<Uint8Array>): Promise<void> {
-    const { data, sessions } = await decodeKvSnapshot(chunks);
+    const { data, sessions, members } = await decodeKvSnapshot(chunks);
     this.#data.replace(data);
     this.#sessions.replace(sessions);
+    this.#book.replace(members);
+    this.onAddressBook(this.#book);
   }
 
   apply(entry: KvEntry): KvEntryResult {
+    if (entry?.op === 'member') return this.#recordMember(entry);
     if (entry?.op !== 'batch') return this.#applyCommand(entry);
     if (!Array.isArray(entry.commands))
       return { op: 'refused', reason: 'malformed batch: commands must be a list' };
     return { op: 'batch', results: entry.commands.map((command) => this.#applyCommand(command)) };
+  }
+
+  #recordMember(record: MemberRecord): KvEntryResult {
+    const problem = checkMemberRecord(record);
+    if (problem !== undefined) return { op: 'refused', reason: `malformed member entry: ${problem}` };
+    const previous = this.#book.record(record.id, record);
+    this.onAddressBook(this.#book);
+    return { op: 'member', previous };
   }
 
   #applyCommand(command: KvCommand): KvResult {

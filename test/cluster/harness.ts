@@ -5,7 +5,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NodeProcess } from '../../src/cli/launcher.js';
+import { NodeProcess, type NodeProcessOptions } from '../../src/cli/launcher.js';
+import { freePorts } from '../../src/kv/free-ports.js';
 import type { KvNodeConfig } from '../../src/kv/index.js';
 import { localClusterConfigs } from '../../src/kv/test-support.js';
 
@@ -58,10 +59,15 @@ export async function eventually<T>(
 export class ProcessCluster {
   readonly processes = new Map<string, NodeProcess>();
 
+  /** The nodes the cluster's checks look at (`leader`, `converged`): `forget` takes a removed one out. */
+  readonly #watched: string[];
+
   private constructor(
     readonly root: string,
-    readonly configs: readonly KvNodeConfig[],
-  ) {}
+    readonly configs: KvNodeConfig[],
+  ) {
+    this.#watched = configs.map((config) => config.id);
+  }
 
   /** `extra` adds to every node's config (a snapshot policy, say). */
   static async start(
@@ -76,7 +82,41 @@ export class ProcessCluster {
   }
 
   get ids(): string[] {
-    return this.configs.map((config) => config.id);
+    return [...this.#watched];
+  }
+
+  /**
+   * A config for a new node `id` (fresh ports, its own data directory, the others' settings) that knows no
+   * peers: it is meant to be started with `--join` (see `spawn`'s options). The checks watch it from now on.
+   */
+  async addConfig(id: string): Promise<KvNodeConfig> {
+    const [raft, http] = (await freePorts(2)) as [number, number];
+    const {
+      id: _,
+      raft: __,
+      http: ___,
+      peers: ____,
+      dataDir,
+      tracePath: _____,
+      ...shared
+    } = this.configs[0]!;
+    const config: KvNodeConfig = {
+      ...shared,
+      id,
+      raft: { host: '127.0.0.1', port: raft },
+      http: { host: '127.0.0.1', port: http },
+      peers: {},
+      dataDir: join(this.root, id),
+    };
+    this.configs.push(config);
+    this.#watched.push(id);
+    return config;
+  }
+
+  /** Stops watching node `id` (removed from the cluster): `leader` and `converged` leave it out. */
+  forget(id: string): void {
+    const at = this.#watched.indexOf(id);
+    if (at >= 0) this.#watched.splice(at, 1);
   }
 
   config(id: string): KvNodeConfig {
@@ -90,15 +130,15 @@ export class ProcessCluster {
   }
 
   /** Starts node `id` (again) and waits until it serves HTTP. */
-  async launch(id: string): Promise<NodeProcess> {
-    const node = this.spawn(id);
+  async launch(id: string, options: NodeProcessOptions = {}): Promise<NodeProcess> {
+    const node = this.spawn(id, options);
     await node.serving();
     return node;
   }
 
   /** Starts node `id` (again) without waiting for anything. */
-  spawn(id: string): NodeProcess {
-    const node = new NodeProcess(this.config(id));
+  spawn(id: string, options: NodeProcessOptions = {}): NodeProcess {
+    const node = new NodeProcess(this.config(id), () => {}, options);
     this.processes.set(id, node);
     return node;
   }

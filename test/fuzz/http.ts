@@ -5,9 +5,11 @@
  * must get a well-formed answer (JSON for every error) or a closed connection within a few seconds, never a
  * 500 or a stack trace in the log; the server must go on serving, and its memory stay bounded.
  */
+
 import { connect } from 'node:net';
 import { type ApiAuth, ApiTokens, authorize } from '../../src/kv/api-auth.js';
 import type { KvCommand, KvResult } from '../../src/kv/commands.js';
+import { FakeClusterApi } from '../../src/kv/fake-cluster-api.js';
 import { KvHttpServer } from '../../src/kv/http.js';
 import { checkReadHeaders, DEFAULT_LIMITS, HttpError, kvCommand, route } from '../../src/kv/request.js';
 import { count, type FuzzReport, fuzzEach, fuzzInput, heapUsed, mostlyValid, Random } from './mutate.js';
@@ -37,6 +39,10 @@ function requestCorpus(): Uint8Array[] {
     head('GET', '/status'),
     head('GET', '/metrics'),
     head('GET', '/debug/kv'),
+    head('GET', '/cluster'),
+    head('POST', '/cluster/learners', [], '{"id":"n4","raft":"127.0.0.1:7004","http":"127.0.0.1:8004"}'),
+    head('POST', '/cluster/promote', [], '{"id":"n4"}'),
+    head('DELETE', '/cluster/members/n4'),
     `${head('PUT', '/kv/chunked', ['Transfer-Encoding: chunked'])}5\r\nhello\r\n0\r\n\r\n`,
     head('GET', '/kv/a') + head('PUT', '/kv/b', [], 'pipelined'),
     'GET /kv/key HTTP/1.0\r\n\r\n',
@@ -110,6 +116,7 @@ export async function fuzzHttpServer(inputs: number, seed: number, concurrency =
     read: async () => 'v',
     readIndex: async () => 1,
     transferLeadership: async () => undefined,
+    cluster: new FakeClusterApi(),
     httpAddressOf: () => undefined,
     status: () => ({ role: 'leader' }),
     debugKv: () => ({}),

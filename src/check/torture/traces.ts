@@ -23,6 +23,7 @@ export const sessionKey = (client: string, seq: number) => `${client}/${seq}`;
 function commandsOf(entry: Entry<KvEntry>): readonly KvCommand[] {
   const command = entry.command;
   if (command === undefined) return [];
+  if (command.op === 'member') return [];
   return command.op === 'batch' ? command.commands : [command];
 }
 

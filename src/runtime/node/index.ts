@@ -12,6 +12,8 @@ export {
 } from './errors.js';
 export type { LeadershipStats } from './leadership-stats.js';
 export {
+  type MemberProgress,
+  type MembershipChange,
   type NodeStatus,
   RaftNode,
   type RaftNodeOptions,

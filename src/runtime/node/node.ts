@@ -105,6 +105,28 @@ export interface RaftNodeOptions<C, R> {
   readonly onStorageUnavailable?: (error: Error | null) => void;
   /** The first and the longest wait between attempts to reopen failed storage, ms. Default [100, 5000]. */
   readonly reopenBackoffMs?: readonly [first: number, max: number];
+  /**
+   * The configuration in force here changed (§6: as soon as its entry is in the log, and back when that entry is
+   * truncated or a snapshot brings another), or the last committed one did (its entry applied here, or a snapshot
+   * restored); and once at start. For a service that must tell its transport who the members are: a member that
+   * a configuration leaves out must still be reached until that configuration is committed (a leader removing
+   * itself needs its followers' acknowledgements to commit it). Must not throw.
+   */
+  readonly onMembershipChange?: (change: MembershipChange) => void;
+}
+
+export interface MembershipChange {
+  /** In force here: the last configuration in the log. */
+  readonly current: Membership;
+  /** The last configuration this node has applied (committed), or the one it started from. */
+  readonly committed: Membership;
+}
+
+/** What a leader knows of another member's log: how far it matches its own (§5.3 matchIndex). */
+export interface MemberProgress {
+  readonly match: number;
+  /** Heard from within the current check-quorum period. */
+  readonly active: boolean;
 }
 
 export interface NodeStatus extends Status {
@@ -194,6 +216,9 @@ export class RaftNode<C, R> {
   #cancelReopen: () => void = () => {};
   /** What the state machine had applied when the node last rejoined: the core applies those again, skipped. */
   #appliedBeforeRejoin = 0;
+  /** The configurations last reported to `onMembershipChange`. */
+  #membership: Membership | undefined;
+  #committedMembership: Membership | undefined;
   readonly #stats = {
     loadMs: 0,
     transitions: 0,
@@ -275,6 +300,11 @@ export class RaftNode<C, R> {
       }
       this.#state = state;
       this.#options.onTransition?.(undefined, state, effects);
+      this.#committedMembership = durable.snapshot?.meta.membership ?? {
+        voters: config.voters,
+        learners: config.learners ?? [],
+      };
+      this.#noticeMembership();
       this.#execute(effects);
       await this.#settled();
       if (this.#startFailure !== null) throw this.#startFailure;
@@ -394,6 +424,23 @@ export class RaftNode<C, R> {
       if (better) best = candidate;
     }
     return best?.id;
+  }
+
+  /**
+   * On the leader, what it knows of each other member's log (voters, outgoing voters and learners), by id; undefined
+   * on any other node, which does not track it. A learner's lag behind the leader is `lastIndex - match`: what the
+   * service weighs before promoting it (§6: a new server catches up as a non-voting member first).
+   */
+  memberProgress(): ReadonlyMap<NodeId, MemberProgress> | undefined {
+    const state = this.#state;
+    if (state === undefined || this.#phase !== 'running' || status(state).role !== 'leader') return undefined;
+    const progress = new Map<NodeId, MemberProgress>();
+    for (const id of state.progress.ids()) {
+      const record = state.progress.get(id);
+      if (id !== this.id && record !== undefined)
+        progress.set(id, { match: record.match, active: record.recentActive });
+    }
+    return progress;
   }
 
   /**
@@ -592,10 +639,24 @@ export class RaftNode<C, R> {
     this.#leadership.observe(event, before, state);
     this.#trace?.event(event, state, effects);
     this.#options.onTransition?.(event, state, effects);
+    this.#noticeMembership();
     if (proposal !== undefined) this.#place(proposal, before, state);
     this.#execute(effects);
     this.#releaseReceived(event, effects);
     this.#waiters.check();
+  }
+
+  /**
+   * Tells `onMembershipChange` of configurations other than the last ones told (configurations are immutable),
+   * `committed` when one was applied or restored.
+   */
+  #noticeMembership(committed?: Membership): void {
+    const { membership } = status(this.#state!);
+    const committedChanged = committed !== undefined && committed !== this.#committedMembership;
+    if (membership === this.#membership && !committedChanged) return;
+    this.#membership = membership;
+    if (committed !== undefined) this.#committedMembership = committed;
+    this.#options.onMembershipChange?.({ current: membership, committed: this.#committedMembership! });
   }
 
   /**
@@ -666,6 +727,8 @@ export class RaftNode<C, R> {
       entries = entries.filter((entry) => entry.index > this.#applier.appliedIndex);
     }
     this.#applier.apply(entries);
+    const configs = entries.filter((entry) => entry.kind === 'config');
+    if (configs.length > 0) this.#noticeMembership(configs[configs.length - 1]!.membership);
     this.#waiters.check();
     this.#maybeSnapshot();
   }
@@ -680,6 +743,7 @@ export class RaftNode<C, R> {
     this.#stats.snapshots.restoreMs += performance.now() - started;
     this.#proposals.restored(index);
     this.#bytesSinceSnapshot = 0;
+    this.#noticeMembership(snapshot.meta.membership);
     const bytes = isSnapshotRef(snapshot.data) ? snapshot.data.bytes : 0;
     const counts = this.#stats.snapshots;
     if (this.#phase === 'starting') {
@@ -794,6 +858,7 @@ export class RaftNode<C, R> {
     this.#phase = 'running';
     this.#reportStorage(null);
     this.#options.onTransition?.(undefined, state, effects);
+    this.#noticeMembership();
     this.#execute(effects);
     this.#kick();
   }
