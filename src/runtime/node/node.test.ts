@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Durable } from '../../core/index.js';
+import type { Durable, Message } from '../../core/index.js';
 import {
   MemoryStorage,
   type PersistEffect,
@@ -14,7 +14,7 @@ import {
   ProposalTimeoutError,
   StorageUnavailableError,
 } from './errors.js';
-import { settle, TestCluster } from './test-support.js';
+import { settle, TestCluster, type TestNode } from './test-support.js';
 
 const ids = ['a', 'b', 'c'];
 
@@ -100,44 +100,30 @@ describe('RaftNode', () => {
   });
 
   it('never lets a send overtake a persist that is not yet durable, within or across transitions, while writes pipeline', async () => {
-    // Every effect gets its place in the node's effect order; storage and network log what they see by place.
-    const places = new WeakMap<object, number>();
-    const log: { id: string; what: 'begins' | 'ends' | 'send'; place: number }[] = [];
-    const cluster = new TestCluster(ids, (id) => {
-      let next = 0;
-      return {
-        storage: new SlowStorage((what, effect) => log.push({ id, what, place: places.get(effect)! })),
-        onTransition: (_event, _state, effects) => {
-          for (const effect of effects) places.set(effect.type === 'send' ? effect.message : effect, next++);
-        },
-      };
+    const { overtaking } = await runWithSlowDisks(() => {});
+    // What may overtake is checked in runWithSlowDisks; here every leader write takes as long as any other.
+    expect(overtaking.every((message) => message.type === 'AppendEntries')).toBe(true);
+  });
+
+  it("lets a leader's AppendEntries overtake its own slow writes, never with a commit index that rests on them", async () => {
+    // The leader's disk is four times slower than the followers': acknowledgements come back before its own
+    // writes end, so the core counts a commit that rests on the leader's write in flight; an AppendEntries
+    // carrying that commit index must wait, while the ones carrying the next entries go out at once.
+    const { overtaking, heldBack } = await runWithSlowDisks((leader) => {
+      (leader.storage as SlowStorage).macrotasks = 12;
     });
-    const route = cluster.network.route.bind(cluster.network);
-    cluster.network.route = (sender, running, message) => {
-      log.push({ id: sender, what: 'send', place: places.get(message)! });
-      route(sender, running, message);
-    };
-    await cluster.start();
-    const leader = await cluster.leader();
-    const results = Promise.all(['p', 'q', 'r', 's'].map((command) => leader.node.propose(command)));
-    await cluster.run(200);
-    await results;
-    let pipelined = 0;
-    for (const id of ids) {
-      const writing = new Set<number>();
-      for (const { what, place } of log.filter((line) => line.id === id)) {
-        if (what === 'begins') writing.add(place);
-        if (what === 'ends') writing.delete(place);
-        if (what === 'send') {
-          const earlier = [...writing].filter((write) => write < place);
-          expect(earlier, `${id} sent effect ${place} before earlier writes were durable`).toEqual([]);
-        }
-        if (writing.size > 1) pipelined++;
-      }
-    }
-    expect(log.filter((line) => line.what === 'begins').length).toBeGreaterThan(6);
-    expect(pipelined, 'writes of several transitions in flight at once').toBeGreaterThan(0);
-    await cluster.stop();
+    expect(overtaking.length, 'AppendEntries sent while the leader wrote').toBeGreaterThan(0);
+    expect(heldBack, 'AppendEntries whose commit index waited for the leader to write').toBeGreaterThan(0);
+  });
+
+  it('never lets an acknowledgement leave before the entries it acknowledges are durable, even one answering a heartbeat during the write', async () => {
+    // The followers' disks are so slow that heartbeats arrive while they write: the answer to one names the
+    // entries being written, and (a transition without a persist of its own) must still wait for that write.
+    const { answersDuringWrites } = await runWithSlowDisks((leader, cluster) => {
+      for (const id of ids)
+        if (id !== leader.node.id) (cluster.node(id).storage as SlowStorage).macrotasks = 150;
+    });
+    expect(answersDuringWrites, 'heartbeats answered while a write was in flight').toBeGreaterThan(0);
   });
 
   it('stops after a failed disk write, rejecting what it holds, and reports the failure', async () => {
@@ -281,21 +267,122 @@ class FillableStorage implements Storage<string> {
   }
 }
 
+/**
+ * Four proposals (two, then two more a few macrotasks later) on a 3-node cluster whose disks take a few macrotasks per write (`slow` may slow the leader's
+ * down), every effect numbered in the node's effect order; checks, on every node, that a send overtakes a write
+ * in flight placed before it (of its transition or an earlier one) only if it is an AppendEntries from a leader
+ * whose commit index is at most what is durable there: a vote or an acknowledgement never does. Returns the
+ * sends that overtook a write and the number of AppendEntries that carried a commit index past what was durable
+ * on their sender when its core gave them (those had to wait).
+ */
+async function runWithSlowDisks(
+  slow: (leader: TestNode, cluster: TestCluster) => void,
+): Promise<{ overtaking: Message<string>[]; heldBack: number; answersDuringWrites: number }> {
+  // Every effect gets its place in the node's effect order; storage and network log what they see by place.
+  const places = new WeakMap<object, number>();
+  const log: {
+    id: string;
+    what: 'begins' | 'ends' | 'send';
+    place: number;
+    message?: Message<string>;
+    durable?: number;
+  }[] = [];
+  /** The last index durable on each node, as its storage last said. */
+  const durableNow = new Map<string, number>();
+  let heldBack = 0;
+  const cluster = new TestCluster(ids, (id) => {
+    let next = 0;
+    return {
+      storage: new SlowStorage((what, effect, durable) => {
+        if (what === 'ends') durableNow.set(id, durable);
+        log.push({ id, what, place: places.get(effect)!, durable });
+      }),
+      onTransition: (_event, _state, effects) => {
+        for (const effect of effects) {
+          places.set(effect.type === 'send' ? effect.message : effect, next++);
+          const message = effect.type === 'send' ? effect.message : undefined;
+          if (message?.type === 'AppendEntries' && message.leaderCommit > (durableNow.get(id) ?? 0))
+            heldBack++;
+        }
+      },
+    };
+  });
+  const route = cluster.network.route.bind(cluster.network);
+  cluster.network.route = (sender, running, message) => {
+    log.push({ id: sender, what: 'send', place: places.get(message)!, message });
+    route(sender, running, message);
+  };
+  await cluster.start();
+  const leader = await cluster.leader();
+  slow(leader, cluster);
+  const start = log.length;
+  heldBack = 0;
+  let answersDuringWrites = 0;
+  // Two proposals at once, then two more once the followers have had time to acknowledge the first ones.
+  const first = ['p', 'q'].map((command) => leader.node.propose(command));
+  await settle(7);
+  const results = Promise.all([...first, ...['r', 's'].map((command) => leader.node.propose(command))]);
+  await cluster.run(1_000);
+  await results;
+  const overtaking: Message<string>[] = [];
+  let pipelined = 0;
+  for (const id of ids) {
+    const writing = new Map<number, number>();
+    let durable = 0;
+    const lines = log.filter((line) => line.id === id);
+    for (const [position, { what, place, message, durable: durableThen }] of lines.entries()) {
+      if (what === 'begins') writing.set(place, position);
+      if (what === 'ends') {
+        writing.delete(place);
+        durable = durableThen ?? durable;
+      }
+      if (what === 'send') {
+        const earlier = [...writing.keys()].filter((write) => write < place);
+        if (message?.type === 'AppendEntriesResponse' && writing.size > 0) answersDuringWrites++;
+        if (earlier.length > 0 && log.indexOf(lines[position]!) >= start) {
+          const text = `${id} sent ${JSON.stringify(message)} (effect ${place}) before writes ${earlier} were durable`;
+          expect(message?.type, text).toBe('AppendEntries');
+          if (message?.type === 'AppendEntries') {
+            expect(message.leaderCommit, `${text}: its commit index`).toBeLessThanOrEqual(durable);
+          }
+          overtaking.push(message!);
+        }
+      }
+      if (writing.size > 1) pipelined++;
+    }
+  }
+  expect(log.filter((line) => line.what === 'begins').length).toBeGreaterThan(6);
+  expect(pipelined, 'writes of several transitions in flight at once').toBeGreaterThan(0);
+  for (const id of ids) expect(cluster.node(id).machine.applied).toEqual(['p', 'q', 'r', 's']);
+  await cluster.stop();
+  return { overtaking, heldBack, answersDuringWrites };
+}
+
 /** A storage whose writes take a few macrotasks, telling when each begins and ends. */
 class SlowStorage implements Storage<string> {
   readonly #inner = new MemoryStorage<string>();
+  /** Macrotasks each write takes. */
+  macrotasks = 3;
 
-  constructor(private readonly tell: (what: 'begins' | 'ends', effect: PersistEffect<string>) => void) {}
+  /** `tell` also gets the last index durable when the write begins or ends. */
+  constructor(
+    private readonly tell: (what: 'begins' | 'ends', effect: PersistEffect<string>, durable: number) => void,
+  ) {}
+
+  #lastIndex(): number {
+    const { entries, snapshot } = this.#inner.durable;
+    return entries.at(-1)?.index ?? snapshot?.meta.index ?? 0;
+  }
 
   load(): Promise<Durable<string>> {
     return this.#inner.load();
   }
 
   async persist(effect: PersistEffect<string>): Promise<void> {
-    this.tell('begins', effect);
-    await settle(3);
+    this.tell('begins', effect, this.#lastIndex());
+    await settle(this.macrotasks);
     await this.#inner.persist(effect);
-    this.tell('ends', effect);
+    this.tell('ends', effect, this.#lastIndex());
   }
 
   get snapshots() {
