@@ -31,6 +31,8 @@ const PHASE_SECONDS = 5;
 const CONCURRENCIES = [1, 16, 64, 256];
 /** BENCH_ONLY=pureraft: without etcd even when it is installed. */
 const ONLY_PURERAFT = process.env.BENCH_ONLY === 'pureraft';
+/** BENCH_READS=off: the writes only. */
+const READS = process.env.BENCH_READS !== 'off';
 const READ_CONCURRENCIES = [16, 64];
 const VALUE = 'v'.repeat(100);
 
@@ -279,7 +281,7 @@ async function main(): Promise<void> {
     }
     await etcd?.stop();
     etcd = undefined;
-    await readPhases(leader, nodes.find((node) => node !== leader)!, writeRates);
+    if (READS) await readPhases(leader, nodes.find((node) => node !== leader)!, writeRates);
   } finally {
     await etcd?.stop();
     await Promise.all(nodes.map((node) => node.kill('SIGTERM')));
