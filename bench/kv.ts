@@ -69,6 +69,19 @@ async function counter(url: string, name: string): Promise<number> {
 
 const leaderSyncs = (url: string) => counter(url, 'pureraft_storage_syncs_total');
 
+/** Each node's role and term, or why it did not answer. */
+async function roles(nodes: readonly NodeProcess[]): Promise<string> {
+  const each = await Promise.all(
+    nodes.map(async (node) => {
+      const status = await getJson<{ role: string; term: number }>(`${node.httpUrl}/status`).catch(
+        (error: unknown) => ({ role: `unreachable (${(error as Error).message})`, term: '?' }),
+      );
+      return `${node.config.id} ${status.role} in term ${status.term}${node.running ? '' : ', exited'}`;
+    }),
+  );
+  return each.join(', ');
+}
+
 async function findLeader(nodes: readonly NodeProcess[]): Promise<NodeProcess> {
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
@@ -257,6 +270,9 @@ async function main(): Promise<void> {
         ours = await runPureraft();
       }
       writeRates.set(connections, ours.row);
+      // Writes go to the leader found at the start: failures usually mean it lost leadership under load.
+      if (ours.row.failures > 0)
+        console.log(`  pureraft failures at ${connections} clients; ${await roles(nodes)}`);
       const { row } = ours;
       const columns = [
         pad(connections, 7),
