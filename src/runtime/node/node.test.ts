@@ -268,7 +268,7 @@ class FillableStorage implements Storage<string> {
 }
 
 /**
- * Four proposals (two, then two more a few macrotasks later) on a 3-node cluster whose disks take a few macrotasks per write (`slow` may slow the leader's
+ * Six proposals (two, one more as each of them is applied, and two a few macrotasks later) on a 3-node cluster whose disks take a few macrotasks per write (`slow` may slow the leader's
  * down), every effect numbered in the node's effect order; checks, on every node, that a send overtakes a write
  * in flight placed before it (of its transition or an earlier one) only if it is an AppendEntries from a leader
  * whose commit index is at most what is durable there: a vote or an acknowledgement never does. Returns the
@@ -319,9 +319,16 @@ async function runWithSlowDisks(
   heldBack = 0;
   let answersDuringWrites = 0;
   // Two proposals at once, then two more once the followers have had time to acknowledge the first ones.
+  // And each of the first two, once applied, proposes another at once (as a client answered proposes its next
+  // write): that transition runs while effects wait for the leader's writes.
   const first = ['p', 'q'].map((command) => leader.node.propose(command));
+  const next = first.map((applied, i) => applied.then(() => leader.node.propose(['t', 'u'][i]!)));
   await settle(7);
-  const results = Promise.all([...first, ...['r', 's'].map((command) => leader.node.propose(command))]);
+  const results = Promise.all([
+    ...first,
+    ...next,
+    ...['r', 's'].map((command) => leader.node.propose(command)),
+  ]);
   await cluster.run(1_000);
   await results;
   const overtaking: Message<string>[] = [];
@@ -351,9 +358,19 @@ async function runWithSlowDisks(
       if (writing.size > 1) pipelined++;
     }
   }
+  // Each node's messages to each peer leave in the order its core gave them: an early AppendEntries never
+  // overtakes one that waits (a follower would reject it and the leader fall back to probing).
+  for (const id of ids) {
+    for (const to of ids) {
+      const sent = log.filter((line) => line.id === id && line.what === 'send' && line.message?.to === to);
+      const order = sent.map((line) => line.place);
+      expect(order, `${id} to ${to}`).toEqual([...order].sort((a, b) => a - b));
+    }
+  }
   expect(log.filter((line) => line.what === 'begins').length).toBeGreaterThan(6);
   expect(pipelined, 'writes of several transitions in flight at once').toBeGreaterThan(0);
-  for (const id of ids) expect(cluster.node(id).machine.applied).toEqual(['p', 'q', 'r', 's']);
+  expect([...leader.machine.applied].sort()).toEqual(['p', 'q', 'r', 's', 't', 'u']);
+  for (const id of ids) expect(cluster.node(id).machine.applied).toEqual(leader.machine.applied);
   await cluster.stop();
   return { overtaking, heldBack, answersDuringWrites };
 }

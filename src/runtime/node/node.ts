@@ -199,6 +199,8 @@ export class RaftNode<C, R> {
   #durableThrough = 0;
   /** Persists in flight that truncate the log (never a leader's): while any is, no send goes early. */
   #truncationsInFlight = 0;
+  /** Sends waiting for a persist, by destination: a send goes early only past none, so each peer's are FIFO. */
+  readonly #sendsWaiting = new Map<NodeId, number>();
   /** Sends and applies waiting for a persist, in order; `#waiting` counts them. */
   #afterPersists: Promise<void> = Promise.resolve();
   #waiting = 0;
@@ -657,7 +659,7 @@ export class RaftNode<C, R> {
           break;
         case 'send':
           if (!persisted && this.#mayGoAtOnce(effect.message)) this.#send(effect.message);
-          else this.#afterPersistsLand(() => this.#send(effect.message));
+          else this.#sendAfterPersistsLand(effect.message);
           break;
         case 'apply':
           this.#afterPersistsLand(() => this.#applied(effect.entries));
@@ -702,7 +704,27 @@ export class RaftNode<C, R> {
       message.type === 'AppendEntries' &&
       this.#phase === 'running' &&
       this.#truncationsInFlight === 0 &&
-      message.leaderCommit <= this.#durableThrough
+      message.leaderCommit <= this.#durableThrough &&
+      // Never past a message to the same peer that waits: the follower would reject the one that overtook
+      // (its entries do not follow its log yet), and the leader fall back to probing it.
+      (this.#sendsWaiting.get(message.to) ?? 0) === 0
+    );
+  }
+
+  /** A send in effect order (see `#afterPersistsLand`), counted as waiting for its peer until it leaves. */
+  #sendAfterPersistsLand(message: Message<C>): void {
+    if (this.#persistsInFlight === 0 && this.#waiting === 0) {
+      this.#send(message);
+      return;
+    }
+    this.#sendsWaiting.set(message.to, (this.#sendsWaiting.get(message.to) ?? 0) + 1);
+    this.#afterPersistsLand(
+      () => this.#send(message),
+      () => {
+        const left = (this.#sendsWaiting.get(message.to) ?? 1) - 1;
+        if (left === 0) this.#sendsWaiting.delete(message.to);
+        else this.#sendsWaiting.set(message.to, left);
+      },
     );
   }
 
@@ -764,9 +786,10 @@ export class RaftNode<C, R> {
 
   /**
    * Runs `effect` once every persist handed out before it is durable, after every effect already waiting; an
-   * effect that returns a promise (a restore) holds back every effect after it until it settles.
+   * effect that returns a promise (a restore) holds back every effect after it until it settles. `dequeued`
+   * is called when its turn comes, whether it runs or (the node stopped meanwhile) is skipped.
    */
-  #afterPersistsLand(effect: () => void | Promise<void>): void {
+  #afterPersistsLand(effect: () => void | Promise<void>, dequeued: () => void = () => {}): void {
     if (this.#persistsInFlight === 0 && this.#waiting === 0) {
       const running = effect();
       if (running === undefined) return;
@@ -784,6 +807,7 @@ export class RaftNode<C, R> {
       .then(() => barrier)
       .then(() => {
         this.#waiting--;
+        dequeued();
         if (this.#phase === 'running' || this.#phase === 'stopping' || this.#phase === 'starting') {
           return effect();
         }
@@ -848,6 +872,7 @@ export class RaftNode<C, R> {
     this.#state = state;
     this.#persistsInFlight = 0;
     this.#truncationsInFlight = 0;
+    this.#sendsWaiting.clear();
     this.#durableThrough = status(state).lastIndex;
     this.#appliedBeforeRejoin = this.#applier.appliedIndex;
     this.#unavailable = null;
