@@ -12,10 +12,8 @@
  * visible early: a vote or an acknowledgement leaves only after what it promises is on disk, and a leader
  * that counts its own not-yet-durable entries toward a commit cannot tell anyone, because the apply and the
  * sends carrying the new commit index wait for that write too. A leader's sends placed before its own log
- * write (the core does this, Raft thesis §10.2.1) overlap that write with replication; and an AppendEntries
- * among them whose commit index is durable here does not wait for the leader's earlier writes still in
- * flight either (`#mayGoAtOnce`), so the leader's fsyncs never hold back the next entries' replication.
- * Timers are local and volatile (a crash loses them), so they are set at once.
+ * write (the core does this, Raft thesis §10.2.1) overlap that write with replication. Timers are local and
+ * volatile (a crash loses them), so they are set at once.
  *
  * Snapshots (§7): a `restore` waits for the persist before it like an apply, and everything after it waits for
  * the restore, which streams the snapshot from storage into the state machine. The node takes snapshots by its
@@ -192,15 +190,6 @@ export class RaftNode<C, R> {
   #lastPersist: Promise<void> = Promise.resolve();
   /** Persists handed to storage and not yet durable. */
   #persistsInFlight = 0;
-  /**
-   * Every entry of this node's log at or below this index is durable here (what the persists that resolved
-   * wrote, or what was loaded), as long as no truncation is in flight: see `#mayGoAtOnce`.
-   */
-  #durableThrough = 0;
-  /** Persists in flight that truncate the log (never a leader's): while any is, no send goes early. */
-  #truncationsInFlight = 0;
-  /** Sends waiting for a persist, by destination: a send goes early only past none, so each peer's are FIFO. */
-  readonly #sendsWaiting = new Map<NodeId, number>();
   /** Sends and applies waiting for a persist, in order; `#waiting` counts them. */
   #afterPersists: Promise<void> = Promise.resolve();
   #waiting = 0;
@@ -290,7 +279,6 @@ export class RaftNode<C, R> {
         this.#trace.start(config, durable, [state, effects]);
       }
       this.#state = state;
-      this.#durableThrough = status(state).lastIndex;
       this.#options.onTransition?.(undefined, state, effects);
       this.#execute(effects);
       await this.#settled();
@@ -650,16 +638,13 @@ export class RaftNode<C, R> {
   }
 
   #execute(effects: readonly Effect<C>[]): void {
-    let persisted = false;
     for (const effect of effects) {
       switch (effect.type) {
         case 'persist':
           this.#persist(effect);
-          persisted = true;
           break;
         case 'send':
-          if (!persisted && this.#mayGoAtOnce(effect.message)) this.#send(effect.message);
-          else this.#sendAfterPersistsLand(effect.message);
+          this.#afterPersistsLand(() => this.#send(effect.message));
           break;
         case 'apply':
           this.#afterPersistsLand(() => this.#applied(effect.entries));
@@ -683,49 +668,6 @@ export class RaftNode<C, R> {
           break;
       }
     }
-  }
-
-  /**
-   * Whether a send placed before any persist of its transition may leave now, ahead of the persists of earlier
-   * transitions that are still in flight: only a leader's AppendEntries whose commit index rests on nothing
-   * that is not durable here. Such a message promises nothing about this node's disk: the entries it carries
-   * may be sent before they are written here (Raft thesis §10.2.1; the core places them before its persist
-   * for that reason), its term was made durable before this node could lead (a candidate's vote for itself is
-   * persisted before its RequestVotes leave), and its commit index is at most what is durable here, so no
-   * follower learns of a commit that counted this leader's own not-yet-durable entries. Everything else (a
-   * vote, an acknowledgement, an AppendEntries carrying a commit that rests on a write in flight) waits for
-   * every persist before it, as the contract's order has it (CONTRACT.md, "Effects run in order").
-   *
-   * So a leader with writes in flight keeps replicating: the entries of the next proposals go out at once
-   * instead of waiting for the leader's previous fsync, and its fsyncs overlap the followers' completely.
-   */
-  #mayGoAtOnce(message: Message<C>): boolean {
-    return (
-      message.type === 'AppendEntries' &&
-      this.#phase === 'running' &&
-      this.#truncationsInFlight === 0 &&
-      message.leaderCommit <= this.#durableThrough &&
-      // Never past a message to the same peer that waits: the follower would reject the one that overtook
-      // (its entries do not follow its log yet), and the leader fall back to probing it.
-      (this.#sendsWaiting.get(message.to) ?? 0) === 0
-    );
-  }
-
-  /** A send in effect order (see `#afterPersistsLand`), counted as waiting for its peer until it leaves. */
-  #sendAfterPersistsLand(message: Message<C>): void {
-    if (this.#persistsInFlight === 0 && this.#waiting === 0) {
-      this.#send(message);
-      return;
-    }
-    this.#sendsWaiting.set(message.to, (this.#sendsWaiting.get(message.to) ?? 0) + 1);
-    this.#afterPersistsLand(
-      () => this.#send(message),
-      () => {
-        const left = (this.#sendsWaiting.get(message.to) ?? 1) - 1;
-        if (left === 0) this.#sendsWaiting.delete(message.to);
-        else this.#sendsWaiting.set(message.to, left);
-      },
-    );
   }
 
   #send(message: Message<C>): void {
@@ -766,16 +708,12 @@ export class RaftNode<C, R> {
 
   #persist(effect: Extract<Effect<C>, { type: 'persist' }>): void {
     this.#persistsInFlight++;
-    const truncates = effect.truncateFrom !== undefined;
-    if (truncates) this.#truncationsInFlight++;
     const durable = this.#options.storage.persist(effect);
     const written = this.#options.latency === undefined ? undefined : effect.entries;
     this.#lastPersist = durable.then(
       () => {
         this.#persistsInFlight--;
         this.#stats.persists++;
-        this.#durableThrough = durableAfter(this.#durableThrough, effect);
-        if (truncates) this.#truncationsInFlight--;
         if (written !== undefined && written.length > 0) {
           this.#options.latency?.markRange('persisted', written[0]!.index, written.at(-1)!.index);
         }
@@ -786,10 +724,9 @@ export class RaftNode<C, R> {
 
   /**
    * Runs `effect` once every persist handed out before it is durable, after every effect already waiting; an
-   * effect that returns a promise (a restore) holds back every effect after it until it settles. `dequeued`
-   * is called when its turn comes, whether it runs or (the node stopped meanwhile) is skipped.
+   * effect that returns a promise (a restore) holds back every effect after it until it settles.
    */
-  #afterPersistsLand(effect: () => void | Promise<void>, dequeued: () => void = () => {}): void {
+  #afterPersistsLand(effect: () => void | Promise<void>): void {
     if (this.#persistsInFlight === 0 && this.#waiting === 0) {
       const running = effect();
       if (running === undefined) return;
@@ -807,7 +744,6 @@ export class RaftNode<C, R> {
       .then(() => barrier)
       .then(() => {
         this.#waiting--;
-        dequeued();
         if (this.#phase === 'running' || this.#phase === 'stopping' || this.#phase === 'starting') {
           return effect();
         }
@@ -871,9 +807,6 @@ export class RaftNode<C, R> {
     const [state, effects] = init<C>(this.#options.config, durable);
     this.#state = state;
     this.#persistsInFlight = 0;
-    this.#truncationsInFlight = 0;
-    this.#sendsWaiting.clear();
-    this.#durableThrough = status(state).lastIndex;
     this.#appliedBeforeRejoin = this.#applier.appliedIndex;
     this.#unavailable = null;
     this.#phase = 'running';
@@ -929,18 +862,6 @@ export class RaftNode<C, R> {
     const failure = results.find((result) => result.status === 'rejected');
     if (failure !== undefined && this.#phase !== 'failed') throw failure.reason;
   }
-}
-
-/**
- * How far the log is durable once `effect` is, given that it was durable through `through` before (persists
- * resolve in order, contract 3 and 11: snapshot, then truncation, then entries).
- */
-function durableAfter<C>(through: number, effect: Extract<Effect<C>, { type: 'persist' }>): number {
-  let durable = through;
-  if (effect.snapshot !== undefined) durable = Math.max(durable, effect.snapshot.meta.index);
-  if (effect.truncateFrom !== undefined) durable = Math.min(durable, effect.truncateFrom - 1);
-  const last = effect.entries?.at(-1);
-  return last === undefined ? durable : last.index;
 }
 
 /** Latency marks (latency.ts) of a message that arrived: entries on a follower, acknowledgements on a leader. */
