@@ -94,25 +94,26 @@ async function findLeader(nodes: readonly NodeProcess[]): Promise<NodeProcess> {
   throw new Error('no leader within 15 s');
 }
 
-/** What a write phase drives: the leader's URL, and how a write of a fresh key looks to it. */
+/** What a write phase drives: how to find the leader's URL, and how a write of a fresh key looks to it. */
 interface WriteTarget {
   readonly name: string;
-  readonly url: string;
+  /** Asked before every phase: an election under load must not turn a phase into redirects. */
+  readonly leaderUrl: () => Promise<string>;
   /** The cluster's member processes, whose CPU time the phase counts. */
   readonly pids: readonly number[];
   readonly write: (key: string) => { method: 'PUT' | 'POST'; path: string; body: string };
 }
 
-const pureraftWrites = (url: string, pids: readonly number[]): WriteTarget => ({
+const pureraftWrites = (leaderUrl: () => Promise<string>, pids: readonly number[]): WriteTarget => ({
   name: 'pureraft',
-  url,
+  leaderUrl,
   pids,
   write: (key) => ({ method: 'PUT', path: `/kv/${key}`, body: VALUE }),
 });
 
-const etcdWrites = (url: string, pids: readonly number[]): WriteTarget => ({
+const etcdWrites = (leaderUrl: () => Promise<string>, pids: readonly number[]): WriteTarget => ({
   name: 'etcd',
-  url,
+  leaderUrl,
   pids,
   write: (key) => ({ method: 'POST', path: '/v3/kv/put', body: etcdPutBody(key, VALUE) }),
 });
@@ -135,10 +136,11 @@ function bounded(options: autocannon.Options, seconds: number): Promise<autocann
 /** Writes of fresh keys `<keyPrefix>-0`, `-1`, ...; with the CPU seconds the cluster's processes spent meanwhile. */
 async function phase(target: WriteTarget, connections: number, seconds: number, keyPrefix: string) {
   let next = 0;
+  const url = await target.leaderUrl();
   const cpuBefore = clusterCpu(target.pids);
   const result = await bounded(
     {
-      url: target.url,
+      url,
       connections,
       requests: [
         {
@@ -221,8 +223,9 @@ async function main(): Promise<void> {
     nodes = configs.map((config) => new NodeProcess(config));
     await Promise.all(nodes.map((node) => node.serving()));
     const leader = await findLeader(nodes);
+    let currentLeader = leader;
     const pureraft = pureraftWrites(
-      leader.httpUrl,
+      async () => currentLeader.httpUrl,
       nodes.map((node) => node.child.pid!),
     );
     console.log(
@@ -232,9 +235,10 @@ async function main(): Promise<void> {
     let etcdTarget: WriteTarget | undefined;
     if (found !== undefined) {
       etcd = await EtcdCluster.start(found.binary, join(root, 'etcd'));
-      etcdTarget = etcdWrites(await etcd.leader(), etcd.pids);
+      const members = etcd;
+      etcdTarget = etcdWrites(() => members.leader(), etcd.pids);
       console.log(
-        `etcd ${found.version}: 3 members on loopback (defaults: fsync on), leader at ${etcdTarget.url}`,
+        `etcd ${found.version}: 3 members on loopback (defaults: fsync on), leader at ${await etcd.leader()}`,
       );
     } else if (!ONLY_PURERAFT) console.log(ETCD_INSTALL_HINT);
     console.log(
@@ -251,9 +255,13 @@ async function main(): Promise<void> {
     for (const [position, connections] of CONCURRENCIES.entries()) {
       // Alternate which system goes first, so that neither always meets a warmer (or a more tired) machine.
       const runPureraft = async () => {
-        const syncsBefore = await leaderSyncs(leader.httpUrl);
+        const now = await findLeader(nodes);
+        if (now !== currentLeader)
+          console.log(`  pureraft: the leader is now ${now.config.id} (an election)`);
+        currentLeader = now;
+        const syncsBefore = await leaderSyncs(now.httpUrl);
         const measured = await phase(pureraft, connections, PHASE_SECONDS, `c${connections}`);
-        const syncs = (await leaderSyncs(leader.httpUrl)) - syncsBefore;
+        const syncs = (await leaderSyncs(now.httpUrl)) - syncsBefore;
         return { row: writeRow(measured), syncs, seconds: measured.result.duration };
       };
       const runEtcd = async () =>
@@ -270,7 +278,7 @@ async function main(): Promise<void> {
         ours = await runPureraft();
       }
       writeRates.set(connections, ours.row);
-      // Writes go to the leader found at the start: failures usually mean it lost leadership under load.
+      // Writes go to the leader found before the phase: failures usually mean it lost leadership meanwhile.
       if (ours.row.failures > 0)
         console.log(`  pureraft failures at ${connections} clients; ${await roles(nodes)}`);
       const { row } = ours;
@@ -297,7 +305,10 @@ async function main(): Promise<void> {
     }
     await etcd?.stop();
     etcd = undefined;
-    if (READS) await readPhases(leader, nodes.find((node) => node !== leader)!, writeRates);
+    if (READS) {
+      const now = await findLeader(nodes);
+      await readPhases(now, nodes.find((node) => node !== now)!, writeRates);
+    }
   } finally {
     await etcd?.stop();
     await Promise.all(nodes.map((node) => node.kill('SIGTERM')));
