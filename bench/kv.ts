@@ -1,7 +1,14 @@
 /**
  * Throughput and latency of the replicated key-value service: a 3-node cluster of real processes on loopback,
- * every write fsync'd (the write-ahead log syncs each batch), driven over HTTP by autocannon with 1, 16 and 64
- * concurrent clients. Each client PUTs fresh keys to the leader, so every request is a committed log entry.
+ * every write fsync'd (the write-ahead log syncs each batch), driven over HTTP by autocannon with 1, 16, 64 and
+ * 256 concurrent clients. Each client PUTs fresh keys to the leader, so every request is a committed log entry.
+ *
+ * Beside it, when etcd is installed (Debian's `etcd-server`, etcd 3.4; see etcd.ts), a 3-member etcd cluster on
+ * loopback with its defaults (fsync on), driven by the same load generator with the same settings through its
+ * v3 JSON gateway (POST /v3/kv/put, a fresh key per request, the same 100-byte value); the order of the two
+ * alternates from one number of clients to the next. Each row also gives the CPU seconds per 1,000 writes of
+ * the whole cluster: the user + system time of the three member processes during the phase (/proc/<pid>/stat).
+ * Without etcd the benchmark says how to install it and runs pureraft alone (BENCH_ONLY=pureraft: always).
  *
  * The disk's own limit is measured in the same run, on the same filesystem: a loop of small writes, each
  * followed by fdatasync. A log that syncs once per write cannot go faster than that; batching is what lets
@@ -18,9 +25,14 @@ import autocannon from 'autocannon';
 import { NodeProcess } from '../src/cli/launcher.js';
 import { formatAddress, type KvNodeConfig } from '../src/kv/index.js';
 import { localClusterConfigs } from '../src/kv/test-support.js';
+import { cpuSeconds, ETCD_INSTALL_HINT, EtcdCluster, etcdPutBody, findEtcd } from './etcd.js';
 
 const PHASE_SECONDS = 5;
-const CONCURRENCIES = [1, 16, 64];
+const CONCURRENCIES = [1, 16, 64, 256];
+/** BENCH_ONLY=pureraft: without etcd even when it is installed. */
+const ONLY_PURERAFT = process.env.BENCH_ONLY === 'pureraft';
+/** BENCH_READS=off: the writes only. */
+const READS = process.env.BENCH_READS !== 'off';
 const READ_CONCURRENCIES = [16, 64];
 const VALUE = 'v'.repeat(100);
 
@@ -57,6 +69,19 @@ async function counter(url: string, name: string): Promise<number> {
 
 const leaderSyncs = (url: string) => counter(url, 'pureraft_storage_syncs_total');
 
+/** Each node's role and term, or why it did not answer. */
+async function roles(nodes: readonly NodeProcess[]): Promise<string> {
+  const each = await Promise.all(
+    nodes.map(async (node) => {
+      const status = await getJson<{ role: string; term: number }>(`${node.httpUrl}/status`).catch(
+        (error: unknown) => ({ role: `unreachable (${(error as Error).message})`, term: '?' }),
+      );
+      return `${node.config.id} ${status.role} in term ${status.term}${node.running ? '' : ', exited'}`;
+    }),
+  );
+  return each.join(', ');
+}
+
 async function findLeader(nodes: readonly NodeProcess[]): Promise<NodeProcess> {
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
@@ -69,21 +94,67 @@ async function findLeader(nodes: readonly NodeProcess[]): Promise<NodeProcess> {
   throw new Error('no leader within 15 s');
 }
 
-/** PUTs of fresh keys `<keyPrefix>-0`, `-1`, ... */
-async function phase(url: string, connections: number, seconds: number, keyPrefix: string) {
-  let next = 0;
-  return autocannon({
-    url,
-    connections,
-    duration: seconds,
-    requests: [
-      {
-        method: 'PUT',
-        body: VALUE,
-        setupRequest: (request) => ({ ...request, path: `/kv/${keyPrefix}-${next++}` }),
-      },
-    ],
+/** What a write phase drives: how to find the leader's URL, and how a write of a fresh key looks to it. */
+interface WriteTarget {
+  readonly name: string;
+  /** Asked before every phase: an election under load must not turn a phase into redirects. */
+  readonly leaderUrl: () => Promise<string>;
+  /** The cluster's member processes, whose CPU time the phase counts. */
+  readonly pids: readonly number[];
+  readonly write: (key: string) => { method: 'PUT' | 'POST'; path: string; body: string };
+}
+
+const pureraftWrites = (leaderUrl: () => Promise<string>, pids: readonly number[]): WriteTarget => ({
+  name: 'pureraft',
+  leaderUrl,
+  pids,
+  write: (key) => ({ method: 'PUT', path: `/kv/${key}`, body: VALUE }),
+});
+
+const etcdWrites = (leaderUrl: () => Promise<string>, pids: readonly number[]): WriteTarget => ({
+  name: 'etcd',
+  leaderUrl,
+  pids,
+  write: (key) => ({ method: 'POST', path: '/v3/kv/put', body: etcdPutBody(key, VALUE) }),
+});
+
+/**
+ * Runs autocannon for `seconds`, and stops it if it has not finished 10 s after that (a stuck cluster must not
+ * hang the benchmark): every phase is bounded in time.
+ */
+function bounded(options: autocannon.Options, seconds: number): Promise<autocannon.Result> {
+  return new Promise((resolve, reject) => {
+    const instance = autocannon({ ...options, duration: seconds, timeout: 10 }, (error, result) => {
+      clearTimeout(guard);
+      if (error) reject(error);
+      else resolve(result);
+    });
+    const guard = setTimeout(() => instance.stop(), (seconds + 10) * 1_000);
   });
+}
+
+/** Writes of fresh keys `<keyPrefix>-0`, `-1`, ...; with the CPU seconds the cluster's processes spent meanwhile. */
+async function phase(target: WriteTarget, connections: number, seconds: number, keyPrefix: string) {
+  let next = 0;
+  const url = await target.leaderUrl();
+  const cpuBefore = clusterCpu(target.pids);
+  const result = await bounded(
+    {
+      url,
+      connections,
+      requests: [
+        {
+          setupRequest: (request) => ({ ...request, ...target.write(`${keyPrefix}-${next++}`) }),
+        },
+      ],
+    },
+    seconds,
+  );
+  return { result, cpuSeconds: clusterCpu(target.pids) - cpuBefore };
+}
+
+function clusterCpu(pids: readonly number[]): number {
+  return pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
 }
 
 /** GETs of the keys `<keyPrefix>-0` to `-<keys - 1>`, in turn, at `consistency`. */
@@ -96,27 +167,51 @@ async function readPhase(
 ) {
   let next = 0;
   const query = consistency === 'serializable' ? '?consistency=serializable' : '';
-  return autocannon({
-    url,
-    connections,
-    duration: PHASE_SECONDS,
-    requests: [
-      {
-        method: 'GET',
-        setupRequest: (request) => ({ ...request, path: `/kv/${keyPrefix}-${next++ % keys}${query}` }),
-      },
-    ],
-  });
+  return bounded(
+    {
+      url,
+      connections,
+      requests: [
+        {
+          method: 'GET',
+          setupRequest: (request) => ({ ...request, path: `/kv/${keyPrefix}-${next++ % keys}${query}` }),
+        },
+      ],
+    },
+    PHASE_SECONDS,
+  );
 }
 
 function pad(value: string | number, width: number): string {
   return String(value).padStart(width);
 }
 
+interface WriteRow {
+  readonly perSecond: number;
+  readonly keys: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly failures: number;
+  readonly cpuPerThousand: number;
+}
+
+function writeRow({ result, cpuSeconds }: Awaited<ReturnType<typeof phase>>): WriteRow {
+  const writes = result['2xx'];
+  return {
+    perSecond: writes / result.duration,
+    keys: writes,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    failures: result.non2xx + result.errors + result.timeouts,
+    cpuPerThousand: writes === 0 ? Number.NaN : (1_000 * cpuSeconds) / writes,
+  };
+}
+
 async function main(): Promise<void> {
   await mkdir(resolve('.data'), { recursive: true });
   const root = await mkdtemp(resolve('.data', 'bench-'));
   let nodes: NodeProcess[] = [];
+  let etcd: EtcdCluster | undefined;
   try {
     const fsyncRate = measureFsyncRate(root, 1_500);
     const configs: KvNodeConfig[] = (await localClusterConfigs(['n1', 'n2', 'n3'], root)).map((config) => ({
@@ -128,41 +223,94 @@ async function main(): Promise<void> {
     nodes = configs.map((config) => new NodeProcess(config));
     await Promise.all(nodes.map((node) => node.serving()));
     const leader = await findLeader(nodes);
-    console.log(
-      `3 nodes on loopback, data in ${root}; leader ${leader.config.id} at ${formatAddress(leader.config.http)}`,
+    let currentLeader = leader;
+    const pureraft = pureraftWrites(
+      async () => currentLeader.httpUrl,
+      nodes.map((node) => node.child.pid!),
     );
+    console.log(
+      `pureraft: 3 nodes on loopback, data in ${root}; leader ${leader.config.id} at ${formatAddress(leader.config.http)}`,
+    );
+    const found = ONLY_PURERAFT ? undefined : findEtcd();
+    let etcdTarget: WriteTarget | undefined;
+    if (found !== undefined) {
+      etcd = await EtcdCluster.start(found.binary, join(root, 'etcd'));
+      const members = etcd;
+      etcdTarget = etcdWrites(() => members.leader(), etcd.pids);
+      console.log(
+        `etcd ${found.version}: 3 members on loopback (defaults: fsync on), leader at ${await etcd.leader()}`,
+      );
+    } else if (!ONLY_PURERAFT) console.log(ETCD_INSTALL_HINT);
     console.log(
       `disk: ${fsyncRate.toFixed(0)} fsyncs/s (64-byte write + fdatasync, one writer, same filesystem)\n`,
     );
-    await phase(leader.httpUrl, 4, 1, 'warmup');
+    await phase(pureraft, 4, 1, 'warmup');
+    if (etcdTarget !== undefined) await phase(etcdTarget, 4, 1, 'warmup');
 
     console.log(
-      'clients   writes/s   p50 ms   p99 ms   errors   leader fsyncs/s   writes per fsync   writes/s ÷ disk fsyncs/s',
+      'clients | pureraft writes/s   p50 ms   p99 ms   errors   cpu-s/1k writes   leader fsyncs/s   writes per fsync' +
+        (etcdTarget === undefined ? '' : ' | etcd writes/s   p99 ms   errors   cpu-s/1k writes | ratio'),
     );
-    const writeRates = new Map<number, { perSecond: number; keys: number }>();
-    for (const connections of CONCURRENCIES) {
-      const syncsBefore = await leaderSyncs(leader.httpUrl);
-      const result = await phase(leader.httpUrl, connections, PHASE_SECONDS, `c${connections}`);
-      const syncs = (await leaderSyncs(leader.httpUrl)) - syncsBefore;
-      const writes = result['2xx'];
-      const writesPerSecond = writes / result.duration;
-      writeRates.set(connections, { perSecond: writesPerSecond, keys: writes });
-      const failures = result.non2xx + result.errors;
-      console.log(
-        [
-          pad(connections, 7),
-          pad(writesPerSecond.toFixed(0), 10),
-          pad(result.latency.p50.toFixed(1), 8),
-          pad(result.latency.p99.toFixed(1), 8),
-          pad(failures, 8),
-          pad((syncs / result.duration).toFixed(0), 17),
-          pad((writes / syncs).toFixed(2), 18),
-          pad((writesPerSecond / fsyncRate).toFixed(2), 26),
-        ].join(' '),
-      );
+    const writeRates = new Map<number, WriteRow>();
+    for (const [position, connections] of CONCURRENCIES.entries()) {
+      // Alternate which system goes first, so that neither always meets a warmer (or a more tired) machine.
+      const runPureraft = async () => {
+        const now = await findLeader(nodes);
+        if (now !== currentLeader)
+          console.log(`  pureraft: the leader is now ${now.config.id} (an election)`);
+        currentLeader = now;
+        const syncsBefore = await leaderSyncs(now.httpUrl);
+        const measured = await phase(pureraft, connections, PHASE_SECONDS, `c${connections}`);
+        const syncs = (await leaderSyncs(now.httpUrl)) - syncsBefore;
+        return { row: writeRow(measured), syncs, seconds: measured.result.duration };
+      };
+      const runEtcd = async () =>
+        etcdTarget === undefined
+          ? undefined
+          : writeRow(await phase(etcdTarget, connections, PHASE_SECONDS, `c${connections}`));
+      let ours: Awaited<ReturnType<typeof runPureraft>>;
+      let theirs: WriteRow | undefined;
+      if (position % 2 === 0) {
+        ours = await runPureraft();
+        theirs = await runEtcd();
+      } else {
+        theirs = await runEtcd();
+        ours = await runPureraft();
+      }
+      writeRates.set(connections, ours.row);
+      // Writes go to the leader found before the phase: failures usually mean it lost leadership meanwhile.
+      if (ours.row.failures > 0)
+        console.log(`  pureraft failures at ${connections} clients; ${await roles(nodes)}`);
+      const { row } = ours;
+      const columns = [
+        pad(connections, 7),
+        pad(row.perSecond.toFixed(0), 19),
+        pad(row.p50.toFixed(1), 8),
+        pad(row.p99.toFixed(1), 8),
+        pad(row.failures, 8),
+        pad(row.cpuPerThousand.toFixed(3), 17),
+        pad((ours.syncs / ours.seconds).toFixed(0), 17),
+        pad((row.keys / ours.syncs).toFixed(2), 18),
+      ];
+      if (theirs !== undefined) {
+        columns.push(
+          `| ${pad(theirs.perSecond.toFixed(0), 13)}`,
+          pad(theirs.p99.toFixed(1), 8),
+          pad(theirs.failures, 8),
+          pad(theirs.cpuPerThousand.toFixed(3), 17),
+          `| ${pad((row.perSecond / theirs.perSecond).toFixed(2), 5)}`,
+        );
+      }
+      console.log(columns.join(' ').replace(/^( *\d+) /, '$1 |'));
     }
-    await readPhases(leader, nodes.find((node) => node !== leader)!, writeRates);
+    await etcd?.stop();
+    etcd = undefined;
+    if (READS) {
+      const now = await findLeader(nodes);
+      await readPhases(now, nodes.find((node) => node !== now)!, writeRates);
+    }
   } finally {
+    await etcd?.stop();
     await Promise.all(nodes.map((node) => node.kill('SIGTERM')));
     await rm(root, { recursive: true, force: true });
   }
@@ -178,7 +326,7 @@ async function main(): Promise<void> {
 async function readPhases(
   leader: NodeProcess,
   follower: NodeProcess,
-  writeRates: ReadonlyMap<number, { perSecond: number; keys: number }>,
+  writeRates: ReadonlyMap<number, WriteRow>,
 ): Promise<void> {
   console.log(
     '\nreads          at         clients    reads/s   p50 ms   p99 ms   errors   writes/s   reads ÷ writes   reads per ReadIndex',

@@ -316,7 +316,11 @@ function readBody(request: IncomingMessage, limit: number): Promise<Uint8Array> 
     });
     request.on('end', () => resolve(Buffer.concat(chunks)));
     // Either way the client went away (an 'error' of node:http here is only ever that): nothing to answer.
-    const gone = () => reject(new ClientGone());
+    // 'close' comes for every request, also after its body arrived whole: only then is there nothing to build
+    // (an Error with its stack trace per request cost ~9% of a loaded leader's time, issue 7).
+    const gone = () => {
+      if (!request.complete) reject(new ClientGone());
+    };
     request.on('error', gone);
     request.on('close', gone);
   });

@@ -32,6 +32,7 @@ export {
   KV_WAL_SEGMENT_BYTES,
   KvNode,
   type KvNodeConfig,
+  LATENCY_TRACE_ENV,
   type Member,
   type TlsFiles,
 } from './kv-node.js';

@@ -11,7 +11,13 @@ import type { NodeId } from '../core/index.js';
 import { jsonCodec } from '../effects/binary.js';
 import { DiskStorage } from '../effects/storage/index.js';
 import { TcpTransport } from '../effects/transport/index.js';
-import { NotLeaderError, RaftNode, RequestTimeoutError, type SnapshotPolicy } from '../runtime/node/index.js';
+import {
+  LatencyRecorder,
+  NotLeaderError,
+  RaftNode,
+  RequestTimeoutError,
+  type SnapshotPolicy,
+} from '../runtime/node/index.js';
 import { type Address, formatAddress, type Member } from './address.js';
 import { type ApiAuth, ApiTokens } from './api-auth.js';
 import { Batcher } from './batcher.js';
@@ -126,6 +132,12 @@ export const DEFAULT_KV_SNAPSHOT_POLICY = { entries: 10_000, bytes: 4 * 1024 * 1
  */
 export const KV_WAL_SEGMENT_BYTES = 8 * 1024 * 1024;
 
+/**
+ * Set to a directory, a node marks where each write's time goes (runtime/node/latency.ts) and writes the marks
+ * to `<dir>/<id>.latency.jsonl` when it stops: for bench/latency.ts, not for production.
+ */
+export const LATENCY_TRACE_ENV = 'PURERAFT_LATENCY_TRACE';
+
 export class KvNode {
   readonly machine = new KvStateMachine();
   readonly node: RaftNode<KvEntry, KvEntryResult>;
@@ -143,6 +155,8 @@ export class KvNode {
   readonly #log: (line: string) => void;
   readonly #peerCache: PeerCache;
   #fatal: Error | null = null;
+  /** Set by LATENCY_TRACE_ENV: the latency marks, and where they go at `stop`. */
+  readonly #latency: { readonly recorder: LatencyRecorder; readonly path: string } | undefined;
 
   /**
    * Builds the node without touching the network or the log (it reads the certificate and token files it is
@@ -155,6 +169,11 @@ export class KvNode {
     onFatal: (error: Error) => void,
   ) {
     this.#log = log;
+    const latencyDir = process.env[LATENCY_TRACE_ENV];
+    this.#latency =
+      latencyDir === undefined || latencyDir === ''
+        ? undefined
+        : { recorder: new LatencyRecorder(config.id), path: join(latencyDir, `${config.id}.latency.jsonl`) };
     const codec = jsonCodec<KvEntry>();
     const tls = config.tls === undefined ? undefined : readTlsFiles(config.tls);
     if (tls === undefined && config.secret === undefined)
@@ -216,6 +235,7 @@ export class KvNode {
           .finally(() => onFatal(error));
       },
       ...(config.tracePath !== undefined && { tracePath: config.tracePath }),
+      ...(this.#latency !== undefined && { latency: this.#latency.recorder }),
       ...(config.maxPendingProposals !== undefined && { maxPendingProposals: config.maxPendingProposals }),
       ...(config.proposalTimeoutMs !== undefined && { proposalTimeoutMs: config.proposalTimeoutMs }),
     });
@@ -284,8 +304,12 @@ export class KvNode {
    * node it asked.
    */
   async #propose(command: KvCommand): Promise<KvResult> {
+    const latency = this.#latency?.recorder;
+    latency?.mark('request', 0);
     try {
-      return await this.batcher.submit(command);
+      const result = await this.batcher.submit(command);
+      latency?.mark('reply', 0);
+      return result;
     } catch (error) {
       if (!this.#leaderUnsettled(error)) throw error;
     }
@@ -438,6 +462,7 @@ export class KvNode {
     await this.http.close();
     await this.node.stop();
     await this.#peerCache.idle();
+    if (this.#latency !== undefined) await this.#latency.recorder.writeTo(this.#latency.path);
   }
 }
 

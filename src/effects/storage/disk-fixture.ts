@@ -1,5 +1,7 @@
 /** For tests of DiskStorage: a fresh directory for each test, and storages on it that are closed after it. */
+import fs from 'node:fs';
 import { open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
 import { afterEach, beforeEach } from 'vitest';
 import type { Durable } from '../../core/index.js';
@@ -93,9 +95,18 @@ export async function failWrites(): Promise<() => void> {
   const prototype = Object.getPrototypeOf(probe) as { write: (...args: unknown[]) => Promise<unknown> };
   await probe.close();
   const write = prototype.write;
-  prototype.write = () =>
-    Promise.reject(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }));
+  const writeSync = fs.writeSync;
+  const full = () => Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+  prototype.write = () => Promise.reject(full());
+  // The log writes its batches with writeSync (durable-fs.ts): named imports of node:fs see the change once
+  // the builtin's ES exports are synced.
+  fs.writeSync = () => {
+    throw full();
+  };
+  syncBuiltinESMExports();
   return () => {
     prototype.write = write;
+    fs.writeSync = writeSync;
+    syncBuiltinESMExports();
   };
 }

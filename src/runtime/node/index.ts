@@ -10,6 +10,13 @@ export {
   StorageUnavailableError,
   TransferFailedError,
 } from './errors.js';
+export {
+  DEFAULT_LATENCY_LIMIT,
+  type LatencyRecord,
+  LatencyRecorder,
+  type LatencyStage,
+  parseLatencyRecords,
+} from './latency.js';
 export type { LeadershipStats } from './leadership-stats.js';
 export {
   type MemberProgress,

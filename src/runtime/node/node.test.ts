@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Durable } from '../../core/index.js';
+import type { Durable, Message } from '../../core/index.js';
 import {
   MemoryStorage,
   type PersistEffect,
@@ -14,7 +14,7 @@ import {
   ProposalTimeoutError,
   StorageUnavailableError,
 } from './errors.js';
-import { settle, TestCluster } from './test-support.js';
+import { settle, TestCluster, type TestNode } from './test-support.js';
 
 const ids = ['a', 'b', 'c'];
 
@@ -100,44 +100,25 @@ describe('RaftNode', () => {
   });
 
   it('never lets a send overtake a persist that is not yet durable, within or across transitions, while writes pipeline', async () => {
-    // Every effect gets its place in the node's effect order; storage and network log what they see by place.
-    const places = new WeakMap<object, number>();
-    const log: { id: string; what: 'begins' | 'ends' | 'send'; place: number }[] = [];
-    const cluster = new TestCluster(ids, (id) => {
-      let next = 0;
-      return {
-        storage: new SlowStorage((what, effect) => log.push({ id, what, place: places.get(effect)! })),
-        onTransition: (_event, _state, effects) => {
-          for (const effect of effects) places.set(effect.type === 'send' ? effect.message : effect, next++);
-        },
-      };
+    await runWithSlowDisks(() => {});
+  });
+
+  it("keeps a leader's messages behind its own slow writes, each peer's in the order the core gave them", async () => {
+    // The leader's disk is four times slower than the followers': acknowledgements come back before its own
+    // writes end, and the core counts a commit that rests on the leader's write in flight.
+    await runWithSlowDisks((leader) => {
+      (leader.storage as SlowStorage).macrotasks = 12;
     });
-    const route = cluster.network.route.bind(cluster.network);
-    cluster.network.route = (sender, running, message) => {
-      log.push({ id: sender, what: 'send', place: places.get(message)! });
-      route(sender, running, message);
-    };
-    await cluster.start();
-    const leader = await cluster.leader();
-    const results = Promise.all(['p', 'q', 'r', 's'].map((command) => leader.node.propose(command)));
-    await cluster.run(200);
-    await results;
-    let pipelined = 0;
-    for (const id of ids) {
-      const writing = new Set<number>();
-      for (const { what, place } of log.filter((line) => line.id === id)) {
-        if (what === 'begins') writing.add(place);
-        if (what === 'ends') writing.delete(place);
-        if (what === 'send') {
-          const earlier = [...writing].filter((write) => write < place);
-          expect(earlier, `${id} sent effect ${place} before earlier writes were durable`).toEqual([]);
-        }
-        if (writing.size > 1) pipelined++;
-      }
-    }
-    expect(log.filter((line) => line.what === 'begins').length).toBeGreaterThan(6);
-    expect(pipelined, 'writes of several transitions in flight at once').toBeGreaterThan(0);
-    await cluster.stop();
+  });
+
+  it('never lets an acknowledgement leave before the entries it acknowledges are durable, even one answering a heartbeat during the write', async () => {
+    // The followers' disks are so slow that heartbeats arrive while they write: the answer to one names the
+    // entries being written, and (a transition without a persist of its own) must still wait for that write.
+    const { answersDuringWrites } = await runWithSlowDisks((leader, cluster) => {
+      for (const id of ids)
+        if (id !== leader.node.id) (cluster.node(id).storage as SlowStorage).macrotasks = 150;
+    });
+    expect(answersDuringWrites, 'heartbeats answered while a write was in flight').toBeGreaterThan(0);
   });
 
   it('stops after a failed disk write, rejecting what it holds, and reports the failure', async () => {
@@ -281,9 +262,89 @@ class FillableStorage implements Storage<string> {
   }
 }
 
+/**
+ * Six proposals (two, one more as each of them is applied, and two a few macrotasks later) on a 3-node cluster whose disks take a few macrotasks per write (`slow` may slow the leader's
+ * down), every effect numbered in the node's effect order; checks, on every node, that no send overtakes a
+ * write in flight placed before it (of its transition or an earlier one): a vote or an acknowledgement never
+ * leaves before what it promises is durable, nor a commit index that rests on the leader's own write. (A
+ * leader's sends placed before its write in the same transition go at once: thesis §10.2.1.) Returns how many
+ * acknowledgements left while some write was in flight.
+ */
+async function runWithSlowDisks(
+  slow: (leader: TestNode, cluster: TestCluster) => void,
+): Promise<{ answersDuringWrites: number }> {
+  // Every effect gets its place in the node's effect order; storage and network log what they see by place.
+  const places = new WeakMap<object, number>();
+  const log: { id: string; what: 'begins' | 'ends' | 'send'; place: number; message?: Message<string> }[] =
+    [];
+  const cluster = new TestCluster(ids, (id) => {
+    let next = 0;
+    return {
+      storage: new SlowStorage((what, effect) => log.push({ id, what, place: places.get(effect)! })),
+      onTransition: (_event, _state, effects) => {
+        for (const effect of effects) places.set(effect.type === 'send' ? effect.message : effect, next++);
+      },
+    };
+  });
+  const route = cluster.network.route.bind(cluster.network);
+  cluster.network.route = (sender, running, message) => {
+    log.push({ id: sender, what: 'send', place: places.get(message)!, message });
+    route(sender, running, message);
+  };
+  await cluster.start();
+  const leader = await cluster.leader();
+  slow(leader, cluster);
+  let answersDuringWrites = 0;
+  // Two proposals at once, then two more once the followers have had time to acknowledge the first ones.
+  // And each of the first two, once applied, proposes another at once (as a client answered proposes its next
+  // write): that transition runs while effects wait for the leader's writes.
+  const first = ['p', 'q'].map((command) => leader.node.propose(command));
+  const next = first.map((applied, i) => applied.then(() => leader.node.propose(['t', 'u'][i]!)));
+  await settle(7);
+  const results = Promise.all([
+    ...first,
+    ...next,
+    ...['r', 's'].map((command) => leader.node.propose(command)),
+  ]);
+  await cluster.run(1_000);
+  await results;
+  let pipelined = 0;
+  for (const id of ids) {
+    const writing = new Set<number>();
+    for (const { what, place, message } of log.filter((line) => line.id === id)) {
+      if (what === 'begins') writing.add(place);
+      if (what === 'ends') writing.delete(place);
+      if (what === 'send') {
+        const earlier = [...writing].filter((write) => write < place);
+        const text = `${id} sent ${JSON.stringify(message)} (effect ${place}) before writes ${earlier} were durable`;
+        expect(earlier, text).toEqual([]);
+        if (message?.type === 'AppendEntriesResponse' && writing.size > 0) answersDuringWrites++;
+      }
+      if (writing.size > 1) pipelined++;
+    }
+  }
+  // Each node's messages to each peer leave in the order its core gave them (an append that overtook another
+  // would be rejected, and the leader fall back to probing that follower).
+  for (const id of ids) {
+    for (const to of ids) {
+      const sent = log.filter((line) => line.id === id && line.what === 'send' && line.message?.to === to);
+      const order = sent.map((line) => line.place);
+      expect(order, `${id} to ${to}`).toEqual([...order].sort((a, b) => a - b));
+    }
+  }
+  expect(log.filter((line) => line.what === 'begins').length).toBeGreaterThan(6);
+  expect(pipelined, 'writes of several transitions in flight at once').toBeGreaterThan(0);
+  expect([...leader.machine.applied].sort()).toEqual(['p', 'q', 'r', 's', 't', 'u']);
+  for (const id of ids) expect(cluster.node(id).machine.applied).toEqual(leader.machine.applied);
+  await cluster.stop();
+  return { answersDuringWrites };
+}
+
 /** A storage whose writes take a few macrotasks, telling when each begins and ends. */
 class SlowStorage implements Storage<string> {
   readonly #inner = new MemoryStorage<string>();
+  /** Macrotasks each write takes. */
+  macrotasks = 3;
 
   constructor(private readonly tell: (what: 'begins' | 'ends', effect: PersistEffect<string>) => void) {}
 
@@ -293,7 +354,7 @@ class SlowStorage implements Storage<string> {
 
   async persist(effect: PersistEffect<string>): Promise<void> {
     this.tell('begins', effect);
-    await settle(3);
+    await settle(this.macrotasks);
     await this.#inner.persist(effect);
     this.tell('ends', effect);
   }

@@ -40,6 +40,7 @@ import {
   type Event,
   init,
   type Membership,
+  type Message,
   type NodeId,
   type RaftState,
   type Snapshot,
@@ -63,6 +64,7 @@ import {
   StorageUnavailableError,
   TransferFailedError,
 } from './errors.js';
+import type { LatencyRecorder } from './latency.js';
 import { LeadershipCounter, type LeadershipStats } from './leadership-stats.js';
 import { type Proposal, ProposalBook } from './proposals.js';
 import { type SnapshotPolicy, settlePolicy, snapshotDue } from './snapshot-policy.js';
@@ -105,6 +107,8 @@ export interface RaftNodeOptions<C, R> {
   readonly onStorageUnavailable?: (error: Error | null) => void;
   /** The first and the longest wait between attempts to reopen failed storage, ms. Default [100, 5000]. */
   readonly reopenBackoffMs?: readonly [first: number, max: number];
+  /** Marks when each entry passes each stage here (latency.ts): where a write's time goes. Default: none. */
+  readonly latency?: LatencyRecorder;
   /**
    * The configuration in force here changed (§6: as soon as its entry is in the log, and back when that entry is
    * truncated or a snapshot brings another), or the last committed one did (its entry applied here, or a snapshot
@@ -242,6 +246,7 @@ export class RaftNode<C, R> {
     this.#clock = options.clock ?? realClock;
     this.#timers = new Timers(this.#clock, (timer) => this.#enqueue({ event: { type: 'timeout', timer } }));
     this.#applier = new Applier(options.stateMachine, ({ entry, result }) => {
+      options.latency?.mark('applied', entry.index);
       this.#proposals.applied(entry.index, entry.term, result);
       if (entry.kind === 'command') this.#bytesSinceSnapshot += this.#commandSize(entry.command);
     });
@@ -596,6 +601,9 @@ export class RaftNode<C, R> {
   #enqueue(item: Queued<C>): void {
     // Stepped aside: messages and timers mean nothing to a core that will be started afresh.
     if (this.#phase === 'unavailable') return;
+    if (this.#options.latency !== undefined && item.event.type === 'receive') {
+      markReceived(this.#options.latency, item.event.message);
+    }
     this.#queue.push(item);
     this.#kick();
   }
@@ -641,6 +649,7 @@ export class RaftNode<C, R> {
     this.#options.onTransition?.(event, state, effects);
     this.#noticeMembership();
     if (proposal !== undefined) this.#place(proposal, before, state);
+    if (this.#options.latency !== undefined) markStepped(this.#options.latency, event, before, state);
     this.#execute(effects);
     this.#releaseReceived(event, effects);
     this.#waiters.check();
@@ -696,7 +705,7 @@ export class RaftNode<C, R> {
           this.#persist(effect);
           break;
         case 'send':
-          this.#afterPersistsLand(() => this.#options.transport.send(effect.message));
+          this.#afterPersistsLand(() => this.#send(effect.message));
           break;
         case 'apply':
           this.#afterPersistsLand(() => this.#applied(effect.entries));
@@ -720,6 +729,11 @@ export class RaftNode<C, R> {
           break;
       }
     }
+  }
+
+  #send(message: Message<C>): void {
+    if (this.#options.latency !== undefined) markSent(this.#options.latency, message);
+    this.#options.transport.send(message);
   }
 
   #applied(entries: readonly Entry<C>[]): void {
@@ -759,10 +773,14 @@ export class RaftNode<C, R> {
   #persist(effect: Extract<Effect<C>, { type: 'persist' }>): void {
     this.#persistsInFlight++;
     const durable = this.#options.storage.persist(effect);
+    const written = this.#options.latency === undefined ? undefined : effect.entries;
     this.#lastPersist = durable.then(
       () => {
         this.#persistsInFlight--;
         this.#stats.persists++;
+        if (written !== undefined && written.length > 0) {
+          this.#options.latency?.markRange('persisted', written[0]!.index, written.at(-1)!.index);
+        }
       },
       (error: unknown) => this.#storageFailed(asError(error)),
     );
@@ -908,6 +926,39 @@ export class RaftNode<C, R> {
     const results = await Promise.allSettled([transport.stop(), storage.close(), this.#trace?.close()]);
     const failure = results.find((result) => result.status === 'rejected');
     if (failure !== undefined && this.#phase !== 'failed') throw failure.reason;
+  }
+}
+
+/** Latency marks (latency.ts) of a message that arrived: entries on a follower, acknowledgements on a leader. */
+function markReceived<C>(latency: LatencyRecorder, message: Message<C>): void {
+  if (message.type === 'AppendEntries' && message.entries.length > 0) {
+    latency.markRange('received', message.entries[0]!.index, message.entries.at(-1)!.index, message.from);
+  } else if (message.type === 'AppendEntriesResponse' && message.success) {
+    latency.markThrough('ackReceived', message.index, message.from);
+  }
+}
+
+/** Latency marks of a message handed to the transport: entries from a leader, acknowledgements from a follower. */
+function markSent<C>(latency: LatencyRecorder, message: Message<C>): void {
+  if (message.type === 'AppendEntries' && message.entries.length > 0) {
+    latency.markRange('sent', message.entries[0]!.index, message.entries.at(-1)!.index, message.to);
+  } else if (message.type === 'AppendEntriesResponse' && message.success) {
+    latency.markThrough('acked', message.index, message.to);
+  }
+}
+
+/** Latency marks of a transition on a leader: a proposal that got its index, a commit index that moved. */
+function markStepped<C>(
+  latency: LatencyRecorder,
+  event: Event<C>,
+  before: RaftState<C>,
+  after: RaftState<C>,
+): void {
+  const [was, now] = [status(before), status(after)];
+  if (now.role !== 'leader') return;
+  if (event.type === 'propose' && now.lastIndex > was.lastIndex) latency.mark('proposed', now.lastIndex);
+  if (now.commitIndex > was.commitIndex && was.role === 'leader') {
+    latency.markRange('committed', was.commitIndex + 1, now.commitIndex);
   }
 }
 
