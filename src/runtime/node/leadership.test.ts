@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { NodeId } from '../../core/index.js';
 import { NotLeaderError, RequestRefusedError, TransferFailedError } from './errors.js';
-import { TestCluster, type TestNode } from './test-support.js';
+import { during, TestCluster, type TestNode } from './test-support.js';
 
 const ids = ['a', 'b', 'c'];
 
@@ -19,17 +19,6 @@ function forwardingCluster(): TestCluster {
 
 function others(cluster: TestCluster, node: TestNode): TestNode[] {
   return [...cluster.nodes.values()].filter((other) => other !== node);
-}
-
-/** Runs the clock while `promise` is pending (at most `ms`), then returns it. */
-async function during<T>(cluster: TestCluster, promise: Promise<T>, ms = 1_000): Promise<T> {
-  let done = false;
-  promise.then(
-    () => (done = true),
-    () => (done = true),
-  );
-  for (let elapsed = 0; !done && elapsed < ms; elapsed += 5) await cluster.run(5);
-  return promise;
 }
 
 describe('RaftNode.read (ReadIndex, thesis §6.4)', () => {

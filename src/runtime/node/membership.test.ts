@@ -6,20 +6,9 @@
 import { describe, expect, it } from 'vitest';
 import type { Membership, NodeId } from '../../core/index.js';
 import type { MembershipChange } from './node.js';
-import { configFor, TestCluster } from './test-support.js';
+import { configFor, during, TestCluster } from './test-support.js';
 
 const voters = ['a', 'b', 'c'];
-
-/** Runs the clock while `promise` is pending (at most `ms`), then returns it. */
-async function during<T>(cluster: TestCluster, promise: Promise<T>, ms = 2_000): Promise<T> {
-  let done = false;
-  promise.then(
-    () => (done = true),
-    () => (done = true),
-  );
-  for (let elapsed = 0; !done && elapsed < ms; elapsed += 5) await cluster.run(5);
-  return promise;
-}
 
 describe('RaftNode and membership changes', () => {
   it('reports each configuration that takes effect, on the leader and on a joining learner', async () => {
@@ -38,9 +27,9 @@ describe('RaftNode and membership changes', () => {
     await cluster.start();
     const leader = await cluster.leader();
     expect(seen.get('d')).toEqual([{ voters, learners: [] }]);
-    for (let i = 0; i < 5; i++) await during(cluster, leader.node.propose(`x${i}`));
+    for (let i = 0; i < 5; i++) await during(cluster, leader.node.propose(`x${i}`), 2_000);
 
-    const final = await during(cluster, leader.node.changeMembership(voters, ['d']));
+    const final = await during(cluster, leader.node.changeMembership(voters, ['d']), 2_000);
     expect(final).toEqual({ voters, learners: ['d'] });
     await cluster.run(200);
     const joint = { voters, learners: ['d'], outgoing: voters };
@@ -60,8 +49,8 @@ describe('RaftNode and membership changes', () => {
     }));
     await cluster.start();
     const leader = await cluster.leader();
-    await during(cluster, leader.node.changeMembership(voters, ['d']));
-    await during(cluster, leader.node.propose('y'));
+    await during(cluster, leader.node.changeMembership(voters, ['d']), 2_000);
+    await during(cluster, leader.node.propose('y'), 2_000);
     await cluster.run(300);
     const progress = leader.node.memberProgress();
     const { lastIndex } = leader.node.status();
@@ -72,7 +61,7 @@ describe('RaftNode and membership changes', () => {
     }
     // A stopped learner falls behind: its match stays where it was while the log grows.
     await cluster.node('d').node.stop();
-    await during(cluster, leader.node.propose('z'));
+    await during(cluster, leader.node.propose('z'), 2_000);
     expect(leader.node.memberProgress()!.get('d')!.match).toBe(lastIndex);
     expect(leader.node.status().lastIndex).toBe(lastIndex + 1);
     for (const id of voters.filter((id) => id !== leader.node.id))

@@ -145,3 +145,14 @@ export class TestCluster {
 export async function settle(rounds = 10): Promise<void> {
   for (let i = 0; i < rounds; i++) await new Promise((resolve) => setImmediate(resolve));
 }
+
+/** Runs the cluster's clock while `promise` is pending (at most `ms`), then returns it. */
+export async function during<T>(cluster: TestCluster, promise: Promise<T>, ms = 1_000): Promise<T> {
+  let done = false;
+  promise.then(
+    () => (done = true),
+    () => (done = true),
+  );
+  for (let elapsed = 0; !done && elapsed < ms; elapsed += 5) await cluster.run(5);
+  return promise;
+}
