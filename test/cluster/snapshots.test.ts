@@ -7,11 +7,16 @@
  * The catch-up test writes CLUSTER_SNAPSHOT_KEYS keys (default 10,000, about 15 s); the issue's long run is
  *   CLUSTER_SNAPSHOT_KEYS=200000 npx vitest run test/cluster/snapshots.test.ts
  */
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { FAULTS_ENV } from '../../src/check/torture/inject.js';
 import { type LoadReport, writeKeys } from './client.js';
 import { eventually, ProcessCluster, sleep } from './harness.js';
+
+/** The disk-fault preload of the fault suite (`src/check/torture/inject.ts`): loaded by tests only. */
+const INJECT = new URL('../../src/check/torture/inject.ts', import.meta.url).href;
 
 const KEYS = Number(process.env.CLUSTER_SNAPSHOT_KEYS ?? 10_000);
 /** About twenty snapshots over the run, whatever its size: a small interval, on every node. */
@@ -169,8 +174,13 @@ describe('crashes around snapshots, with real processes', () => {
     expect((await cluster.status(leader)).snapshotIndex).toBeGreaterThan(before.lastIndex);
     const failedBefore = await cluster.metric(leader, 'pureraft_transport_snapshots_failed_total');
     // Back up, it needs the leader's snapshot: the received data is written as it arrives, and killed then.
-    cluster.spawn(victim);
+    // Its fsyncs take 2 s longer, so that the received file is still being written when the kill lands, even
+    // on a loaded machine where a whole transfer can end between two looks at the directory.
+    const faults = await mkdtemp(join(tmpdir(), 'pureraft-faults-'));
+    await writeFile(join(faults, `${victim}.json`), JSON.stringify({ fsyncDelayMs: 2_000 }));
+    cluster.spawn(victim, { nodeArgs: ['--import', INJECT], env: { [FAULTS_ENV]: faults } });
     const seen = await killWhileWritingSnapshotData(cluster, victim, 30_000);
+    await rm(faults, { recursive: true, force: true });
     expect(seen, 'the node received snapshot data').not.toBeNull();
     await eventually('the leader to see the transfer fail', 10_000, async () =>
       (await cluster.metric(leader, 'pureraft_transport_snapshots_failed_total')) > failedBefore
