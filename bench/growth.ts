@@ -7,8 +7,11 @@
  * full garbage collection, so that it is what the process holds), and the time the follower spent
  * restoring its snapshot (its own metric). What is left (RSS − store, restart − restore) is the overhead
  * snapshots must keep flat; of a restart, the load (checking the snapshot file's checksum, which grows with
- * the store, and replaying the log after it, which the policy bounds) is shown apart too. The same run with
- * snapshots off is the baseline (there a restart replays the whole log).
+ * the store, and replaying the log after it, which the policy bounds) is shown apart too, and so is the
+ * process's boot (the runtime and modules loading, the same at any size, and most of a small node's restart);
+ * what is left is connecting to the leader and catching up. The follower restarts GROWTH_RESTARTS times (3) at
+ * each size and the medians are shown. The same run with snapshots off is the baseline (there a restart
+ * replays the whole log).
  *
  *   npm run bench:growth                                  both runs, each bounded by GROWTH_SECONDS (600)
  *   GROWTH_KEYS=10000,100000 npm run bench:growth         other sizes
@@ -28,6 +31,8 @@ import { localClusterConfigs } from '../src/kv/test-support.js';
 const SIZES = (process.env.GROWTH_KEYS ?? '10000,100000,1000000').split(',').map(Number);
 const BUDGET_MS = Number(process.env.GROWTH_SECONDS ?? 600) * 1000;
 const RUNS = (process.env.GROWTH_RUNS ?? 'on,off').split(',');
+/** Restarts of a follower at each size; each time shown is their median (a restart on a shared machine varies). */
+const RESTARTS = Number(process.env.GROWTH_RESTARTS ?? 3);
 const CONNECTIONS = 64;
 const BATCH = 50_000;
 const VALUE = 'v'.repeat(100);
@@ -36,16 +41,21 @@ const keyOf = (i: number) => `k-${i}`;
 interface Point {
   readonly keys: number;
   readonly leaderRss: number;
-  /** The V8 heap in use after a full garbage collection. */
+  /** The V8 heap in use after a full garbage collection, the heap V8 holds from the system (RSS counts it
+   *  whole), and the memory outside the heap (buffers). */
   readonly leaderHeap: number;
+  readonly leaderHeapTotal: number;
+  readonly leaderExternal: number;
   readonly dataDirBytes: number;
   readonly snapshotFileBytes: number;
   readonly restartMs: number;
   readonly restartedRss: number;
-  /** Of the restart, the time the follower itself spent restoring its snapshot into the store, and loading
-   *  its durable state before that (the snapshot file's checksum checked, the log after it replayed). */
-  readonly restoreMs: number;
+  /** Of the restart, as the follower itself measured it: the time from its process's start to its node's
+   *  start (the runtime and modules loading), loading its durable state (the snapshot file's checksum checked,
+   *  the log after it read), and restoring its snapshot into the store. */
+  readonly bootMs: number;
   readonly loadMs: number;
+  readonly restoreMs: number;
   readonly writesPerSecond: number;
 }
 
@@ -91,12 +101,16 @@ async function waitFor<T>(what: string, ms: number, probe: () => Promise<T | und
  * A node's RSS and V8 heap once it has collected its garbage (gc-on-signal.mjs): what it holds, rather than
  * what it allocated since its last full collection, which comes and goes with the load.
  */
-async function memoryOf(node: NodeProcess): Promise<{ rss: number; heap: number }> {
+async function memoryOf(
+  node: NodeProcess,
+): Promise<{ rss: number; heap: number; heapTotal: number; external: number }> {
   node.child.kill('SIGUSR2');
   await sleep(1_000);
   return {
     rss: await metric(node.httpUrl, 'process_resident_memory_bytes'),
     heap: await metric(node.httpUrl, 'nodejs_heap_used_bytes'),
+    heapTotal: await metric(node.httpUrl, 'nodejs_heap_total_bytes'),
+    external: await metric(node.httpUrl, 'nodejs_external_memory_bytes'),
   };
 }
 
@@ -104,6 +118,29 @@ async function directoryBytes(dir: string): Promise<number> {
   let total = 0;
   for (const name of await readdir(dir)) total += (await stat(join(dir, name))).size;
   return total;
+}
+
+interface Restart {
+  readonly ms: number;
+  readonly rss: number;
+  readonly bootMs: number;
+  readonly loadMs: number;
+  readonly restoreMs: number;
+}
+
+/** Each field's median over the restarts. */
+function median(restarts: readonly Restart[]): Restart {
+  const of = (field: keyof Restart) => {
+    const sorted = restarts.map((r) => r[field]).sort((a, b) => a - b);
+    return sorted[Math.floor(sorted.length / 2)]!;
+  };
+  return {
+    ms: of('ms'),
+    rss: of('rss'),
+    bootMs: of('bootMs'),
+    loadMs: of('loadMs'),
+    restoreMs: of('restoreMs'),
+  };
 }
 
 class Cluster {
@@ -138,7 +175,7 @@ class Cluster {
   }
 
   /** kill -9 a follower, start it again, and time it until it serves with everything committed applied. */
-  async restartFollower(): Promise<{ ms: number; rss: number; restoreMs: number; loadMs: number }> {
+  async restartFollower(): Promise<Restart> {
     const leader = await this.leader();
     const follower = [...this.nodes.values()].find((node) => node !== leader)!;
     const { commitIndex } = await getJson<Status>(`${leader.httpUrl}/status`);
@@ -154,8 +191,9 @@ class Cluster {
     return {
       ms,
       rss: (await memoryOf(again)).rss,
-      restoreMs: 1000 * (await metric(again.httpUrl, 'pureraft_snapshot_restore_seconds_total')),
+      bootMs: 1000 * (await metric(again.httpUrl, 'pureraft_start_boot_seconds')),
       loadMs: 1000 * (await metric(again.httpUrl, 'pureraft_storage_load_seconds')),
+      restoreMs: 1000 * (await metric(again.httpUrl, 'pureraft_snapshot_restore_seconds_total')),
     };
   }
 
@@ -211,20 +249,25 @@ async function runCluster(label: string, snapshotPolicy: KvNodeConfig['snapshotP
       await cluster.settled();
       await sleep(2_000); // a snapshot the last writes triggered finishes
       const leader = await cluster.leader();
-      const { rss: leaderRss, heap: leaderHeap } = await memoryOf(leader);
+      const memory = await memoryOf(leader);
       const snapshotFileBytes = await metric(leader.httpUrl, 'pureraft_storage_snapshot_file_bytes');
       const dataDirBytes = await directoryBytes(leader.config.dataDir);
-      const restart = await cluster.restartFollower();
+      const restarts: Restart[] = [];
+      for (let i = 0; i < RESTARTS; i++) restarts.push(await cluster.restartFollower());
+      const restart = median(restarts);
       const point: Point = {
         keys: progress.written,
-        leaderRss,
-        leaderHeap,
+        leaderRss: memory.rss,
+        leaderHeap: memory.heap,
+        leaderHeapTotal: memory.heapTotal,
+        leaderExternal: memory.external,
         dataDirBytes,
         snapshotFileBytes,
         restartMs: restart.ms,
         restartedRss: restart.rss,
-        restoreMs: restart.restoreMs,
+        bootMs: restart.bootMs,
         loadMs: restart.loadMs,
+        restoreMs: restart.restoreMs,
         writesPerSecond,
       };
       console.log(`[${label}] ${JSON.stringify(point)}`);
@@ -288,6 +331,8 @@ const measures: readonly (readonly [string, (p: Point, store: StoreCost) => numb
   ['restart − its restore', (p) => p.restartMs - p.restoreMs, 'ms'],
   ['its load', (p) => p.loadMs, 'ms'],
   ['restart − restore − load', (p) => p.restartMs - p.restoreMs - p.loadMs, 'ms'],
+  ['its boot', (p) => p.bootMs, 'ms'],
+  ['the rest', (p) => p.restartMs - p.restoreMs - p.loadMs - p.bootMs, 'ms'],
   ['restarted RSS', (p) => p.restartedRss, 'bytes'],
   ['restarted RSS − store', (p, store) => p.restartedRss - store.rssBytes, 'bytes'],
   ['data directory', (p) => p.dataDirBytes, 'bytes'],
@@ -298,6 +343,8 @@ function table(label: string, points: readonly Point[], costs: ReadonlyMap<numbe
   const columns = [
     'keys',
     'leader heap',
+    'heap total',
+    'external',
     'writes/s',
     'store',
     'store heap',
@@ -311,6 +358,8 @@ function table(label: string, points: readonly Point[], costs: ReadonlyMap<numbe
     const cells = [
       String(p.keys),
       `${mib(p.leaderHeap)} MiB`,
+      `${mib(p.leaderHeapTotal)} MiB`,
+      `${mib(p.leaderExternal)} MiB`,
       p.writesPerSecond.toFixed(0),
       `${mib(store.rssBytes)} MiB`,
       `${mib(store.heapBytes)} MiB`,

@@ -86,6 +86,11 @@ describe('the key-value service with snapshots', () => {
     expect(sample(metrics, 'pureraft_snapshot_index')).toBe(status.snapshotIndex);
     expect(sample(metrics, 'pureraft_storage_snapshot_file_bytes')).toBeGreaterThan(0);
     expect(sample(metrics, 'process_resident_memory_bytes')).toBeGreaterThan(0);
+    // The start's parts: the boot (this test process's own, up to the node's start) and the load after it.
+    const boot = sample(metrics, 'pureraft_start_boot_seconds');
+    expect(boot).toBeGreaterThan(0);
+    expect(boot).toBeLessThanOrEqual(performance.now() / 1000);
+    expect(sample(metrics, 'pureraft_storage_load_seconds')).toBeGreaterThan(0);
   });
 
   it('catches up a node that was down while the others compacted past it, by snapshot', async () => {

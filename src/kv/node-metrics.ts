@@ -197,6 +197,11 @@ function addSnapshotMetrics(text: PrometheusText, source: MetricsSource): void {
       events.map(([event, , bytes]) => [{ event }, bytes]),
     )
     .gauge(
+      'pureraft_start_boot_seconds',
+      'Time from the process start to the node starting: the runtime and modules loaded, no durable state read yet.',
+      node.startCalledMs / 1000,
+    )
+    .gauge(
       'pureraft_storage_load_seconds',
       'Time the node took at start to load its durable state: the snapshot file checked, the log replayed.',
       node.loadMs / 1000,

@@ -154,6 +154,9 @@ export interface SnapshotStats {
 }
 
 export interface RaftNodeStats {
+  /** When `start` was called, in milliseconds since the process started (`performance.now()`): in a process
+   *  that runs one node, the time its runtime and modules took to load before any durable state was read. */
+  readonly startCalledMs: number;
   /** How long `start` took to load the durable state from storage (checks included), in milliseconds. */
   readonly loadMs: number;
   readonly transitions: number;
@@ -224,6 +227,7 @@ export class RaftNode<C, R> {
   #membership: Membership | undefined;
   #committedMembership: Membership | undefined;
   readonly #stats = {
+    startCalledMs: 0,
     loadMs: 0,
     transitions: 0,
     persists: 0,
@@ -296,6 +300,7 @@ export class RaftNode<C, R> {
     const { config, storage, transport, tracePath } = this.#options;
     try {
       const loading = performance.now();
+      this.#stats.startCalledMs = loading;
       const durable = await storage.load();
       this.#stats.loadMs = performance.now() - loading;
       const [state, effects] = init<C>(config, durable);
