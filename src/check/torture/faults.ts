@@ -93,7 +93,16 @@ const faults: Record<FaultName, (context: Context) => Promise<[string, Heal]>> =
     for (const [from, to] of links) cluster.mesh.set(from, to, true);
     return [`lose ${links.map(([from, to]) => `${from}→${to}`).join(' ')}`, async () => cluster.mesh.heal()];
   },
-  'remove-follower': async ({ cluster, random, others }) => remove(cluster, random.pick(others), 'follower'),
+  'remove-follower': async ({ cluster, random, others }) => {
+    const follower = random.pick(others);
+    // Half the time the follower is unreachable first, as a dead machine an operator removes would be: it
+    // misses its removal, and asks for votes (pre-votes) the members no longer take from it until it is back.
+    if (random.int(2) === 0) {
+      cluster.mesh.partition([[follower], cluster.ids.filter((id) => id !== follower)]);
+      return remove(cluster, follower, 'follower, cut off first');
+    }
+    return remove(cluster, follower, 'follower');
+  },
   'remove-leader': async ({ cluster, leader }) => remove(cluster, leader, 'leader'),
   'slow-disk': async ({ cluster, random }) => {
     const delay = random.between(20, 150);
@@ -128,12 +137,18 @@ async function partition(cluster: TortureCluster, groups: string[][]): Promise<[
   return [`partition ${groups.map((g) => `{${g.join(' ')}}`).join(' ')}`, async () => cluster.mesh.heal()];
 }
 
-/** Out of the configuration through the admin API, its process and data left alone; back as learner, then voter. */
+/**
+ * Out of the configuration through the admin API, its process and data left alone; healed: its links (if it
+ * was cut off), then back as a learner and a voter.
+ */
 async function remove(cluster: TortureCluster, id: string, role: string): Promise<[string, Heal]> {
   const removal = await removeMember(cluster, id);
   return [
     `remove ${id} (${role}) from the configuration (${removal})`,
-    async (tell) => tell(`${id} a voter again (${await addBack(cluster, id)})`),
+    async (tell) => {
+      cluster.mesh.heal();
+      tell(`${id} a voter again (${await addBack(cluster, id)})`);
+    },
   ];
 }
 

@@ -20,11 +20,11 @@ export const CHANGE_BOUND_MS = 30_000;
 const CALL_TIMEOUT_MS = 12_000;
 const RETRY_PAUSE_MS = 200;
 
-/** What a bounded change took: how many calls, how long, and the refusals on the way (counted by reason). */
+/** What a bounded change took: how many requests, how long, and the refusals on the way (counted by reason). */
 class Attempts {
   readonly #refusals = new Map<string, number>();
   readonly #began = performance.now();
-  calls = 0;
+  requests = 0;
 
   refused(reason: string): void {
     this.#refusals.set(reason, (this.#refusals.get(reason) ?? 0) + 1);
@@ -36,7 +36,7 @@ class Attempts {
 
   toString(): string {
     const refusals = [...this.#refusals].map(([reason, n]) => (n === 1 ? reason : `${reason} ×${n}`));
-    return `${this.calls} call${this.calls === 1 ? '' : 's'}, ${(this.elapsedMs / 1000).toFixed(1)} s${
+    return `${this.requests} request${this.requests === 1 ? '' : 's'}, ${(this.elapsedMs / 1000).toFixed(1)} s${
       refusals.length === 0 ? '' : `; refused: ${refusals.join('; ')}`
     }`;
   }
@@ -71,12 +71,12 @@ async function call(
   request: Omit<AdminCall, 'timeoutMs'>,
 ): Promise<AdminAnswer | undefined> {
   const running = cluster.ids.filter((id) => cluster.running(id));
-  const node = (await cluster.leader()) ?? running[attempts.calls % running.length];
+  const node = (await cluster.leader()) ?? running[attempts.requests % running.length];
   if (node === undefined) {
     attempts.refused('no node running');
     return undefined;
   }
-  attempts.calls++;
+  attempts.requests++;
   try {
     const answer = await adminCall(cluster.url(node), { ...request, timeoutMs: CALL_TIMEOUT_MS });
     if (answer.status === 200) return answer;
