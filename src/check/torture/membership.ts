@@ -22,12 +22,14 @@ const RETRY_PAUSE_MS = 200;
 
 /** What a bounded change took: how many requests, how long, and the refusals on the way (counted by reason). */
 class Attempts {
-  readonly #refusals = new Map<string, number>();
+  /** By the reason's shape (its numbers left out, "it is 150 entries behind" then 120): the last one, how many. */
+  readonly #refusals = new Map<string, { last: string; count: number }>();
   readonly #began = performance.now();
   requests = 0;
 
   refused(reason: string): void {
-    this.#refusals.set(reason, (this.#refusals.get(reason) ?? 0) + 1);
+    const shape = reason.replace(/\d+/g, '#');
+    this.#refusals.set(shape, { last: reason, count: (this.#refusals.get(shape)?.count ?? 0) + 1 });
   }
 
   get elapsedMs(): number {
@@ -35,7 +37,9 @@ class Attempts {
   }
 
   toString(): string {
-    const refusals = [...this.#refusals].map(([reason, n]) => (n === 1 ? reason : `${reason} ×${n}`));
+    const refusals = [...this.#refusals.values()].map(({ last, count }) =>
+      count === 1 ? last : `${last} ×${count}`,
+    );
     return `${this.requests} request${this.requests === 1 ? '' : 's'}, ${(this.elapsedMs / 1000).toFixed(1)} s${
       refusals.length === 0 ? '' : `; refused: ${refusals.join('; ')}`
     }`;
