@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { clusterConfigs } from '../kv/index.js';
 import { LastLines, nodeFlags, RestartBackoff } from './launcher.js';
+import { parseRoute } from './node-config.js';
 
 const [config] = clusterConfigs(
   [{ id: 'n1', raft: { host: '127.0.0.1', port: 7001 }, http: { host: '127.0.0.1', port: 8001 } }],
@@ -14,6 +15,14 @@ describe('nodeFlags', () => {
     expect(flags.slice(flags.indexOf('--election-timeout'), flags.indexOf('--election-timeout') + 2)).toEqual(
       ['--election-timeout', '300'],
     );
+  });
+
+  it('passes each route as --route id=host:port, which `pureraft node` reads back', () => {
+    const routes = { n2: { host: '127.0.0.1', port: 9002 }, n3: { host: '::1', port: 9003 } };
+    const flags = nodeFlags({ ...config!, routes });
+    const given = flags.flatMap((flag, i) => (flag === '--route' ? [flags[i + 1]!] : []));
+    expect(given).toEqual(['n2=127.0.0.1:9002', 'n3=[::1]:9003']);
+    expect(Object.fromEntries(given.map(parseRoute))).toEqual(routes);
   });
 
   it('refuses any other range rather than silently changing it', () => {

@@ -35,6 +35,8 @@ export function nodeFlags(config: KvNodeConfig): string[] {
   for (const [id, member] of Object.entries(config.peers)) {
     flags.push('--peer', `${id}=${formatAddress(member.raft)},${formatAddress(member.http)}`);
   }
+  for (const [id, raft] of Object.entries(config.routes ?? {}))
+    flags.push('--route', `${id}=${formatAddress(raft)}`);
   flags.push('--data-dir', config.dataDir);
   if (config.electionTimeout !== undefined) {
     // `pureraft node` takes one number and draws the timeout from [it, 2 × it).

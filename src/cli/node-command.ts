@@ -29,6 +29,11 @@ then, for the secret only, the ${SECRET_ENV} environment variable. On SIGINT (Ct
 hands leadership to the most caught-up voter first (waiting at most an election timeout), then the node stops;
 the same signal again stops it at once.
 
+The cluster keeps every member's addresses in a replicated address book (the ones it listens on, as --peer
+and \`pureraft member add\` give them); a node that must reach a member elsewhere (NAT, a tunnel, a proxy)
+says where with --route <id>=<host:port> ("routes": {"<id>": "host:port"} in the config file): it dials that
+member's Raft port there, whatever the book says, and only for its own connections.
+
 Peers prove the cluster secret (and seal every frame with keys derived from it), or, given certificates
 (--tls-dir, made by \`pureraft certs\`, or --cert, --key and --ca), authenticate with mutual TLS: each node's
 certificate names its id. Certificates also put the HTTP API on HTTPS; --tokens makes clients present a bearer
@@ -57,6 +62,12 @@ Example (a fourth machine joining):
       type: 'list',
       placeholder: 'id=host:port,host:port',
       description: 'Another node: its id, raft address and http address.',
+    },
+    route: {
+      type: 'list',
+      placeholder: 'id=host:port',
+      description:
+        "Dial that member's Raft port at this address, whatever the cluster's address book says (NAT, a tunnel, a proxy).",
     },
     join: {
       type: 'string',
@@ -125,6 +136,7 @@ async function run(flags: NodeFlags, _positionals: readonly string[], usage: str
         raft: flags.raft,
         http: flags.http,
         peer: flags.peer,
+        route: flags.route,
         dataDir: flags['data-dir'],
         secret: flags.secret,
         electionTimeout: flags['election-timeout'],

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseAddress, parsePeer, resolveNodeConfig, settingsFromJson } from './node-config.js';
+import {
+  ConfigError,
+  parseAddress,
+  parsePeer,
+  parseRoute,
+  resolveNodeConfig,
+  settingsFromJson,
+} from './node-config.js';
 
 const minimal = { id: 'n1', raft: '127.0.0.1:7001', http: '127.0.0.1:8001', secret: 's' };
 
@@ -18,6 +25,25 @@ describe('node configuration', () => {
       { raft: { host: '10.0.0.2', port: 7001 }, http: { host: '10.0.0.2', port: 8001 } },
     ]);
     expect(() => parsePeer('n2=10.0.0.2:7001')).toThrow(/id=raftHost:raftPort,httpHost:httpPort/);
+  });
+
+  it('parses routes as id=raft, from flags over the config file, and refuses a route to itself', () => {
+    expect(parseRoute('n2=192.168.0.2:7001')).toEqual(['n2', { host: '192.168.0.2', port: 7001 }]);
+    expect(() => parseRoute('n2=a:1,b:2')).toThrow(/id=raftHost:raftPort/);
+    expect(() => parseRoute('n2=nohost')).toThrow(/the route to n2/);
+    const file = settingsFromJson(JSON.stringify({ ...minimal, routes: { n3: 'c:7003' } }), 'cfg.json');
+    expect(resolveNodeConfig({}, file, {}).routes).toEqual({ n3: { host: 'c', port: 7003 } });
+    expect(resolveNodeConfig({ route: ['n2=b:7002'] }, file, {}).routes).toEqual({
+      n2: { host: 'b', port: 7002 },
+    });
+    expect(resolveNodeConfig(minimal, {}, {}).routes).toBeUndefined();
+    expect(() => resolveNodeConfig({ ...minimal, route: ['n1=a:1'] }, {}, {})).toThrow(/route to itself/);
+    expect(() => resolveNodeConfig({ ...minimal, route: [`${'x'.repeat(300)}=a:1`] }, {}, {})).toThrow(
+      /bad peer id/,
+    );
+    expect(() =>
+      resolveNodeConfig({}, settingsFromJson(JSON.stringify({ ...minimal, routes: { n2: 7 } }), 'f'), {}),
+    ).toThrow(/route n2 must be "host:port"/);
   });
 
   it('takes flags over the config file, and the secret from the environment last', () => {

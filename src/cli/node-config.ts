@@ -7,6 +7,7 @@
  *     "raft": "10.0.0.1:7001",                  where this node listens for its peers
  *     "http": "10.0.0.1:8001",                  where it serves the HTTP API
  *     "peers": { "n2": { "raft": "10.0.0.2:7001", "http": "10.0.0.2:8001" }, ... },
+ *     "routes": { "n2": "192.168.0.2:7001" },    optional: dial n2's Raft port there, whatever the address book says
  *     "dataDir": "/var/lib/pureraft",           default ./.data/<id>
  *     "secret": "...",                          or the PURERAFT_SECRET environment variable
  *     "electionTimeout": 400,                   ms; the timeout is drawn from [it, 2 × it)
@@ -66,10 +67,13 @@ interface CommonSettings extends SnapshotSettings {
 export interface FlagSettings extends CommonSettings {
   /** `id=raftHost:raftPort,httpHost:httpPort` each. */
   readonly peer?: readonly string[];
+  /** `id=raftHost:raftPort` each. */
+  readonly route?: readonly string[];
 }
 
 export interface FileSettings extends CommonSettings {
   readonly peers?: Readonly<Record<string, { readonly raft: string; readonly http: string }>>;
+  readonly routes?: Readonly<Record<string, string>>;
 }
 
 /** `host:port` or `[v6 host]:port`. */
@@ -119,6 +123,27 @@ function peersOf(flags: FlagSettings, file: FileSettings): Record<NodeId, Member
   );
 }
 
+/** `id=raftHost:raftPort`. */
+export function parseRoute(text: string): [NodeId, Address] {
+  const match = /^([^=,]+)=([^,]+)$/.exec(text);
+  if (match === null)
+    throw new ConfigError(`a route must be id=raftHost:raftPort, got ${JSON.stringify(text)}`);
+  const [, id, raft] = match as unknown as [string, string, string];
+  return [id, parseAddress(raft, `the route to ${id}`)];
+}
+
+/** Routes from --route flags if any, else from the config file. */
+function routesOf(flags: FlagSettings, file: FileSettings): Record<NodeId, Address> {
+  if (flags.route !== undefined && flags.route.length > 0)
+    return Object.fromEntries(flags.route.map(parseRoute));
+  return Object.fromEntries(
+    Object.entries(file.routes ?? {}).map(([id, raft]: [string, unknown]) => {
+      if (typeof raft !== 'string') throw new ConfigError(`route ${id} must be "host:port"`);
+      return [id, parseAddress(raft, `the route to ${id}`)];
+    }),
+  );
+}
+
 function positive(value: number | undefined, what: string): number | undefined {
   if (value !== undefined && !(Number.isSafeInteger(value) && value > 0)) {
     throw new ConfigError(`${what} must be a positive integer (milliseconds), got ${JSON.stringify(value)}`);
@@ -141,6 +166,7 @@ export function settingsFromJson(text: string, source: string): FileSettings {
     raft: 'string',
     http: 'string',
     peers: 'object',
+    routes: 'object',
     dataDir: 'string',
     secret: 'string',
     electionTimeout: 'number',
@@ -198,7 +224,9 @@ export function resolveNodeConfig(
   if (openStatus && tokens === undefined) throw new ConfigError('--open-status goes with --tokens');
   const peers = peersOf(flags, file);
   if (id in peers) throw new ConfigError(`node ${id} lists itself as a peer`);
-  for (const peer of Object.keys(peers)) {
+  const routes = routesOf(flags, file);
+  if (id in routes) throw new ConfigError(`node ${id} has a route to itself`);
+  for (const peer of [...Object.keys(peers), ...Object.keys(routes)]) {
     const problem = checkNodeId(peer);
     if (problem !== undefined) throw new ConfigError(`bad peer id ${JSON.stringify(peer)}: ${problem}`);
   }
@@ -224,6 +252,7 @@ export function resolveNodeConfig(
     raft: parseAddress(raft, 'the raft address'),
     http: httpAddress,
     peers,
+    ...(Object.keys(routes).length > 0 && { routes }),
     dataDir: resolve(pick('dataDir') ?? `.data/${id}`),
     ...(tls === undefined ? { secret: secret! } : { tls }),
     electionTimeout: timeout,

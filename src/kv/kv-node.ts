@@ -46,6 +46,11 @@ export interface KvNodeConfig {
    */
   readonly peers: Readonly<Record<NodeId, Member>>;
   /**
+   * Where this node dials some members' Raft ports, over what the address book and `peers` say: for a node that
+   * reaches a member at another address than the one it listens on (NAT, a tunnel, a proxy; peer-sync.ts).
+   */
+  readonly routes?: Readonly<Record<NodeId, Address>>;
+  /**
    * The voters this node starts with when its log says nothing yet. Default: itself and its peers (a founding
    * member). A node joining a running cluster gives the cluster's voters at the time, which leave it out: it then
    * never campaigns until a configuration makes it a voter (CONTRACT.md, Widening 1).
@@ -188,7 +193,9 @@ export class KvNode {
       snapshots: this.storage.snapshots,
       id: config.id,
       listen: config.raft,
-      peers: Object.fromEntries(Object.entries(config.peers).map(([id, member]) => [id, member.raft])),
+      peers: Object.fromEntries(
+        Object.entries(config.peers).map(([id, member]) => [id, config.routes?.[id] ?? member.raft]),
+      ),
       ...(tls === undefined ? { secret: config.secret } : { tls }),
       codec,
       logger: log,
@@ -201,6 +208,7 @@ export class KvNode {
       this.transport,
       this.machine.addressBook,
       { ...cached, ...config.peers },
+      config.routes ?? {},
       log,
       (members) => this.#peerCache.save(members),
     );
@@ -412,15 +420,17 @@ export class KvNode {
       raft: formatAddress(this.config.raft),
       http: formatAddress(this.config.http),
       membership: status.membership,
-      // The other members of the configuration in force, where this node reaches them (null: no address yet).
+      // The other members of the configuration in force, where this node reaches them (null: no address yet):
+      // Raft at its route if it has one (peer-sync.ts).
       peers: membersOf(status.membership)
         .filter((id) => id !== status.id)
         .map((id) => {
-          const member = this.peerSync.addressOf(id);
+          const raft = this.peerSync.dialAddressOf(id);
+          const http = this.peerSync.addressOf(id)?.http;
           return {
             id,
-            raft: member === undefined ? null : formatAddress(member.raft),
-            http: member === undefined ? null : formatAddress(member.http),
+            raft: raft === undefined ? null : formatAddress(raft),
+            http: http === undefined ? null : formatAddress(http),
           };
         }),
     };

@@ -28,12 +28,22 @@ const m = (voters: NodeId[], learners: NodeId[] = [], outgoing?: NodeId[]): Memb
   ...(outgoing !== undefined && { outgoing }),
 });
 
-function setUp() {
+function setUp(routes: Record<NodeId, Address> = {}) {
   const directory = new Directory();
   const book = new AddressBook();
   const lines: string[] = [];
-  const sync = new PeerSync('a', directory, book, { b: at(7002), c: at(7003) }, (line) => lines.push(line));
-  return { directory, book, lines, sync };
+  const reachable: Map<NodeId, string>[] = [];
+  const sync = new PeerSync(
+    'a',
+    directory,
+    book,
+    { b: at(7002), c: at(7003) },
+    routes,
+    (line) => lines.push(line),
+    (members) =>
+      reachable.push(new Map([...members].map(([id, m]) => [id, `${m.raft.host}:${m.raft.port}`]))),
+  );
+  return { directory, book, lines, sync, reachable };
 }
 
 describe('PeerSync', () => {
@@ -70,5 +80,30 @@ describe('PeerSync', () => {
     expect(directory.members.sort()).toEqual(['b', 'c']);
     sync.membershipChanged({ current: two, committed: two });
     expect(directory.members).toEqual(['b']);
+  });
+
+  it('dials a member at its route whatever the book says, and keeps the book for everything else', () => {
+    const { directory, book, sync, reachable } = setUp({
+      b: { host: '127.0.0.1', port: 9002 },
+      e: { host: '127.0.0.1', port: 9005 },
+    });
+    const grown = m(['a', 'b', 'c'], ['d', 'e']);
+    book.record('b', { raft: '10.0.0.2:7002', http: '10.0.0.2:8002' });
+    book.record('d', { raft: '10.0.0.4:7004', http: '10.0.0.4:8004' });
+    sync.membershipChanged({ current: grown, committed: grown });
+    // b: the route over the book; c: its seed; d: the book; e: only a route, and no address known.
+    expect(Object.fromEntries(directory.peers)).toEqual({
+      b: '127.0.0.1:9002',
+      c: '127.0.0.1:7003',
+      d: '10.0.0.4:7004',
+      e: '127.0.0.1:9005',
+    });
+    expect(sync.addressOf('b')?.raft).toEqual({ host: '10.0.0.2', port: 7002 });
+    // What peers.json keeps is where members listen, never a route.
+    expect(Object.fromEntries(reachable.at(-1)!)).toEqual({
+      b: '10.0.0.2:7002',
+      c: '127.0.0.1:7003',
+      d: '10.0.0.4:7004',
+    });
   });
 });

@@ -4,6 +4,12 @@
  * book does not know yet. The transport takes connections only from the peers it has an address for, so this is
  * what lets a new member connect, and what cuts a removed one off.
  *
+ * A node's routes (`--route`) override where it dials a member's Raft port, whatever the book says: the book
+ * holds one address per member, the one it listens on, which is not where every node reaches it behind NAT, a
+ * tunnel or a proxy (the fault suite's nodes reach each other through a proxy per link). A route changes
+ * nothing else: the member's addresses as the cluster knows them (GET /cluster, the HTTP redirects, peers.json)
+ * stay the book's.
+ *
  * The members are those of the configuration in force (the last in the log, §6) and of the last committed one:
  * a member that an uncommitted configuration leaves out is still reached until that configuration is committed
  * here. Without that, followers that append a configuration removing the leader would cut the leader off
@@ -41,6 +47,8 @@ export class PeerSync {
     private readonly transport: PeerDirectory,
     private readonly book: AddressBook,
     private readonly seeds: Readonly<Record<NodeId, Member>>,
+    /** Where this node dials some members' Raft ports instead of their recorded address. */
+    private readonly routes: Readonly<Record<NodeId, Address>>,
     private readonly log: (line: string) => void,
     /** Hears, after each sync, the members this node can reach and where (for peer-cache.ts). */
     private readonly onReachable: (members: ReadonlyMap<NodeId, Member>) => void = () => {},
@@ -56,6 +64,11 @@ export class PeerSync {
       if (raft !== undefined && http !== undefined) return { raft, http };
     }
     return this.seeds[id];
+  }
+
+  /** Where this node connects to `id`'s Raft port: its route if it has one, else its address. */
+  dialAddressOf(id: NodeId): Address | undefined {
+    return this.routes[id] ?? this.addressOf(id)?.raft;
   }
 
   membershipChanged(change: MembershipChange): void {
@@ -77,14 +90,15 @@ export class PeerSync {
     }
     const reachable = new Map<NodeId, Member>();
     for (const id of wanted) {
-      const address = this.addressOf(id);
-      if (address !== undefined) {
+      const dial = this.dialAddressOf(id);
+      if (dial !== undefined) {
         // Addresses are checked before they are recorded, and ids by the codec; should one still be refused,
         // the member stays unreachable rather than the node stopping (this runs inside a transition).
         try {
-          this.transport.setPeer(id, address.raft);
+          this.transport.setPeer(id, dial);
           this.#reported.delete(id);
-          reachable.set(id, address);
+          const address = this.addressOf(id);
+          if (address !== undefined) reachable.set(id, address);
         } catch (error) {
           this.log(`cannot reach member ${id} at its address: ${(error as Error).message}`);
         }

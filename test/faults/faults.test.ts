@@ -1,13 +1,14 @@
 /**
  * The fault suite, short: every fault once on a real cluster behind the proxies (kill -9, SIGSTOP, partitions,
- * a bridge, one-way loss, a slow disk), with every end check; and proof that the checks bite, a deliberately
- * broken service caught in a bounded run. `pureraft torture` runs the long version.
+ * a bridge, one-way loss, a slow disk; a follower and the leader removed and added back, on both sizes), with
+ * every end check; and proof that the checks bite, a deliberately broken service caught in a bounded run.
+ * `pureraft torture` runs the long version.
  */
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { FaultName } from '../../src/check/torture/faults.js';
+import { describeFault, type FaultName } from '../../src/check/torture/faults.js';
 import { type RunOptions, type RunReport, tortureRun } from '../../src/check/torture/run.js';
 
 const seed = Number(process.env.FAULT_SEED ?? Date.now() % 2 ** 31);
@@ -21,7 +22,8 @@ function short(
 ): Promise<RunReport> {
   return tortureRun({
     nodes,
-    durationMs: 30_000,
+    // A bound: the run ends once each fault was injected and healed, in about half of it on a loaded machine.
+    durationMs: 60_000,
     faults,
     schedule: { quietMs: [200, 400], faultMs: [800, 1_200], maxFaults: faults.length },
     workload: { clients: 6, keys: 4 },
@@ -35,16 +37,22 @@ function short(
 const explain = (report: RunReport) =>
   `${report.checks.map((c) => `${c.ok ? 'ok' : 'FAILED'} ${c.name}: ${c.detail}`).join('\n')}\nevidence: ${report.folder}`;
 
+/** On both sizes: removing one of three voters and one of five leave quorums of different shapes. */
+const membershipFaults = ['remove-follower', 'remove-leader'] as const;
+
 describe('faults on a real cluster', () => {
   it.each([
-    [3, ['kill-leader', 'kill-follower', 'crash-all', 'pause-leader', 'pause-follower']],
-    [5, ['partition-halves', 'partition-leader', 'bridge', 'one-way', 'slow-disk']],
+    [3, ['kill-leader', 'kill-follower', 'crash-all', 'pause-leader', 'pause-follower', ...membershipFaults]],
+    [5, ['partition-halves', 'partition-leader', 'bridge', 'one-way', 'slow-disk', ...membershipFaults]],
   ] as const)(
     '%i nodes: %j, each once, healed: every check holds',
     async (nodes, faults) => {
       const report = await short(nodes, faults);
       expect(report.verdict, explain(report)).toBe('ok');
       expect(report.faults.map((f) => f.name).sort()).toEqual([...faults].sort());
+      // The membership faults say what adding the node back took; they never fail silently.
+      for (const fault of report.faults.filter((f) => membershipFaults.some((name) => name === f.name)))
+        expect(fault.healed, describeFault(fault)).toMatch(/^n\d a voter again/);
       expect(report.operations).toBeGreaterThan(100);
     },
     120_000,

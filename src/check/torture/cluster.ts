@@ -69,7 +69,8 @@ export class TortureCluster {
       http: { host: '127.0.0.1', port: ports[2 * i + 1]! },
     }));
     const mesh = await ProxyMesh.open(new Map(members.map((m) => [m.id, m.raft.port])));
-    // Each node reaches each peer through the proxy of that direction; it listens on its real port.
+    // Each node knows its peers at their real addresses (their --peer, what the address book records when a
+    // membership fault adds one back), and reaches each through the proxy of that direction (its --route).
     const configs = clusterConfigs(members, join(root, 'data'), {
       secret: 'torture secret',
       electionTimeout: [300, 600],
@@ -79,11 +80,10 @@ export class TortureCluster {
       // Snapshots every few hundred entries: nodes compact, and one that was down or cut off catches up by
       // snapshot, under the same faults as everything else.
       snapshotPolicy: TORTURE_SNAPSHOT_POLICY,
-      peers: Object.fromEntries(
-        Object.entries(config.peers).map(([peer, member]) => [
-          peer,
-          { ...member, raft: { host: '127.0.0.1', port: mesh.port(config.id, peer) } },
-        ]),
+      routes: Object.fromEntries(
+        ids
+          .filter((peer) => peer !== config.id)
+          .map((peer) => [peer, { host: '127.0.0.1', port: mesh.port(config.id, peer) }]),
       ),
     }));
     const cluster = new TortureCluster(root, configs, mesh);
@@ -94,6 +94,12 @@ export class TortureCluster {
 
   get ids(): string[] {
     return this.configs.map((config) => config.id);
+  }
+
+  /** Where node `id` really listens (its Raft port behind the proxies, its HTTP port): what a user would name. */
+  addresses(id: string): Pick<KvNodeConfig, 'raft' | 'http'> {
+    const { raft, http } = this.#config(id);
+    return { raft, http };
   }
 
   url(id: string): string {

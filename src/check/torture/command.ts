@@ -1,7 +1,7 @@
 /** `pureraft torture`: fault-injection runs on real local clusters, back to back, with a summary table. */
 import { resolve } from 'node:path';
 import { type CommandSpec, defineCommand, type Flag, type FlagValues, UsageError } from '../../cli/flags.js';
-import { FAULT_NAMES, type FaultName } from './faults.js';
+import { describeFault, FAULT_NAMES, type FaultName } from './faults.js';
 import { type RunReport, tortureRun } from './run.js';
 import { formatSummary } from './summary.js';
 
@@ -12,10 +12,12 @@ const spec = {
   details: `
 Starts a real cluster of node processes on 127.0.0.1 whose Raft links go through fault-injecting proxies,
 runs concurrent clients that record a history through the HTTP API, and injects faults on a schedule (kill -9
-and restart, SIGSTOP/SIGCONT, partitions, a bridge node, one-way loss, a slow disk), each healed after a few
-seconds. After each run it checks that the cluster serves again, the nodes converge, their traces replay, every
-acknowledged write was applied, and the history is linearizable. Runs follow each other for --minutes. A
-failed run keeps its history, faults, drawing, logs and traces in a folder under --out, which it prints.
+and restart, SIGSTOP/SIGCONT, partitions, a bridge node, one-way loss, a slow disk, a follower or the leader
+removed from the configuration through the admin API), each healed after a few seconds (a removed node is added
+back as a learner, then promoted). After each run it checks that the cluster serves again, every node is a
+voter again, the nodes converge, their traces replay, every acknowledged write was applied, and the history is
+linearizable. Runs follow each other for --minutes. A failed run keeps its history, faults, drawing, logs and
+traces in a folder under --out, which it prints.
 
 Faults: ${FAULT_NAMES.join(', ')}.`,
   positionals: 0,
@@ -103,6 +105,9 @@ async function run(
     const counts = new Map<string, number>();
     for (const fault of report.faults) counts.set(fault.name, (counts.get(fault.name) ?? 0) + 1);
     write(`  faults: ${[...counts].map(([name, n]) => `${name} ×${n}`).join(', ') || 'none'}`);
+    // Membership changes say what they took (retries, refusals), and any fault that could not be healed why.
+    for (const fault of report.faults)
+      if (fault.healed !== undefined || fault.failed !== undefined) write(`    ${describeFault(fault)}`);
     write(
       `run ${i + 1}: ${report.verdict}${report.folder === undefined ? '' : `: evidence in ${report.folder} (README.txt)`}`,
     );

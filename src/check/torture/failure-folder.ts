@@ -10,6 +10,7 @@ import { kvModel } from '../kv-model.js';
 import type { Model } from '../model.js';
 import { renderTimeline } from '../timeline.js';
 import type { TortureCluster } from './cluster.js';
+import { describeFault } from './faults.js';
 import type { RunReport } from './run.js';
 
 /** How much history around a failure the drawing keeps when the whole one would be too large to look at. */
@@ -74,7 +75,7 @@ export async function saveFailure(
     'Faults (seconds from the first operation):',
     ...report.faults.map(
       (f) =>
-        `  ${((f.start - origin) / 1000).toFixed(2)}–${f.end === undefined ? '…' : ((f.end - origin) / 1000).toFixed(2)}  ${f.detail}`,
+        `  ${((f.start - origin) / 1000).toFixed(2)}–${f.end === undefined ? '…' : ((f.end - origin) / 1000).toFixed(2)}  ${describeFault(f)}`,
     ),
     '',
     'Linearizability (times in ms from the first operation):',

@@ -1,10 +1,11 @@
 /**
  * The faults, each an injection that returns its own healing: kill -9 and restart, SIGSTOP and SIGCONT,
- * network partitions through the proxies (halves, a bridge node, one-way loss), and a slow disk. The schedule
- * alternates quiet spells and faults, records each fault's window for the timeline, and heals everything at
- * the end.
+ * network partitions through the proxies (halves, a bridge node, one-way loss), a slow disk, and membership
+ * changes (a follower or the leader removed, then added back: membership.ts). The schedule alternates quiet
+ * spells and faults, records each fault's window for the timeline, and heals everything at the end.
  */
 import { sleep, type TortureCluster } from './cluster.js';
+import { addBack, removeMember } from './membership.js';
 import type { Random } from './random.js';
 
 export const FAULT_NAMES = [
@@ -18,6 +19,8 @@ export const FAULT_NAMES = [
   'bridge',
   'one-way',
   'slow-disk',
+  'remove-follower',
+  'remove-leader',
 ] as const;
 
 export type FaultName = (typeof FAULT_NAMES)[number];
@@ -26,13 +29,24 @@ export type FaultName = (typeof FAULT_NAMES)[number];
 export interface FaultWindow {
   readonly name: FaultName;
   /** What exactly was done, e.g. "SIGSTOP n2 (leader)". */
-  readonly detail: string;
+  detail: string;
   readonly start: number;
   /** When it was healed (performance.now() times, like the history's). */
   end?: number;
+  /** What healing took, when there is more to say than that it was done (a membership change's retries). */
+  healed?: string;
+  /** Why the fault could not be injected or healed: the run fails (run.ts). */
+  failed?: string;
 }
 
-type Heal = () => Promise<void>;
+/** The fault as one line: what was done, then what healing took or why it failed. */
+export function describeFault(fault: FaultWindow): string {
+  const after = fault.failed === undefined ? fault.healed : `FAILED: ${fault.failed}`;
+  return after === undefined ? fault.detail : `${fault.detail} → ${after}`;
+}
+
+/** Undoes the fault; may tell what that took (`healed`), when there is more to say than that it was done. */
+type Heal = (tell: (healed: string) => void) => Promise<void>;
 
 interface Context {
   readonly cluster: TortureCluster;
@@ -79,6 +93,17 @@ const faults: Record<FaultName, (context: Context) => Promise<[string, Heal]>> =
     for (const [from, to] of links) cluster.mesh.set(from, to, true);
     return [`lose ${links.map(([from, to]) => `${from}→${to}`).join(' ')}`, async () => cluster.mesh.heal()];
   },
+  'remove-follower': async ({ cluster, random, others }) => {
+    const follower = random.pick(others);
+    // Half the time the follower is unreachable first, as a dead machine an operator removes would be: it
+    // misses its removal, and asks for votes (pre-votes) the members no longer take from it until it is back.
+    if (random.int(2) === 0) {
+      cluster.mesh.partition([[follower], cluster.ids.filter((id) => id !== follower)]);
+      return remove(cluster, follower, 'follower, cut off first');
+    }
+    return remove(cluster, follower, 'follower');
+  },
+  'remove-leader': async ({ cluster, leader }) => remove(cluster, leader, 'leader'),
   'slow-disk': async ({ cluster, random }) => {
     const delay = random.between(20, 150);
     const nodes = random.int(2) === 0 ? cluster.ids : [random.pick(cluster.ids)];
@@ -112,6 +137,21 @@ async function partition(cluster: TortureCluster, groups: string[][]): Promise<[
   return [`partition ${groups.map((g) => `{${g.join(' ')}}`).join(' ')}`, async () => cluster.mesh.heal()];
 }
 
+/**
+ * Out of the configuration through the admin API, its process and data left alone; healed: its links (if it
+ * was cut off), then back as a learner and a voter.
+ */
+async function remove(cluster: TortureCluster, id: string, role: string): Promise<[string, Heal]> {
+  const removal = await removeMember(cluster, id);
+  return [
+    `remove ${id} (${role}) from the configuration (${removal})`,
+    async (tell) => {
+      cluster.mesh.heal();
+      tell(`${id} a voter again (${await addBack(cluster, id)})`);
+    },
+  ];
+}
+
 export interface ScheduleOptions {
   readonly faults: readonly FaultName[];
   /** Quiet spell before each fault, ms: [min, max]. */
@@ -142,12 +182,19 @@ export async function runSchedule(
     const name = round.pop()!;
     const leader = (await cluster.leader()) ?? random.pick(cluster.ids);
     const others = cluster.ids.filter((id) => id !== leader);
-    const start = performance.now();
-    const [detail, heal] = await faults[name]({ cluster, random, leader, others });
-    const window: FaultWindow = { name, detail, start };
+    const window: FaultWindow = { name, detail: name, start: performance.now() };
     timeline.push(window);
-    await sleepUnless(random.between(...options.faultMs), until);
-    await heal();
+    try {
+      const [detail, heal] = await faults[name]({ cluster, random, leader, others });
+      window.detail = detail;
+      await sleepUnless(random.between(...options.faultMs), until);
+      await heal((healed) => {
+        window.healed = healed;
+      });
+    } catch (error) {
+      // A membership change that ran out of retries: told in the timeline, and the run fails on it.
+      window.failed = (error as Error).message;
+    }
     window.end = performance.now();
   }
 }

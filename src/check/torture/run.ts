@@ -7,6 +7,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Membership } from '../../core/index.js';
 import { type CheckResult, checkLinearizable } from '../check.js';
 import type { KvInput, KvOutput } from '../kv-model.js';
 import { kvModel } from '../kv-model.js';
@@ -59,6 +60,14 @@ export interface RunReport {
 
 const DEFAULT_SCHEDULE = { quietMs: [1_000, 3_000], faultMs: [2_000, 5_000] } as const;
 
+function wholeCluster(membership: Membership, ids: readonly string[]): boolean {
+  return (
+    membership.outgoing === undefined &&
+    membership.learners.length === 0 &&
+    [...membership.voters].sort().join() === [...ids].sort().join()
+  );
+}
+
 export async function tortureRun(options: RunOptions): Promise<RunReport> {
   const began = performance.now();
   const log = options.log ?? (() => {});
@@ -94,6 +103,14 @@ export async function tortureRun(options: RunOptions): Promise<RunReport> {
       () => performance.now() - origin > options.durationMs,
       timeline,
     );
+    const failed = timeline.filter((fault) => fault.failed !== undefined);
+    check(
+      'faults healed',
+      failed.length === 0,
+      failed.length === 0
+        ? `each of the ${timeline.length} faults was injected and healed`
+        : failed.map((fault) => `${fault.name}: ${fault.failed}`).join('; '),
+    );
     const healed = performance.now();
     const recoveryMs = options.recoveryMs ?? 15_000;
     const served = await poll(recoveryMs, async () =>
@@ -122,6 +139,17 @@ export async function tortureRun(options: RunOptions): Promise<RunReport> {
           ? `every node applied index ${converged.views[0]!.appliedIndex} and holds the same data`
           : 'the nodes applied the same index but hold different data',
     );
+    if (converged !== undefined) {
+      // Membership faults heal by adding the node back: the checks below must see the whole cluster again.
+      const partial = converged.views.filter((view) => !wholeCluster(view.membership, ids));
+      check(
+        'every node a voter',
+        partial.length === 0,
+        partial.length === 0
+          ? `every node has ${ids.join(' ')} as the voters`
+          : partial.map((view) => `${view.id} has ${JSON.stringify(view.membership)}`).join('; '),
+      );
+    }
     await cluster.stop();
     stopped = true;
     if (options.checkTraces !== false) {
