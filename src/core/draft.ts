@@ -18,21 +18,26 @@ export type StateDraft<C> = Omit<Draft<RaftState<C>>, 'log' | 'settings' | 'conf
 
 /**
  * What `produce(base, recipe)` gives, for a recipe that only assigns the state's own fields and never changes a
- * value they hold in place: a shallow copy with the changes, frozen (and what was assigned deep-frozen, as immer
- * does), or `base` itself when nothing changed. Without a draft, every read is a plain property read rather than
- * a proxy trap; it is kept for the events a replicating cluster handles most (raft.ts, `changesOnlyFields`).
- * A recipe that broke the rule would throw: every array and object a state holds is frozen.
+ * value they hold in place, made by hand: `copyByHand`, the recipe on the copy, then `finishByHand`. The result
+ * is a shallow copy with the changes, frozen (and what was assigned deep-frozen, as immer does), or `base`
+ * itself when nothing changed. Without a draft, every read is a plain property read rather than a proxy trap;
+ * raft.ts keeps this for the events a replicating cluster handles most (`changesOnlyFields`). A recipe that broke
+ * the rule would throw: every array and object a state holds is frozen.
  */
-export function produceByHand<C>(base: RaftState<C>, recipe: (s: StateDraft<C>) => void): RaftState<C> {
-  const copy = { ...base } as unknown as StateDraft<C>;
-  recipe(copy);
+export function copyByHand<C>(base: RaftState<C>): StateDraft<C> {
+  return { ...base } as unknown as StateDraft<C>;
+}
+
+export function finishByHand<C>(base: RaftState<C>, copy: StateDraft<C>): RaftState<C> {
+  const next = copy as unknown as RaftState<C>;
   let changed = false;
-  for (const key in copy) {
-    const value = copy[key as keyof StateDraft<C>];
-    if (value !== base[key as keyof RaftState<C>]) {
-      changed = true;
-      freeze(value, true);
-    }
+  for (const key in next) {
+    const value = next[key as keyof RaftState<C>];
+    if (value === base[key as keyof RaftState<C>]) continue;
+    changed = true;
+    // The state's only values immer would draft (and so freeze) are its arrays; the rest are primitives and
+    // the immutable classes (log, configurations, tracker, settings) that immer leaves alone.
+    if (Array.isArray(value)) freeze(value, true);
   }
-  return changed ? Object.freeze(copy as unknown as RaftState<C>) : base;
+  return changed ? Object.freeze(next) : base;
 }

@@ -62,38 +62,43 @@ export class Output<C> {
     for (const entry of entries) this.appended.push(entry);
   }
 
+  /** The effects in contract order, built into one array (this runs once per transition, on every transition). */
   effects(before: RaftState<C>, after: RaftState<C>): Effect<C>[] {
     const hardStateChanged = before.term !== after.term || before.votedFor !== after.votedFor;
-    const hardState: HardState | undefined = hardStateChanged
-      ? { term: after.term, votedFor: after.votedFor }
-      : undefined;
-    const persist = this.persistEffect(hardState);
-    const sends: Effect<C>[] = this.sends.map((message) => ({ type: 'send', message }));
-    const timers: Effect<C>[] = [...this.timers].map(([timer, delay]) =>
-      delay === null ? { type: 'cancelTimer', timer } : { type: 'setTimer', timer, delay },
+    const persist = this.persistEffect(
+      hardStateChanged ? { term: after.term, votedFor: after.votedFor } : undefined,
     );
-    const applies: Effect<C>[] = this.applies.length > 0 ? [{ type: 'apply', entries: this.applies }] : [];
-    const restore: Effect<C>[] =
-      this.restore !== undefined ? [{ type: 'restore', snapshot: this.restore }] : [];
     const leaderWritesInParallel =
       after.role === 'leader' &&
       !hardStateChanged &&
       this.truncateFrom === undefined &&
       this.snapshot === undefined;
-    const ordered = leaderWritesInParallel
-      ? [...sends, ...persist, ...restore]
-      : [...persist, ...restore, ...sends];
-    return [...ordered, ...timers, ...applies, ...this.reads];
+    const effects: Effect<C>[] = [];
+    if (!leaderWritesInParallel) this.pushStorage(effects, persist);
+    for (const message of this.sends) effects.push({ type: 'send', message });
+    if (leaderWritesInParallel) this.pushStorage(effects, persist);
+    for (const [timer, delay] of this.timers) {
+      effects.push(delay === null ? { type: 'cancelTimer', timer } : { type: 'setTimer', timer, delay });
+    }
+    if (this.applies.length > 0) effects.push({ type: 'apply', entries: this.applies });
+    for (const read of this.reads) effects.push(read);
+    return effects;
   }
 
-  private persistEffect(hardState: HardState | undefined): Effect<C>[] {
+  /** The persist, then the restore of the snapshot it stores. */
+  private pushStorage(effects: Effect<C>[], persist: Effect<C> | undefined): void {
+    if (persist !== undefined) effects.push(persist);
+    if (this.restore !== undefined) effects.push({ type: 'restore', snapshot: this.restore });
+  }
+
+  private persistEffect(hardState: HardState | undefined): Effect<C> | undefined {
     if (
       hardState === undefined &&
       this.snapshot === undefined &&
       this.truncateFrom === undefined &&
       this.appended.length === 0
     ) {
-      return [];
+      return undefined;
     }
     for (let i = 1; i < this.appended.length; i++) {
       invariant(
@@ -101,14 +106,12 @@ export class Output<C> {
         'persisted entries are contiguous',
       );
     }
-    return [
-      {
-        type: 'persist',
-        ...(hardState !== undefined && { hardState }),
-        ...(this.snapshot !== undefined && { snapshot: this.snapshot }),
-        ...(this.truncateFrom !== undefined && { truncateFrom: this.truncateFrom }),
-        ...(this.appended.length > 0 && { entries: this.appended }),
-      },
-    ];
+    return {
+      type: 'persist',
+      ...(hardState !== undefined && { hardState }),
+      ...(this.snapshot !== undefined && { snapshot: this.snapshot }),
+      ...(this.truncateFrom !== undefined && { truncateFrom: this.truncateFrom }),
+      ...(this.appended.length > 0 && { entries: this.appended }),
+    };
   }
 }

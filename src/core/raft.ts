@@ -5,7 +5,7 @@
  * the state its role owns.
  */
 import { produce } from 'immer';
-import { produceByHand, type StateDraft } from './draft.js';
+import { copyByHand, finishByHand, type StateDraft } from './draft.js';
 import { ELECTION_TIMER, onPreVote, onRequestVote, resetElectionTimer, tally } from './election.js';
 import { onAppendEntries, onInstallSnapshot, replyAppend, replySnapshot } from './follower.js';
 import { invariant } from './invariant.js';
@@ -116,15 +116,17 @@ export function init<C>(config: Config, durable?: Durable<C>): Transition<C> {
     pendingReads: [],
   };
   // Contract 5: a crash loses all timers, so init arms what the node needs.
-  return transition(state, (s, out) => {
-    if (log.snapshot !== null) out.restore = log.snapshot;
-    resetElectionTimer(s, out);
-  });
+  return transition(state, start, undefined, false);
+}
+
+function start<C>(s: S<C>, _event: undefined, out: Output<C>): void {
+  if (s.log.snapshot !== null) out.restore = s.log.snapshot;
+  resetElectionTimer(s, out);
 }
 
 /** Feeds one event to the node; returns the next state and the effects to run, in order. */
 export function step<C>(state: RaftState<C>, event: Event<C>): Transition<C> {
-  return transition(state, (s, out) => dispatch(s, event, out), changesOnlyFields(event));
+  return transition(state, dispatch, event, changesOnlyFields(event));
 }
 
 /**
@@ -141,23 +143,37 @@ function changesOnlyFields<C>(event: Event<C>): boolean {
   );
 }
 
-function transition<C>(
+/** One transition: `handle` (module functions, not closures: a closure per step costs on the hottest path). */
+function transition<C, E>(
   state: RaftState<C>,
-  handle: (s: S<C>, out: Output<C>) => void,
-  byHand = false,
+  handle: (s: S<C>, event: E, out: Output<C>) => void,
+  event: E,
+  byHand: boolean,
 ): Transition<C> {
   const out = new Output<C>();
-  const recipe = (s: S<C>): void => {
-    handle(s, out);
-    if (s.role === 'leader') afterLeaderStep(s, out);
-    collectApplies(s, out);
-  };
-  const next = byHand
-    ? produceByHand(state, recipe)
-    : produce(state, (draft) => recipe(draft as unknown as S<C>));
+  let next: RaftState<C>;
+  if (byHand) {
+    const s = copyByHand(state);
+    runHandler(s, handle, event, out);
+    next = finishByHand(state, s);
+  } else {
+    next = produce(state, (draft) => runHandler(draft as unknown as S<C>, handle, event, out));
+  }
   next.progress.seal();
   checkInvariants(next);
   return [next, out.effects(state, next)];
+}
+
+/** The handler, then what follows every event: a leader's own duties, and the applies. */
+function runHandler<C, E>(
+  s: S<C>,
+  handle: (s: S<C>, event: E, out: Output<C>) => void,
+  event: E,
+  out: Output<C>,
+): void {
+  handle(s, event, out);
+  if (s.role === 'leader') afterLeaderStep(s, out);
+  collectApplies(s, out);
 }
 
 export function status(state: RaftState<unknown>): Status {
