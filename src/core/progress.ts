@@ -17,15 +17,19 @@ export class Tracker {
   readonly #records: Map<NodeId, P>;
   /** Only a copy made in the current transition may change; `seal` ends that. */
   #editable: boolean;
-  /** The records this copy owns: copied on their first edit (the others are shared with the original). */
-  readonly #owned = new Set<NodeId>();
+  /**
+   * The records of the tracker this copy was made from (never changed again): a record is this copy's own, free
+   * to change in place, once it differs from the original's (an identity test: cheaper than a set of owned ids).
+   */
+  #original: ReadonlyMap<NodeId, P>;
 
-  private constructor(records: Map<NodeId, P>, editable: boolean) {
+  private constructor(records: Map<NodeId, P>, editable: boolean, original: ReadonlyMap<NodeId, P>) {
     this.#records = records;
     this.#editable = editable;
+    this.#original = original;
   }
 
-  static readonly EMPTY = new Tracker(new Map(), false);
+  static readonly EMPTY = new Tracker(new Map(), false, new Map());
 
   get size(): number {
     return this.#records.size;
@@ -49,24 +53,23 @@ export class Tracker {
 
   /** A copy that this transition may change (itself, when it is such a copy already). */
   edited(): Tracker {
-    return this.#editable ? this : new Tracker(new Map(this.#records), true);
+    return this.#editable ? this : new Tracker(new Map(this.#records), true, this.#records);
   }
 
   /** Record of `id` to change in place (copied on its first edit); the tracker must be an `edited` copy. */
   edit(id: NodeId): P | undefined {
     invariant(this.#editable, 'progress changes only on a copy made in this transition');
     const shared = this.#records.get(id);
-    if (shared === undefined || this.#owned.has(id)) return shared;
+    if (shared === undefined || shared !== this.#original.get(id)) return shared;
     const own = { ...shared, inflight: [...shared.inflight] };
     this.#records.set(id, own);
-    this.#owned.add(id);
     return own;
   }
 
   set(id: NodeId, pr: P): void {
     invariant(this.#editable, 'progress changes only on a copy made in this transition');
+    invariant(pr !== this.#original.get(id), 'a record set is a new one');
     this.#records.set(id, pr);
-    this.#owned.add(id);
   }
 
   delete(id: NodeId): void {
@@ -77,7 +80,7 @@ export class Tracker {
   /** The transition is over: from now on this value never changes. */
   seal(): void {
     this.#editable = false;
-    this.#owned.clear();
+    this.#original = Tracker.EMPTY.#records;
   }
 
   toJSON(): Record<NodeId, Progress> {
