@@ -25,7 +25,27 @@ export type StateDraft<C> = Omit<Draft<RaftState<C>>, 'log' | 'settings' | 'conf
  * the rule would throw: every array and object a state holds is frozen.
  */
 export function copyByHand<C>(base: RaftState<C>): StateDraft<C> {
-  return { ...base } as unknown as StateDraft<C>;
+  // Field by field rather than a spread: one object shape that V8 builds in place, measured faster (a field
+  // added to RaftState and left out here fails to compile).
+  const copy: RaftState<C> = {
+    settings: base.settings,
+    role: base.role,
+    term: base.term,
+    votedFor: base.votedFor,
+    leaderId: base.leaderId,
+    log: base.log,
+    configs: base.configs,
+    commitIndex: base.commitIndex,
+    appliedIndex: base.appliedIndex,
+    rng: base.rng,
+    votesGranted: base.votesGranted,
+    votesRefused: base.votesRefused,
+    progress: base.progress,
+    transferee: base.transferee,
+    round: base.round,
+    pendingReads: base.pendingReads,
+  };
+  return copy as unknown as StateDraft<C>;
 }
 
 export function finishByHand<C>(base: RaftState<C>, copy: StateDraft<C>): RaftState<C> {

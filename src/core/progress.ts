@@ -10,7 +10,8 @@
 import { invariant } from './invariant.js';
 import type { NodeId, Progress } from './types.js';
 
-type Mutable<T> = { -readonly [K in keyof T]: T[K] extends readonly (infer E)[] ? E[] : T[K] };
+/** A record this transition may change; its in-flight window is replaced, never changed in place. */
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 type P = Mutable<Progress>;
 
 export class Tracker {
@@ -61,7 +62,7 @@ export class Tracker {
     invariant(this.#editable, 'progress changes only on a copy made in this transition');
     const shared = this.#records.get(id);
     if (shared === undefined || shared !== this.#original.get(id)) return shared;
-    const own = { ...shared, inflight: [...shared.inflight] };
+    const own = { ...shared };
     this.#records.set(id, own);
     return own;
   }
@@ -144,7 +145,7 @@ export function recordSent(pr: P, lastSent: number): void {
     return;
   }
   invariant(lastSent >= pr.next, 'replicate sends carry entries');
-  pr.inflight.push(lastSent);
+  pr.inflight = [...pr.inflight, lastSent];
   pr.next = lastSent + 1;
 }
 
