@@ -15,37 +15,45 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 type P = Mutable<Progress>;
 
 export class Tracker {
-  readonly #records: Map<NodeId, P>;
+  /**
+   * The followers and their records, at the same positions. Arrays rather than a map: a cluster has a few
+   * members, and finding one among them by identity costs less than hashing its id, on every message. The ids
+   * change only when membership does, and then they are replaced (a copy shares them with its original).
+   */
+  #ids: readonly NodeId[];
+  #records: P[];
   /** Only a copy made in the current transition may change; `seal` ends that. */
   #editable: boolean;
   /**
-   * The records of the tracker this copy was made from (never changed again): a record is this copy's own, free
-   * to change in place, once it differs from the original's (an identity test: cheaper than a set of owned ids).
+   * The records of the tracker this copy was made from, at the same positions (never changed again): a record
+   * is this copy's own, free to change in place, once it differs from the original's.
    */
-  #original: ReadonlyMap<NodeId, P>;
+  #original: readonly P[];
 
-  private constructor(records: Map<NodeId, P>, editable: boolean, original: ReadonlyMap<NodeId, P>) {
+  private constructor(ids: readonly NodeId[], records: P[], editable: boolean, original: readonly P[]) {
+    this.#ids = ids;
     this.#records = records;
     this.#editable = editable;
     this.#original = original;
   }
 
-  static readonly EMPTY = new Tracker(new Map(), false, new Map());
+  static readonly EMPTY = new Tracker([], [], false, []);
 
   get size(): number {
-    return this.#records.size;
+    return this.#ids.length;
   }
 
   get(id: NodeId): P | undefined {
-    return this.#records.get(id);
+    const position = this.#ids.indexOf(id);
+    return position === -1 ? undefined : this.#records[position];
   }
 
-  ids(): IterableIterator<NodeId> {
-    return this.#records.keys();
+  ids(): readonly NodeId[] {
+    return this.#ids;
   }
 
-  values(): IterableIterator<Progress> {
-    return this.#records.values();
+  values(): readonly Progress[] {
+    return this.#records;
   }
 
   get editable(): boolean {
@@ -54,28 +62,38 @@ export class Tracker {
 
   /** A copy that this transition may change (itself, when it is such a copy already). */
   edited(): Tracker {
-    return this.#editable ? this : new Tracker(new Map(this.#records), true, this.#records);
+    return this.#editable ? this : new Tracker(this.#ids, [...this.#records], true, this.#records);
   }
 
   /** Record of `id` to change in place (copied on its first edit); the tracker must be an `edited` copy. */
   edit(id: NodeId): P | undefined {
     invariant(this.#editable, 'progress changes only on a copy made in this transition');
-    const shared = this.#records.get(id);
-    if (shared === undefined || shared !== this.#original.get(id)) return shared;
+    const position = this.#ids.indexOf(id);
+    if (position === -1) return undefined;
+    const shared = this.#records[position]!;
+    if (shared !== this.#original[position]) return shared;
     const own = { ...shared };
-    this.#records.set(id, own);
+    this.#records[position] = own;
     return own;
   }
 
-  set(id: NodeId, pr: P): void {
+  /** Adds a follower (membership changed, or a new leader); its record is new, so this copy's own. */
+  add(id: NodeId, pr: P): void {
     invariant(this.#editable, 'progress changes only on a copy made in this transition');
-    invariant(pr !== this.#original.get(id), 'a record set is a new one');
-    this.#records.set(id, pr);
+    invariant(!this.#ids.includes(id), () => `${id} is tracked already`);
+    this.#ids = [...this.#ids, id];
+    this.#records.push(pr);
   }
 
   delete(id: NodeId): void {
     invariant(this.#editable, 'progress changes only on a copy made in this transition');
-    this.#records.delete(id);
+    const position = this.#ids.indexOf(id);
+    if (position === -1) return;
+    const without = <T>(items: readonly T[]): T[] => items.filter((_, at) => at !== position);
+    this.#ids = without(this.#ids);
+    this.#records = without(this.#records);
+    // The positions after it moved: the original's must move with them, or a shared record would look owned.
+    this.#original = without(this.#original);
   }
 
   /** The transition is over: from now on this value never changes. */
@@ -85,7 +103,7 @@ export class Tracker {
   }
 
   toJSON(): Record<NodeId, Progress> {
-    return Object.fromEntries(this.#records);
+    return Object.fromEntries(this.#ids.map((id, position) => [id, this.#records[position]!]));
   }
 }
 
