@@ -50,14 +50,34 @@ export function copyByHand<C>(base: RaftState<C>): StateDraft<C> {
 
 export function finishByHand<C>(base: RaftState<C>, copy: StateDraft<C>): RaftState<C> {
   const next = copy as unknown as RaftState<C>;
-  let changed = false;
-  for (const key in next) {
-    const value = next[key as keyof RaftState<C>];
-    if (value === base[key as keyof RaftState<C>]) continue;
-    changed = true;
-    // The state's only values immer would draft (and so freeze) are its arrays; the rest are primitives and
-    // the immutable classes (log, configurations, tracker, settings) that immer leaves alone.
-    if (Array.isArray(value)) freeze(value, true);
-  }
+  // The state's only values immer would draft (and so freeze) are its arrays; the rest are primitives and the
+  // immutable classes (log, configurations, tracker, settings) that immer leaves alone.
+  const arraysChanged =
+    freezeIfNew(next.votesGranted, base.votesGranted) |
+    freezeIfNew(next.votesRefused, base.votesRefused) |
+    freezeIfNew(next.pendingReads, base.pendingReads);
+  // Field by field, like the copy (draft.test.ts checks that a change to any field is seen).
+  const changed =
+    arraysChanged !== 0 ||
+    next.role !== base.role ||
+    next.term !== base.term ||
+    next.votedFor !== base.votedFor ||
+    next.leaderId !== base.leaderId ||
+    next.log !== base.log ||
+    next.configs !== base.configs ||
+    next.commitIndex !== base.commitIndex ||
+    next.appliedIndex !== base.appliedIndex ||
+    next.rng !== base.rng ||
+    next.progress !== base.progress ||
+    next.transferee !== base.transferee ||
+    next.round !== base.round ||
+    next.settings !== base.settings;
   return changed ? Object.freeze(next) : base;
+}
+
+/** 1 (and the new array deep-frozen) if `array` replaced `before`, else 0. */
+function freezeIfNew(array: readonly unknown[], before: readonly unknown[]): number {
+  if (array === before) return 0;
+  freeze(array, true);
+  return 1;
 }
