@@ -16,10 +16,12 @@
 import { invariant } from './invariant.js';
 import type { Effect, Entry, HardState, Message, NodeId, RaftState, Snapshot } from './types.js';
 
+type TimerEffect = Extract<Effect<unknown>, { type: 'setTimer' | 'cancelTimer' }>;
+
 export class Output<C> {
   readonly sends: Message<C>[] = [];
-  /** Pending timers by name: a delay to arm, or null to cancel. The last word on a name wins. */
-  readonly timers = new Map<string, number | null>();
+  /** Timers to arm or cancel, one per name: the last word on a name wins (a transition sets one or two). */
+  readonly #timers: TimerEffect[] = [];
   truncateFrom: number | undefined;
   appended: Entry<C>[] = [];
   applies: readonly Entry<C>[] = [];
@@ -34,13 +36,18 @@ export class Output<C> {
   }
 
   setTimer(timer: string, delay: number): void {
-    this.timers.delete(timer);
-    this.timers.set(timer, delay);
+    this.#timer({ type: 'setTimer', timer, delay });
   }
 
   cancelTimer(timer: string): void {
-    this.timers.delete(timer);
-    this.timers.set(timer, null);
+    this.#timer({ type: 'cancelTimer', timer });
+  }
+
+  /** A list rather than a map: cheaper to make for the one or two timers of a transition (measured). */
+  #timer(effect: TimerEffect): void {
+    const earlier = this.#timers.findIndex((pending) => pending.timer === effect.timer);
+    if (earlier !== -1) this.#timers.splice(earlier, 1);
+    this.#timers.push(effect);
   }
 
   /** Records log writes for the persist effect; a truncation drops whatever this transition appended past it. */
@@ -77,9 +84,7 @@ export class Output<C> {
     if (!leaderWritesInParallel) this.pushStorage(effects, persist);
     for (const message of this.sends) effects.push({ type: 'send', message });
     if (leaderWritesInParallel) this.pushStorage(effects, persist);
-    for (const [timer, delay] of this.timers) {
-      effects.push(delay === null ? { type: 'cancelTimer', timer } : { type: 'setTimer', timer, delay });
-    }
+    for (const timer of this.#timers) effects.push(timer);
     if (this.applies.length > 0) effects.push({ type: 'apply', entries: this.applies });
     for (const read of this.reads) effects.push(read);
     return effects;
