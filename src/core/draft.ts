@@ -5,9 +5,10 @@ import type { Tracker } from './progress.js';
 import type { RaftState, Settings } from './types.js';
 
 /**
- * A RaftState as handlers see it inside `step`: an immer draft, except that the log, the configurations and
- * the settings and the progress tracker are immutable values that handlers replace whole (the log is a persistent structure immer never
- * proxies; see log.ts; the configurations change rarely, through membership.ts's pure functions).
+ * A RaftState as handlers see it inside `step`: an immer draft (or the copy made by hand below, for the events
+ * of steady replication), except that the log, the configurations, the settings and the progress tracker are
+ * immutable values that handlers replace whole (the log is a persistent structure immer never proxies; see
+ * log.ts; the configurations change rarely, through membership.ts's pure functions; the tracker, progress.ts).
  */
 export type StateDraft<C> = Omit<Draft<RaftState<C>>, 'log' | 'settings' | 'configs' | 'progress'> & {
   log: RaftLog<C>;
