@@ -69,6 +69,6 @@ export function syncProgress<C>(s: S<C>): void {
   const peers = peersOf(s);
   const tracker = trackerOf(s);
   for (const peer of peers)
-    if (tracker.get(peer) === undefined) tracker.set(peer, initialProgress(s.log.lastIndex));
+    if (tracker.get(peer) === undefined) tracker.add(peer, initialProgress(s.log.lastIndex));
   for (const peer of [...tracker.ids()]) if (!peers.includes(peer)) tracker.delete(peer);
 }

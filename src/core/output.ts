@@ -16,10 +16,12 @@
 import { invariant } from './invariant.js';
 import type { Effect, Entry, HardState, Message, NodeId, RaftState, Snapshot } from './types.js';
 
+type TimerEffect = Extract<Effect<unknown>, { type: 'setTimer' | 'cancelTimer' }>;
+
 export class Output<C> {
   readonly sends: Message<C>[] = [];
-  /** Pending timers by name: a delay to arm, or null to cancel. The last word on a name wins. */
-  readonly timers = new Map<string, number | null>();
+  /** Timers to arm or cancel, one per name: the last word on a name wins (a transition sets one or two). */
+  readonly #timers: TimerEffect[] = [];
   truncateFrom: number | undefined;
   appended: Entry<C>[] = [];
   applies: readonly Entry<C>[] = [];
@@ -34,13 +36,18 @@ export class Output<C> {
   }
 
   setTimer(timer: string, delay: number): void {
-    this.timers.delete(timer);
-    this.timers.set(timer, delay);
+    this.#timer({ type: 'setTimer', timer, delay });
   }
 
   cancelTimer(timer: string): void {
-    this.timers.delete(timer);
-    this.timers.set(timer, null);
+    this.#timer({ type: 'cancelTimer', timer });
+  }
+
+  /** A list rather than a map: cheaper to make for the one or two timers of a transition (measured). */
+  #timer(effect: TimerEffect): void {
+    const earlier = this.#timers.findIndex((pending) => pending.timer === effect.timer);
+    if (earlier !== -1) this.#timers.splice(earlier, 1);
+    this.#timers.push(effect);
   }
 
   /** Records log writes for the persist effect; a truncation drops whatever this transition appended past it. */
@@ -62,38 +69,41 @@ export class Output<C> {
     for (const entry of entries) this.appended.push(entry);
   }
 
+  /** The effects in contract order, built into one array (this runs once per transition, on every transition). */
   effects(before: RaftState<C>, after: RaftState<C>): Effect<C>[] {
     const hardStateChanged = before.term !== after.term || before.votedFor !== after.votedFor;
-    const hardState: HardState | undefined = hardStateChanged
-      ? { term: after.term, votedFor: after.votedFor }
-      : undefined;
-    const persist = this.persistEffect(hardState);
-    const sends: Effect<C>[] = this.sends.map((message) => ({ type: 'send', message }));
-    const timers: Effect<C>[] = [...this.timers].map(([timer, delay]) =>
-      delay === null ? { type: 'cancelTimer', timer } : { type: 'setTimer', timer, delay },
+    const persist = this.persistEffect(
+      hardStateChanged ? { term: after.term, votedFor: after.votedFor } : undefined,
     );
-    const applies: Effect<C>[] = this.applies.length > 0 ? [{ type: 'apply', entries: this.applies }] : [];
-    const restore: Effect<C>[] =
-      this.restore !== undefined ? [{ type: 'restore', snapshot: this.restore }] : [];
     const leaderWritesInParallel =
       after.role === 'leader' &&
       !hardStateChanged &&
       this.truncateFrom === undefined &&
       this.snapshot === undefined;
-    const ordered = leaderWritesInParallel
-      ? [...sends, ...persist, ...restore]
-      : [...persist, ...restore, ...sends];
-    return [...ordered, ...timers, ...applies, ...this.reads];
+    const effects: Effect<C>[] = [];
+    if (!leaderWritesInParallel) this.pushStorage(effects, persist);
+    for (const message of this.sends) effects.push({ type: 'send', message });
+    if (leaderWritesInParallel) this.pushStorage(effects, persist);
+    for (const timer of this.#timers) effects.push(timer);
+    if (this.applies.length > 0) effects.push({ type: 'apply', entries: this.applies });
+    for (const read of this.reads) effects.push(read);
+    return effects;
   }
 
-  private persistEffect(hardState: HardState | undefined): Effect<C>[] {
+  /** The persist, then the restore of the snapshot it stores. */
+  private pushStorage(effects: Effect<C>[], persist: Effect<C> | undefined): void {
+    if (persist !== undefined) effects.push(persist);
+    if (this.restore !== undefined) effects.push({ type: 'restore', snapshot: this.restore });
+  }
+
+  private persistEffect(hardState: HardState | undefined): Effect<C> | undefined {
     if (
       hardState === undefined &&
       this.snapshot === undefined &&
       this.truncateFrom === undefined &&
       this.appended.length === 0
     ) {
-      return [];
+      return undefined;
     }
     for (let i = 1; i < this.appended.length; i++) {
       invariant(
@@ -101,14 +111,12 @@ export class Output<C> {
         'persisted entries are contiguous',
       );
     }
-    return [
-      {
-        type: 'persist',
-        ...(hardState !== undefined && { hardState }),
-        ...(this.snapshot !== undefined && { snapshot: this.snapshot }),
-        ...(this.truncateFrom !== undefined && { truncateFrom: this.truncateFrom }),
-        ...(this.appended.length > 0 && { entries: this.appended }),
-      },
-    ];
+    return {
+      type: 'persist',
+      ...(hardState !== undefined && { hardState }),
+      ...(this.snapshot !== undefined && { snapshot: this.snapshot }),
+      ...(this.truncateFrom !== undefined && { truncateFrom: this.truncateFrom }),
+      ...(this.appended.length > 0 && { entries: this.appended }),
+    };
   }
 }

@@ -10,37 +10,50 @@
 import { invariant } from './invariant.js';
 import type { NodeId, Progress } from './types.js';
 
-type Mutable<T> = { -readonly [K in keyof T]: T[K] extends readonly (infer E)[] ? E[] : T[K] };
+/** A record this transition may change; its in-flight window is replaced, never changed in place. */
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 type P = Mutable<Progress>;
 
 export class Tracker {
-  readonly #records: Map<NodeId, P>;
+  /**
+   * The followers and their records, at the same positions. Arrays rather than a map: a cluster has a few
+   * members, and finding one among them by identity costs less than hashing its id, on every message. The ids
+   * change only when membership does, and then they are replaced (a copy shares them with its original).
+   */
+  #ids: readonly NodeId[];
+  #records: P[];
   /** Only a copy made in the current transition may change; `seal` ends that. */
   #editable: boolean;
-  /** The records this copy owns: copied on their first edit (the others are shared with the original). */
-  readonly #owned = new Set<NodeId>();
+  /**
+   * The records of the tracker this copy was made from, at the same positions (never changed again): a record
+   * is this copy's own, free to change in place, once it differs from the original's.
+   */
+  #original: readonly P[];
 
-  private constructor(records: Map<NodeId, P>, editable: boolean) {
+  private constructor(ids: readonly NodeId[], records: P[], editable: boolean, original: readonly P[]) {
+    this.#ids = ids;
     this.#records = records;
     this.#editable = editable;
+    this.#original = original;
   }
 
-  static readonly EMPTY = new Tracker(new Map(), false);
+  static readonly EMPTY = new Tracker([], [], false, []);
 
   get size(): number {
-    return this.#records.size;
+    return this.#ids.length;
   }
 
   get(id: NodeId): P | undefined {
-    return this.#records.get(id);
+    const position = this.#ids.indexOf(id);
+    return position === -1 ? undefined : this.#records[position];
   }
 
-  ids(): IterableIterator<NodeId> {
-    return this.#records.keys();
+  ids(): readonly NodeId[] {
+    return this.#ids;
   }
 
-  values(): IterableIterator<Progress> {
-    return this.#records.values();
+  values(): readonly Progress[] {
+    return this.#records;
   }
 
   get editable(): boolean {
@@ -49,40 +62,65 @@ export class Tracker {
 
   /** A copy that this transition may change (itself, when it is such a copy already). */
   edited(): Tracker {
-    return this.#editable ? this : new Tracker(new Map(this.#records), true);
+    return this.#editable ? this : new Tracker(this.#ids, [...this.#records], true, this.#records);
   }
 
   /** Record of `id` to change in place (copied on its first edit); the tracker must be an `edited` copy. */
   edit(id: NodeId): P | undefined {
     invariant(this.#editable, 'progress changes only on a copy made in this transition');
-    const shared = this.#records.get(id);
-    if (shared === undefined || this.#owned.has(id)) return shared;
-    const own = { ...shared, inflight: [...shared.inflight] };
-    this.#records.set(id, own);
-    this.#owned.add(id);
+    const position = this.#ids.indexOf(id);
+    if (position === -1) return undefined;
+    const shared = this.#records[position]!;
+    if (shared !== this.#original[position]) return shared;
+    const own = copyOf(shared);
+    this.#records[position] = own;
     return own;
   }
 
-  set(id: NodeId, pr: P): void {
+  /** Adds a follower (membership changed, or a new leader); its record is new, so this copy's own. */
+  add(id: NodeId, pr: P): void {
     invariant(this.#editable, 'progress changes only on a copy made in this transition');
-    this.#records.set(id, pr);
-    this.#owned.add(id);
+    invariant(!this.#ids.includes(id), () => `${id} is tracked already`);
+    this.#ids = [...this.#ids, id];
+    this.#records.push(pr);
   }
 
   delete(id: NodeId): void {
     invariant(this.#editable, 'progress changes only on a copy made in this transition');
-    this.#records.delete(id);
+    const position = this.#ids.indexOf(id);
+    if (position === -1) return;
+    const without = <T>(items: readonly T[]): T[] => items.filter((_, at) => at !== position);
+    this.#ids = without(this.#ids);
+    this.#records = without(this.#records);
+    // The positions after it moved: the original's must move with them, or a shared record would look owned.
+    this.#original = without(this.#original);
   }
 
   /** The transition is over: from now on this value never changes. */
   seal(): void {
     this.#editable = false;
-    this.#owned.clear();
+    this.#original = Tracker.EMPTY.#records;
   }
 
   toJSON(): Record<NodeId, Progress> {
-    return Object.fromEntries(this.#records);
+    return Object.fromEntries(this.#ids.map((id, position) => [id, this.#records[position]!]));
   }
+}
+
+/** Field by field rather than a spread: one shape, built in place (measured; a field left out fails to compile). */
+function copyOf(pr: Progress): P {
+  return {
+    state: pr.state,
+    match: pr.match,
+    next: pr.next,
+    probeSent: pr.probeSent,
+    inflight: pr.inflight,
+    matchAtLastHeartbeat: pr.matchAtLastHeartbeat,
+    heartbeatsWithoutProgress: pr.heartbeatsWithoutProgress,
+    recentActive: pr.recentActive,
+    ackedRound: pr.ackedRound,
+    matchRound: pr.matchRound,
+  };
 }
 
 /** A new leader knows nothing of a follower's log: probe from just past its own last entry (§5.3). */
@@ -141,7 +179,7 @@ export function recordSent(pr: P, lastSent: number): void {
     return;
   }
   invariant(lastSent >= pr.next, 'replicate sends carry entries');
-  pr.inflight.push(lastSent);
+  pr.inflight = [...pr.inflight, lastSent];
   pr.next = lastSent + 1;
 }
 

@@ -95,6 +95,8 @@ function recordRun(seed: number) {
         const before = snapshot(deepFreeze(state));
         const [next, effects] = step(state, deepFreeze(event));
         expect(snapshot(state), 'step mutated its state argument').toEqual(before);
+        // Immer's drafts and the hand-made copies of steady replication (draft.ts) alike hand out frozen states.
+        expect(Object.isFrozen(next), 'step returned a state that is not frozen').toBe(true);
         current.get(state.settings.id)!.steps.push({ event, state: snapshot(next), effects });
         return [next, effects];
       },

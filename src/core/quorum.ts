@@ -6,12 +6,22 @@ export function majority(voterCount: number): number {
 }
 
 /**
- * The highest index that a majority of voters hold: sort the match indices descending and take the one at
- * position majority - 1. A voter with no reported match counts as 0.
+ * The highest index that a majority of voters hold: the largest match that at least a majority of the matches
+ * reach (the one at position majority - 1 in descending order). A voter with no reported match counts as 0.
+ * A count per candidate rather than a sort: no comparator calls and no second array, on every leader step, for
+ * the few voters a cluster has.
  */
 export function committedIndex(voters: readonly NodeId[], matchOf: (voter: NodeId) => number): number {
-  const matches = voters.map(matchOf).sort((a, b) => b - a);
-  return matches[majority(voters.length) - 1] ?? 0;
+  const matches = voters.map(matchOf);
+  const needed = majority(voters.length);
+  let committed = 0;
+  for (const candidate of matches) {
+    if (candidate <= committed) continue;
+    let holding = 0;
+    for (const match of matches) if (match >= candidate) holding++;
+    if (holding >= needed) committed = candidate;
+  }
+  return committed;
 }
 
 export type VoteResult = 'won' | 'lost' | 'pending';

@@ -40,7 +40,7 @@ export function releaseReads<C>(s: S<C>, out: Output<C>): void {
     ready++;
   }
   if (ready === 0) return;
-  s.pendingReads.splice(0, ready);
+  s.pendingReads = s.pendingReads.slice(ready);
   // The reads that waited for the next round: start it now.
   if (s.pendingReads.length > 0 && s.pendingReads[0]!.round > s.round) startRound(s, out);
 }

@@ -1,6 +1,6 @@
 /**
  * The leader's side of log replication (§5.3, §5.4.2): what to send each follower, what its answers mean,
- * and when an entry is committed. Runs on immer drafts inside `step`.
+ * and when an entry is committed. Runs inside `step`, on the state as draft.ts describes it.
  */
 import type { StateDraft } from './draft.js';
 import { invariant } from './invariant.js';

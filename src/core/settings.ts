@@ -14,10 +14,21 @@ const textEncoder = new TextEncoder();
 
 /** The default `commandSize`: pure, and close enough to the bytes on the wire for flow control. */
 export function defaultCommandSize(command: unknown): number {
-  if (typeof command === 'string') return textEncoder.encode(command).length;
+  if (typeof command === 'string') return utf8Length(command);
   if (command instanceof Uint8Array) return command.byteLength;
   if (command === undefined) return 0;
   return textEncoder.encode(JSON.stringify(command) ?? '').length;
+}
+
+/**
+ * A string's length in UTF-8. Measured on every entry a leader sends: an ASCII string (the common command) is
+ * counted without encoding it, which allocates a buffer per entry.
+ */
+function utf8Length(text: string): number {
+  for (let i = 0; i < text.length; i++) {
+    if (text.charCodeAt(i) > 0x7f) return textEncoder.encode(text).length;
+  }
+  return text.length;
 }
 
 function positiveInteger(name: string, value: number): number {
