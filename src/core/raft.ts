@@ -23,7 +23,15 @@ import {
 } from './membership.js';
 import { Output } from './output.js';
 import { becomeProbe, Tracker } from './progress.js';
-import { failReads, onRead, releaseReads } from './reads.js';
+import {
+  endLease,
+  failReads,
+  LEASE_TIMER,
+  measureLease,
+  onLeaseTimeout,
+  onRead,
+  releaseReads,
+} from './reads.js';
 import {
   broadcastAppend,
   HEARTBEAT_TIMER,
@@ -114,6 +122,10 @@ export function init<C>(config: Config, durable?: Durable<C>): Transition<C> {
     transferee: null,
     round: 0,
     pendingReads: [],
+    leaseRound: 0,
+    leaseForfeited: false,
+    // It may have heard from a leader just before it went down: it keeps that leader's lease (reads.ts).
+    votesWithheld: settings.leaseReads,
   };
   // Contract 5: a crash loses all timers, so init arms what the node needs.
   return transition(state, (s, out) => {
@@ -186,7 +198,10 @@ function dispatch<C>(s: S<C>, event: Event<C>, out: Output<C>): void {
 function onTimeout<C>(s: S<C>, timer: string, out: Output<C>): void {
   // A timer of another role can fire after a role change (the runtime raced the cancel): ignore it.
   if (s.role === 'leader') {
-    if (timer === HEARTBEAT_TIMER) heartbeat(s, out);
+    if (timer === HEARTBEAT_TIMER) {
+      heartbeat(s, out);
+      measureLease(s, out);
+    } else if (timer === LEASE_TIMER) onLeaseTimeout(s, out);
     else if (timer === CHECK_QUORUM_TIMER) checkQuorum(s, out);
     else if (timer === TRANSFER_TIMER && s.transferee !== null) s.transferee = null;
   } else if (timer === ELECTION_TIMER) {
@@ -205,6 +220,7 @@ function campaign<C>(s: S<C>, out: Output<C>): void {
   // learns a configuration in which it votes. It no longer holds the silent leader's lease.
   if (s.role !== 'follower') becomeFollower(s, s.term, null, out);
   s.leaderId = null;
+  s.votesWithheld = false;
   resetElectionTimer(s, out);
 }
 
@@ -238,7 +254,7 @@ function appendAndReplicate<C>(s: S<C>, entry: Entry<C>, out: Output<C>): void {
 
 /** Is this node bound to a live leader, so that it ignores a request to elect another (thesis §4.2.3)? */
 function inLease<C>(s: S<C>, m: Message<C>): boolean {
-  if (s.leaderId === null) return false;
+  if (s.leaderId === null && !s.votesWithheld) return false;
   if (m.type === 'PreVote') return true;
   return m.type === 'RequestVote' && !m.transfer && s.settings.checkQuorum;
 }
@@ -321,6 +337,7 @@ function stepFollower<C>(s: S<C>, m: Message<C>, out: Output<C>): void {
 
 function heardFromLeader<C>(s: S<C>, leaderId: NodeId, out: Output<C>): void {
   s.leaderId = leaderId;
+  if (s.settings.leaseReads) s.votesWithheld = true;
   resetElectionTimer(s, out);
 }
 
@@ -398,6 +415,7 @@ function becomeFollower<C>(s: S<C>, term: number, leaderId: NodeId | null, out: 
     if (s.transferee !== null) out.cancelTimer(TRANSFER_TIMER);
     resetElectionTimer(s, out);
     failReads(s, out);
+    endLease(s, false, out);
   }
   s.role = 'follower';
   s.votesGranted = [];
@@ -412,6 +430,7 @@ function becomePreCandidate<C>(s: S<C>, out: Output<C>): void {
   invariant(s.role !== 'leader', 'a leader does not start elections');
   s.role = 'precandidate';
   s.leaderId = null;
+  s.votesWithheld = false;
   s.votesGranted = [];
   s.votesRefused = [];
   resetElectionTimer(s, out);
@@ -429,6 +448,7 @@ function becomeCandidate<C>(s: S<C>, transfer: boolean, out: Output<C>): void {
   s.term += 1;
   s.votedFor = s.settings.id;
   s.leaderId = null;
+  s.votesWithheld = false;
   s.votesGranted = [];
   s.votesRefused = [];
   resetElectionTimer(s, out);
@@ -464,6 +484,8 @@ function becomeLeader<C>(s: S<C>, out: Output<C>): void {
   s.transferee = null;
   s.round = 0;
   s.pendingReads = [];
+  s.leaseRound = 0;
+  s.leaseForfeited = false;
   syncProgress(s);
   out.cancelTimer(ELECTION_TIMER);
   out.setTimer(HEARTBEAT_TIMER, s.settings.heartbeatInterval);
@@ -498,6 +520,7 @@ function transferLeadership<C>(s: S<C>, to: NodeId, out: Output<C>): void {
   if (!isVoter(current(s.configs).membership, to) || s.progress.get(to) === undefined) return;
   s.transferee = to;
   out.setTimer(TRANSFER_TIMER, s.settings.electionTimeout[0]);
+  endLease(s, true, out);
   const pr = trackerOf(s).edit(to)!;
   if (pr.match === s.log.lastIndex) return sendTimeoutNow(s, to, out);
   // Catch the target up now rather than at the next heartbeat: appends in flight may have been lost, so send
@@ -564,9 +587,11 @@ function checkInvariants<C>(s: RaftState<C>): void {
     'a leader was elected by its own vote',
   );
   invariant(
-    s.role === 'leader' || (s.transferee === null && s.pendingReads.length === 0),
-    'only a leader transfers or reads',
+    s.role === 'leader' ||
+      (s.transferee === null && s.pendingReads.length === 0 && s.leaseRound === 0 && !s.leaseForfeited),
+    'only a leader transfers, reads or holds a lease',
   );
+  invariant(s.leaseRound <= s.round, 'a lease is measured from a round that started');
   for (const pr of s.progress.values()) {
     invariant(
       pr.match < pr.next && pr.next <= s.log.lastIndex + 1,
