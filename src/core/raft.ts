@@ -124,8 +124,9 @@ export function init<C>(config: Config, durable?: Durable<C>): Transition<C> {
     pendingReads: [],
     leaseRound: 0,
     leaseForfeited: false,
-    // It may have heard from a leader just before it went down: it keeps that leader's lease (reads.ts).
-    votesWithheld: settings.leaseReads,
+    // A node that went down in a term may have heard from a leader just before: it keeps that leader's lease
+    // (reads.ts). One that never left term 0 never heard from a leader.
+    votesWithheld: settings.leaseReads && (durable?.hardState.term ?? 0) > 0,
   };
   // Contract 5: a crash loses all timers, so init arms what the node needs.
   return transition(state, (s, out) => {
@@ -274,6 +275,9 @@ function receive<C>(s: S<C>, m: Message<C>, out: Output<C>): void {
     if (!preVoteTerm) becomeFollower(s, m.term, isFromLeader(m) ? m.from : null, out);
   } else if (m.term < s.term) {
     return answerStale(s, m, out);
+  } else if (s.leaderId === null && inLease(s, m)) {
+    // Lease reads: a node that reached this term without hearing from its leader still withholds its vote.
+    return;
   }
 
   switch (s.role) {
