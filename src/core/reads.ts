@@ -5,9 +5,11 @@
  * A leader answers a read once (1) it holds a committed entry of its own term, so its commit index is at least
  * that of any earlier leader, and (2) a majority has confirmed, after the read arrived, that it was still the
  * leader. Confirmation comes in rounds: every AppendEntries carries the leader's current round and every answer
- * echoes it, so a follower that answered round r heard from this leader after round r began. Reads are batched:
- * a read that arrives while a round started for earlier reads is in flight waits for the next one, and that one
- * round confirms every read that arrived before it.
+ * echoes it, so a follower that answered round r heard from this leader after round r began. A read starts a
+ * round of its own at once, so that it waits for one round trip, not for the rest of a round in flight and then
+ * another: up to MAX_READ_ROUNDS_IN_FLIGHT rounds started for reads are in flight at once (a service that gathers
+ * the reads arriving together into one `read`, as the KV service does, sends few). Past that bound a read waits
+ * for the next round, which starts as soon as the oldest confirms and serves every read that waited for it.
  *
  * Lease reads skip (2) while the leader holds a lease. The core has no clock, only timers, so the lease is
  * measured by one: when a round starts, the leader arms the lease timer (`leaseDuration`) and remembers the
@@ -38,17 +40,35 @@ type S<C> = StateDraft<C>;
 
 export const LEASE_TIMER = 'lease';
 
+/** Most confirmation rounds started for reads and not yet confirmed: a bound on the messages reads cost. */
+export const MAX_READ_ROUNDS_IN_FLIGHT = 4;
+
 export function onRead<C>(s: S<C>, id: string, out: Output<C>): void {
   if (s.role !== 'leader') return out.readFailed(id, s.leaderId);
   if (holdsLease(s)) return out.readReady(id, s.commitIndex);
   const last = s.pendingReads[s.pendingReads.length - 1];
-  if (last !== undefined && last.round >= s.round) {
-    // A round started for reads is in flight (or the next one is already due): this read rides the next one.
+  if (last !== undefined && (last.round > s.round || readRoundsInFlight(s) >= MAX_READ_ROUNDS_IN_FLIGHT)) {
+    // The next round is due already, or as many rounds as allowed are in flight: this read rides the next one.
     s.pendingReads.push({ id, round: s.round + 1 });
     return;
   }
   startRound(s, out);
   s.pendingReads.push({ id, round: s.round });
+}
+
+/**
+ * The distinct rounds, started already, that waiting reads wait for (reads wait in order of round). A heartbeat
+ * may start the round that reads were left to wait for, so this can reach one more than the bound.
+ */
+function readRoundsInFlight<C>(s: S<C>): number {
+  let rounds = 0;
+  let previous = 0;
+  for (const read of s.pendingReads) {
+    if (read.round > s.round) break;
+    if (read.round !== previous) rounds++;
+    previous = read.round;
+  }
+  return rounds;
 }
 
 /** The latest round a majority has answered (the leader answers its own rounds at once). */
@@ -75,8 +95,11 @@ export function releaseReads<C>(s: S<C>, out: Output<C>): void {
   }
   if (ready === 0) return;
   s.pendingReads.splice(0, ready);
-  // The reads that waited for the next round: start it now.
-  if (s.pendingReads.length > 0 && s.pendingReads[0]!.round > s.round) startRound(s, out);
+  // The reads left to wait for the next round: start it now, if the bound allows.
+  const last = s.pendingReads[s.pendingReads.length - 1];
+  if (last !== undefined && last.round > s.round && readRoundsInFlight(s) < MAX_READ_ROUNDS_IN_FLIGHT) {
+    startRound(s, out);
+  }
 }
 
 /** Leadership is lost (or never was): every waiting read fails, with the best hint of who leads. */
