@@ -65,6 +65,17 @@ describe('linearizable reads (ReadIndex)', () => {
   });
 });
 
+describe('linearizable reads with lease reads (thesis §6.4.1)', () => {
+  it('see every write acknowledged before them, on the leader and through a follower', async () => {
+    const { leader, followers } = await each.start(() => ({ leaseReads: true }));
+    for (let i = 0; i < 10; i++) {
+      expect((await call(leader, '/kv/k', { method: 'PUT', body: `v${i}` })).status).toBe(200);
+      expect((await call(leader, '/kv/k')).json.value).toBe(`v${i}`);
+      expect((await call(followers[i % 2]!, '/kv/k')).json.value).toBe(`v${i}`);
+    }
+  });
+});
+
 describe('the read index endpoint and read parameters', () => {
   it('answers a follower’s request for a read index only on the leader', async () => {
     const { leader, followers } = await started();
