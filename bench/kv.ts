@@ -16,7 +16,9 @@
  *
  * Then linearizable reads (GET, ReadIndex: a round of heartbeats confirms the leadership, no log entry, no
  * disk) of the keys just written, at 16 and 64 clients, on the leader and on a follower (which asks the leader
- * for each read index), beside the writes at the same number of clients. Run: npm run bench:kv
+ * for each read index), beside the writes at the same number of clients. Then the cluster is restarted with
+ * lease reads (thesis §6.4.1: the leader answers at once while its lease holds) and the same linearizable reads
+ * run again. Run: npm run bench:kv
  */
 import { closeSync, fdatasyncSync, openSync, writeSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -33,6 +35,8 @@ const CONCURRENCIES = [1, 16, 64, 256];
 const ONLY_PURERAFT = process.env.BENCH_ONLY === 'pureraft';
 /** BENCH_READS=off: the writes only. */
 const READS = process.env.BENCH_READS !== 'off';
+/** BENCH_LEASE=off: no lease-read phase (the cluster restarted with lease reads, after the other reads). */
+const LEASE = READS && process.env.BENCH_LEASE !== 'off';
 const READ_CONCURRENCIES = [16, 64];
 const VALUE = 'v'.repeat(100);
 
@@ -307,7 +311,14 @@ async function main(): Promise<void> {
     etcd = undefined;
     if (READS) {
       const now = await findLeader(nodes);
-      await readPhases(now, nodes.find((node) => node !== now)!, writeRates);
+      await readPhases(now, nodes.find((node) => node !== now)!, writeRates, false);
+    }
+    if (LEASE) {
+      await Promise.all(nodes.map((node) => node.kill('SIGTERM')));
+      nodes = configs.map((config) => new NodeProcess({ ...config, leaseReads: true }));
+      await Promise.all(nodes.map((node) => node.serving()));
+      const now = await findLeader(nodes);
+      await readPhases(now, nodes.find((node) => node !== now)!, writeRates, true);
     }
   } finally {
     await etcd?.stop();
@@ -321,22 +332,31 @@ async function main(): Promise<void> {
  * would be a 404, counted as an error): linearizable on the leader and on a follower (which asks the leader for
  * each read index), and, for reference, serializable on the leader (the local state at once: what a read costs
  * without ReadIndex, about the HTTP layer's own limit). Reads/s beside the writes/s of the same run, and how
- * many reads shared each ReadIndex request.
+ * many reads shared each ReadIndex request. `leases`: the cluster runs with lease reads: the linearizable
+ * reads only, labelled `lease` (the table's header is printed by the first call).
  */
 async function readPhases(
   leader: NodeProcess,
   follower: NodeProcess,
   writeRates: ReadonlyMap<number, WriteRow>,
+  leases: boolean,
 ): Promise<void> {
-  console.log(
-    '\nreads          at         clients    reads/s   p50 ms   p99 ms   errors   writes/s   reads ÷ writes   reads per ReadIndex',
-  );
-  const kinds = [
-    ['linearizable', 'leader', leader],
-    ['linearizable', 'follower', follower],
-    ['serializable', 'leader', leader],
-  ] as const;
-  for (const [consistency, name, node] of kinds) {
+  if (!leases) {
+    console.log(
+      '\nreads          at         clients    reads/s   p50 ms   p99 ms   errors   writes/s   reads ÷ writes   reads per ReadIndex',
+    );
+  }
+  const kinds = leases
+    ? ([
+        ['lease', 'linearizable', 'leader', leader],
+        ['lease', 'linearizable', 'follower', follower],
+      ] as const)
+    : ([
+        ['linearizable', 'linearizable', 'leader', leader],
+        ['linearizable', 'linearizable', 'follower', follower],
+        ['serializable', 'serializable', 'leader', leader],
+      ] as const);
+  for (const [label, consistency, name, node] of kinds) {
     for (const connections of READ_CONCURRENCIES) {
       const written = writeRates.get(connections)!;
       const requestsBefore = await counter(node.httpUrl, 'pureraft_kv_read_index_requests_total');
@@ -348,7 +368,7 @@ async function readPhases(
       const readsPerSecond = reads / result.duration;
       console.log(
         [
-          consistency.padEnd(14),
+          label.padEnd(14),
           name.padEnd(8),
           pad(connections, 9),
           pad(readsPerSecond.toFixed(0), 10),

@@ -14,7 +14,8 @@
  * - leaders get membership changes, transfers and reads amid all of it; reads go to any node too, and so
  *   reach deposed leaders that do not know it yet;
  * - pre-vote and check-quorum are each on in half the histories: on is the default, off makes elections
- *   wilder (and the pre-vote-off half is where a vote without the election restriction shows).
+ *   wilder (and the pre-vote-off half is where a vote without the election restriction shows); lease reads
+ *   are on in half of those with check-quorum, where the reads check that a lease never serves a stale value.
  */
 import fc from 'fast-check';
 import type { NodeId } from '../src/core/index.js';
@@ -24,23 +25,27 @@ import { type Action, type ChangeOp, nodeIds, type Scenario, type ScenarioConfig
 /** Long histories catch more per run; per millisecond, length hardly matters. Shrinking makes them short. */
 export const MAX_ACTIONS = 400;
 
-const configArbitrary: fc.Arbitrary<ScenarioConfig> = fc.record({
-  electionTimeout: fc.constant([300, 600] as const),
-  heartbeatInterval: fc.constant(100),
-  // Small batches let a follower's match stop short of the leader's no-op (Figure 8 needs that); 64 is the
-  // default. Shrinking favours the first.
-  maxEntriesPerAppend: fc.oneof(
-    { arbitrary: fc.constant(1), weight: 2 },
-    { arbitrary: fc.constant(2), weight: 1 },
-    { arbitrary: fc.constant(64), weight: 1 },
-  ),
-  maxInflightAppends: fc.constantFrom(1, 4),
-  // Long delays let timers fire while messages are on their way.
-  maxDelay: fc.constantFrom(30, 150),
-  seed: fc.nat(),
-  preVote: fc.boolean(),
-  checkQuorum: fc.boolean(),
-});
+const configArbitrary: fc.Arbitrary<ScenarioConfig> = fc
+  .record({
+    electionTimeout: fc.constant([300, 600] as const),
+    heartbeatInterval: fc.constant(100),
+    // Small batches let a follower's match stop short of the leader's no-op (Figure 8 needs that); 64 is the
+    // default. Shrinking favours the first.
+    maxEntriesPerAppend: fc.oneof(
+      { arbitrary: fc.constant(1), weight: 2 },
+      { arbitrary: fc.constant(2), weight: 1 },
+      { arbitrary: fc.constant(64), weight: 1 },
+    ),
+    maxInflightAppends: fc.constantFrom(1, 4),
+    // Long delays let timers fire while messages are on their way.
+    maxDelay: fc.constantFrom(30, 150),
+    seed: fc.nat(),
+    preVote: fc.boolean(),
+    checkQuorum: fc.boolean(),
+    leaseReads: fc.boolean(),
+  })
+  // Lease reads need check-quorum; with it they are on in half the histories.
+  .map((config) => ({ ...config, leaseReads: config.leaseReads && config.checkQuorum }));
 
 /** Mostly the next message to arrive (0, which shrinking also favours), else any: reordering. */
 const messagePosition = fc.oneof(

@@ -43,6 +43,7 @@ function counter(counts: Counts): ClusterObserver<Command> {
         if (effect.type === 'send' && effect.message.type === 'InstallSnapshot')
           count('InstallSnapshot sent');
         if (effect.type === 'readReady') count('reads ready');
+        if (effect.type === 'readReady' && event.type === 'read') count('reads ready at once (lease)');
         if (effect.type === 'readFailed') count('reads failed');
       }
     },

@@ -10,6 +10,9 @@ const MAX_DELIVERIES_PER_TICK = 10_000;
 
 const TIMERS = { election: ELECTION_TIMER, heartbeat: HEARTBEAT_TIMER } as const;
 
+/** Against livelock in `fireWhenDue`: an election timeout spans a few dozen timers of a small cluster. */
+const MAX_TICKS_TO_A_TIMER = 1_000;
+
 /** The live leader of the highest term, if any. */
 export function currentLeader(cluster: Cluster<Command>): NodeId | undefined {
   let leader: { id: NodeId; term: number } | undefined;
@@ -60,6 +63,25 @@ function tick(cluster: Cluster<Command>, crashAfter: number | undefined): void {
   }
 }
 
+/**
+ * A `fire` where timers keep time: time runs, as `tick`s, until the node's timer is due and fires, unless the
+ * node re-arms or cancels it first (a follower that hears from its leader).
+ */
+function fireWhenDue(
+  cluster: Cluster<Command>,
+  id: NodeId,
+  timer: string,
+  crashAfter: number | undefined,
+): void {
+  const at = cluster.node(id).timers.get(timer);
+  for (let ticks = 0; at !== undefined && ticks < MAX_TICKS_TO_A_TIMER; ticks++) {
+    const next = earliestTimer(cluster);
+    if (next === undefined || next.at > at) return;
+    tick(cluster, next.id === id && next.timer === timer ? crashAfter : undefined);
+    if (cluster.node(id).timers.get(timer) !== at) return;
+  }
+}
+
 function pick(cluster: Cluster<Command>, position: number): Envelope<Command> | undefined {
   const envelopes = cluster.inFlight;
   return envelopes.length === 0 ? undefined : envelopes[position % envelopes.length];
@@ -102,7 +124,11 @@ export function execute(world: World, action: Action, position: number): void {
     }
     case 'fire': {
       const id = resolve(cluster, action.node);
-      if (id !== undefined) cluster.fire(id, TIMERS[action.timer], action.crashAfter);
+      if (id === undefined) return;
+      if (world.timersKeepTime && action.timer === 'election') {
+        return fireWhenDue(cluster, id, TIMERS[action.timer], action.crashAfter);
+      }
+      cluster.fire(id, TIMERS[action.timer], action.crashAfter);
       return;
     }
     case 'tick':

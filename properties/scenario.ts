@@ -94,6 +94,11 @@ export interface ScenarioConfig {
   /** The core's defaults (true) when absent, as in traces written before they were drawn. */
   readonly preVote?: boolean;
   readonly checkQuorum?: boolean;
+  /**
+   * Lease reads (thesis §6.4.1), drawn only with check-quorum. They rest on timers keeping time, so in these
+   * histories a node's election timer never fires early: `fire` lets time run until it is due (execute.ts).
+   */
+  readonly leaseReads?: boolean;
 }
 
 export interface Scenario {

@@ -31,10 +31,13 @@ export class World {
   readonly #removed = new Set<NodeId>();
   readonly #size: number;
   readonly changes: Changes;
+  /** Timers keep time (no election timeout fires early): lease reads rest on it (scenario.ts). */
+  readonly timersKeepTime: boolean;
 
   constructor(scenario: Scenario, options: WorldOptions = {}) {
     this.#size = scenario.size;
     this.changes = options.changes ?? 'all';
+    this.timersKeepTime = scenario.config.leaseReads === true;
     const ids = nodeIds(scenario.size);
     this.checker = new SafetyChecker(ids);
     const observers = [options.observer, this.services, this.checker].filter((o) => o !== undefined);

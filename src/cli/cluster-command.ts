@@ -64,6 +64,11 @@ token (see \`pureraft node --help\`).`,
       description: 'Passed to every node. Default 400.',
     },
     heartbeat: { type: 'integer', placeholder: 'ms', description: 'Passed to every node. Default 100.' },
+    'lease-reads': {
+      type: 'boolean',
+      description:
+        'Lease reads on every node: the leader answers linearizable reads without a round while its lease holds.',
+    },
     'restart-after': {
       type: 'integer',
       placeholder: 'ms',
@@ -149,6 +154,7 @@ function configsFromFlags(flags: ClusterFlags, env: NodeJS.ProcessEnv, usage: st
       electionTimeout: [electionTimeout, 2 * electionTimeout] as const,
     }),
     ...(flags.heartbeat !== undefined && { heartbeatInterval: flags.heartbeat }),
+    ...(flags['lease-reads'] === true && { leaseReads: true }),
     ...(snapshotPolicy !== undefined && { snapshotPolicy }),
     ...(flags.tokens !== undefined && { tokensFile: resolve(flags.tokens) }),
     ...(flags['open-status'] === true && { openStatus: true }),

@@ -25,6 +25,11 @@ describe('nodeFlags', () => {
     expect(Object.fromEntries(given.map(parseRoute))).toEqual(routes);
   });
 
+  it('passes lease reads on as --lease-reads, and nothing when they are off', () => {
+    expect(nodeFlags({ ...config!, leaseReads: true })).toContain('--lease-reads');
+    expect(nodeFlags(config!)).not.toContain('--lease-reads');
+  });
+
   it('refuses any other range rather than silently changing it', () => {
     expect(() => nodeFlags({ ...config!, electionTimeout: [300, 400] })).toThrow(/\[300, 400\].*\[x, 2x\)/);
   });

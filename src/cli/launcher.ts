@@ -49,6 +49,7 @@ export function nodeFlags(config: KvNodeConfig): string[] {
     flags.push('--election-timeout', String(low));
   }
   if (config.heartbeatInterval !== undefined) flags.push('--heartbeat', String(config.heartbeatInterval));
+  if (config.leaseReads === true) flags.push('--lease-reads');
   if (config.tracePath !== undefined) flags.push('--trace', config.tracePath);
   flags.push(...snapshotPolicyFlags(config.snapshotPolicy));
   if (config.tls !== undefined)

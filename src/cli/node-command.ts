@@ -90,6 +90,11 @@ Example (a fourth machine joining):
       description: 'Election timeout, drawn from [ms, 2 ms). Default 400.',
     },
     heartbeat: { type: 'integer', placeholder: 'ms', description: 'Heartbeat interval. Default 100.' },
+    'lease-reads': {
+      type: 'boolean',
+      description:
+        'Lease reads: the leader answers linearizable reads without a round while its lease holds (every member must run with it; it assumes bounded clock drift, see the README).',
+    },
     trace: {
       type: 'string',
       placeholder: 'file',
@@ -141,6 +146,7 @@ async function run(flags: NodeFlags, _positionals: readonly string[], usage: str
         secret: flags.secret,
         electionTimeout: flags['election-timeout'],
         heartbeat: flags.heartbeat,
+        leaseReads: flags['lease-reads'],
         trace: flags.trace,
         ...snapshotSettingsOf(flags),
         tlsDir: flags['tls-dir'],

@@ -78,6 +78,14 @@ describe('node configuration', () => {
     expect(fromEnv).toMatchObject({ secret: 'from env', electionTimeout: [300, 600] });
   });
 
+  it('turns lease reads on from a flag or the config file; they are off by default', () => {
+    expect(resolveNodeConfig(minimal, {}, {})).not.toHaveProperty('leaseReads');
+    expect(resolveNodeConfig({ ...minimal, leaseReads: true }, {}, {})).toMatchObject({ leaseReads: true });
+    const file = settingsFromJson('{"leaseReads": true}', 'c.json');
+    expect(resolveNodeConfig(minimal, file, {})).toMatchObject({ leaseReads: true });
+    expect(() => settingsFromJson('{"leaseReads": "yes"}', 'c.json')).toThrow(/leaseReads/);
+  });
+
   it('names what is missing or wrong', () => {
     const cases: [object, RegExp][] = [
       [{ ...minimal, id: undefined }, /missing the node id/],
@@ -86,6 +94,7 @@ describe('node configuration', () => {
       [{ ...minimal, peer: ['n1=a:1,a:2'] }, /lists itself as a peer/],
       [{ ...minimal, heartbeat: 500 }, /must be below the election timeout/],
       [{ ...minimal, electionTimeout: 0 }, /positive integer/],
+      [{ ...minimal, leaseReads: true, electionTimeout: 100, heartbeat: 99 }, /lease reads need a lease/],
     ];
     for (const [flags, error] of cases) expect(() => resolveNodeConfig(flags, {}, {})).toThrow(error);
   });

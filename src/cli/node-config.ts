@@ -12,6 +12,7 @@
  *     "secret": "...",                          or the PURERAFT_SECRET environment variable
  *     "electionTimeout": 400,                   ms; the timeout is drawn from [it, 2 × it)
  *     "heartbeat": 100,                         ms
+ *     "leaseReads": false,                      lease reads (every member must agree; see the README)
  *     "trace": "/tmp/n1.trace",                 optional: record the run for `pureraft replay`
  *     "snapshotEntries": 10000,                 optional: the snapshot policy (snapshot-flags.ts)
  *     "snapshotBytes": 4194304,
@@ -24,7 +25,7 @@
  *   }
  */
 import { resolve } from 'node:path';
-import type { NodeId } from '../core/index.js';
+import { LEASE_CLOCK_DRIFT, leaseDurationOf, type NodeId } from '../core/index.js';
 import { checkNodeId } from '../effects/transport/index.js';
 import {
   type Address,
@@ -54,6 +55,7 @@ interface CommonSettings extends SnapshotSettings {
   readonly secret?: string;
   readonly electionTimeout?: number;
   readonly heartbeat?: number;
+  readonly leaseReads?: boolean;
   readonly trace?: string;
   readonly tlsDir?: string;
   readonly cert?: string;
@@ -171,6 +173,7 @@ export function settingsFromJson(text: string, source: string): FileSettings {
     secret: 'string',
     electionTimeout: 'number',
     heartbeat: 'number',
+    leaseReads: 'boolean',
     trace: 'string',
     snapshotEntries: 'number',
     snapshotBytes: 'number',
@@ -239,6 +242,12 @@ export function resolveNodeConfig(
       `the heartbeat interval (${heartbeat} ms) must be below the election timeout (${timeout[0]} ms)`,
     );
   }
+  const leaseReads = pick('leaseReads') === true;
+  if (leaseReads && !(leaseDurationOf(timeout[0], heartbeat) > 0)) {
+    throw new ConfigError(
+      `lease reads need a lease: the election timeout (${timeout[0]} ms) less ${100 * LEASE_CLOCK_DRIFT}% must exceed the heartbeat interval (${heartbeat} ms)`,
+    );
+  }
   const trace = pick('trace');
   const snapshotPolicy = snapshotPolicyIn({
     snapshotEntries: pick('snapshotEntries'),
@@ -257,6 +266,7 @@ export function resolveNodeConfig(
     ...(tls === undefined ? { secret: secret! } : { tls }),
     electionTimeout: timeout,
     heartbeatInterval: heartbeat,
+    ...(leaseReads && { leaseReads }),
     ...(trace !== undefined && { tracePath: resolve(trace) }),
     ...(snapshotPolicy !== undefined && { snapshotPolicy }),
     ...(tokens !== undefined && { tokensFile: resolve(tokens) }),

@@ -45,6 +45,9 @@ export function copyByHand<C>(base: RaftState<C>): StateDraft<C> {
     transferee: base.transferee,
     round: base.round,
     pendingReads: base.pendingReads,
+    leaseRound: base.leaseRound,
+    leaseForfeited: base.leaseForfeited,
+    votesWithheld: base.votesWithheld,
   };
   return copy as unknown as StateDraft<C>;
 }
@@ -72,6 +75,9 @@ export function finishByHand<C>(base: RaftState<C>, copy: StateDraft<C>): RaftSt
     next.progress !== base.progress ||
     next.transferee !== base.transferee ||
     next.round !== base.round ||
+    next.leaseRound !== base.leaseRound ||
+    next.leaseForfeited !== base.leaseForfeited ||
+    next.votesWithheld !== base.votesWithheld ||
     next.settings !== base.settings;
   return changed ? Object.freeze(next) : base;
 }

@@ -7,8 +7,9 @@ export type { LogPosition } from './log.js';
 export { isLearner, isVoter, whyChangeInvalid, whyMembershipMalformed } from './membership.js';
 export type { Transition } from './raft.js';
 export { CHECK_QUORUM_TIMER, ELECTION_TIMER, init, status, step, TRANSFER_TIMER } from './raft.js';
+export { LEASE_TIMER } from './reads.js';
 export { HEARTBEAT_TIMER } from './replication.js';
-export { DEFAULTS, defaultCommandSize } from './settings.js';
+export { DEFAULTS, defaultCommandSize, LEASE_CLOCK_DRIFT, leaseDurationOf } from './settings.js';
 export type * from './types.js';
 export { isWellFormed, whyMalformed } from './wellformed.js';
 

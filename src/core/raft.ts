@@ -23,7 +23,15 @@ import {
 } from './membership.js';
 import { Output } from './output.js';
 import { becomeProbe, Tracker } from './progress.js';
-import { failReads, onRead, releaseReads } from './reads.js';
+import {
+  endLease,
+  failReads,
+  LEASE_TIMER,
+  measureLease,
+  onLeaseTimeout,
+  onRead,
+  releaseReads,
+} from './reads.js';
 import {
   broadcastAppend,
   HEARTBEAT_TIMER,
@@ -114,6 +122,11 @@ export function init<C>(config: Config, durable?: Durable<C>): Transition<C> {
     transferee: null,
     round: 0,
     pendingReads: [],
+    leaseRound: 0,
+    leaseForfeited: false,
+    // A node that went down in a term may have heard from a leader just before: it keeps that leader's lease
+    // (reads.ts). One that never left term 0 never heard from a leader.
+    votesWithheld: settings.leaseReads && (durable?.hardState.term ?? 0) > 0,
   };
   // Contract 5: a crash loses all timers, so init arms what the node needs.
   return transition(state, start, undefined, false);
@@ -222,7 +235,10 @@ function dispatch<C>(s: S<C>, event: Event<C>, out: Output<C>): void {
 function onTimeout<C>(s: S<C>, timer: string, out: Output<C>): void {
   // A timer of another role can fire after a role change (the runtime raced the cancel): ignore it.
   if (s.role === 'leader') {
-    if (timer === HEARTBEAT_TIMER) heartbeat(s, out);
+    if (timer === HEARTBEAT_TIMER) {
+      heartbeat(s, out);
+      measureLease(s, out);
+    } else if (timer === LEASE_TIMER) onLeaseTimeout(s, out);
     else if (timer === CHECK_QUORUM_TIMER) checkQuorum(s, out);
     else if (timer === TRANSFER_TIMER && s.transferee !== null) s.transferee = null;
   } else if (timer === ELECTION_TIMER) {
@@ -241,6 +257,7 @@ function campaign<C>(s: S<C>, out: Output<C>): void {
   // learns a configuration in which it votes. It no longer holds the silent leader's lease.
   if (s.role !== 'follower') becomeFollower(s, s.term, null, out);
   s.leaderId = null;
+  s.votesWithheld = false;
   resetElectionTimer(s, out);
 }
 
@@ -274,7 +291,7 @@ function appendAndReplicate<C>(s: S<C>, entry: Entry<C>, out: Output<C>): void {
 
 /** Is this node bound to a live leader, so that it ignores a request to elect another (thesis §4.2.3)? */
 function inLease<C>(s: S<C>, m: Message<C>): boolean {
-  if (s.leaderId === null) return false;
+  if (s.leaderId === null && !s.votesWithheld) return false;
   if (m.type === 'PreVote') return true;
   return m.type === 'RequestVote' && !m.transfer && s.settings.checkQuorum;
 }
@@ -294,6 +311,9 @@ function receive<C>(s: S<C>, m: Message<C>, out: Output<C>): void {
     if (!preVoteTerm) becomeFollower(s, m.term, isFromLeader(m) ? m.from : null, out);
   } else if (m.term < s.term) {
     return answerStale(s, m, out);
+  } else if (s.leaderId === null && inLease(s, m)) {
+    // Lease reads: a node that reached this term without hearing from its leader still withholds its vote.
+    return;
   }
 
   switch (s.role) {
@@ -357,6 +377,7 @@ function stepFollower<C>(s: S<C>, m: Message<C>, out: Output<C>): void {
 
 function heardFromLeader<C>(s: S<C>, leaderId: NodeId, out: Output<C>): void {
   s.leaderId = leaderId;
+  if (s.settings.leaseReads) s.votesWithheld = true;
   resetElectionTimer(s, out);
 }
 
@@ -434,6 +455,7 @@ function becomeFollower<C>(s: S<C>, term: number, leaderId: NodeId | null, out: 
     if (s.transferee !== null) out.cancelTimer(TRANSFER_TIMER);
     resetElectionTimer(s, out);
     failReads(s, out);
+    endLease(s, false, out);
   }
   s.role = 'follower';
   s.votesGranted = [];
@@ -448,6 +470,7 @@ function becomePreCandidate<C>(s: S<C>, out: Output<C>): void {
   invariant(s.role !== 'leader', 'a leader does not start elections');
   s.role = 'precandidate';
   s.leaderId = null;
+  s.votesWithheld = false;
   s.votesGranted = [];
   s.votesRefused = [];
   resetElectionTimer(s, out);
@@ -465,6 +488,7 @@ function becomeCandidate<C>(s: S<C>, transfer: boolean, out: Output<C>): void {
   s.term += 1;
   s.votedFor = s.settings.id;
   s.leaderId = null;
+  s.votesWithheld = false;
   s.votesGranted = [];
   s.votesRefused = [];
   resetElectionTimer(s, out);
@@ -500,6 +524,8 @@ function becomeLeader<C>(s: S<C>, out: Output<C>): void {
   s.transferee = null;
   s.round = 0;
   s.pendingReads = [];
+  s.leaseRound = 0;
+  s.leaseForfeited = false;
   syncProgress(s);
   out.cancelTimer(ELECTION_TIMER);
   out.setTimer(HEARTBEAT_TIMER, s.settings.heartbeatInterval);
@@ -534,6 +560,7 @@ function transferLeadership<C>(s: S<C>, to: NodeId, out: Output<C>): void {
   if (!isVoter(current(s.configs).membership, to) || s.progress.get(to) === undefined) return;
   s.transferee = to;
   out.setTimer(TRANSFER_TIMER, s.settings.electionTimeout[0]);
+  endLease(s, true, out);
   const pr = trackerOf(s).edit(to)!;
   if (pr.match === s.log.lastIndex) return sendTimeoutNow(s, to, out);
   // Catch the target up now rather than at the next heartbeat: appends in flight may have been lost, so send
@@ -600,9 +627,11 @@ function checkInvariants<C>(s: RaftState<C>): void {
     'a leader was elected by its own vote',
   );
   invariant(
-    s.role === 'leader' || (s.transferee === null && s.pendingReads.length === 0),
-    'only a leader transfers or reads',
+    s.role === 'leader' ||
+      (s.transferee === null && s.pendingReads.length === 0 && s.leaseRound === 0 && !s.leaseForfeited),
+    'only a leader transfers, reads or holds a lease',
   );
+  invariant(s.leaseRound <= s.round, 'a lease is measured from a round that started');
   for (const pr of s.progress.values()) {
     invariant(
       pr.match < pr.next && pr.next <= s.log.lastIndex + 1,

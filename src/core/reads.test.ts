@@ -4,6 +4,7 @@ import { elect, follower, cluster as paperCluster, run, settle, THESIS } from '.
 import type { Cluster } from '../runtime/simulator/index.js';
 import type { Effect, Event } from './index.js';
 import { status } from './index.js';
+import { MAX_READ_ROUNDS_IN_FLIGHT } from './reads.js';
 
 const read = (id: string): Event<string> => ({ type: 'read', id });
 const answers = (effects: readonly Effect<string>[] | null) =>
@@ -46,16 +47,21 @@ describe('thesis §6.4 ReadIndex', () => {
     expect(status(made.node('a').state!).commitIndex).toBe(1);
   });
 
-  it('one round of confirmation answers every read that arrived before it', () => {
+  it('a read starts a round at once, up to MAX_READ_ROUNDS_IN_FLIGHT; past that, reads share the next round', () => {
     const made = cluster();
     elect(made, 'a');
-    const first = made.step('a', read('r1'))!;
-    const rounds = first.filter((e) => e.type === 'send').length;
-    expect(rounds).toBe(2);
-    // Reads that arrive while that round is in flight send nothing: they wait for the next round together.
-    expect(made.step('a', read('r2'))!.filter((e) => e.type === 'send')).toEqual([]);
-    expect(made.step('a', read('r3'))!.filter((e) => e.type === 'send')).toEqual([]);
-    expect(deliverAll(made).map((e) => e.type === 'readReady' && e.id)).toEqual(['r1', 'r2', 'r3']);
+    const sent = (id: string) => made.step('a', read(id))!.filter((e) => e.type === 'send').length;
+    // Each read sends a round of its own (one append per follower) while fewer than the bound are in flight.
+    for (let i = 1; i <= MAX_READ_ROUNDS_IN_FLIGHT; i++) expect(sent(`r${i}`)).toBe(2);
+    // Past the bound, reads send nothing: they wait for the next round together.
+    expect(sent('late1')).toBe(0);
+    expect(sent('late2')).toBe(0);
+    const answered = deliverAll(made).map((e) => e.type === 'readReady' && e.id);
+    expect(answered).toEqual([
+      ...Array.from({ length: MAX_READ_ROUNDS_IN_FLIGHT }, (_, i) => `r${i + 1}`),
+      'late1',
+      'late2',
+    ]);
   });
 
   it('a stale leader never confirms a read: it fails once the leader learns it was deposed', () => {

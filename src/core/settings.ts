@@ -8,7 +8,45 @@ export const DEFAULTS = {
   maxInflightAppends: 4,
   preVote: true,
   checkQuorum: true,
+  leaseReads: false,
 } as const;
+
+/**
+ * Lease reads: the most by which one node's timers may run fast or slow against another's, as a fraction
+ * (bounded drift, thesis §6.4.1). Monotonic clocks drift by parts per million; this leaves a wide margin.
+ */
+export const LEASE_CLOCK_DRIFT = 0.01;
+
+/**
+ * A leader's lease, from the start of the round that confirms it: shorter than the minimum election timeout
+ * as the slowest follower's clock may measure it, less one heartbeat interval for a timer that fires late
+ * and for the time between a timer's firing and the read the leader answers (reads.ts).
+ */
+export function leaseDurationOf(electionTimeoutMin: number, heartbeatInterval: number): number {
+  return electionTimeoutMin * (1 - LEASE_CLOCK_DRIFT) - heartbeatInterval;
+}
+
+/** Lease reads rest on check-quorum's leader stickiness, and need room for a lease. */
+function settleLeaseReads(
+  config: Config,
+  checkQuorum: boolean,
+  min: number,
+  heartbeatInterval: number,
+): number {
+  if (!flag('leaseReads', config.leaseReads ?? DEFAULTS.leaseReads)) return 0;
+  if (!checkQuorum) {
+    throw new TypeError(
+      'config.leaseReads needs config.checkQuorum: a lease holds only while followers that heard from the leader refuse to vote for another',
+    );
+  }
+  const duration = leaseDurationOf(min, heartbeatInterval);
+  if (!(duration > 0)) {
+    throw new RangeError(
+      `config.leaseReads needs a lease: electionTimeout's minimum × (1 − ${LEASE_CLOCK_DRIFT}) − heartbeatInterval must be positive, got ${min} × ${1 - LEASE_CLOCK_DRIFT} − ${heartbeatInterval}`,
+    );
+  }
+  return duration;
+}
 
 const textEncoder = new TextEncoder();
 
@@ -67,6 +105,8 @@ export function settle(config: Config): Settings {
     );
   }
   if (!Number.isFinite(config.seed)) throw new TypeError('config.seed must be a finite number');
+  const checkQuorum = flag('checkQuorum', config.checkQuorum ?? DEFAULTS.checkQuorum);
+  const leaseDuration = settleLeaseReads(config, checkQuorum, min, heartbeatInterval);
   const settings: Settings = {
     id,
     initialMembership,
@@ -86,7 +126,9 @@ export function settle(config: Config): Settings {
     ),
     commandSize: config.commandSize ?? defaultCommandSize,
     preVote: flag('preVote', config.preVote ?? DEFAULTS.preVote),
-    checkQuorum: flag('checkQuorum', config.checkQuorum ?? DEFAULTS.checkQuorum),
+    checkQuorum,
+    leaseReads: leaseDuration > 0,
+    leaseDuration,
   };
   return Object.freeze(Object.assign(new SettledConfig(), settings));
 }

@@ -43,6 +43,13 @@ export interface Config {
    * (except those a leadership transfer asked for). Default true.
    */
   readonly checkQuorum?: boolean;
+  /**
+   * Lease reads (thesis §6.4.1): a leader whose lease holds answers a read at once, without a round of
+   * confirmation. Sound only if every node runs with it (a node then withholds its vote for a whole election
+   * timeout after it hears from a leader, or restarts), with `checkQuorum`, and if timers keep the clock
+   * assumption written in reads.ts. Default false.
+   */
+  readonly leaseReads?: boolean;
 }
 
 /**
@@ -263,6 +270,9 @@ export interface Settings {
   readonly commandSize: (command: unknown) => number;
   readonly preVote: boolean;
   readonly checkQuorum: boolean;
+  readonly leaseReads: boolean;
+  /** How long a leader's lease lasts from the start of the round that confirms it (reads.ts); 0 when off. */
+  readonly leaseDuration: number;
 }
 
 /**
@@ -340,4 +350,17 @@ export interface RaftState<C> {
   readonly round: number;
   /** Leader: reads waiting for confirmation, in arrival order (so in order of round). */
   readonly pendingReads: readonly PendingRead[];
+  /**
+   * Leader, lease reads: the round whose start armed the pending lease timer, which the lease is measured from
+   * (reads.ts); 0 when no lease timer is pending.
+   */
+  readonly leaseRound: number;
+  /** Leader, lease reads: a transfer was asked for in this term, so no lease holds again in it (reads.ts). */
+  readonly leaseForfeited: boolean;
+  /**
+   * Lease reads (thesis §6.4.1): this node heard from a leader, or restarted, and its election timer has not
+   * fired since: it votes for no one else, except a transfer's candidate, so that the leader's lease holds.
+   * Unlike `leaderId`, a higher term from a message that names no leader does not clear it.
+   */
+  readonly votesWithheld: boolean;
 }

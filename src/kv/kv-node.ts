@@ -73,6 +73,11 @@ export interface KvNodeConfig {
   readonly electionTimeout?: readonly [number, number];
   /** Default 100 ms. */
   readonly heartbeatInterval?: number;
+  /**
+   * Lease reads (thesis §6.4.1, core/reads.ts): the leader answers linearizable reads without a round while its
+   * lease holds. Every member must run with it. Default false.
+   */
+  readonly leaseReads?: boolean;
   /** Records the run for `pureraft replay`. */
   readonly tracePath?: string;
   readonly limits?: RequestLimits;
@@ -219,6 +224,7 @@ export class KvNode {
         voters: config.initialVoters ?? [config.id, ...Object.keys(config.peers)],
         electionTimeout: config.electionTimeout ?? DEFAULT_ELECTION_TIMEOUT,
         heartbeatInterval: config.heartbeatInterval ?? DEFAULT_HEARTBEAT_INTERVAL,
+        ...(config.leaseReads === true && { leaseReads: true }),
         // Fresh per process: nodes restarted together must not draw the same election timeouts again.
         seed: randomInt(2 ** 31),
       },

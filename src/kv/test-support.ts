@@ -41,9 +41,11 @@ export function clusterPerTest() {
     current = undefined;
   });
   return {
-    /** Starts this test's cluster and waits for its leader. */
-    async start(): Promise<{ leader: KvNode; followers: KvNode[] }> {
-      current = await InProcessCluster.start();
+    /** Starts this test's cluster (`extra` adds to each node's config) and waits for its leader. */
+    async start(
+      extra?: (id: string) => Partial<KvNodeConfig>,
+    ): Promise<{ leader: KvNode; followers: KvNode[] }> {
+      current = await InProcessCluster.start(undefined, extra);
       return current.roles();
     },
     get cluster(): InProcessCluster {

@@ -6,12 +6,17 @@
 export interface Clock {
   /** Runs `callback` once after `delay` milliseconds; the returned function cancels it if it has not run. */
   schedule(delay: number, callback: () => void): () => void;
+  /** Milliseconds on a monotonic clock, to tell which timers are due (timers.ts, `takeOverdue`). */
+  readonly now: number;
 }
 
 export const realClock: Clock = {
   schedule(delay, callback) {
     const handle = setTimeout(callback, delay);
     return () => clearTimeout(handle);
+  },
+  get now() {
+    return performance.now();
   },
 };
 

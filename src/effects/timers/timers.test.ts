@@ -72,6 +72,19 @@ describe('Timers', () => {
     expect(timers.claim('election')).toBe(false);
   });
 
+  it('takes the timers that are due and not claimed, in deadline order; their queued firings go stale', () => {
+    const { clock, fired, timers } = manualTimers();
+    timers.set('lease', 20);
+    timers.set('heartbeat', 10);
+    timers.set('election', 30);
+    clock.advance(25);
+    expect(fired).toEqual(['heartbeat', 'lease']);
+    expect(timers.takeOverdue()).toEqual(['heartbeat', 'lease']);
+    expect(timers.claim('lease')).toBe(false);
+    expect(timers.pending()).toEqual(['election']);
+    expect(timers.takeOverdue()).toEqual([]);
+  });
+
   it('clear disarms everything', () => {
     const { clock, fired, timers } = manualTimers();
     timers.set('a', 10);

@@ -12,6 +12,8 @@ import type { Clock } from './clock.js';
 
 interface Armed {
   readonly cancel: () => void;
+  /** When it is due, on the clock's `now`. */
+  readonly at: number;
   fired: boolean;
 }
 
@@ -28,6 +30,7 @@ export class Timers {
     this.cancel(timer);
     const armed: Armed = {
       fired: false,
+      at: this.clock.now + delay,
       cancel: this.clock.schedule(delay, () => {
         armed.fired = true;
         this.onFire(timer);
@@ -47,6 +50,22 @@ export class Timers {
     if (armed === undefined || !armed.fired) return false;
     this.#timers.delete(timer);
     return true;
+  }
+
+  /**
+   * Disarms and returns, in deadline order, every timer that is due by the clock and not yet claimed, whether
+   * its callback ran or not (the event loop may be behind): a runtime that steps them at once keeps a due timer
+   * from being stepped after an event that came later (lease reads rest on it, core/reads.ts). A queued
+   * timeout of one of them is stale from now on: its claim fails.
+   */
+  takeOverdue(): string[] {
+    const now = this.clock.now;
+    const due = [...this.#timers].filter(([, armed]) => armed.at <= now).sort(([, a], [, b]) => a.at - b.at);
+    for (const [timer, armed] of due) {
+      armed.cancel();
+      this.#timers.delete(timer);
+    }
+    return due.map(([timer]) => timer);
   }
 
   /** Names of the timers armed and not yet fired. */

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { NodeId } from '../../core/index.js';
 import { NotLeaderError, RequestRefusedError, TransferFailedError } from './errors.js';
-import { during, TestCluster, type TestNode } from './test-support.js';
+import { configFor, during, TestCluster, type TestNode } from './test-support.js';
 
 const ids = ['a', 'b', 'c'];
 
@@ -71,6 +71,54 @@ describe('RaftNode.read (ReadIndex, thesis §6.4)', () => {
     cluster.network.isolate(leader.node.id);
     const read = during(cluster, leader.node.read(), 2_000);
     await expect(read).rejects.toBeInstanceOf(NotLeaderError);
+    await cluster.stop();
+  });
+});
+
+describe('RaftNode.read with lease reads (thesis §6.4.1)', () => {
+  /** A cluster with lease reads, whose clock can run ahead of its timers: an event loop that is behind. */
+  function leaseCluster() {
+    let behindMs = 0;
+    const cluster: TestCluster = new TestCluster(ids, (id) => ({
+      config: { ...configFor(id, ids, ids.indexOf(id) + 1), leaseReads: true },
+      clock: {
+        schedule: (delay, callback) => cluster.clock.schedule(delay, callback),
+        get now() {
+          return cluster.clock.now + behindMs;
+        },
+      },
+    }));
+    return { cluster, fallBehind: (ms: number) => (behindMs = ms) };
+  }
+
+  /** How the leader's core answered its latest read: at once (by lease), or by sending a round first. */
+  function lastReadAnswer(node: TestNode): 'lease' | 'round' {
+    const read = node.transitions.findLast((t) => t.event?.type === 'read')!;
+    return read.effects.some((e) => e.type === 'send') ? 'round' : 'lease';
+  }
+
+  it('answers on the leader by lease once a majority answered the round the lease is measured from', async () => {
+    const { cluster } = leaseCluster();
+    await cluster.start();
+    const leader = await cluster.leader();
+    await cluster.run(200);
+    const index = await during(cluster, leader.node.read());
+    expect(lastReadAnswer(leader)).toBe('lease');
+    expect(index).toBe(leader.node.status().commitIndex);
+    await cluster.stop();
+  });
+
+  it('steps a lease timer that fell due before the read, even when the event loop has not fired it yet', async () => {
+    const { cluster, fallBehind } = leaseCluster();
+    await cluster.start();
+    const leader = await cluster.leader();
+    await cluster.run(200);
+    fallBehind(1_000);
+    await during(cluster, leader.node.read());
+    expect(lastReadAnswer(leader)).toBe('round');
+    const stepped = leader.transitions.map((t) => t.event);
+    const read = stepped.findLastIndex((e) => e?.type === 'read');
+    expect(stepped.slice(0, read)).toContainEqual({ type: 'timeout', timer: 'lease' });
     await cluster.stop();
   });
 });

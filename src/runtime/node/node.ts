@@ -645,6 +645,16 @@ export class RaftNode<C, R> {
     }
     // A proposal that timed out while queued is not proposed: its client already gave up on it.
     if (proposal?.settled) return;
+    // Lease reads (core/reads.ts): a read is answered on the lease as the core holds it when the read is
+    // stepped, so a lease timer that fell due before then (its timeout still queued, or the event loop behind)
+    // is stepped first.
+    if (event.type === 'read' && this.#options.config.leaseReads === true) {
+      for (const timer of this.#timers.takeOverdue()) this.#step({ type: 'timeout', timer });
+    }
+    this.#step(event, proposal);
+  }
+
+  #step(event: Event<C>, proposal?: Proposal): void {
     const before = this.#state!;
     const [state, effects] = step(before, event);
     this.#state = state;

@@ -103,3 +103,48 @@ describe('thesis §6.4 reads on a leader cut off from the majority, on the simul
     }
   });
 });
+
+describe('thesis §6.4.1 lease reads on a leader cut off from the majority, on the simulator', () => {
+  it('serve by lease only until the majority could elect another leader: never the value it overwrote', () => {
+    for (const seed of SEEDS) {
+      const answers: { node: NodeId; answer: ReadAnswer; at: number }[] = [];
+      let overwrittenAt: number | undefined;
+      const sim = new Simulator<string>({
+        nodes: 5,
+        seed,
+        config: { leaseReads: true },
+        observer: {
+          read: (node: { id: NodeId }, answer: ReadAnswer) =>
+            answers.push({ node: node.id, answer, at: sim.now }),
+          applied: (_node: unknown, entries: readonly { command?: string }[]) => {
+            if (entries.some((entry) => entry.command === 'overwrite')) overwrittenAt ??= sim.now;
+          },
+        },
+      });
+      if (!sim.runUntil(() => leaderOf(sim) !== undefined, 10_000))
+        throw new Error(`seed ${seed}: no leader`);
+      sim.runFor(500);
+      const stale = leaderOf(sim)!;
+      sim.propose(stale, 'before');
+      sim.runFor(200);
+      const others = sim.ids.filter((id) => id !== stale);
+      sim.cluster.partition([[stale, others[0]!], others.slice(1)]);
+      const cut = sim.now;
+      // Reads keep arriving at the old leader while the majority elects a leader and overwrites the value.
+      for (let k = 0; k < 400; k++) {
+        sim.cluster.step(stale, { type: 'read', id: `r${k}` });
+        const leader = others.slice(1).find((id) => sim.node(id).state?.role === 'leader');
+        if (leader !== undefined && overwrittenAt === undefined) sim.propose(leader, 'overwrite');
+        sim.runFor(5);
+      }
+      expect(overwrittenAt, `seed ${seed}: the majority overwrites the value`).toBeDefined();
+      const served = answers.filter((a) => a.node === stale && a.at >= cut && a.answer.type === 'readReady');
+      // The lease was in use: reads were served after the cut, at once, each at the index of 'before'.
+      expect(served.length, `seed ${seed}: lease reads after the cut`).toBeGreaterThan(0);
+      // ... and the last of them before the majority could even elect a leader, let alone overwrite the value.
+      const last = Math.max(...served.map((a) => a.at));
+      expect(last, `seed ${seed}`).toBeLessThan(cut + MIN_ELECTION_TIMEOUT);
+      expect(last, `seed ${seed}`).toBeLessThan(overwrittenAt!);
+    }
+  });
+});

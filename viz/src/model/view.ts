@@ -76,7 +76,7 @@ export interface View {
 }
 
 /** Timers in a fixed order, so that each keeps its ring from frame to frame. */
-const TIMER_ORDER = ['election', 'heartbeat', 'checkQuorum', 'transfer'];
+const TIMER_ORDER = ['election', 'heartbeat', 'checkQuorum', 'transfer', 'lease'];
 const timerRank = (name: string): number => {
   const rank = TIMER_ORDER.indexOf(name);
   return rank === -1 ? TIMER_ORDER.length : rank;
