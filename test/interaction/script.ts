@@ -12,7 +12,7 @@
  *     <blank line>
  *
  * Commands (nodes are driven by hand: no clock runs, timers fire only when a script says so):
- *   cluster a b c [learners=d] [preVote=false] [checkQuorum=false]   new cluster of the real core
+ *   cluster a b c [learners=d] [preVote=false] [checkQuorum=false] [leaseReads=true]   new cluster of the real core
  *   add d                                  start a new, empty node (the cluster's voters as its config)
  *   fire a timer                           a timer of `a` fires (election, heartbeat, checkQuorum, transfer)
  *   propose a x | read a r1 | transfer a b | snapshot a data [index=N] | change a voters=a,b learners=c
@@ -184,6 +184,7 @@ export class ScriptRunner {
       learners: list(named.get('learners')),
       ...(named.has('preVote') && { preVote: named.get('preVote') === 'true' }),
       ...(named.has('checkQuorum') && { checkQuorum: named.get('checkQuorum') === 'true' }),
+      ...(named.has('leaseReads') && { leaseReads: named.get('leaseReads') === 'true' }),
     };
     const all = [...ids, ...list(named.get('learners'))];
     const recorded: { id: NodeId; effects: readonly Effect<Cmd>[] }[] = [];
