@@ -99,6 +99,12 @@ export class Tracker {
   /** The transition is over: from now on this value never changes. */
   seal(): void {
     this.#editable = false;
+    // The records this transition made its own are frozen with it, as immer freezes a state: a handler that
+    // changed a shared record in place would throw rather than change an earlier state.
+    for (let position = 0; position < this.#records.length; position++) {
+      const record = this.#records[position]!;
+      if (record !== this.#original[position]) Object.freeze(record);
+    }
     this.#original = Tracker.EMPTY.#records;
   }
 
