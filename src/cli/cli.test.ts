@@ -68,6 +68,22 @@ describe('pureraft', () => {
         ['node', '--id', 'n1', '--raft', '0.0.0.0:7001', '--http', '0.0.0.0:8001', '--secret', 's'],
         /--insecure/,
       ],
+      [
+        [
+          'node',
+          '--id',
+          'n1',
+          '--raft',
+          '127.0.0.1:1',
+          '--http',
+          '127.0.0.1:2',
+          '--secret',
+          's',
+          '--heap-growth',
+          '500',
+        ],
+        /--heap-growth must be from 0 to 400, got 500/,
+      ],
       [['certs', '--dir', '/tmp/x'], /missing --nodes/],
       [['certs', '--dir', '/tmp/x', '--nodes', 'a b'], /node id "a b": use letters/],
     ];
