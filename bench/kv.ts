@@ -137,6 +137,13 @@ function bounded(options: autocannon.Options, seconds: number): Promise<autocann
   });
 }
 
+interface PureraftPhase {
+  readonly row: WriteRow;
+  /** The leader's fsyncs during the phase. */
+  readonly syncs: number;
+  readonly seconds: number;
+}
+
 /** Writes of fresh keys `<keyPrefix>-0`, `-1`, ...; with the CPU seconds the cluster's processes spent meanwhile. */
 async function phase(target: WriteTarget, connections: number, seconds: number, keyPrefix: string) {
   let next = 0;
@@ -154,7 +161,7 @@ async function phase(target: WriteTarget, connections: number, seconds: number, 
     },
     seconds,
   );
-  return { result, cpuSeconds: clusterCpu(target.pids) - cpuBefore };
+  return { result, cpuSeconds: clusterCpu(target.pids) - cpuBefore, keyPrefix };
 }
 
 function clusterCpu(pids: readonly number[]): number {
@@ -192,6 +199,8 @@ function pad(value: string | number, width: number): string {
 
 interface WriteRow {
   readonly perSecond: number;
+  /** The phase wrote keys `<keyPrefix>-0` to `-<keys - 1>` (about: a failed write leaves a gap). */
+  readonly keyPrefix: string;
   readonly keys: number;
   readonly p50: number;
   readonly p99: number;
@@ -199,10 +208,11 @@ interface WriteRow {
   readonly cpuPerThousand: number;
 }
 
-function writeRow({ result, cpuSeconds }: Awaited<ReturnType<typeof phase>>): WriteRow {
+function writeRow({ result, cpuSeconds, keyPrefix }: Awaited<ReturnType<typeof phase>>): WriteRow {
   const writes = result['2xx'];
   return {
     perSecond: writes / result.duration,
+    keyPrefix,
     keys: writes,
     p50: result.latency.p50,
     p99: result.latency.p99,
@@ -258,15 +268,24 @@ async function main(): Promise<void> {
     const writeRates = new Map<number, WriteRow>();
     for (const [position, connections] of CONCURRENCIES.entries()) {
       // Alternate which system goes first, so that neither always meets a warmer (or a more tired) machine.
-      const runPureraft = async () => {
+      const runPureraft = async (attempt = 1): Promise<PureraftPhase> => {
         const now = await findLeader(nodes);
         if (now !== currentLeader)
           console.log(`  pureraft: the leader is now ${now.config.id} (an election)`);
         currentLeader = now;
         const syncsBefore = await leaderSyncs(now.httpUrl);
-        const measured = await phase(pureraft, connections, PHASE_SECONDS, `c${connections}`);
+        const prefix = `c${connections}${attempt === 1 ? '' : `-${attempt}`}`;
+        const measured = await phase(pureraft, connections, PHASE_SECONDS, prefix);
         const syncs = (await leaderSyncs(now.httpUrl)) - syncsBefore;
-        return { row: writeRow(measured), syncs, seconds: measured.result.duration };
+        const result = { row: writeRow(measured), syncs, seconds: measured.result.duration };
+        // An election mid-phase turns the rest of it into redirects from the old leader: say so, measure again.
+        if (result.row.failures > 0 && attempt < 2 && (await findLeader(nodes)) !== now) {
+          console.log(
+            `  pureraft: an election during the phase at ${connections} clients (${result.row.failures} failures; ${await roles(nodes)}): measured again`,
+          );
+          return runPureraft(attempt + 1);
+        }
+        return result;
       };
       const runEtcd = async () =>
         etcdTarget === undefined
@@ -361,7 +380,7 @@ async function readPhases(
       const written = writeRates.get(connections)!;
       const requestsBefore = await counter(node.httpUrl, 'pureraft_kv_read_index_requests_total');
       const keys = Math.max(1, written.keys);
-      const result = await readPhase(node.httpUrl, connections, consistency, `c${connections}`, keys);
+      const result = await readPhase(node.httpUrl, connections, consistency, written.keyPrefix, keys);
       const requests =
         (await counter(node.httpUrl, 'pureraft_kv_read_index_requests_total')) - requestsBefore;
       const reads = result['2xx'];

