@@ -4,10 +4,16 @@
  * without a leader for an election timeout.
  */
 import { readFile } from 'node:fs/promises';
-import { setFlagsFromString } from 'node:v8';
+import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { formatAddress, KvNode, type KvNodeConfig } from '../kv/index.js';
 import { TOKEN_ENV } from './admin-client.js';
 import { type CommandSpec, defineCommand, type Flag, type FlagValues, UsageError } from './flags.js';
+import {
+  DEFAULT_HEAP_GROWTH,
+  HEAP_CHECK_INTERVAL_MS,
+  HeapGrowthPolicy,
+  MAX_HEAP_GROWTH_PERCENT,
+} from './heap-growth.js';
 import { askToJoin, joiningConfig, learnCluster, readJoinRecord, writeJoinRecord } from './join.js';
 import {
   ConfigError,
@@ -17,18 +23,6 @@ import {
   settingsFromJson,
 } from './node-config.js';
 import { snapshotFlags, snapshotSettingsOf } from './snapshot-flags.js';
-
-/**
- * V8 lets the old generation grow, before its next full collection, by a factor it picks from its own speed
- * (up to 4× for a small heap, and about 1.5× for the few hundred MiB of a store of a million keys here). A node
- * is a long-lived process whose live heap is mostly the store, so that slack grows with the data: measured with
- * `npm run bench:growth`, the leader's heap held beyond its live heap went from 33 MiB at 10k keys to 101 MiB at
- * 1M. Capping the growth at 20% kept it at 50 MiB (1.52× → 1.25× for the memory beyond the store's) with no loss
- * of write throughput there; the price is a full collection every 20% of growth, which the concurrent marker
- * does mostly off the main thread.
- */
-const DEFAULT_HEAP_GROWTH_PERCENT = 20;
-const MAX_HEAP_GROWTH_PERCENT = 400;
 
 const spec = {
   name: 'node',
@@ -111,7 +105,7 @@ Example (a fourth machine joining):
     'heap-growth': {
       type: 'integer',
       placeholder: 'percent',
-      description: `How far V8 lets the heap grow past what a full collection left live before it collects again. Default ${DEFAULT_HEAP_GROWTH_PERCENT}; 0 leaves it to V8.`,
+      description: `Once the live heap passes ${DEFAULT_HEAP_GROWTH.capFromBytes / 2 ** 20} MiB, how far V8 lets it grow past what a full collection left live before the next. Default ${DEFAULT_HEAP_GROWTH.percent}; 0 leaves it to V8.`,
     },
     trace: {
       type: 'string',
@@ -186,13 +180,12 @@ async function run(flags: NodeFlags, _positionals: readonly string[], usage: str
     }
     throw error;
   }
-  const heapGrowth = flags['heap-growth'] ?? DEFAULT_HEAP_GROWTH_PERCENT;
+  const heapGrowth = flags['heap-growth'] ?? DEFAULT_HEAP_GROWTH.percent;
   if (heapGrowth < 0 || heapGrowth > MAX_HEAP_GROWTH_PERCENT)
     throw new UsageError(
       `--heap-growth must be from 0 to ${MAX_HEAP_GROWTH_PERCENT}, got ${heapGrowth}`,
       usage,
     );
-  if (heapGrowth > 0) setFlagsFromString(`--heap-growing-percent=${heapGrowth}`);
   const write = log(config.id);
   const joining = flags.join === undefined ? undefined : await joinPlan(config, flags.join, write);
   if (joining !== undefined) config = joining.config;
@@ -219,6 +212,14 @@ async function run(flags: NodeFlags, _positionals: readonly string[], usage: str
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));
   });
+  const heap = new HeapGrowthPolicy(
+    { ...DEFAULT_HEAP_GROWTH, percent: heapGrowth },
+    {
+      heapUsedBytes: () => getHeapStatistics().used_heap_size,
+      setGrowingPercent: (percent) => setFlagsFromString(`--heap-growing-percent=${percent}`),
+    },
+  );
+  setInterval(() => heap.check(), HEAP_CHECK_INTERVAL_MS).unref();
   const stoppable = { stop: () => kvNode.stop({ handOver: true }) };
   const code = await untilStopped(stoppable, config.id, died, signalled, write);
   // A dead node has closed everything it opened, so the process should end by itself; should anything still
