@@ -233,6 +233,7 @@ export class KvNode {
       stateMachine: this.machine,
       snapshotPolicy: config.snapshotPolicy ?? DEFAULT_KV_SNAPSHOT_POLICY,
       onMembershipChange: (membership) => this.peerSync.membershipChanged(membership),
+      logLeadership: log,
       // A follower's linearizable read asks the leader for the index over HTTP (read-forwarding.ts). A leader cut
       // off from the others fails reads within about two election timeouts (check-quorum), so wait no longer.
       forwardRead: (leaderId) => {

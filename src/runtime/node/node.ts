@@ -67,6 +67,7 @@ import {
 import type { LatencyRecorder } from './latency.js';
 import { LeadershipCounter, type LeadershipStats } from './leadership-stats.js';
 import { type Proposal, ProposalBook } from './proposals.js';
+import { RoleLog } from './role-log.js';
 import { type SnapshotPolicy, settlePolicy, snapshotDue } from './snapshot-policy.js';
 import { TraceWriter } from './trace.js';
 import { Waiters } from './waiters.js';
@@ -117,6 +118,8 @@ export interface RaftNodeOptions<C, R> {
    * itself needs its followers' acknowledgements to commit it). Must not throw.
    */
   readonly onMembershipChange?: (change: MembershipChange) => void;
+  /** Gets a line for each change of this node's role, term or known leader, and why (role-log.ts). */
+  readonly logLeadership?: (line: string) => void;
 }
 
 export interface MembershipChange {
@@ -196,6 +199,7 @@ export class RaftNode<C, R> {
   readonly #queue: Queued<C>[] = [];
   readonly #waiters: Waiters;
   readonly #leadership: LeadershipCounter;
+  readonly #roleLog: RoleLog | undefined;
   readonly #policy: ReturnType<typeof settlePolicy>;
   /** Reads stepped and waiting for the core's answer, by id. */
   readonly #reads = new Map<string, { resolve: (index: number) => void; reject: (error: Error) => void }>();
@@ -256,6 +260,7 @@ export class RaftNode<C, R> {
     });
     this.#waiters = new Waiters(this.#clock);
     this.#leadership = new LeadershipCounter(options.config.id);
+    this.#roleLog = options.logLeadership && new RoleLog(options.logLeadership);
     this.#policy = settlePolicy(options.snapshotPolicy);
     this.#proposals = new ProposalBook(
       this.#clock,
@@ -309,6 +314,7 @@ export class RaftNode<C, R> {
         this.#trace.start(config, durable, [state, effects]);
       }
       this.#state = state;
+      this.#roleLog?.observe(undefined, state);
       this.#options.onTransition?.(undefined, state, effects);
       this.#committedMembership = durable.snapshot?.meta.membership ?? {
         voters: config.voters,
@@ -660,6 +666,7 @@ export class RaftNode<C, R> {
     this.#state = state;
     this.#stats.transitions++;
     this.#leadership.observe(event, before, state);
+    this.#roleLog?.observe(event, state);
     this.#trace?.event(event, state, effects);
     this.#options.onTransition?.(event, state, effects);
     this.#noticeMembership();
@@ -890,6 +897,7 @@ export class RaftNode<C, R> {
     this.#unavailable = null;
     this.#phase = 'running';
     this.#reportStorage(null);
+    this.#roleLog?.observe(undefined, state);
     this.#options.onTransition?.(undefined, state, effects);
     this.#noticeMembership();
     this.#execute(effects);
