@@ -283,6 +283,10 @@ async function main(): Promise<void> {
           console.log(
             `  pureraft: an election during the phase at ${connections} clients (${result.row.failures} failures; ${await roles(nodes)}): measured again`,
           );
+          for (const node of nodes) {
+            const told = node.stderr.trimEnd().split('\n').slice(-4);
+            for (const line of told) console.log(`    ${node.config.id}: ${line}`);
+          }
           return runPureraft(attempt + 1);
         }
         return result;
