@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { InProcessCluster } from '../kv/test-support.js';
+import { localNodeArgs } from './test-support.js';
 
 function pureraft(...args: string[]) {
   const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
@@ -47,43 +48,14 @@ describe('pureraft', () => {
       [['member', 'grow'], /unknown action "grow"/],
       [['member', 'add', '--id', 'n4'], /"add" needs --raft/],
       [
-        [
-          'node',
-          '--id',
-          'n4',
-          '--raft',
-          '127.0.0.1:1',
-          '--http',
-          '127.0.0.1:2',
-          '--secret',
-          's',
-          '--join',
-          'http://127.0.0.1:3',
-          '--peer',
-          'n1=127.0.0.1:4,127.0.0.1:5',
-        ],
+        localNodeArgs('--join', 'http://127.0.0.1:3', '--peer', 'n2=127.0.0.1:4,127.0.0.1:5'),
         /--join learns the members from the cluster: leave out --peer/,
       ],
       [
         ['node', '--id', 'n1', '--raft', '0.0.0.0:7001', '--http', '0.0.0.0:8001', '--secret', 's'],
         /--insecure/,
       ],
-      [
-        [
-          'node',
-          '--id',
-          'n1',
-          '--raft',
-          '127.0.0.1:1',
-          '--http',
-          '127.0.0.1:2',
-          '--secret',
-          's',
-          '--heap-growth',
-          '500',
-        ],
-        /--heap-growth must be from 0 to 400, got 500/,
-      ],
+      [localNodeArgs('--heap-growth', '500'), /--heap-growth must be from 0 to 400, got 500/],
       [['certs', '--dir', '/tmp/x'], /missing --nodes/],
       [['certs', '--dir', '/tmp/x', '--nodes', 'a b'], /node id "a b": use letters/],
     ];

@@ -4,6 +4,7 @@ import type { KvNodeConfig } from '../kv/index.js';
 import { nodeFlags } from './launcher.js';
 import { ConfigError, resolveNodeConfig, settingsFromJson } from './node-config.js';
 import { SnapshotSettingsError, snapshotPolicyFlags, snapshotPolicyOf } from './snapshot-flags.js';
+import { localNodeArgs } from './test-support.js';
 
 const minimal = { id: 'n1', raft: '127.0.0.1:7001', http: '127.0.0.1:8001', secret: 's' };
 
@@ -61,22 +62,7 @@ describe('the snapshot policy on the command line', () => {
 
   it('answers a bad snapshot flag with a message, the usage and exit code 2', () => {
     const cases: [string[], RegExp][] = [
-      [
-        [
-          'node',
-          '--id',
-          'n1',
-          '--raft',
-          '127.0.0.1:1',
-          '--http',
-          '127.0.0.1:2',
-          '--secret',
-          's',
-          '--snapshot-entries',
-          '0',
-        ],
-        /--snapshot-entries .* must be a positive integer, got 0/,
-      ],
+      [localNodeArgs('--snapshot-entries', '0'), /--snapshot-entries .* must be a positive integer, got 0/],
       [['cluster', '--no-snapshots', '--snapshot-bytes', '4096'], /snapshots are off/],
       [['cluster', '--snapshot-bytes', '4MiB'], /--snapshot-bytes must be an integer, got "4MiB"/],
     ];
