@@ -18,8 +18,11 @@
  * disk) of the keys just written, at 16 and 64 clients, on the leader and on a follower (which asks the leader
  * for each read index), beside the writes at the same number of clients. Then the cluster is restarted with
  * lease reads (thesis §6.4.1: the leader answers at once while its lease holds) and the same linearizable reads
- * run again. Run: npm run bench:kv
+ * run again. Last, the same reads against a node:http server that answers every request at once with a 100-byte
+ * body, in a process of its own: the most requests/s any service on node:http reaches here with this load
+ * generator, so the reads' rows can be read against it. Run: npm run bench:kv
  */
+import { spawn } from 'node:child_process';
 import { closeSync, fdatasyncSync, openSync, writeSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -30,7 +33,8 @@ import { localClusterConfigs } from '../src/kv/test-support.js';
 import { cpuSeconds, ETCD_INSTALL_HINT, EtcdCluster, etcdPutBody, findEtcd } from './etcd.js';
 
 const PHASE_SECONDS = 5;
-const CONCURRENCIES = [1, 16, 64, 256];
+/** BENCH_CLIENTS=1,64: only these write rows (and the read rows among READ_CONCURRENCIES they leave). */
+const CONCURRENCIES = clientCounts(process.env.BENCH_CLIENTS) ?? [1, 16, 64, 256];
 /** BENCH_ONLY=pureraft: without etcd even when it is installed. */
 const ONLY_PURERAFT = process.env.BENCH_ONLY === 'pureraft';
 /** BENCH_READS=off: the writes only. */
@@ -39,6 +43,15 @@ const READS = process.env.BENCH_READS !== 'off';
 const LEASE = READS && process.env.BENCH_LEASE !== 'off';
 const READ_CONCURRENCIES = [16, 64];
 const VALUE = 'v'.repeat(100);
+
+function clientCounts(text: string | undefined): number[] | undefined {
+  if (text === undefined || text === '') return undefined;
+  const counts = text.split(',').map(Number);
+  if (!counts.every((n) => Number.isInteger(n) && n > 0)) {
+    throw new Error(`BENCH_CLIENTS: expected client counts separated by commas (e.g. 1,64), got ${text}`);
+  }
+  return counts;
+}
 
 /** Small write + fdatasync in a loop for `ms`: syncs per second this filesystem sustains for one writer. */
 function measureFsyncRate(dir: string, ms: number): number {
@@ -343,6 +356,11 @@ async function main(): Promise<void> {
       const now = await findLeader(nodes);
       await readPhases(now, nodes.find((node) => node !== now)!, writeRates, true);
     }
+    if (READS) {
+      await Promise.all(nodes.map((node) => node.kill('SIGTERM')));
+      nodes = [];
+      await noOpCeiling(writeRates);
+    }
   } finally {
     await etcd?.stop();
     await Promise.all(nodes.map((node) => node.kill('SIGTERM')));
@@ -380,30 +398,78 @@ async function readPhases(
         ['serializable', 'serializable', 'leader', leader],
       ] as const);
   for (const [label, consistency, name, node] of kinds) {
-    for (const connections of READ_CONCURRENCIES) {
+    for (const connections of READ_CONCURRENCIES.filter((count) => writeRates.has(count))) {
       const written = writeRates.get(connections)!;
       const requestsBefore = await counter(node.httpUrl, 'pureraft_kv_read_index_requests_total');
       const keys = Math.max(1, written.keys);
       const result = await readPhase(node.httpUrl, connections, consistency, written.keyPrefix, keys);
       const requests =
         (await counter(node.httpUrl, 'pureraft_kv_read_index_requests_total')) - requestsBefore;
-      const reads = result['2xx'];
-      const readsPerSecond = reads / result.duration;
-      console.log(
-        [
-          label.padEnd(14),
-          name.padEnd(8),
-          pad(connections, 9),
-          pad(readsPerSecond.toFixed(0), 10),
-          pad(result.latency.p50.toFixed(1), 8),
-          pad(result.latency.p99.toFixed(1), 8),
-          pad(result.non2xx + result.errors, 8),
-          pad(written.perSecond.toFixed(0), 10),
-          pad((readsPerSecond / written.perSecond).toFixed(1), 16),
-          pad(requests === 0 ? '-' : (reads / requests).toFixed(1), 21),
-        ].join(' '),
-      );
+      readRow(label, name, connections, result, written, requests);
     }
+  }
+}
+
+/** One row of the reads' table; `readIndexRequests` undefined where reads send none. */
+function readRow(
+  label: string,
+  at: string,
+  connections: number,
+  result: autocannon.Result,
+  written: WriteRow,
+  readIndexRequests: number | undefined,
+): void {
+  const reads = result['2xx'];
+  const readsPerSecond = reads / result.duration;
+  const perRequest =
+    readIndexRequests === undefined || readIndexRequests === 0 ? '-' : (reads / readIndexRequests).toFixed(1);
+  console.log(
+    [
+      label.padEnd(14),
+      at.padEnd(8),
+      pad(connections, 9),
+      pad(readsPerSecond.toFixed(0), 10),
+      pad(result.latency.p50.toFixed(1), 8),
+      pad(result.latency.p99.toFixed(1), 8),
+      pad(result.non2xx + result.errors, 8),
+      pad(written.perSecond.toFixed(0), 10),
+      pad((readsPerSecond / written.perSecond).toFixed(1), 16),
+      pad(perRequest, 21),
+    ].join(' '),
+  );
+}
+
+/**
+ * A node:http server in plain JavaScript (no loader, no service) that reads each request and answers it at once
+ * with a 100-byte body: the ceiling of the reads' rows. It prints its port, and ends with its parent's stdin.
+ */
+const NO_OP_SERVER = `
+const body = 'v'.repeat(100);
+const server = require('node:http').createServer((request, response) => {
+  request.resume();
+  response.setHeader('content-type', 'application/octet-stream');
+  response.end(body);
+});
+server.listen(0, '127.0.0.1', () => console.log(server.address().port));
+process.stdin.on('end', () => process.exit(0)).resume();
+`;
+
+/** The reads' clients against NO_OP_SERVER, printed as `no-op http` rows of the reads' table. */
+async function noOpCeiling(writeRates: ReadonlyMap<number, WriteRow>): Promise<void> {
+  const server = spawn(process.execPath, ['-e', NO_OP_SERVER], { stdio: ['pipe', 'pipe', 'inherit'] });
+  try {
+    const port = await new Promise<string>((resolvePort, reject) => {
+      server.once('error', reject);
+      server.once('exit', (code) => reject(new Error(`the no-op HTTP server exited (code ${code})`)));
+      server.stdout!.once('data', (chunk: Buffer) => resolvePort(chunk.toString().trim()));
+    });
+    for (const connections of READ_CONCURRENCIES.filter((count) => writeRates.has(count))) {
+      const written = writeRates.get(connections)!;
+      const result = await readPhase(`http://127.0.0.1:${port}`, connections, 'serializable', 'x', 1);
+      readRow('no-op http', '-', connections, result, written, undefined);
+    }
+  } finally {
+    server.kill();
   }
 }
 
