@@ -55,12 +55,12 @@ export function defaultCommandSize(command: unknown): number {
   if (typeof command === 'string') return utf8Length(command);
   if (command instanceof Uint8Array) return command.byteLength;
   if (command === undefined) return 0;
-  return textEncoder.encode(JSON.stringify(command) ?? '').length;
+  return utf8Length(JSON.stringify(command) ?? '');
 }
 
 /**
- * A string's length in UTF-8. Measured on every entry a leader sends: an ASCII string (the common command) is
- * counted without encoding it, which allocates a buffer per entry.
+ * A string's length in UTF-8. Measured on every entry a leader sends: an ASCII string (the common command, and
+ * the JSON of most structured ones) is counted without encoding it, which allocates a buffer per entry.
  */
 function utf8Length(text: string): number {
   for (let i = 0; i < text.length; i++) {

@@ -116,6 +116,15 @@ describe('the key-value HTTP API', () => {
       ['/status', { method: 'DELETE' }, 405, /not allowed/],
       ['/kv/k', { method: 'PUT', body: 'x'.repeat(64 * 1024 + 1) }, 413, /exceeds the limit/],
       ['/kv/k', { method: 'DELETE', body: 'unexpected' }, 413, /takes no body/],
+      // Chunked: no length to refuse it by, so the body itself is read and refused.
+      [
+        '/kv/k',
+        { method: 'DELETE', body: chunked('unexpected'), duplex: 'half' } as RequestInit,
+        413,
+        /takes no body/,
+      ],
+      // Under a third of the limit in UTF-16 units but over it in UTF-8 bytes: 342 × 3 bytes.
+      [`/kv/${encodeURIComponent('€'.repeat(342))}`, {}, 414, /key is 1026 bytes long/],
       ['/kv/k', { method: 'POST', body: '{not json' }, 400, /not valid JSON/],
       ['/kv/k', { method: 'POST', body: '[1]' }, 400, /JSON object/],
       [
@@ -133,6 +142,8 @@ describe('the key-value HTTP API', () => {
       expect({ path, status: response.status }).toEqual({ path, status });
       expect(response.json.error).toMatch(error);
     }
+    // One byte under the limit: the key is served (a 404: it was never written).
+    expect((await call(leader, `/kv/${encodeURIComponent(`${'€'.repeat(341)}x`)}`)).status).toBe(404);
     expect((await call(leader, '/kv/k', { method: 'PATCH' })).headers.get('allow')).toBe(
       'GET, PUT, DELETE, POST',
     );
@@ -185,3 +196,13 @@ describe('the key-value HTTP API', () => {
     expect(dump.json.appliedIndex).toBeGreaterThanOrEqual(appliedIndex);
   });
 });
+
+/** A request body sent in chunks, without a Content-Length. */
+function chunked(text: string): ReadableStream<Uint8Array> {
+  return new ReadableStream({
+    start(controller) {
+      controller.enqueue(new TextEncoder().encode(text));
+      controller.close();
+    },
+  });
+}

@@ -294,6 +294,8 @@ function send(response: ServerResponse, { status, body, headers = {} }: Reply): 
   response.end(text);
 }
 
+const NO_BODY = new Uint8Array(0);
+
 /** The request body, refused with 413 as soon as it is known to exceed `limit` bytes. */
 function readBody(request: IncomingMessage, limit: number): Promise<Uint8Array> {
   const tooLarge = () =>
@@ -303,6 +305,9 @@ function readBody(request: IncomingMessage, limit: number): Promise<Uint8Array> 
     );
   const declared = Number(request.headers['content-length'] ?? 0);
   if (declared > limit) return Promise.reject(tooLarge());
+  // Neither a length nor chunks: the request has no body (RFC 9112 §6.3), nothing to wait for. node:http
+  // discards the rest of an unread request itself once the response is sent.
+  if (declared === 0 && request.headers['transfer-encoding'] === undefined) return Promise.resolve(NO_BODY);
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
