@@ -1,16 +1,40 @@
 /**
- * The leadership log: a line for each change of role, term or leader, saying why (role-log.ts), and nothing
- * while the cluster runs steadily.
+ * The leadership log: a line for each change of role, term, vote or leader, saying why (role-log.ts), and
+ * nothing while the cluster runs steadily.
  */
 import { describe, expect, it } from 'vitest';
-import { TestCluster } from './test-support.js';
+import type { NodeId } from '../../core/index.js';
+import { configFor, TestCluster } from './test-support.js';
 
 const ids = ['a', 'b', 'c'];
 
-function loggingCluster() {
+function loggingCluster(options: { checkQuorum?: boolean; throwing?: boolean } = {}) {
   const lines = new Map<string, string[]>(ids.map((id) => [id, []]));
-  const cluster = new TestCluster(ids, (id) => ({ logLeadership: (line) => lines.get(id)!.push(line) }));
+  const cluster = new TestCluster(ids, (id) => ({
+    config: { ...configFor(id, ids, ids.indexOf(id) + 1), checkQuorum: options.checkQuorum ?? true },
+    logLeadership: (line) => {
+      lines.get(id)!.push(line);
+      if (options.throwing) throw new Error('the log is full');
+    },
+  }));
   return { cluster, lines };
+}
+
+/** Runs until a node other than `not` leads. */
+async function elsewhere(cluster: TestCluster, not: NodeId) {
+  for (let elapsed = 0; elapsed < 5_000; elapsed += 50) {
+    const found = [...cluster.nodes.values()].find(
+      ({ node }) => node.id !== not && node.status().role === 'leader',
+    );
+    if (found !== undefined) return found;
+    await cluster.run(50);
+  }
+  throw new Error(`no leader but ${not} within 5 s`);
+}
+
+/** The lines `id` wrote from the `from`th on. */
+function since(lines: Map<string, string[]>, id: NodeId, from: number): string[] {
+  return lines.get(id)!.slice(from);
 }
 
 describe('the leadership log', () => {
@@ -20,15 +44,22 @@ describe('the leadership log', () => {
     const leader = await cluster.leader();
     await cluster.run(200);
     const id = leader.node.id;
+    const others = ids.filter((o) => o !== id);
     const { term } = leader.node.status();
     expect(lines.get(id)).toEqual([
+      'started in term 0',
       `pre-vote for term ${term} (no leader heard for an election timeout)`,
       expect.stringMatching(
-        new RegExp(`^campaigning in term ${term} \\(PreVoteResponse from [bc] in term ${term}\\)$`),
+        new RegExp(
+          `^campaigning in term ${term} \\(pre-vote won, the last grant from (${others.join('|')})\\)$`,
+        ),
       ),
       `became leader in term ${term}`,
     ]);
-    for (const other of ids.filter((o) => o !== id)) {
+    for (const other of others) {
+      expect(lines.get(other)).toContain(
+        `term ${term}: voted for ${id} (RequestVote from ${id} in term ${term})`,
+      );
       expect(lines.get(other)!.at(-1)).toBe(`following ${id} in term ${term}`);
     }
     const before = ids.map((o) => lines.get(o)!.length);
@@ -45,8 +76,74 @@ describe('the leadership log', () => {
     cluster.network.isolate(leader.node.id);
     await cluster.run(1_000);
     expect(lines.get(leader.node.id)).toContain(
-      `stepped down in term ${term}: no majority heard within an election timeout (check-quorum)`,
+      `stepped down as leader of term ${term}: no majority heard within an election timeout (check-quorum)`,
     );
+    await cluster.stop();
+  });
+
+  it('says which term a deposed leader led, and whom it follows now (check-quorum off)', async () => {
+    const { cluster, lines } = loggingCluster({ checkQuorum: false });
+    await cluster.start();
+    const old = (await cluster.leader()).node;
+    const { term } = old.status();
+    const written = lines.get(old.id)!.length;
+    cluster.network.isolate(old.id);
+    await cluster.run(1_000);
+    const next = (await elsewhere(cluster, old.id)).node;
+    const newTerm = next.status().term;
+    expect(newTerm).toBeGreaterThan(term);
+    expect(since(lines, old.id, 0).at(-1)).toBe(`became leader in term ${term}`);
+    cluster.network.heal();
+    await cluster.run(300);
+    expect(since(lines, old.id, written)).toEqual([
+      `stepped down as leader of term ${term}: AppendEntries from ${next.id} in term ${newTerm}; following ${next.id} in term ${newTerm}`,
+    ]);
+    await cluster.stop();
+  });
+
+  it('names a leadership transfer on both sides (thesis §3.10)', async () => {
+    const { cluster, lines } = loggingCluster();
+    await cluster.start();
+    const old = (await cluster.leader()).node;
+    const { term } = old.status();
+    const target = ids.find((id) => id !== old.id)!;
+    const [oldFrom, targetFrom] = [lines.get(old.id)!.length, lines.get(target)!.length];
+    const transferred = old.transferLeadership(target);
+    await cluster.run(300);
+    await transferred;
+    const next = term + 1;
+    expect(since(lines, old.id, oldFrom)).toEqual([
+      `transferring leadership to ${target}`,
+      `stepped down as leader of term ${term}: leadership transferred to ${target} (RequestVote from ${target} in term ${next}, for a leadership transfer); now in term ${next}`,
+      `following ${target} in term ${next}`,
+    ]);
+    expect(since(lines, target, targetFrom)).toEqual([
+      `campaigning in term ${next} (leadership transfer: TimeoutNow from ${old.id})`,
+      `became leader in term ${next}`,
+    ]);
+    await cluster.stop();
+  });
+
+  it('says a restarted node started again with the term and vote it had', async () => {
+    const { cluster, lines } = loggingCluster();
+    await cluster.start();
+    const leader = (await cluster.leader()).node;
+    const { term } = leader.status();
+    const follower = ids.find((id) => id !== leader.id)!;
+    const { votedFor } = (await cluster.restart(follower)).node.status();
+    await cluster.run(300);
+    const vote = votedFor === null ? '' : `, voted for ${votedFor}`;
+    expect(lines.get(follower)).toContain(`started in term ${term}${vote}`);
+    expect(lines.get(follower)!.at(-1)).toBe(`following ${leader.id} in term ${term}`);
+    await cluster.stop();
+  });
+
+  it('keeps the node going when writing a line throws', async () => {
+    const { cluster, lines } = loggingCluster({ throwing: true });
+    await cluster.start();
+    const leader = (await cluster.leader()).node;
+    await expect(leader.propose('x')).resolves.toBeGreaterThan(0);
+    expect(lines.get(leader.id)).toContain(`became leader in term ${leader.status().term}`);
     await cluster.stop();
   });
 });

@@ -1,13 +1,17 @@
 /**
- * One log line for each change of this node's role, term or known leader, with the event that caused it: what
- * an operator reads first when a cluster elects more often than it should (which node's timer fired first, who
- * refused it, whether a leader stepped down for want of a majority). Steady operation writes nothing.
+ * One log line for each change of this node's role, term, vote or leader, with the event that caused it: what
+ * an operator reads first when a cluster elects more often than it should (which node's timer fired first, whom
+ * it voted for, whether a leader stepped down for want of a majority, for a higher term, for a transfer or
+ * because a configuration removed it). Votes refused and pre-vote rounds that fail are not logged: a node cut
+ * off from the others would write one every election timeout. Steady operation writes nothing.
  */
 import {
   CHECK_QUORUM_TIMER,
   type CoreRole,
   ELECTION_TIMER,
   type Event,
+  isLearner,
+  isVoter,
   type NodeId,
   type RaftState,
 } from '../../core/index.js';
@@ -15,55 +19,124 @@ import {
 interface Seen {
   readonly role: CoreRole;
   readonly term: number;
+  readonly votedFor: NodeId | null;
   readonly leaderId: NodeId | null;
+  /** Leader: the target of its transfer in progress. */
+  readonly transferee: NodeId | null;
 }
 
 export class RoleLog {
   #seen: Seen | undefined;
+  /** The leader and term of the last `following` line, so that a leader forgotten and heard again is not news. */
+  #followed: { readonly leader: NodeId; readonly term: number } | undefined;
 
+  /** `write` gets each line; what it throws is dropped: a log line never stops the node. */
   constructor(private readonly write: (line: string) => void) {}
 
-  /** Called with every transition (`event` undefined for the node's start). */
+  /** Called with every transition, and with `event` undefined when the core starts (or starts again). */
   observe<C>(event: Event<C> | undefined, state: RaftState<C>): void {
     const seen = this.#seen;
-    const { role, term, leaderId } = state;
-    if (seen !== undefined && seen.role === role && seen.term === term && seen.leaderId === leaderId) return;
-    this.#seen = { role, term, leaderId };
-    if (seen === undefined || event === undefined) return;
-    const line = describe(seen, state, event);
-    if (line !== undefined) this.write(line);
+    const { role, term, votedFor, leaderId, transferee } = state;
+    const same =
+      seen !== undefined &&
+      seen.role === role &&
+      seen.term === term &&
+      seen.votedFor === votedFor &&
+      seen.leaderId === leaderId &&
+      seen.transferee === transferee;
+    if (same && event !== undefined) return;
+    this.#seen = { role, term, votedFor, leaderId, transferee };
+    const line =
+      event === undefined
+        ? started(seen !== undefined, state)
+        : describe(seen ?? this.#seen, state, event, this.#newLeader(state));
+    if (leaderId !== null && leaderId !== state.settings.id) this.#followed = { leader: leaderId, term };
+    if (line === undefined) return;
+    try {
+      this.write(line);
+    } catch {
+      // The log is for people; the node goes on without it.
+    }
+  }
+
+  /** The leader this node now follows, if that is news. */
+  #newLeader<C>(state: RaftState<C>): NodeId | undefined {
+    const { leaderId, term } = state;
+    if (leaderId === null || leaderId === state.settings.id) return undefined;
+    const followed = this.#followed;
+    return followed?.leader === leaderId && followed.term === term ? undefined : leaderId;
   }
 }
 
-function describe<C>(before: Seen, after: RaftState<C>, event: Event<C>): string | undefined {
-  const { role, term, leaderId } = after;
+function started<C>(again: boolean, state: RaftState<C>): string {
+  const vote = state.votedFor === null ? '' : `, voted for ${state.votedFor}`;
+  const how = again ? 'started again from its durable state' : 'started';
+  return `${how} in term ${state.term}${vote}${standing(state)}`;
+}
+
+function describe<C>(
+  before: Seen,
+  after: RaftState<C>,
+  event: Event<C>,
+  newLeader: NodeId | undefined,
+): string | undefined {
+  const { role, term } = after;
   const cause = causeOf(event);
-  if (role !== before.role) {
-    switch (role) {
-      case 'precandidate':
-        return `pre-vote for term ${term + 1} (${cause})`;
-      case 'candidate':
-        return `campaigning in term ${term} (${cause})`;
-      case 'leader':
-        return `became leader in term ${term}`;
-      case 'follower':
-        if (before.role === 'leader') {
-          const why =
-            event.type === 'timeout' && event.timer === CHECK_QUORUM_TIMER
-              ? 'no majority heard within an election timeout (check-quorum)'
-              : cause;
-          return `stepped down in term ${term}: ${why}`;
-        }
-        return leaderId === null
-          ? `back to follower in term ${term} (${cause})`
-          : `following ${leaderId} in term ${term}`;
-    }
+  if (role === 'leader' && before.role !== 'leader') return `became leader in term ${term}`;
+  if (role === 'precandidate' && before.role !== 'precandidate')
+    return `pre-vote for term ${term + 1} (${electionCause(before, event, cause)})`;
+  if (role === 'candidate' && (before.role !== 'candidate' || term !== before.term))
+    return `campaigning in term ${term} (${electionCause(before, event, cause)})`;
+  if (role === 'follower' && before.role === 'leader') {
+    const then =
+      newLeader !== undefined
+        ? `; following ${newLeader} in term ${term}`
+        : term === before.term
+          ? ''
+          : `; now in term ${term}`;
+    return `stepped down as leader of term ${before.term}: ${stepDownCause(before, after, event, cause)}${then}`;
   }
-  if (leaderId !== null && leaderId !== before.leaderId && leaderId !== after.settings.id)
-    return `following ${leaderId} in term ${term}`;
-  if (term !== before.term)
-    return `term ${term}${after.votedFor === null ? '' : `: voted for ${after.votedFor}`} (${cause})`;
+  if (role === 'leader' && before.transferee !== after.transferee) {
+    if (after.transferee !== null) return `transferring leadership to ${after.transferee}`;
+    return `leadership transfer to ${before.transferee} ended without success (${cause})`;
+  }
+  if (newLeader !== undefined) return `following ${newLeader} in term ${term}${standing(after)}`;
+  const voted =
+    after.votedFor !== null && (after.votedFor !== before.votedFor || term !== before.term)
+      ? `: voted for ${after.votedFor}`
+      : '';
+  if (role !== before.role) return `back to follower in term ${term}${voted} (${cause})`;
+  if (term !== before.term || voted !== '') return `term ${term}${voted} (${cause})`;
   return undefined;
+}
+
+/** Why an election (or pre-vote) started. */
+function electionCause<C>(before: Seen, event: Event<C>, cause: string): string {
+  if (event.type === 'timeout' && event.timer === ELECTION_TIMER && before.role !== 'follower')
+    return 'the last election found no majority within an election timeout';
+  if (event.type === 'receive' && event.message.type === 'TimeoutNow')
+    return `leadership transfer: TimeoutNow from ${event.message.from}`;
+  if (event.type === 'receive' && event.message.type === 'PreVoteResponse')
+    return `pre-vote won, the last grant from ${event.message.from}`;
+  return cause;
+}
+
+function stepDownCause<C>(before: Seen, after: RaftState<C>, event: Event<C>, cause: string): string {
+  if (event.type === 'timeout' && event.timer === CHECK_QUORUM_TIMER)
+    return 'no majority heard within an election timeout (check-quorum)';
+  if (!isVoter(after.configs.current.membership, after.settings.id))
+    return `the configuration that removes it is committed (${cause})`;
+  if (before.transferee !== null && event.type === 'receive' && event.message.from === before.transferee)
+    return `leadership transferred to ${before.transferee} (${cause})`;
+  return cause;
+}
+
+/** How the node stands in the configuration in force, where it is not a voter. */
+function standing<C>(state: RaftState<C>): string {
+  const { membership } = state.configs.current;
+  const id = state.settings.id;
+  if (isVoter(membership, id)) return '';
+  return isLearner(membership, id) ? ' (a learner)' : ' (not in the configuration)';
 }
 
 function causeOf<C>(event: Event<C>): string {
@@ -71,7 +144,11 @@ function causeOf<C>(event: Event<C>): string {
     return event.timer === ELECTION_TIMER
       ? 'no leader heard for an election timeout'
       : `the ${event.timer} timer`;
-  if (event.type === 'receive')
-    return `${event.message.type} from ${event.message.from} in term ${event.message.term}`;
-  return `${event.type}`;
+  if (event.type === 'receive') {
+    const { message } = event;
+    const transfer = message.type === 'RequestVote' && message.transfer ? ', for a leadership transfer' : '';
+    return `${message.type} from ${message.from} in term ${message.term}${transfer}`;
+  }
+  if (event.type === 'transferLeadership') return `asked to transfer leadership to ${event.to}`;
+  return event.type;
 }
