@@ -1,19 +1,17 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_HEAP_GROWTH, HeapGrowthPolicy } from './heap-growth.js';
+import { afterFullCollections, DEFAULT_HEAP_GROWTH, HeapGrowthPolicy } from './heap-growth.js';
 
 const MiB = 2 ** 20;
 
+/** The policy fed the live heap after each of `heaps` full collections (MiB). */
 function policyOver(heaps: readonly number[], percent = DEFAULT_HEAP_GROWTH.percent) {
   const set: number[] = [];
-  let used = 0;
-  const policy = new HeapGrowthPolicy(
-    { ...DEFAULT_HEAP_GROWTH, percent },
-    { heapUsedBytes: () => used, setGrowingPercent: (p) => set.push(p) },
-  );
+  const policy = new HeapGrowthPolicy({ ...DEFAULT_HEAP_GROWTH, percent }, (p) => set.push(p));
   const capped: boolean[] = [];
   for (const heap of heaps) {
-    used = heap * MiB;
-    policy.check();
+    policy.afterFullCollection(heap * MiB);
     capped.push(policy.capped);
   }
   return { set, capped };
@@ -34,9 +32,28 @@ describe('the heap growth cap of a pureraft node process', () => {
   });
 
   it('refuses a lift above the cap', () => {
-    const host = { heapUsedBytes: () => 0, setGrowingPercent: () => {} };
-    expect(() => new HeapGrowthPolicy({ percent: 20, capFromBytes: 10, liftBelowBytes: 11 }, host)).toThrow(
-      /lifted below/,
-    );
+    expect(
+      () => new HeapGrowthPolicy({ percent: 20, capFromBytes: 10, liftBelowBytes: 11 }, () => {}),
+    ).toThrow(/lifted below/);
+  });
+
+  it('reads the heap after a full collection, and not after a stop', async () => {
+    // A full collection on demand: V8's gc function, exposed after start the way Node's own tests do it.
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const seen: number[] = [];
+    const watch = afterFullCollections((live) => seen.push(live));
+    const deadline = Date.now() + 5_000;
+    while (seen.length === 0 && Date.now() < deadline) {
+      gc();
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    watch.stop();
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen[0]).toBeGreaterThan(MiB);
+    const count = seen.length;
+    gc();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(seen.length).toBe(count);
   });
 });

@@ -9,8 +9,11 @@
  * On a small heap, though, the cap costs: a full collection every few MiB of growth took 5–9% of the writes/s
  * of `npm run bench:kv` at 16 and 64 clients (a store of ~40 MiB), where V8's own slack is a few tens of MiB at
  * most. So the cap holds only once the live heap is large: from `capFromBytes` on, and it is lifted again
- * below `liftBelowBytes` (apart, so that a heap near the line does not switch at every look).
+ * below `liftBelowBytes` (apart, so that a heap near the line does not switch at every collection).
  */
+import { constants, PerformanceObserver } from 'node:perf_hooks';
+import { getHeapStatistics, setFlagsFromString } from 'node:v8';
+
 export interface HeapGrowthSettings {
   /** The cap, in percent of the live heap; 0 leaves V8's own factor at every size. */
   readonly percent: number;
@@ -26,22 +29,17 @@ export const DEFAULT_HEAP_GROWTH: HeapGrowthSettings = {
 
 export const MAX_HEAP_GROWTH_PERCENT = 400;
 
-/** How often the live heap is looked at. */
-export const HEAP_CHECK_INTERVAL_MS = 2_000;
-
-/** What the policy needs of the process: the heap in use, and V8's flag. */
-export interface HeapGrowthHost {
-  heapUsedBytes(): number;
-  setGrowingPercent(percent: number): void;
-}
-
-/** Decides, at each look at the heap, whether the cap holds; tells the host when that changes. */
+/**
+ * Decides, after each full collection (when the heap in use is about the live heap; between them it also holds
+ * garbage, which would switch the cap on and off with every collection of a heap near the line), whether the cap
+ * holds; tells V8 (through `setGrowingPercent`) when that changes.
+ */
 export class HeapGrowthPolicy {
   #capped = false;
 
   constructor(
     private readonly settings: HeapGrowthSettings,
-    private readonly host: HeapGrowthHost,
+    private readonly setGrowingPercent: (percent: number) => void,
   ) {
     if (settings.liftBelowBytes > settings.capFromBytes)
       throw new RangeError('the cap must be lifted below the size it is set at');
@@ -51,13 +49,43 @@ export class HeapGrowthPolicy {
     return this.#capped;
   }
 
-  check(): void {
+  /** `liveBytes`: the heap in use just after a full collection. */
+  afterFullCollection(liveBytes: number): void {
     if (this.settings.percent === 0) return;
-    const used = this.host.heapUsedBytes();
-    const capped = this.#capped ? used >= this.settings.liftBelowBytes : used >= this.settings.capFromBytes;
+    const { capFromBytes, liftBelowBytes } = this.settings;
+    const capped = this.#capped ? liveBytes >= liftBelowBytes : liveBytes >= capFromBytes;
     if (capped === this.#capped) return;
     this.#capped = capped;
     // 0 is V8's own default: no fixed factor.
-    this.host.setGrowingPercent(capped ? this.settings.percent : 0);
+    this.setGrowingPercent(capped ? this.settings.percent : 0);
   }
+}
+
+/**
+ * Runs `policy` in this process: V8's flag set through `v8.setFlagsFromString` (which Node documents as
+ * possibly unstable after start; `--heap-growing-percent` is read afresh each time V8 sizes the heap after a
+ * collection), and the live heap read after every full (mark-compact) collection. Returns how to stop.
+ */
+export function capHeapGrowth(settings: HeapGrowthSettings): { readonly stop: () => void } {
+  if (settings.percent === 0) return { stop: () => {} };
+  const policy = new HeapGrowthPolicy(settings, (percent) =>
+    setFlagsFromString(`--heap-growing-percent=${percent}`),
+  );
+  return afterFullCollections((liveBytes) => policy.afterFullCollection(liveBytes));
+}
+
+/** Calls `onCollected` with the heap in use soon after each full collection: about the live heap. */
+export function afterFullCollections(onCollected: (liveBytes: number) => void): {
+  readonly stop: () => void;
+} {
+  const observer = new PerformanceObserver((list) => {
+    // A 'gc' entry's detail says which kind of collection it was (Node's perf_hooks documentation).
+    const full = list.getEntries().some((entry) => {
+      const { detail } = entry as { readonly detail?: { readonly kind?: number } | null };
+      return detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR;
+    });
+    if (full) onCollected(getHeapStatistics().used_heap_size);
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  return { stop: () => observer.disconnect() };
 }

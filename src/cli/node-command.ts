@@ -4,16 +4,10 @@
  * without a leader for an election timeout.
  */
 import { readFile } from 'node:fs/promises';
-import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { formatAddress, KvNode, type KvNodeConfig } from '../kv/index.js';
 import { TOKEN_ENV } from './admin-client.js';
 import { type CommandSpec, defineCommand, type Flag, type FlagValues, UsageError } from './flags.js';
-import {
-  DEFAULT_HEAP_GROWTH,
-  HEAP_CHECK_INTERVAL_MS,
-  HeapGrowthPolicy,
-  MAX_HEAP_GROWTH_PERCENT,
-} from './heap-growth.js';
+import { capHeapGrowth, DEFAULT_HEAP_GROWTH, MAX_HEAP_GROWTH_PERCENT } from './heap-growth.js';
 import { askToJoin, joiningConfig, learnCluster, readJoinRecord, writeJoinRecord } from './join.js';
 import {
   ConfigError,
@@ -194,12 +188,15 @@ async function run(flags: NodeFlags, _positionals: readonly string[], usage: str
     fatal = resolve;
   });
   const kvNode = new KvNode(config, write, (error) => fatal(error));
+  // From the start: loading a large snapshot and replaying the log are where the heap first grows.
+  const heapCap = capHeapGrowth({ ...DEFAULT_HEAP_GROWTH, percent: heapGrowth });
   try {
     await kvNode.start();
     await joining?.ask();
   } catch (error) {
     process.stderr.write(`pureraft node ${config.id}: cannot start: ${(error as Error).message}\n`);
     await kvNode.stop().catch(() => {});
+    heapCap.stop();
     return 1;
   }
   const scheme = config.tls === undefined ? 'http' : 'https';
@@ -212,16 +209,9 @@ async function run(flags: NodeFlags, _positionals: readonly string[], usage: str
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));
   });
-  const heap = new HeapGrowthPolicy(
-    { ...DEFAULT_HEAP_GROWTH, percent: heapGrowth },
-    {
-      heapUsedBytes: () => getHeapStatistics().used_heap_size,
-      setGrowingPercent: (percent) => setFlagsFromString(`--heap-growing-percent=${percent}`),
-    },
-  );
-  setInterval(() => heap.check(), HEAP_CHECK_INTERVAL_MS).unref();
   const stoppable = { stop: () => kvNode.stop({ handOver: true }) };
   const code = await untilStopped(stoppable, config.id, died, signalled, write);
+  heapCap.stop();
   // A dead node has closed everything it opened, so the process should end by itself; should anything still
   // hold it open, it must exit anyway, for `pureraft cluster` (or systemd, ...) to start it again.
   if (code !== 0) setTimeout(() => process.exit(code), 2_000).unref();
