@@ -43,18 +43,20 @@ async function expectEveryWrite(
 
 /**
  * Watches node `id`'s data directory and kill -9s it the moment snapshot data is being written there (a
- * `snapshot.tmp-*` file); returns the names seen, or null if none showed up within `ms`.
+ * `snapshot.tmp-*` file), after `beforeKill`; returns the names seen, or null if none showed up within `ms`.
  */
 async function killWhileWritingSnapshotData(
   cluster: ProcessCluster,
   id: string,
   ms: number,
+  beforeKill: () => Promise<void> = async () => {},
 ): Promise<string[] | null> {
   const dir = cluster.config(id).dataDir;
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
     const seen = await temporaries(dir).catch(() => []);
     if (seen.length > 0) {
+      await beforeKill();
       await cluster.crash(id);
       return seen;
     }
@@ -186,14 +188,17 @@ describe('crashes around snapshots, with real processes', () => {
       );
       return counts.reduce((a, b) => a + b, 0);
     };
-    const endedBefore = await transfersEnded();
     // Back up, it needs the leader's snapshot: the received data is written as it arrives, and killed then.
     // Its fsyncs take 2 s longer, so that the received file is still being written when the kill lands, even
-    // on a loaded machine where a whole transfer can end between two looks at the directory.
+    // on a loaded machine where a whole transfer can end between two looks at the directory. The count is taken
+    // just before the kill: earlier, a dial refused while the victim was still down would count as the end.
     const faults = await mkdtemp(join(tmpdir(), 'pureraft-faults-'));
     await writeFile(join(faults, `${victim}.json`), JSON.stringify({ fsyncDelayMs: 2_000 }));
     cluster.spawn(victim, { nodeArgs: ['--import', INJECT], env: { [FAULTS_ENV]: faults } });
-    const seen = await killWhileWritingSnapshotData(cluster, victim, 30_000);
+    let endedBefore = Number.POSITIVE_INFINITY;
+    const seen = await killWhileWritingSnapshotData(cluster, victim, 30_000, async () => {
+      endedBefore = await transfersEnded();
+    });
     await rm(faults, { recursive: true, force: true });
     expect(seen, 'the node received snapshot data').not.toBeNull();
     await eventually('the leader to see the transfer end', 10_000, async () =>
