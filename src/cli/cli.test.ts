@@ -56,6 +56,7 @@ describe('pureraft', () => {
         /--insecure/,
       ],
       [localNodeArgs('--heap-growth', '500'), /--heap-growth must be from 0 to 400, got 500/],
+      [['cluster', '--heap-growth', '401'], /--heap-growth must be from 0 to 400, got 401/],
       [['certs', '--dir', '/tmp/x'], /missing --nodes/],
       [['certs', '--dir', '/tmp/x', '--nodes', 'a b'], /node id "a b": use letters/],
     ];

@@ -7,6 +7,7 @@ import { clusterConfigs, formatAddress, type KvNodeConfig } from '../kv/index.js
 import { startVizServer } from '../viz/server.js';
 import { certificateFiles, makeDevCertificates } from './dev-certs.js';
 import { type CommandSpec, defineCommand, type Flag, type FlagValues, UsageError } from './flags.js';
+import { heapGrowthFlag, heapGrowthPercent } from './heap-growth.js';
 import { NodeProcess, RestartBackoff } from './launcher.js';
 import { SECRET_ENV } from './node-config.js';
 import {
@@ -81,6 +82,7 @@ token (see \`pureraft node --help\`).`,
       description: 'Record each node’s run to <dir>/<id>-<time>.trace, for `pureraft replay`.',
     },
     ...snapshotFlags,
+    ...heapGrowthFlag,
     viz: {
       type: 'boolean',
       description:
@@ -196,6 +198,7 @@ function incarnation(config: KvNodeConfig, traceDir: string | undefined): KvNode
 
 async function run(flags: ClusterFlags, _positionals: readonly string[], usage: string): Promise<number> {
   const configs = configsFromFlags(flags, process.env, usage);
+  const heapGrowth = heapGrowthPercent(flags['heap-growth'], usage);
   for (const { raft, http } of configs) {
     for (const address of [raft, http]) {
       if (!(await portIsFree(address.host, address.port))) {
@@ -219,6 +222,7 @@ async function run(flags: ClusterFlags, _positionals: readonly string[], usage: 
   }
   const log = (id: string) => (line: string) => process.stdout.write(`[${id}] ${line}\n`);
   const extraFlags = flags.insecure === true ? ['--insecure'] : [];
+  if (flags['heap-growth'] !== undefined) extraFlags.push('--heap-growth', String(heapGrowth));
   const launch = (config: KvNodeConfig) =>
     new NodeProcess(incarnation(config, traceDir), log(config.id), { extraFlags });
   const nodes = configs.map(launch);

@@ -13,6 +13,7 @@
  */
 import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { getHeapStatistics, setFlagsFromString } from 'node:v8';
+import { type Flag, UsageError } from './flags.js';
 
 export interface HeapGrowthSettings {
   /** The cap, in percent of the live heap; 0 leaves V8's own factor at every size. */
@@ -28,6 +29,23 @@ export const DEFAULT_HEAP_GROWTH: HeapGrowthSettings = {
 };
 
 export const MAX_HEAP_GROWTH_PERCENT = 400;
+
+/** `--heap-growth`, for `pureraft node` and, passed on to each node, `pureraft cluster`. */
+export const heapGrowthFlag = {
+  'heap-growth': {
+    type: 'integer',
+    placeholder: 'percent',
+    description: `Once the live heap passes ${DEFAULT_HEAP_GROWTH.capFromBytes / 2 ** 20} MiB, how far V8 lets it grow past what a full collection left live before the next. Default ${DEFAULT_HEAP_GROWTH.percent}; 0 leaves it to V8.`,
+  },
+} as const satisfies Readonly<Record<string, Flag>>;
+
+/** The flag's value, checked: the default when it is not given. */
+export function heapGrowthPercent(given: number | undefined, usage: string): number {
+  const percent = given ?? DEFAULT_HEAP_GROWTH.percent;
+  if (percent < 0 || percent > MAX_HEAP_GROWTH_PERCENT)
+    throw new UsageError(`--heap-growth must be from 0 to ${MAX_HEAP_GROWTH_PERCENT}, got ${percent}`, usage);
+  return percent;
+}
 
 /**
  * Decides, after each full collection (when the heap in use is about the live heap; between them it also holds

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { formatAddress, KvNode, type KvNodeConfig } from '../kv/index.js';
 import { TOKEN_ENV } from './admin-client.js';
 import { type CommandSpec, defineCommand, type Flag, type FlagValues, UsageError } from './flags.js';
-import { capHeapGrowth, DEFAULT_HEAP_GROWTH, MAX_HEAP_GROWTH_PERCENT } from './heap-growth.js';
+import { capHeapGrowth, DEFAULT_HEAP_GROWTH, heapGrowthFlag, heapGrowthPercent } from './heap-growth.js';
 import { askToJoin, joiningConfig, learnCluster, readJoinRecord, writeJoinRecord } from './join.js';
 import {
   ConfigError,
@@ -96,11 +96,7 @@ Example (a fourth machine joining):
       description:
         'Lease reads: the leader answers linearizable reads without a round while its lease holds (every member must run with it; it assumes bounded clock drift, see the README).',
     },
-    'heap-growth': {
-      type: 'integer',
-      placeholder: 'percent',
-      description: `Once the live heap passes ${DEFAULT_HEAP_GROWTH.capFromBytes / 2 ** 20} MiB, how far V8 lets it grow past what a full collection left live before the next. Default ${DEFAULT_HEAP_GROWTH.percent}; 0 leaves it to V8.`,
-    },
+    ...heapGrowthFlag,
     trace: {
       type: 'string',
       placeholder: 'file',
@@ -174,12 +170,7 @@ async function run(flags: NodeFlags, _positionals: readonly string[], usage: str
     }
     throw error;
   }
-  const heapGrowth = flags['heap-growth'] ?? DEFAULT_HEAP_GROWTH.percent;
-  if (heapGrowth < 0 || heapGrowth > MAX_HEAP_GROWTH_PERCENT)
-    throw new UsageError(
-      `--heap-growth must be from 0 to ${MAX_HEAP_GROWTH_PERCENT}, got ${heapGrowth}`,
-      usage,
-    );
+  const heapGrowth = heapGrowthPercent(flags['heap-growth'], usage);
   const write = log(config.id);
   const joining = flags.join === undefined ? undefined : await joinPlan(config, flags.join, write);
   if (joining !== undefined) config = joining.config;

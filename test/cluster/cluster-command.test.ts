@@ -3,7 +3,7 @@
  * prints where they are, brings back a node killed with kill -9, and stops them all on Ctrl-C.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
@@ -35,6 +35,8 @@ it('starts its nodes, restarts one killed with kill -9 from its own data, and st
       'test-secret',
       '--trace-dir',
       traceDir,
+      '--heap-growth',
+      '30',
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -55,6 +57,11 @@ it('starts its nodes, restarts one killed with kill -9 from its own data, and st
       pid: Number(pid),
     }));
     expect(pids.map(({ id }) => id)).toEqual(['n1', 'n2', 'n3']);
+    // Node flags given to the cluster reach every node.
+    for (const { pid } of pids) {
+      const args = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
+      expect(args[args.indexOf('--heap-growth') + 1]).toBe('30');
+    }
     const url = (port: number, path: string) => `http://127.0.0.1:${port}${path}`;
     // The banner comes once every node serves; the first election may still be under way.
     await eventually('a first write', 10_000, async () => {
