@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { NodeId } from '../../core/index.js';
-import { configFor, TestCluster } from './test-support.js';
+import { configFor, during, TestCluster } from './test-support.js';
 
 const ids = ['a', 'b', 'c'];
 
@@ -135,6 +135,23 @@ describe('the leadership log', () => {
     const vote = votedFor === null ? '' : `, voted for ${votedFor}`;
     expect(lines.get(follower)).toContain(`started in term ${term}${vote}`);
     expect(lines.get(follower)!.at(-1)).toBe(`following ${leader.id} in term ${term}`);
+    await cluster.stop();
+  });
+
+  it('says a leader that a configuration removed stepped down for it (thesis §4.2.2)', async () => {
+    const { cluster, lines } = loggingCluster();
+    await cluster.start();
+    const leader = (await cluster.leader()).node;
+    const { term } = leader.status();
+    const written = lines.get(leader.id)!.length;
+    const rest = ids.filter((id) => id !== leader.id);
+    await during(cluster, leader.changeMembership(rest), 2_000);
+    await cluster.run(100);
+    expect(since(lines, leader.id, written)[0]).toMatch(
+      new RegExp(
+        `^stepped down as leader of term ${term}: the configuration that removes it is committed \\(`,
+      ),
+    );
     await cluster.stop();
   });
 
