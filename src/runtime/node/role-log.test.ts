@@ -20,6 +20,14 @@ function loggingCluster(options: { checkQuorum?: boolean; throwing?: boolean } =
   return { cluster, lines };
 }
 
+/** A started logging cluster, its first leader and that leader's term. */
+async function elected(options: Parameters<typeof loggingCluster>[0] = {}) {
+  const { cluster, lines } = loggingCluster(options);
+  await cluster.start();
+  const leader = (await cluster.leader()).node;
+  return { cluster, lines, leader, term: leader.status().term };
+}
+
 /** Runs until a node other than `not` leads. */
 async function elsewhere(cluster: TestCluster, not: NodeId) {
   for (let elapsed = 0; elapsed < 5_000; elapsed += 50) {
@@ -69,23 +77,17 @@ describe('the leadership log', () => {
   });
 
   it('says when a leader steps down for want of a majority (check-quorum)', async () => {
-    const { cluster, lines } = loggingCluster();
-    await cluster.start();
-    const leader = await cluster.leader();
-    const { term } = leader.node.status();
-    cluster.network.isolate(leader.node.id);
+    const { cluster, lines, leader, term } = await elected();
+    cluster.network.isolate(leader.id);
     await cluster.run(1_000);
-    expect(lines.get(leader.node.id)).toContain(
+    expect(lines.get(leader.id)).toContain(
       `stepped down as leader of term ${term}: no majority heard within an election timeout (check-quorum)`,
     );
     await cluster.stop();
   });
 
   it('says which term a deposed leader led, and whom it follows now (check-quorum off)', async () => {
-    const { cluster, lines } = loggingCluster({ checkQuorum: false });
-    await cluster.start();
-    const old = (await cluster.leader()).node;
-    const { term } = old.status();
+    const { cluster, lines, leader: old, term } = await elected({ checkQuorum: false });
     const written = lines.get(old.id)!.length;
     cluster.network.isolate(old.id);
     await cluster.run(1_000);
@@ -102,10 +104,7 @@ describe('the leadership log', () => {
   });
 
   it('names a leadership transfer on both sides (thesis §3.10)', async () => {
-    const { cluster, lines } = loggingCluster();
-    await cluster.start();
-    const old = (await cluster.leader()).node;
-    const { term } = old.status();
+    const { cluster, lines, leader: old, term } = await elected();
     const target = ids.find((id) => id !== old.id)!;
     const [oldFrom, targetFrom] = [lines.get(old.id)!.length, lines.get(target)!.length];
     const transferred = old.transferLeadership(target);
@@ -125,10 +124,7 @@ describe('the leadership log', () => {
   });
 
   it('says a restarted node started again with the term and vote it had', async () => {
-    const { cluster, lines } = loggingCluster();
-    await cluster.start();
-    const leader = (await cluster.leader()).node;
-    const { term } = leader.status();
+    const { cluster, lines, leader, term } = await elected();
     const follower = ids.find((id) => id !== leader.id)!;
     const { votedFor } = (await cluster.restart(follower)).node.status();
     await cluster.run(300);
@@ -139,10 +135,7 @@ describe('the leadership log', () => {
   });
 
   it('says a leader that a configuration removed stepped down for it (thesis §4.2.2)', async () => {
-    const { cluster, lines } = loggingCluster();
-    await cluster.start();
-    const leader = (await cluster.leader()).node;
-    const { term } = leader.status();
+    const { cluster, lines, leader, term } = await elected();
     const written = lines.get(leader.id)!.length;
     const rest = ids.filter((id) => id !== leader.id);
     await during(cluster, leader.changeMembership(rest), 2_000);
@@ -156,9 +149,7 @@ describe('the leadership log', () => {
   });
 
   it('keeps the node going when writing a line throws', async () => {
-    const { cluster, lines } = loggingCluster({ throwing: true });
-    await cluster.start();
-    const leader = (await cluster.leader()).node;
+    const { cluster, lines, leader } = await elected({ throwing: true });
     await expect(leader.propose('x')).resolves.toBeGreaterThan(0);
     expect(lines.get(leader.id)).toContain(`became leader in term ${leader.status().term}`);
     await cluster.stop();
