@@ -80,7 +80,7 @@ export class HeapGrowthPolicy {
 }
 
 /**
- * Runs `policy` in this process: V8's flag set through `v8.setFlagsFromString` (which Node documents as
+ * Runs the policy for `settings` in this process: V8's flag set through `v8.setFlagsFromString` (which Node documents as
  * possibly unstable after start; `--heap-growing-percent` is read afresh each time V8 sizes the heap after a
  * collection), and the live heap read after every full (mark-compact) collection. Returns how to stop.
  */

@@ -118,7 +118,7 @@ export interface RaftNodeOptions<C, R> {
    * itself needs its followers' acknowledgements to commit it). Must not throw.
    */
   readonly onMembershipChange?: (change: MembershipChange) => void;
-  /** Gets a line for each change of this node's role, term or known leader, and why (role-log.ts). */
+  /** Gets a line for each change of this node's role, term, vote or leader, and why (role-log.ts); what it throws is dropped. */
   readonly logLeadership?: (line: string) => void;
 }
 
