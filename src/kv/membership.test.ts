@@ -50,10 +50,14 @@ async function joiner(c: InProcessCluster, id: NodeId, voters: readonly NodeId[]
   return node;
 }
 
-async function until<T>(what: string, probe: () => T | undefined, ms = 5_000): Promise<T> {
+async function until<T>(
+  what: string,
+  probe: () => T | undefined | Promise<T | undefined>,
+  ms = 5_000,
+): Promise<T> {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
-    const value = probe();
+    const value = await probe();
     if (value !== undefined) return value;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
@@ -98,8 +102,13 @@ describe('membership through the HTTP API', () => {
       expect(node.machine.addressBook.get('d')).toEqual({ raft: request.raft, http: request.http });
     expect(leader.transport.members).toContain('d');
 
-    const view = await c.call(leader, '/cluster');
-    const learner = view.json.members.find((m: { id: string }) => m.id === 'd');
+    // `active` is "heard from since the last check-quorum tick", which clears it for every member: look again
+    // until an append's answer has set it.
+    const learner = await until('the leader to see d active', async () => {
+      const view = await c.call(leader, '/cluster');
+      const found = view.json.members.find((m: { id: string; active: boolean }) => m.id === 'd');
+      return found?.active === true ? found : undefined;
+    });
     expect(learner).toMatchObject({ role: 'learner', raft: request.raft, http: request.http, active: true });
     expect(learner.lag).toBeLessThanOrEqual(1);
     const metrics = (await c.call(leader, '/metrics')).text;
