@@ -299,9 +299,11 @@ async function main(): Promise<void> {
         const result = { row: writeRow(measured), syncs, seconds: measured.result.duration };
         // An election mid-phase turns the rest of it into redirects from the old leader: say so, measure again.
         // The same node may have won it again: the term tells.
-        const after = await findLeader(nodes);
-        const elected = after !== now || (await termOf(after)) !== termBefore;
-        if (result.row.failures > 0 && attempt < 2 && elected) {
+        const elected = async () => {
+          const after = await findLeader(nodes);
+          return after !== now || (await termOf(after)) !== termBefore;
+        };
+        if (result.row.failures > 0 && attempt < 2 && (await elected())) {
           console.log(
             `  pureraft: an election during the phase at ${connections} clients (${result.row.failures} failures; ${await roles(nodes)}): measured again`,
           );
@@ -355,18 +357,20 @@ async function main(): Promise<void> {
     }
     await etcd?.stop();
     etcd = undefined;
-    if (READS) {
+    // The read rows: at the numbers of clients the writes ran at too (BENCH_CLIENTS may leave some out).
+    const reads = READS && READ_CONCURRENCIES.some((count) => writeRates.has(count));
+    if (reads) {
       const now = await findLeader(nodes);
       await readPhases(now, nodes.find((node) => node !== now)!, writeRates, false);
     }
-    if (LEASE) {
+    if (reads && LEASE) {
       await Promise.all(nodes.map((node) => node.kill('SIGTERM')));
       nodes = configs.map((config) => new NodeProcess({ ...config, leaseReads: true }));
       await Promise.all(nodes.map((node) => node.serving()));
       const now = await findLeader(nodes);
       await readPhases(now, nodes.find((node) => node !== now)!, writeRates, true);
     }
-    if (READS) {
+    if (reads) {
       await Promise.all(nodes.map((node) => node.kill('SIGTERM')));
       nodes = [];
       await noOpCeiling(writeRates);
@@ -466,6 +470,7 @@ process.stdin.on('end', () => process.exit(0)).resume();
 
 /** The reads' clients against NO_OP_SERVER, printed as `no-op http` rows of the reads' table. */
 async function noOpCeiling(writeRates: ReadonlyMap<number, WriteRow>): Promise<void> {
+  const counts = READ_CONCURRENCIES.filter((count) => writeRates.has(count));
   const server = spawn(process.execPath, ['-e', NO_OP_SERVER], { stdio: ['pipe', 'pipe', 'inherit'] });
   try {
     const port = await new Promise<string>((resolvePort, reject) => {
@@ -473,7 +478,7 @@ async function noOpCeiling(writeRates: ReadonlyMap<number, WriteRow>): Promise<v
       server.once('exit', (code) => reject(new Error(`the no-op HTTP server exited (code ${code})`)));
       server.stdout!.once('data', (chunk: Buffer) => resolvePort(chunk.toString().trim()));
     });
-    for (const connections of READ_CONCURRENCIES.filter((count) => writeRates.has(count))) {
+    for (const connections of counts) {
       const written = writeRates.get(connections)!;
       const result = await readPhase(`http://127.0.0.1:${port}`, connections, 'serializable', 'x', 1);
       readRow('no-op http', '-', connections, result, written, undefined);

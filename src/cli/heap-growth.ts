@@ -92,7 +92,10 @@ export function capHeapGrowth(settings: HeapGrowthSettings): { readonly stop: ()
   return afterFullCollections((liveBytes) => policy.afterFullCollection(liveBytes));
 }
 
-/** Calls `onCollected` with the heap in use soon after each full collection: about the live heap. */
+/**
+ * Calls `onCollected` with the heap in use soon after each full collection: about the live heap (the observer
+ * runs a little after the collection, so what was allocated meanwhile counts too: small next to the thresholds).
+ */
 export function afterFullCollections(onCollected: (liveBytes: number) => void): {
   readonly stop: () => void;
 } {

@@ -201,8 +201,7 @@ async function run(flags: NodeFlags, _positionals: readonly string[], usage: str
     process.once('SIGTERM', () => resolve('SIGTERM'));
   });
   const stoppable = { stop: () => kvNode.stop({ handOver: true }) };
-  const code = await untilStopped(stoppable, config.id, died, signalled, write);
-  heapCap.stop();
+  const code = await untilStopped(stoppable, config.id, died, signalled, write).finally(() => heapCap.stop());
   // A dead node has closed everything it opened, so the process should end by itself; should anything still
   // hold it open, it must exit anyway, for `pureraft cluster` (or systemd, ...) to start it again.
   if (code !== 0) setTimeout(() => process.exit(code), 2_000).unref();

@@ -60,7 +60,7 @@ export function defaultCommandSize(command: unknown): number {
 
 /**
  * A string's length in UTF-8. Measured on every entry a leader sends: an ASCII string (the common command, and
- * the JSON of most structured ones) is counted without encoding it, which allocates a buffer per entry.
+ * the JSON of most structured ones) is counted without encoding it, which would allocate a buffer per entry.
  */
 function utf8Length(text: string): number {
   for (let i = 0; i < text.length; i++) {

@@ -100,13 +100,10 @@ export const CLUSTER_BODY_LIMIT = 4096;
 const textEncoder = new TextEncoder();
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
-/** A request without a query string has this one (never changed). */
-const NO_QUERY = new URLSearchParams();
-
 export function route(method: string, url: string, limits: RequestLimits): Route {
   const queryAt = url.indexOf('?');
   const path = queryAt === -1 ? url : url.slice(0, queryAt);
-  const query = queryAt === -1 ? NO_QUERY : new URLSearchParams(url.slice(queryAt + 1));
+  const query = queryAt === -1 ? undefined : new URLSearchParams(url.slice(queryAt + 1));
   // The key-value paths first: they are nearly every request a loaded node serves.
   if (path.startsWith(KV_PREFIX)) return kvRoute(method, path, query, limits);
   const fixed = readOnly.get(path);
@@ -134,7 +131,12 @@ export function route(method: string, url: string, limits: RequestLimits): Route
   );
 }
 
-function kvRoute(method: string, path: string, query: URLSearchParams, limits: RequestLimits): Route {
+function kvRoute(
+  method: string,
+  path: string,
+  query: URLSearchParams | undefined,
+  limits: RequestLimits,
+): Route {
   if (!kvMethods.includes(method)) throw methodNotAllowed(method, path, kvMethods.join(', '));
   const key = decodeKey(path.slice(KV_PREFIX.length), limits);
   const consistency = single(query, 'consistency');
@@ -153,14 +155,14 @@ function kvRoute(method: string, path: string, query: URLSearchParams, limits: R
   return { kind: 'kv', method: 'GET', key, consistency: (consistency ?? 'linearizable') as Consistency };
 }
 
-/** A query parameter given at most once. */
-function single(query: URLSearchParams, name: string): string | undefined {
-  const values = query.getAll(name);
+/** A query parameter given at most once (undefined: a request without a query string). */
+function single(query: URLSearchParams | undefined, name: string): string | undefined {
+  const values = query?.getAll(name) ?? [];
   if (values.length > 1) throw new HttpError(400, `${name} is given ${values.length} times; give it once`);
   return values[0];
 }
 
-function transferTarget(query: URLSearchParams): NodeId | undefined {
+function transferTarget(query: URLSearchParams | undefined): NodeId | undefined {
   const to = single(query, 'to');
   if (to === undefined) return undefined;
   const problem = checkNodeId(to);

@@ -4,6 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { NodeId } from '../../core/index.js';
+import { Cluster } from '../simulator/index.js';
+import { RoleLog } from './role-log.js';
 import { configFor, during, TestCluster } from './test-support.js';
 
 const ids = ['a', 'b', 'c'];
@@ -113,7 +115,7 @@ describe('the leadership log', () => {
     const next = term + 1;
     expect(since(lines, old.id, oldFrom)).toEqual([
       `transferring leadership to ${target}`,
-      `stepped down as leader of term ${term}: leadership transferred to ${target} (RequestVote from ${target} in term ${next}, for a leadership transfer); now in term ${next}`,
+      `stepped down as leader of term ${term}: for the transfer to ${target} (RequestVote from ${target} in term ${next}, for a leadership transfer); now in term ${next}: voted for ${target}`,
       `following ${target} in term ${next}`,
     ]);
     expect(since(lines, target, targetFrom)).toEqual([
@@ -153,5 +155,67 @@ describe('the leadership log', () => {
     await expect(leader.propose('x')).resolves.toBeGreaterThan(0);
     expect(lines.get(leader.id)).toContain(`became leader in term ${leader.status().term}`);
     await cluster.stop();
+  });
+});
+
+describe('the leadership log over the simulator', () => {
+  it('after a start again, says whom the node follows, also the leader it followed before', () => {
+    const lines: string[] = [];
+    const logs = new Map(ids.map((id) => [id, new RoleLog((line) => lines.push(`${id}: ${line}`))]));
+    const cluster = new Cluster<string>({
+      ids,
+      config: (id) => configFor(id, ids, ids.indexOf(id) + 1),
+      observer: {
+        transition: (node, event, _before, after) => logs.get(node.id)!.observe(event, after),
+        restarted: (node) => logs.get(node.id)!.observe(undefined, node.state!),
+      },
+    });
+    cluster.runUntil(2_000);
+    const leader = ids.find((id) => cluster.node(id).state!.role === 'leader')!;
+    const follower = ids.find((id) => id !== leader)!;
+    const { term, votedFor } = cluster.node(follower).state!;
+    const from = lines.length;
+    cluster.restart(follower);
+    cluster.runUntil(4_000);
+    const vote = votedFor === null ? '' : `, voted for ${votedFor}`;
+    expect(lines.slice(from).filter((line) => line.startsWith(`${follower}:`))).toEqual([
+      `${follower}: started again from its durable state in term ${term}${vote}`,
+      `${follower}: following ${leader} in term ${term}`,
+    ]);
+  });
+
+  it('does not say a configuration removed a leader deposed before its removal was committed', () => {
+    const lines: string[] = [];
+    const logs = new Map(ids.map((id) => [id, new RoleLog((line) => lines.push(`${id}: ${line}`))]));
+    const config = (id: string) => ({ ...configFor(id, ids), preVote: false, checkQuorum: false });
+    const cluster = new Cluster<string>({
+      ids,
+      config,
+      observer: { transition: (node, event, _before, after) => logs.get(node.id)!.observe(event, after) },
+    });
+    const deliver = (to?: string) => {
+      for (let next = cluster.nextToArrive(); next !== undefined; next = cluster.nextToArrive()) {
+        if (to === undefined || next.message.to === to) cluster.deliver(next);
+        else cluster.drop(next);
+      }
+    };
+    cluster.fire('a', 'election');
+    deliver();
+    cluster.step('a', { type: 'changeMembership', voters: ['b', 'c'], learners: [] });
+    // Deliver until the joint configuration is committed and the one without `a` appended, then lose the rest.
+    const a = () => cluster.node('a').state!;
+    for (let next = cluster.nextToArrive(); next !== undefined; next = cluster.nextToArrive()) {
+      cluster.deliver(next);
+      const { current } = a().configs;
+      if (current.membership.outgoing === undefined && current.index > a().commitIndex) break;
+    }
+    deliver('nobody');
+    expect(a().configs.current.membership.voters).toEqual(['b', 'c']);
+    cluster.fire('b', 'election');
+    deliver('a');
+    expect(a().role).toBe('follower');
+    expect(lines.filter((line) => line.startsWith('a: stepped down'))).toEqual([
+      'a: stepped down as leader of term 1: RequestVote from b in term 2; now in term 2',
+    ]);
   });
 });

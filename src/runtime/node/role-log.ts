@@ -46,6 +46,8 @@ export class RoleLog {
       seen.transferee === transferee;
     if (same && event !== undefined) return;
     this.#seen = { role, term, votedFor, leaderId, transferee };
+    // A start (or a start again) knows no leader yet: the first one heard is news, even the one heard before.
+    if (event === undefined) this.#followed = undefined;
     const line =
       event === undefined
         ? started(seen !== undefined, state)
@@ -82,6 +84,10 @@ function describe<C>(
 ): string | undefined {
   const { role, term } = after;
   const cause = causeOf(event);
+  const voted =
+    after.votedFor !== null && (after.votedFor !== before.votedFor || term !== before.term)
+      ? `: voted for ${after.votedFor}`
+      : '';
   if (role === 'leader' && before.role !== 'leader') return `became leader in term ${term}`;
   if (role === 'precandidate' && before.role !== 'precandidate')
     return `pre-vote for term ${term + 1} (${electionCause(before, event, cause)})`;
@@ -93,7 +99,7 @@ function describe<C>(
         ? `; following ${newLeader} in term ${term}`
         : term === before.term
           ? ''
-          : `; now in term ${term}`;
+          : `; now in term ${term}${voted}`;
     return `stepped down as leader of term ${before.term}: ${stepDownCause(before, after, event, cause)}${then}`;
   }
   if (role === 'leader' && before.transferee !== after.transferee) {
@@ -101,10 +107,6 @@ function describe<C>(
     return `leadership transfer to ${before.transferee} ended without success (${cause})`;
   }
   if (newLeader !== undefined) return `following ${newLeader} in term ${term}${standing(after)}`;
-  const voted =
-    after.votedFor !== null && (after.votedFor !== before.votedFor || term !== before.term)
-      ? `: voted for ${after.votedFor}`
-      : '';
   if (role !== before.role) return `back to follower in term ${term}${voted} (${cause})`;
   if (term !== before.term || voted !== '') return `term ${term}${voted} (${cause})`;
   return undefined;
@@ -124,10 +126,14 @@ function electionCause<C>(before: Seen, event: Event<C>, cause: string): string 
 function stepDownCause<C>(before: Seen, after: RaftState<C>, event: Event<C>, cause: string): string {
   if (event.type === 'timeout' && event.timer === CHECK_QUORUM_TIMER)
     return 'no majority heard within an election timeout (check-quorum)';
-  if (!isVoter(after.configs.current.membership, after.settings.id))
+  // Thesis §4.2.2: a leader that the configuration in force leaves out steps down once that configuration is
+  // committed. One appended and not committed yet is no reason: such a leader was deposed by something else.
+  const { current } = after.configs;
+  if (!isVoter(current.membership, after.settings.id) && current.index <= after.commitIndex)
     return `the configuration that removes it is committed (${cause})`;
+  // The target asking for votes has not won yet: the transfer is why this leader stepped down, not its outcome.
   if (before.transferee !== null && event.type === 'receive' && event.message.from === before.transferee)
-    return `leadership transferred to ${before.transferee} (${cause})`;
+    return `for the transfer to ${before.transferee} (${cause})`;
   return cause;
 }
 
