@@ -30,18 +30,6 @@ async function elected(options: Parameters<typeof loggingCluster>[0] = {}) {
   return { cluster, lines, leader, term: leader.status().term };
 }
 
-/** Runs until a node other than `not` leads. */
-async function elsewhere(cluster: TestCluster, not: NodeId) {
-  for (let elapsed = 0; elapsed < 5_000; elapsed += 50) {
-    const found = [...cluster.nodes.values()].find(
-      ({ node }) => node.id !== not && node.status().role === 'leader',
-    );
-    if (found !== undefined) return found;
-    await cluster.run(50);
-  }
-  throw new Error(`no leader but ${not} within 5 s`);
-}
-
 /** The lines `id` wrote from the `from`th on. */
 function since(lines: Map<string, string[]>, id: NodeId, from: number): string[] {
   return lines.get(id)!.slice(from);
@@ -93,7 +81,7 @@ describe('the leadership log', () => {
     const written = lines.get(old.id)!.length;
     cluster.network.isolate(old.id);
     await cluster.run(1_000);
-    const next = (await elsewhere(cluster, old.id)).node;
+    const next = (await cluster.leader(5_000, ({ node }) => node.id !== old.id)).node;
     const newTerm = next.status().term;
     expect(newTerm).toBeGreaterThan(term);
     expect(since(lines, old.id, 0).at(-1)).toBe(`became leader in term ${term}`);

@@ -130,10 +130,12 @@ export class TestCluster {
     }
   }
 
-  /** Runs until some node leads, for at most `ms` of clock time. */
-  async leader(ms = 5_000): Promise<TestNode> {
+  /** Runs until some node leads (one that `accept` takes, if given), for at most `ms` of clock time. */
+  async leader(ms = 5_000, accept: (node: TestNode) => boolean = () => true): Promise<TestNode> {
     for (let elapsed = 0; elapsed < ms; elapsed += 50) {
-      const leader = [...this.nodes.values()].find(({ node }) => node.status().role === 'leader');
+      const leader = [...this.nodes.values()].find(
+        (candidate) => candidate.node.status().role === 'leader' && accept(candidate),
+      );
       if (leader !== undefined) return leader;
       await this.run(50);
     }
