@@ -41,14 +41,18 @@ function members(m: Membership): NodeId[] {
   return [...m.voters, ...m.learners];
 }
 
-/** A live leader, in a final configuration, that every member of it follows in its term. */
+/**
+ * A live leader, in a final configuration that has it as a voter, that every member of it follows in its term.
+ * A leader that the configuration leaves out is on its way out (thesis §4.2.2: it steps down once that
+ * configuration is committed), and what it accepts meanwhile may be lost with it: it is not the leader to wait for.
+ */
 function followedLeader(
   cluster: Cluster<Command>,
 ): { id: NodeId; term: number; members: NodeId[] } | undefined {
   const leader = currentLeader(cluster);
   if (leader === undefined) return undefined;
   const { term, membership } = status(cluster.node(leader).state!);
-  if (membership.outgoing !== undefined) return undefined;
+  if (membership.outgoing !== undefined || !membership.voters.includes(leader)) return undefined;
   const followed = members(membership).every((id) => {
     const state = cluster.node(id).state;
     return state !== null && status(state).term === term && status(state).leaderId === leader;
