@@ -142,7 +142,9 @@ describe.skipIf(chromium.path === undefined)('the visualizer in a browser', () =
     const now = await shown(page);
     expect(now).toEqual(expected(run, event, window));
     expect(now.nodes.filter((node) => node.role === 'leader')).toHaveLength(1);
-    expect(Math.max(...Object.values(now.logs).map((cells) => cells.length))).toBeGreaterThan(10);
+    // Not an empty comparison: some log shows cells. (How many depends on where the run stands in its
+    // compaction cycle, every 10 entries here, and the page may have run a few items before the pause.)
+    expect(Math.max(...Object.values(now.logs).map((cells) => cells.length))).toBeGreaterThan(0);
     // The page's own simulator, too.
     const own = (await hook(page, (viz) => viz.simulator())) as {
       id: string;
