@@ -283,11 +283,13 @@ function run(cluster: Contender, batch: number, commands: number): number {
   return commands / seconds;
 }
 
-const port = process.env.BENCH_ONLY === 'pureraft' ? null : loadPeer();
+const alone = process.env.BENCH_ONLY === 'pureraft';
+const port = alone ? null : loadPeer();
 console.log(
   `bench:core: ${COMMANDS} commands of 16 bytes per row, best of ${ROUNDS} runs; node ${process.version}`,
 );
-if (port === null) console.log(`(the etcd port is not installed; to compare, run: ${INSTALL})`);
+if (alone) console.log('(BENCH_ONLY=pureraft: without the etcd port)');
+else if (port === null) console.log(`(the etcd port is not installed; to compare, run: ${INSTALL})`);
 console.log('');
 const header = ['nodes', 'batch', 'pureraft cmd/cpu-s', 'etcd port cmd/cpu-s', 'ratio'];
 console.log(header.join('\t'));
