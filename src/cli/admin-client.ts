@@ -4,6 +4,10 @@
  * header when a redirect goes to another port, which is another origin: every redirect here does.)
  */
 
+import { formatAddress } from '../kv/index.js';
+import { UsageError } from './flags.js';
+import { ConfigError, parseAddress } from './node-config.js';
+
 /** The token's environment variable, so that it stays off the command line (and out of `ps`). */
 export const TOKEN_ENV = 'PURERAFT_TOKEN';
 
@@ -22,6 +26,27 @@ export interface AdminAnswer {
   readonly status: number;
   /** The JSON body, or {} when there was none. */
   readonly body: Record<string, unknown>;
+}
+
+/** The nodes `pureraft cluster` starts by default: where the admin commands look when given no --node. */
+export const DEFAULT_NODES: readonly string[] = ['127.0.0.1:8001', '127.0.0.1:8002', '127.0.0.1:8003'];
+
+/** A `host:port` flag, checked: a UsageError (exit 2) names the mistake. */
+export function addressFlag(text: string, what: string, usage: string): string {
+  try {
+    return formatAddress(parseAddress(text, what));
+  } catch (error) {
+    if (error instanceof ConfigError) throw new UsageError(error.message, usage);
+    throw error;
+  }
+}
+
+/** --node: a node's HTTP address (`host:port` or a URL), or several separated by commas; DEFAULT_NODES without it. */
+export function nodesFlag(text: string | undefined, usage: string): readonly string[] {
+  if (text === undefined) return DEFAULT_NODES;
+  const nodes = text.split(',').map((node) => node.trim());
+  for (const node of nodes) if (!/^https?:\/\//.test(node)) addressFlag(node, '--node', usage);
+  return nodes;
 }
 
 /** `host:port`, or a URL (`http://host:port`, `https://...`): the base URL of a node's API. */
@@ -47,7 +72,12 @@ export async function adminCall(node: string, call: AdminCall): Promise<AdminAns
         ...(call.body !== undefined && { body: JSON.stringify(call.body) }),
       });
     } catch (error) {
-      throw new Error(`cannot reach ${url}: ${(error as Error).message}`);
+      // fetch says only "fetch failed"; its cause says why ("connect ECONNREFUSED 127.0.0.1:8001").
+      const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
+      const message = `cannot reach ${url}: ${String(cause?.message ?? (error as Error).message)}`;
+      throw typeof cause?.code === 'string' && NOT_DELIVERED.has(cause.code)
+        ? new UnreachableError(message)
+        : new Error(message);
     }
     const location = response.headers.get('location');
     if (response.status === 307 && location !== null) {
@@ -73,4 +103,32 @@ export async function adminCall(node: string, call: AdminCall): Promise<AdminAns
 /** The error of a failed answer, for a message: `(409) reason`. */
 export function failure(answer: AdminAnswer): string {
   return `(${answer.status}) ${String(answer.body.error ?? 'no reason given')}`;
+}
+
+/**
+ * Errors that mean no connection was made, so the request never left: asking another node cannot repeat it.
+ * (A timeout or a connection lost later may have delivered it: those end the call.)
+ */
+const NOT_DELIVERED = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/** A node that could not be connected to at all. */
+export class UnreachableError extends Error {
+  override readonly name = 'UnreachableError';
+}
+
+/**
+ * Sends the call to the first of `nodes` that can be connected to, in order (a node that is down, restarting or
+ * not there is skipped; any answer, an error status too, is the answer); rejects naming each node when none can.
+ */
+export async function adminCallAny(nodes: readonly string[], call: AdminCall): Promise<AdminAnswer> {
+  const unreachable: string[] = [];
+  for (const node of nodes) {
+    try {
+      return await adminCall(node, call);
+    } catch (error) {
+      if (!(error instanceof UnreachableError)) throw error;
+      unreachable.push(error.message);
+    }
+  }
+  throw new Error(unreachable.join('; '));
 }

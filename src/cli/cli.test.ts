@@ -1,10 +1,11 @@
 /** The command line as a user meets it: a real process, its output and its exit code. */
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { freePorts } from '../kv/free-ports.js';
 import { InProcessCluster } from '../kv/test-support.js';
 import { localNodeArgs } from './test-support.js';
 
@@ -112,36 +113,78 @@ describe('pureraft', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('moves leadership through any node, and reports a refusal with exit code 1', async () => {
-    const cluster = await InProcessCluster.start();
+  it('moves leadership through any node it can reach, with a token, and reports a refusal with exit code 1', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pureraft-transfer-'));
+    const token = 't'.repeat(32);
+    await writeFile(join(dir, 'tokens'), `read-write ${token}\n`);
+    const cluster = await InProcessCluster.start(['a', 'b', 'c'], () => ({
+      tokensFile: join(dir, 'tokens'),
+    }));
     try {
       const leader = await cluster.leader();
       const follower = cluster.nodes.find((node) => node !== leader)!;
       const target = cluster.nodes.find((node) => node !== leader && node !== follower)!;
-      const node = `127.0.0.1:${follower.config.http.port}`;
+      // The first node given is down (nothing listens there): the next one takes the request.
+      const [down] = await freePorts(1);
+      const nodes = `127.0.0.1:${down},127.0.0.1:${follower.config.http.port}`;
+      const withToken = { PURERAFT_TOKEN: token };
       // Asynchronously: the cluster answers from this very process.
-      const moved = await pureraftAsync('transfer-leadership', '--node', node, '--to', target.config.id);
+      const moved = await pureraftAsync(
+        withToken,
+        'transfer-leadership',
+        '--node',
+        nodes,
+        '--to',
+        target.config.id,
+      );
       expect(moved).toMatchObject({
         code: 0,
         stdout: `leadership moved from ${leader.config.id} to ${target.config.id} (term ${target.node.status().term})\n`,
       });
-      const refused = await pureraftAsync('transfer-leadership', '--node', node, '--to', 'nobody');
+      const refused = await pureraftAsync(
+        withToken,
+        'transfer-leadership',
+        '--node',
+        nodes,
+        '--to',
+        'nobody',
+      );
       expect(refused).toMatchObject({
         code: 1,
-        stderr: expect.stringMatching(/failed \(409\): .*not a voter/),
+        stderr: expect.stringMatching(/failed \(409\) .*not a voter/),
+      });
+      const anonymous = await pureraftAsync(
+        {},
+        'transfer-leadership',
+        '--node',
+        nodes,
+        '--to',
+        leader.config.id,
+      );
+      expect(anonymous).toMatchObject({
+        code: 1,
+        stderr: expect.stringMatching(/failed \(401\) .*bearer token/),
+      });
+      const nobody = await pureraftAsync(withToken, 'transfer-leadership', '--node', `127.0.0.1:${down}`);
+      expect(nobody).toMatchObject({
+        code: 1,
+        stderr: expect.stringContaining(
+          `cannot reach http://127.0.0.1:${down}/admin/transfer-leadership: connect ECONNREFUSED`,
+        ),
       });
     } finally {
       await cluster.stop();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });
 
-async function pureraftAsync(...args: string[]) {
+async function pureraftAsync(env: NodeJS.ProcessEnv, ...args: string[]) {
   try {
     const { stdout, stderr } = await promisify(execFile)(
       process.execPath,
       ['--import', 'tsx', 'src/cli/main.ts', ...args],
-      { encoding: 'utf8', timeout: 20_000 },
+      { encoding: 'utf8', timeout: 20_000, env: { ...process.env, PURERAFT_TOKEN: '', ...env } },
     );
     return { code: 0, stdout, stderr };
   } catch (error) {

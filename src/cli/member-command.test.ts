@@ -20,7 +20,7 @@ describe('pureraft member', () => {
   it('turns each action into its request', () => {
     expect(plan(['list'])).toEqual({
       action: 'list',
-      node: '127.0.0.1:8001',
+      nodes: ['127.0.0.1:8001', '127.0.0.1:8002', '127.0.0.1:8003'],
       call: { method: 'GET', path: '/cluster', timeoutMs: 15_000 },
     });
     expect(
@@ -31,6 +31,10 @@ describe('pureraft member', () => {
       body: { id: 'n4', raft: '10.0.0.4:7001', http: '[::1]:8004' },
       timeoutMs: 15_000,
     });
+    expect(plan(['list'], { node: '10.0.0.1:8001, https://n2.example:8001' }).nodes).toEqual([
+      '10.0.0.1:8001',
+      'https://n2.example:8001',
+    ]);
     expect(plan(['promote'], { id: 'n4', timeout: 500 }).call).toEqual({
       method: 'POST',
       path: '/cluster/promote',
@@ -38,7 +42,7 @@ describe('pureraft member', () => {
       timeoutMs: 500,
     });
     expect(plan(['remove'], { id: 'n4', node: 'https://10.0.0.1:8001' })).toMatchObject({
-      node: 'https://10.0.0.1:8001',
+      nodes: ['https://10.0.0.1:8001'],
       call: { method: 'DELETE', path: '/cluster/members/n4' },
     });
   });
@@ -58,6 +62,7 @@ describe('pureraft member', () => {
     [['add'], { id: 'n4', raft: 'nowhere', http: '127.0.0.1:1' }, /--raft must be host:port/],
     [['remove'], { id: '' }, /bad --id: node id must be a non-empty string/],
     [['list'], { node: 'nowhere' }, /--node must be host:port/],
+    [['list'], { node: '127.0.0.1:8001,' }, /--node must be host:port/],
     [['list'], { timeout: 0 }, /--timeout must be positive/],
   ])('refuses %j %j', (positionals, flags, message) => {
     expect(usageError(() => plan(positionals, flags))).toMatch(message);

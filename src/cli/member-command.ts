@@ -5,10 +5,17 @@
  */
 import type { NodeId } from '../core/index.js';
 import { checkNodeId } from '../effects/transport/index.js';
-import { formatAddress, PROMOTE_MAX_LAG } from '../kv/index.js';
-import { type AdminCall, adminCall, failure, TOKEN_ENV } from './admin-client.js';
+import { PROMOTE_MAX_LAG } from '../kv/index.js';
+import {
+  type AdminCall,
+  addressFlag,
+  adminCallAny,
+  DEFAULT_NODES,
+  failure,
+  nodesFlag,
+  TOKEN_ENV,
+} from './admin-client.js';
 import { type CommandSpec, defineCommand, type Flag, type FlagValues, UsageError } from './flags.js';
-import { ConfigError, parseAddress } from './node-config.js';
 
 const spec = {
   name: 'member',
@@ -27,7 +34,8 @@ Actions:
            committed and the others elect a new one.
   list     Prints the members, their roles, addresses and how far behind the leader each one is.
 
-Any node takes the request (a follower redirects it to the leader). One change at a time: a change still in
+Any node takes the request (a follower redirects it to the leader); a node that cannot be reached is skipped
+for the next one given. One change at a time: a change still in
 progress makes the next one fail (409); try again. With API tokens, pass a read-write token in ${TOKEN_ENV}
 (or --token).
 
@@ -41,7 +49,7 @@ Examples:
     node: {
       type: 'string',
       placeholder: 'host:port',
-      description: "Any member's HTTP address (or URL). Default 127.0.0.1:8001.",
+      description: `Any member's HTTP address (or URL), or several separated by commas, tried in turn. Default ${DEFAULT_NODES.join(',')}.`,
     },
     id: { type: 'string', placeholder: 'id', description: 'The member to add, promote or remove.' },
     raft: {
@@ -69,7 +77,8 @@ const actions: readonly string[] = ['add', 'promote', 'remove', 'list'] satisfie
 
 export interface MemberPlan {
   readonly action: MemberAction;
-  readonly node: string;
+  /** Whom to ask, in turn until one can be reached. */
+  readonly nodes: readonly string[];
   readonly call: AdminCall;
 }
 
@@ -84,8 +93,7 @@ export function memberPlan(
     throw new UsageError(`unknown action ${JSON.stringify(action)}: use add, promote, remove or list`, usage);
   const timeoutMs = flags.timeout ?? 15_000;
   if (timeoutMs <= 0) throw new UsageError(`--timeout must be positive, got ${timeoutMs}`, usage);
-  const node = flags.node ?? '127.0.0.1:8001';
-  if (!/^https?:\/\//.test(node)) address(node, '--node', usage);
+  const nodes = nodesFlag(flags.node, usage);
   const token = flags.token ?? (env[TOKEN_ENV] || undefined);
   const base = { timeoutMs, ...(token !== undefined && { token }) };
   const needs = (names: readonly (keyof MemberFlags)[]) => {
@@ -103,39 +111,30 @@ export function memberPlan(
   switch (action as MemberAction) {
     case 'list':
       needs([]);
-      return { action: 'list', node, call: { ...base, method: 'GET', path: '/cluster' } };
+      return { action: 'list', nodes, call: { ...base, method: 'GET', path: '/cluster' } };
     case 'add': {
       needs(['id', 'raft', 'http']);
       const body = {
         id: id(),
-        raft: address(flags.raft!, '--raft', usage),
-        http: address(flags.http!, '--http', usage),
+        raft: addressFlag(flags.raft!, '--raft', usage),
+        http: addressFlag(flags.http!, '--http', usage),
       };
-      return { action: 'add', node, call: { ...base, method: 'POST', path: '/cluster/learners', body } };
+      return { action: 'add', nodes, call: { ...base, method: 'POST', path: '/cluster/learners', body } };
     }
     case 'promote':
       needs(['id']);
       return {
         action: 'promote',
-        node,
+        nodes,
         call: { ...base, method: 'POST', path: '/cluster/promote', body: { id: id() } },
       };
     case 'remove':
       needs(['id']);
       return {
         action: 'remove',
-        node,
+        nodes,
         call: { ...base, method: 'DELETE', path: `/cluster/members/${encodeURIComponent(id())}` },
       };
-  }
-}
-
-function address(text: string, what: string, usage: string): string {
-  try {
-    return formatAddress(parseAddress(text, what));
-  } catch (error) {
-    if (error instanceof ConfigError) throw new UsageError(error.message, usage);
-    throw error;
   }
 }
 
@@ -143,7 +142,7 @@ export const memberCommand = defineCommand(spec, run);
 
 async function run(flags: MemberFlags, positionals: readonly string[], usage: string): Promise<number> {
   const plan = memberPlan(flags, positionals, process.env, usage);
-  const answer = await adminCall(plan.node, plan.call);
+  const answer = await adminCallAny(plan.nodes, plan.call);
   if (answer.status !== 200) throw new Error(`${plan.action} failed ${failure(answer)}`);
   process.stdout.write(describeAnswer(plan.action, answer.body));
   return 0;
