@@ -6,7 +6,8 @@
  * Beside it, when etcd is installed (Debian's `etcd-server`, etcd 3.4; see etcd.ts), a 3-member etcd cluster on
  * loopback with its defaults (fsync on), driven by the same load generator with the same settings through its
  * v3 JSON gateway (POST /v3/kv/put, a fresh key per request, the same 100-byte value); the order of the two
- * alternates from one number of clients to the next. Each row also gives the CPU seconds per 1,000 writes of
+ * alternates from one number of clients to the next. Before the rows each system takes BENCH_WARMUP seconds of
+ * writes (default 30), so that the rows measure pureraft once V8 has compiled its paths. Each row also gives the CPU seconds per 1,000 writes of
  * the whole cluster: the user + system time of the three member processes during the phase (/proc/<pid>/stat).
  * Without etcd the benchmark says how to install it and runs pureraft alone (BENCH_ONLY=pureraft: always).
  *
@@ -41,6 +42,14 @@ const ONLY_PURERAFT = process.env.BENCH_ONLY === 'pureraft';
 const READS = process.env.BENCH_READS !== 'off';
 /** BENCH_LEASE=off: no lease-read phase (the cluster restarted with lease reads, after the other reads). */
 const LEASE = READS && process.env.BENCH_LEASE !== 'off';
+/**
+ * BENCH_WARMUP: seconds of writes each system takes before the rows (default 30; 0: none), two thirds at 1 client
+ * and the rest at 16. V8 compiles pureraft's code as it runs, a function once it has run enough: in 5-s windows at
+ * 1 client from a fresh start, a cluster went from ~320 writes/s at 3.8 ms of CPU per write to ~650-700 at 1.6 ms
+ * over the first 30-50 s, and at 16 clients from ~2,000 to ~3,300-3,600 over 10 s (a throwaway script). The rows
+ * measure the steady state of both; etcd, compiled ahead of time, gets the same writes.
+ */
+const WARMUP_SECONDS = warmupSeconds(process.env.BENCH_WARMUP);
 const READ_CONCURRENCIES = [16, 64];
 const VALUE = 'v'.repeat(100);
 
@@ -51,6 +60,21 @@ function clientCounts(text: string | undefined): number[] | undefined {
     throw new Error(`BENCH_CLIENTS: expected client counts separated by commas (e.g. 1,64), got ${text}`);
   }
   return counts;
+}
+
+function warmupSeconds(text: string | undefined): number {
+  if (text === undefined || text === '') return 30;
+  const seconds = Number(text);
+  if (!Number.isInteger(seconds) || seconds < 0 || seconds > 600)
+    throw new Error(`BENCH_WARMUP: expected whole seconds from 0 to 600, got ${text}`);
+  return seconds;
+}
+
+/** BENCH_WARMUP's writes: fresh keys, two thirds of the time at 1 client, the rest at 16 (the batches' path). */
+async function warmUp(target: WriteTarget): Promise<void> {
+  const single = Math.round((WARMUP_SECONDS * 2) / 3);
+  if (single > 0) await phase(target, 1, single, 'warmup-1');
+  if (WARMUP_SECONDS > single) await phase(target, 16, WARMUP_SECONDS - single, 'warmup-16');
 }
 
 /** Small write + fdatasync in a loop for `ms`: syncs per second this filesystem sustains for one writer. */
@@ -276,8 +300,10 @@ async function main(): Promise<void> {
     console.log(
       `disk: ${fsyncRate.toFixed(0)} fsyncs/s (64-byte write + fdatasync, one writer, same filesystem)\n`,
     );
-    await phase(pureraft, 4, 1, 'warmup');
-    if (etcdTarget !== undefined) await phase(etcdTarget, 4, 1, 'warmup');
+    if (WARMUP_SECONDS > 0)
+      console.log(`warming up: ${WARMUP_SECONDS} s of writes for each system (BENCH_WARMUP)\n`);
+    await warmUp(pureraft);
+    if (etcdTarget !== undefined) await warmUp(etcdTarget);
 
     console.log(
       'clients | pureraft writes/s   p50 ms   p99 ms   errors   cpu-s/1k writes   leader fsyncs/s   writes per fsync' +
