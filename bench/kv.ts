@@ -7,7 +7,8 @@
  * loopback with its defaults (fsync on), driven by the same load generator with the same settings through its
  * v3 JSON gateway (POST /v3/kv/put, a fresh key per request, the same 100-byte value); the order of the two
  * alternates from one number of clients to the next. Before the rows each system takes BENCH_WARMUP seconds of
- * writes (default 30), so that the rows measure pureraft once V8 has compiled its paths. Each row also gives the CPU seconds per 1,000 writes of
+ * writes (default 30), and each server read from a third of that in reads, so that the rows measure pureraft
+ * once V8 has compiled its paths. Each row also gives the CPU seconds per 1,000 writes of
  * the whole cluster: the user + system time of the three member processes during the phase (/proc/<pid>/stat).
  * Without etcd the benchmark says how to install it and runs pureraft alone (BENCH_ONLY=pureraft: always).
  *
@@ -50,6 +51,8 @@ const LEASE = READS && process.env.BENCH_LEASE !== 'off';
  * measure the steady state of both; etcd, compiled ahead of time, gets the same writes.
  */
 const WARMUP_SECONDS = warmupSeconds(process.env.BENCH_WARMUP);
+/** Before the reads' rows, each server read from takes a third of BENCH_WARMUP in reads at 16 clients. */
+const READ_WARMUP_SECONDS = Math.round(WARMUP_SECONDS / 3);
 const READ_CONCURRENCIES = [16, 64];
 const VALUE = 'v'.repeat(100);
 
@@ -217,6 +220,7 @@ async function readPhase(
   consistency: 'linearizable' | 'serializable',
   keyPrefix: string,
   keys: number,
+  seconds = PHASE_SECONDS,
 ) {
   let next = 0;
   const query = consistency === 'serializable' ? '?consistency=serializable' : '';
@@ -231,8 +235,15 @@ async function readPhase(
         },
       ],
     },
-    PHASE_SECONDS,
+    seconds,
   );
+}
+
+/** READ_WARMUP_SECONDS of linearizable reads at 16 clients, of keys a write row wrote: unmeasured. */
+async function warmReads(url: string, writeRates: ReadonlyMap<number, WriteRow>): Promise<void> {
+  const written = [...writeRates.values()].find((row) => row.keys > 0);
+  if (READ_WARMUP_SECONDS === 0 || written === undefined) return;
+  await readPhase(url, 16, 'linearizable', written.keyPrefix, written.keys, READ_WARMUP_SECONDS);
 }
 
 function pad(value: string | number, width: number): string {
@@ -301,7 +312,9 @@ async function main(): Promise<void> {
       `disk: ${fsyncRate.toFixed(0)} fsyncs/s (64-byte write + fdatasync, one writer, same filesystem)\n`,
     );
     if (WARMUP_SECONDS > 0)
-      console.log(`warming up: ${WARMUP_SECONDS} s of writes for each system (BENCH_WARMUP)\n`);
+      console.log(
+        `warming up (BENCH_WARMUP): ${WARMUP_SECONDS} s of writes for each system, ${READ_WARMUP_SECONDS} s of reads on each server before reads are measured on it\n`,
+      );
     await warmUp(pureraft);
     if (etcdTarget !== undefined) await warmUp(etcdTarget);
 
@@ -437,6 +450,7 @@ async function readPhases(
         ['linearizable', 'linearizable', 'follower', follower],
         ['serializable', 'serializable', 'leader', leader],
       ] as const);
+  for (const node of new Set([leader, follower])) await warmReads(node.httpUrl, writeRates);
   for (const [label, consistency, name, node] of kinds) {
     for (const connections of READ_CONCURRENCIES.filter((count) => writeRates.has(count))) {
       const written = writeRates.get(connections)!;
@@ -504,6 +518,7 @@ async function noOpCeiling(writeRates: ReadonlyMap<number, WriteRow>): Promise<v
       server.once('exit', (code) => reject(new Error(`the no-op HTTP server exited (code ${code})`)));
       server.stdout!.once('data', (chunk: Buffer) => resolvePort(chunk.toString().trim()));
     });
+    await warmReads(`http://127.0.0.1:${port}`, writeRates);
     for (const connections of counts) {
       const written = writeRates.get(connections)!;
       const result = await readPhase(`http://127.0.0.1:${port}`, connections, 'serializable', 'x', 1);
