@@ -9,6 +9,9 @@
  *
  * Every process stamps with CLOCK_MONOTONIC (process.hrtime), one clock for the machine, so the marks of the
  * client and of the three nodes line up. Run: npm run bench:latency (LATENCY_WRITES, default 1000).
+ *
+ * First, unmeasured, LATENCY_WARMUP seconds (default 20) of the same writes: V8 compiles the nodes' code only as
+ * it runs, and a cluster at 1 client took some 30 s to reach its steady rate (see bench/kv.ts, BENCH_WARMUP).
  */
 
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -20,6 +23,7 @@ import { localClusterConfigs } from '../src/kv/test-support.js';
 import { type LatencyRecord, type LatencyStage, parseLatencyRecords } from '../src/runtime/node/index.js';
 
 const WRITES = Number(process.env.LATENCY_WRITES ?? 1000);
+const WARMUP_MS = 1_000 * Number(process.env.LATENCY_WARMUP ?? 20);
 const VALUE = 'v'.repeat(100);
 /** The whole run is bounded: past this, the writes stop where they are. */
 const RUN_LIMIT_MS = 120_000;
@@ -97,7 +101,8 @@ async function main(): Promise<void> {
     const url = new URL(leader.httpUrl);
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     const deadline = Date.now() + RUN_LIMIT_MS;
-    for (let i = 0; i < 100 && Date.now() < deadline; i++) await put(agent, url, `warmup-${i}`);
+    const warm = Date.now() + WARMUP_MS;
+    for (let i = 0; Date.now() < warm && Date.now() < deadline; i++) await put(agent, url, `warmup-${i}`);
     for (let i = 0; i < WRITES && Date.now() < deadline; i++) {
       const write = await put(agent, url, `key-${i}`);
       if (write.status !== 200) throw new Error(`PUT answered ${write.status}`);
