@@ -32,6 +32,7 @@ import autocannon from 'autocannon';
 import { NodeProcess } from '../src/cli/launcher.js';
 import { formatAddress, type KvNodeConfig } from '../src/kv/index.js';
 import { localClusterConfigs } from '../src/kv/test-support.js';
+import { secondsFromEnv } from './env.js';
 import { cpuSeconds, ETCD_INSTALL_HINT, EtcdCluster, etcdPutBody, findEtcd } from './etcd.js';
 
 const PHASE_SECONDS = 5;
@@ -50,7 +51,7 @@ const LEASE = READS && process.env.BENCH_LEASE !== 'off';
  * over the first 30-50 s, and at 16 clients from ~2,000 to ~3,300-3,600 over 10 s (a throwaway script). The rows
  * measure the steady state of both; etcd, compiled ahead of time, gets the same writes.
  */
-const WARMUP_SECONDS = warmupSeconds(process.env.BENCH_WARMUP);
+const WARMUP_SECONDS = secondsFromEnv('BENCH_WARMUP', 30, 600);
 /** Before the reads' rows, each server read from takes a third of BENCH_WARMUP in reads at 16 clients. */
 const READ_WARMUP_SECONDS = Math.round(WARMUP_SECONDS / 3);
 const READ_CONCURRENCIES = [16, 64];
@@ -63,14 +64,6 @@ function clientCounts(text: string | undefined): number[] | undefined {
     throw new Error(`BENCH_CLIENTS: expected client counts separated by commas (e.g. 1,64), got ${text}`);
   }
   return counts;
-}
-
-function warmupSeconds(text: string | undefined): number {
-  if (text === undefined || text === '') return 30;
-  const seconds = Number(text);
-  if (!Number.isInteger(seconds) || seconds < 0 || seconds > 600)
-    throw new Error(`BENCH_WARMUP: expected whole seconds from 0 to 600, got ${text}`);
-  return seconds;
 }
 
 /** BENCH_WARMUP's writes: fresh keys, two thirds of the time at 1 client, the rest at 16 (the batches' path). */

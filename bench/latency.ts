@@ -21,9 +21,10 @@ import { NodeProcess } from '../src/cli/launcher.js';
 import { type KvNodeConfig, LATENCY_TRACE_ENV } from '../src/kv/index.js';
 import { localClusterConfigs } from '../src/kv/test-support.js';
 import { type LatencyRecord, type LatencyStage, parseLatencyRecords } from '../src/runtime/node/index.js';
+import { secondsFromEnv } from './env.js';
 
 const WRITES = Number(process.env.LATENCY_WRITES ?? 1000);
-const WARMUP_MS = 1_000 * Number(process.env.LATENCY_WARMUP ?? 20);
+const WARMUP_MS = 1_000 * secondsFromEnv('LATENCY_WARMUP', 20, 100);
 const VALUE = 'v'.repeat(100);
 /** The whole run is bounded: past this, the writes stop where they are. */
 const RUN_LIMIT_MS = 120_000;
