@@ -34,7 +34,7 @@ Actions:
            committed and the others elect a new one.
   list     Prints the members, their roles, addresses and how far behind the leader each one is.
 
-Any node takes the request (a follower redirects it to the leader); a node that cannot be reached is skipped
+Any node takes the request (a follower redirects it to the leader); a node that refuses the connection is skipped
 for the next one given. One change at a time: a change still in
 progress makes the next one fail (409); try again. With API tokens, pass a read-write token in ${TOKEN_ENV}
 (or --token).

@@ -9,8 +9,8 @@ const spec = {
   details: `
 Asks the cluster to move leadership (POST /admin/transfer-leadership): the leader stops taking writes, brings
 the target up to date, then has it start an election at once, which it wins without waiting for a timeout
-(Raft thesis §3.10). Any node takes the request (a follower redirects it to the leader); a node that cannot
-be reached is skipped for the next one given. Without --to, the leader picks the most caught-up voter. With
+(Raft thesis §3.10). Any node takes the request (a follower redirects it to the leader); a node that refuses
+the connection is skipped for the next one given. Without --to, the leader picks the most caught-up voter. With
 API tokens, pass a read-write token in ${TOKEN_ENV} (or --token). Prints the new leader; exits with 1 if the
 transfer failed.
 
