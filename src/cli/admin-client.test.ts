@@ -1,11 +1,14 @@
 /** The admin client follows a follower's redirect to the leader and keeps the bearer token on the way. */
+import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePorts } from '../kv/free-ports.js';
 import { InProcessCluster } from '../kv/test-support.js';
-import { adminCall, adminCallAny, baseUrl, failure } from './admin-client.js';
+import { adminCall, adminCallAny, baseUrl, failure, nodesFlag, whyUnreachable } from './admin-client.js';
+import { UsageError } from './flags.js';
 
 const token = 'w'.repeat(32);
 let cluster: InProcessCluster;
@@ -55,8 +58,62 @@ describe('adminCall', () => {
     );
   });
 
+  it('never asks a second node once a connection was made: the first may have taken the request', async () => {
+    // The first node takes the connection and drops it on the request's bytes; the second counts connections.
+    const dropping = await listen(createServer((socket) => socket.once('data', () => socket.destroy())));
+    let connections = 0;
+    const counting = await listen(
+      createServer((socket) => {
+        connections++;
+        socket.destroy();
+      }),
+    );
+    const nodes = [dropping, counting].map((server) => `127.0.0.1:${port(server)}`);
+    await expect(
+      adminCallAny(nodes, { method: 'POST', path: '/admin/transfer-leadership', token, timeoutMs: 5_000 }),
+    ).rejects.toThrow(`cannot reach http://${nodes[0]}/admin/transfer-leadership`);
+    expect(connections).toBe(0);
+    dropping.close();
+    counting.close();
+  });
+
+  it('says why a node cannot be reached when the error has no message of its own', () => {
+    // A host name with two addresses, both refusing: Node's AggregateError has an empty message.
+    const refused = (address: string) =>
+      Object.assign(new Error(`connect ECONNREFUSED ${address}`), { code: 'ECONNREFUSED' });
+    const both = Object.assign(new AggregateError([refused('::1:8001'), refused('127.0.0.1:8001')], ''), {
+      code: 'ECONNREFUSED',
+    });
+    expect(whyUnreachable(new TypeError('fetch failed', { cause: both }))).toBe(
+      'connect ECONNREFUSED ::1:8001, connect ECONNREFUSED 127.0.0.1:8001',
+    );
+    const bare = Object.assign(new Error(''), { code: 'ECONNRESET' });
+    expect(whyUnreachable(new TypeError('fetch failed', { cause: bare }))).toBe('ECONNRESET');
+    expect(whyUnreachable(new TypeError('fetch failed'))).toBe('fetch failed');
+  });
+
   it('takes host:port or a URL', () => {
     expect(baseUrl('127.0.0.1:8001')).toBe('http://127.0.0.1:8001');
     expect(baseUrl('https://n1.example:8001/')).toBe('https://n1.example:8001');
+    expect(nodesFlag('127.0.0.1:8001, https://n2.example:8002', 'usage')).toEqual([
+      '127.0.0.1:8001',
+      'https://n2.example:8002',
+    ]);
+    // A bad entry is a usage error when the flags are read, not a failed request later.
+    for (const bad of ['https://', 'http://:8001', '127.0.0.1', '127.0.0.1:8001,']) {
+      expect(() => nodesFlag(bad, 'usage'), bad).toThrow(UsageError);
+    }
   });
 });
+
+async function listen(server: Server): Promise<Server> {
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return server;
+}
+
+function port(server: Server): number {
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('not listening on a port');
+  return address.port;
+}

@@ -45,7 +45,15 @@ export function addressFlag(text: string, what: string, usage: string): string {
 export function nodesFlag(text: string | undefined, usage: string): readonly string[] {
   if (text === undefined) return DEFAULT_NODES;
   const nodes = text.split(',').map((node) => node.trim());
-  for (const node of nodes) if (!/^https?:\/\//.test(node)) addressFlag(node, '--node', usage);
+  for (const node of nodes) {
+    if (!/^https?:\/\//.test(node)) addressFlag(node, '--node', usage);
+    else if (!URL.canParse(node) || new URL(node).hostname === '') {
+      throw new UsageError(
+        `--node: ${JSON.stringify(node)} is not a URL (e.g. https://n1.example:8001)`,
+        usage,
+      );
+    }
+  }
   return nodes;
 }
 
@@ -72,10 +80,9 @@ export async function adminCall(node: string, call: AdminCall): Promise<AdminAns
         ...(call.body !== undefined && { body: JSON.stringify(call.body) }),
       });
     } catch (error) {
-      // fetch says only "fetch failed"; its cause says why ("connect ECONNREFUSED 127.0.0.1:8001").
-      const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
-      const message = `cannot reach ${url}: ${String(cause?.message ?? (error as Error).message)}`;
-      throw typeof cause?.code === 'string' && NOT_DELIVERED.has(cause.code)
+      const cause = (error as { cause?: unknown }).cause;
+      const message = `cannot reach ${url}: ${whyUnreachable(error as Error)}`;
+      throw isErrorWithCode(cause) && NOT_DELIVERED.has(cause.code)
         ? new UnreachableError(message)
         : new Error(message);
     }
@@ -98,6 +105,28 @@ export async function adminCall(node: string, call: AdminCall): Promise<AdminAns
   throw new Error(
     `more than ${MAX_REDIRECTS} redirects from ${baseUrl(node)}${call.path}: is a leader known?`,
   );
+}
+
+interface ErrorWithCode extends Error {
+  readonly code: string;
+}
+
+function isErrorWithCode(error: unknown): error is ErrorWithCode {
+  return error instanceof Error && typeof (error as { code?: unknown }).code === 'string';
+}
+
+/**
+ * Why fetch failed: it says only "fetch failed", its cause says why ("connect ECONNREFUSED 127.0.0.1:8001"). A
+ * host name with several addresses fails with an AggregateError whose own message is empty: then each attempt's.
+ */
+export function whyUnreachable(error: Error): string {
+  const cause = error.cause;
+  if (!(cause instanceof Error)) return error.message;
+  if (cause.message !== '') return cause.message;
+  if (cause instanceof AggregateError && cause.errors.length > 0) {
+    return cause.errors.map((each) => (each instanceof Error ? each.message : String(each))).join(', ');
+  }
+  return isErrorWithCode(cause) ? cause.code : error.message;
 }
 
 /** The error of a failed answer, for a message: `(409) reason`. */
