@@ -3,8 +3,8 @@
  * every transition of faulty simulated runs, with crashes and restarts.
  */
 import { describe, expect, it } from 'vitest';
-import type { Cmd } from '../../test/support/core.js';
-import { LONG_REORDERING, Simulator } from '../runtime/simulator/index.js';
+import { type Cmd, config, settle } from '../../test/support/core.js';
+import { Cluster, LONG_REORDERING, Simulator } from '../runtime/simulator/index.js';
 import type { Effect, RaftState } from './index.js';
 
 function checkOrder(after: RaftState<Cmd>, effects: readonly Effect<Cmd>[]): void {
@@ -16,9 +16,21 @@ function checkOrder(after: RaftState<Cmd>, effects: readonly Effect<Cmd>[]): voi
   // Only a leader's own new log entries may be written in parallel with its sends (thesis §10.2.1).
   const sendsMayOverlap =
     after.role === 'leader' && effect.hardState === undefined && effect.truncateFrom === undefined;
+  // Not a send that carries a commit index resting on those entries, though: a crash before the write would
+  // lose an entry a follower or learner was told is committed.
+  const firstWritten = effect.entries?.[0]?.index ?? Number.POSITIVE_INFINITY;
   effects.forEach((other, j) => {
     if (other.type === 'send' && !sendsMayOverlap)
       expect(j, `send before persist: ${JSON.stringify(effects)}`).toBeGreaterThan(i);
+    if (
+      other.type === 'send' &&
+      other.message.type === 'AppendEntries' &&
+      other.message.leaderCommit >= firstWritten
+    )
+      expect(
+        j,
+        `commit index sent before the entries it counts are written: ${JSON.stringify(effects)}`,
+      ).toBeGreaterThan(i);
     if (other.type === 'apply') expect(j).toBeGreaterThan(i);
   });
 }
@@ -46,5 +58,22 @@ describe('effect order', () => {
       }
       expect(transitions).toBeGreaterThan(500);
     }
+  });
+
+  it('a leader that is a quorum by itself tells its learners of a commit only once the entries are on its disk', () => {
+    const made = new Cluster<Cmd>({
+      ids: ['a', 'l1', 'l2'],
+      config: (id) => config(id, ['a'], { learners: ['l1'] }),
+    });
+    made.fire('a', 'election');
+    settle(made);
+    made.propose('a', 'x');
+    settle(made);
+    // A learner joins: the joint configuration commits at once (a is its whole quorum), and the final one is
+    // appended in the same transition and sent with a commit index that counts the joint entry, just appended.
+    const effects = made.step('a', { type: 'changeMembership', voters: ['a'], learners: ['l1', 'l2'] })!;
+    const after = made.node('a').state!;
+    expect(after.commitIndex).toBeGreaterThanOrEqual(3);
+    checkOrder(after, effects);
   });
 });

@@ -76,8 +76,20 @@ export function replyAppend<C>(
     index,
     conflictTerm,
     conflictIndex,
-    round: m.round,
+    round: echoedRound(s, m),
   });
+}
+
+/**
+ * The leader's confirmation round an answer echoes (ReadIndex and lease reads, thesis §6.4): the request's, if
+ * the request is of this node's term; else 0, which confirms nothing. A request of an earlier term is answered
+ * with this node's term (§5.1), and its sender may have been elected again in exactly that term since, with its
+ * rounds counted afresh: echoing the old round would confirm a round of the new leadership that began after
+ * this answer was sent (a read answered on an acknowledgement older than the read). etcd's answer to a stale
+ * append carries no read context either.
+ */
+function echoedRound<C>(s: S<C>, m: AppendEntries<C> | InstallSnapshot): number {
+  return m.term === s.term ? m.round : 0;
 }
 
 /**
@@ -96,6 +108,6 @@ export function replySnapshot<C>(s: S<C>, m: InstallSnapshot, out: Output<C>): v
     from: s.settings.id,
     to: m.from,
     index: s.commitIndex,
-    round: m.round,
+    round: echoedRound(s, m),
   });
 }

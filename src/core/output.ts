@@ -5,10 +5,13 @@
  * vote or an acknowledgement never leaves before what it promises is on disk. The one exception is the
  * leader's own new entries: nothing it sends depends on them being on its own disk, so a leader with an
  * unchanged hard state sends first and writes its log in parallel (Raft thesis §10.2.1). The leader counts
- * its own entries toward a commit at once (a single-node leader commits in the same transition), which is
- * safe because a commit becomes visible only through an apply or a send that carries the commit index, and
- * those come after the persist in effect order: a runtime that keeps that order (a send or apply waits for
- * every persist before it) never shows a commit that rests on entries not yet on the leader's disk.
+ * its own entries toward a commit at once, which is safe because a commit becomes visible only through an
+ * apply or a send that carries the commit index, and those must come after the persist: an apply always does,
+ * and so do the sends of a transition whose commit index reached an entry it appended (only a leader that is
+ * a quorum by itself commits in the same transition, and its learners must not hear of that commit before
+ * the entry is on its disk: a crash would lose a committed entry a learner applied). A runtime that keeps the
+ * order (a send or apply waits for every persist before it) never shows a commit that rests on entries not
+ * yet on the leader's disk.
  * A `restore` (a follower installing its leader's snapshot, contract 12) comes right after the `persist` that
  * stores the snapshot. Applies come after the sends: they may deliver entries that this very transition
  * persisted. Read answers come last: a `readReady` names an index the service must have applied first.
@@ -79,7 +82,8 @@ export class Output<C> {
       after.role === 'leader' &&
       !hardStateChanged &&
       this.truncateFrom === undefined &&
-      this.snapshot === undefined;
+      this.snapshot === undefined &&
+      !(this.appended.length > 0 && after.commitIndex >= this.appended[0]!.index);
     const effects: Effect<C>[] = [];
     if (!leaderWritesInParallel) this.pushStorage(effects, persist);
     for (const message of this.sends) effects.push({ type: 'send', message });

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { elect, follower, cluster as paperCluster, run, settle, THESIS } from '../../test/support/core.js';
 import type { Cluster } from '../runtime/simulator/index.js';
-import type { Effect, Event } from './index.js';
+import type { Effect, Event, Message } from './index.js';
 import { status } from './index.js';
 import { MAX_READ_ROUNDS_IN_FLIGHT } from './reads.js';
 
@@ -81,6 +81,51 @@ describe('thesis §6.4 ReadIndex', () => {
     expect(status(made.node('b').state!)).toMatchObject({ role: 'leader', term: 2 });
     made.fire('b', 'heartbeat');
     expect(deliverAll(made)).toEqual([{ type: 'readFailed', id: 'stale', leaderId: 'b' }]);
+  });
+
+  it('an answer to an append of an earlier term confirms no round, though its sender leads again in the term it names', () => {
+    const made = cluster();
+    elect(made, 'a');
+    let held: Message<string> | undefined;
+    for (let i = 0; i < 5; i++) {
+      made.fire('a', 'heartbeat');
+      // Round 5's append to b is held up in the network: it arrives two terms later.
+      if (i === 4) {
+        const late = made.inFlight.find((e) => e.message.to === 'b' && e.message.type === 'AppendEntries')!;
+        made.drop(late);
+        held = late.message;
+      }
+      settle(made);
+    }
+    // Leadership goes to b (term 2) and back to a (term 3), whose rounds count afresh: up to 4.
+    made.step('a', { type: 'transferLeadership', to: 'b' });
+    settle(made);
+    made.step('b', { type: 'transferLeadership', to: 'a' });
+    settle(made);
+    for (let i = 0; i < 4; i++) {
+      made.fire('a', 'heartbeat');
+      settle(made);
+    }
+    expect(status(made.node('a').state!)).toMatchObject({ role: 'leader', term: 3 });
+    // The term-1 append reaches b, in term 3 now: b answers with its term, and its answer is held up too.
+    made.step('b', { type: 'receive', message: held! });
+    const answer = made.inFlight.find((e) => e.message.type === 'AppendEntriesResponse')!;
+    made.drop(answer);
+    expect(answer.message).toMatchObject({ term: 3, round: 0 });
+    // Cut off from a, b and c elect c in term 4, which commits a write and acknowledges it.
+    made.partition([['a'], ['b', 'c']]);
+    made.fire('b', 'election');
+    settle(made);
+    made.fire('c', 'election');
+    settle(made);
+    made.propose('c', 'w');
+    settle(made);
+    expect(status(made.node('c').state!)).toMatchObject({ role: 'leader', term: 4, commitIndex: 5 });
+    // A read arrives at a (it knows of no newer term) and starts round 5; b's old answer then arrives. It was
+    // sent before the read, and b has moved on since: it must not confirm the read, whose index (3) would miss
+    // the acknowledged write.
+    expect(answers(made.step('a', read('after-w')))).toEqual([]);
+    expect(answers(made.step('a', { type: 'receive', message: answer.message }))).toEqual([]);
   });
 
   it('a single-node cluster confirms by itself', () => {
