@@ -7,7 +7,7 @@
  * is quiet; each node folds its log writes into an in-memory log and counts the commands it applied. A row
  * passes once every node applied every command.
  *
- *   npm run bench:core                 (BENCH_COMMANDS=20000 per row; BENCH_ROUNDS=3, the best is printed)
+ *   npm run bench:core                 (BENCH_COMMANDS=20000 per row; BENCH_ROUNDS=5, the best is printed)
  *
  * The peer is installed for the benchmark alone, into bench/peer (it is not a dependency of pureraft):
  *   npm install --prefix bench/peer --ignore-scripts --no-save @coaty/consensus.raft@1.0.0
@@ -19,7 +19,7 @@ import { type Effect, type Entry, type Event, init, type RaftState, step } from 
 import { DurableLog } from '../src/effects/storage/storage.js';
 
 const COMMANDS = Number(process.env.BENCH_COMMANDS ?? 20_000);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const WARM_UP_COMMANDS = 5_000;
 const ROWS: readonly { nodes: number; batch: number }[] = [
   { nodes: 3, batch: 1 },
@@ -258,12 +258,18 @@ function cpuSeconds(): number {
 }
 
 /**
- * Commands per CPU second for one contender on one row, the best of ROUNDS fresh clusters. CPU time, not wall
- * time: the run is single-threaded, and CPU time stays honest on a machine that is busy with other work.
+ * Commands per CPU second of each contender on one row, the best of ROUNDS fresh clusters each. CPU time, not
+ * wall time: the run is single-threaded, and CPU time stays honest on a machine that is busy with other work.
+ * The contenders take turns, round by round, so that a slow spell of the machine (seen here: a few seconds in
+ * which every run went a third slower) falls on both rather than on all the rounds of one.
  */
-function measure(make: () => Contender, batch: number): number {
-  let best = 0;
-  for (let round = 0; round < ROUNDS; round++) best = Math.max(best, run(make(), batch, COMMANDS));
+function measure(contenders: readonly (() => Contender)[], batch: number): number[] {
+  const best = contenders.map(() => 0);
+  for (let round = 0; round < ROUNDS; round++) {
+    contenders.forEach((make, i) => {
+      best[i] = Math.max(best[i]!, run(make(), batch, COMMANDS));
+    });
+  }
   return best;
 }
 
@@ -303,8 +309,10 @@ for (const { nodes, batch } of rows) {
   if (port !== null) run(new EtcdCluster(port, nodes), batch, WARM_UP_COMMANDS);
 }
 for (const { nodes, batch } of rows) {
-  const ours = measure(() => new PureCluster(nodes), batch);
-  const theirs = port === null ? undefined : measure(() => new EtcdCluster(port, nodes), batch);
+  const [ours = 0, theirs] = measure(
+    [() => new PureCluster(nodes), ...(port === null ? [] : [() => new EtcdCluster(port, nodes)])],
+    batch,
+  );
   const ratio = theirs === undefined ? '-' : (ours / theirs).toFixed(2);
   console.log(
     [nodes, batch, Math.round(ours), theirs === undefined ? '-' : Math.round(theirs), ratio].join('\t'),
