@@ -5,7 +5,8 @@
  * - premature election timeouts are common too: competing candidates in one term, logs that diverge;
  * - leaders get proposals, and are often isolated, crashed or rebooted right after, leaving entries of their
  *   term on a minority (the raw material of Figure 8);
- * - messages are delivered early, out of order, dropped or duplicated between ticks;
+ * - messages are delivered early, out of order, dropped or duplicated between ticks, and some are held back
+ *   past any number of elections (`hold`) before they arrive (`release`);
  * - crashes in the middle of a transition ride on timers, deliveries and proposals, after 1..3 effects
  *   (where a persist and the sends it guards meet);
  * - `recover` ends bad spells, so that histories do not starve with every node down or cut off;
@@ -73,6 +74,8 @@ export const WEIGHTS = {
   propose: 20,
   drop: 8,
   duplicate: 2,
+  hold: 2,
+  release: 2,
   partition: 1,
   heal: 2,
   link: 2,
@@ -122,6 +125,8 @@ export function actionArbitrary(
       .map(([id, crash]) => withCrash({ type: 'propose', node: id }, crash)),
     drop: messagePosition.map((message) => ({ type: 'drop', message })),
     duplicate: messagePosition.map((message) => ({ type: 'duplicate', message })),
+    hold: messagePosition.map((message) => ({ type: 'hold', message })),
+    release: fc.nat(7).map((message) => ({ type: 'release', message })),
     partition: fc
       .array(fc.nat(2), { minLength: ids.length, maxLength: ids.length })
       .map((groups) => ({ type: 'partition', groups })),

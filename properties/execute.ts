@@ -151,6 +151,19 @@ export function execute(world: World, action: Action, position: number): void {
       if (envelope !== undefined) cluster.duplicate(envelope);
       return;
     }
+    case 'hold': {
+      const envelope = pick(cluster, action.message);
+      if (envelope === undefined) return;
+      cluster.drop(envelope);
+      world.held.push(envelope);
+      return;
+    }
+    case 'release': {
+      if (world.held.length === 0) return;
+      const [envelope] = world.held.splice(action.message % world.held.length, 1);
+      cluster.duplicate(envelope!, cluster.now);
+      return;
+    }
     case 'partition': {
       const groups = new Map<number, NodeId[]>();
       cluster.ids.forEach((id, i) => {

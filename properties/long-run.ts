@@ -1,13 +1,14 @@
 /**
  * The long run: far more random histories than `npm test` runs, for a night or a CI job.
  *
- *   PROPERTY_RUNS=100000 npx tsx properties/long-run.ts [liveness|safety|rejoin]
+ *   PROPERTY_RUNS=100000 npx tsx properties/long-run.ts [liveness|safety|rejoin|stale]
  *
  * PROPERTY_RUNS is the total number of histories (default 100,000), run in chunks of CHUNK on each cluster
  * size in turn (PROPERTY_SIZES, default 3,5,7). Chunk i uses seed PROPERTY_SEED + i, so a failing chunk can be
  * rerun alone: the failure message says how. The default property, liveness, also checks every safety
  * property after every step; `safety` skips the liveness phase and runs faster; `rejoin` runs the targeted
- * pre-vote histories (rejoin.ts; use PROPERTY_SIZES=3,5).
+ * pre-vote histories (rejoin.ts; use PROPERTY_SIZES=3,5), `stale` the targeted histories of late answers
+ * (stale.ts).
  * One process uses one core: on more cores, start one per core with different PROPERTY_SEEDs.
  * Stops at the first failure, writes its trace, and exits with 1.
  */
@@ -26,11 +27,8 @@ function sizes(): number[] {
 }
 
 function main(args: readonly string[]): number {
-  const property: PropertyKind = args.includes('safety')
-    ? 'safety'
-    : args.includes('rejoin')
-      ? 'rejoin'
-      : 'liveness';
+  const kinds: readonly PropertyKind[] = ['safety', 'rejoin', 'stale'];
+  const property: PropertyKind = kinds.find((kind) => args.includes(kind)) ?? 'liveness';
   const total = propertyRuns(100_000);
   const base = propertySeed();
   const sizeList = sizes();

@@ -177,6 +177,31 @@ const readsWithoutConfirmation: Reducer<Command> = {
   },
 };
 
+/**
+ * Answers an append or a snapshot of an earlier term with the request's confirmation round (ReadIndex, thesis
+ * §6.4) rather than none: if the request's sender has been elected again in the term the answer carries, it
+ * takes the old answer as a fresh acknowledgement of a round of its new leadership, and may answer a read on it.
+ */
+const echoesStaleRounds: Reducer<Command> = {
+  init,
+  step: (state, event) => {
+    const [after, effects] = step(state, event);
+    if (event.type !== 'receive') return [after, effects];
+    const request = event.message;
+    if (request.type !== 'AppendEntries' && request.type !== 'InstallSnapshot') return [after, effects];
+    if (request.term >= status(state).term) return [after, effects];
+    return [
+      after,
+      effects.map((effect) =>
+        effect.type === 'send' &&
+        (effect.message.type === 'AppendEntriesResponse' || effect.message.type === 'InstallSnapshotResponse')
+          ? { ...effect, message: { ...effect.message, round: request.round } }
+          : effect,
+      ),
+    ];
+  },
+};
+
 /** Campaigns without asking first (no pre-vote, thesis §9.6), whatever its config says. For rejoin. */
 const withoutPreVote: Reducer<Command> = {
   init: (config, durable) => init({ ...config, preVote: false }, durable),
@@ -202,6 +227,7 @@ export const MUTANTS = {
   'compacts-to-applied': compactsToApplied,
   'skips-joint-consensus': skipsJointConsensus,
   'reads-without-confirmation': readsWithoutConfirmation,
+  'echoes-stale-rounds': echoesStaleRounds,
   'without-pre-vote': withoutPreVote,
   'ignores-acks': ignoresAcks,
 } as const satisfies Record<string, Reducer<Command>>;

@@ -15,6 +15,7 @@ export function propertyOptions(
 ): Pick<RunOptions, 'onAction' | 'afterHistory' | 'changes'> {
   switch (property) {
     case 'safety':
+    case 'stale':
       return {};
     case 'liveness':
       return {

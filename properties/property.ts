@@ -10,6 +10,7 @@ import { propertyOptions } from './property-options.js';
 import { rejoinArbitrary } from './rejoin.js';
 import { runScenario, type Violation } from './run.js';
 import type { Scenario } from './scenario.js';
+import { staleArbitrary } from './stale.js';
 import { type PropertyKind, type Trace, writeTrace } from './trace.js';
 
 export interface PropertyRun {
@@ -39,7 +40,14 @@ export interface PropertyOutcome {
 
 /** The histories a property runs on. */
 function arbitraryOf(property: PropertyKind, size: number): fc.Arbitrary<Scenario> {
-  return property === 'rejoin' ? rejoinArbitrary(size) : scenarioArbitrary(size);
+  switch (property) {
+    case 'rejoin':
+      return rejoinArbitrary(size);
+    case 'stale':
+      return staleArbitrary(size);
+    default:
+      return scenarioArbitrary(size);
+  }
 }
 
 /** Runs one history under the property; the first violation, if any. Deterministic. */

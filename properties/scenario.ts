@@ -38,6 +38,13 @@ export type Action =
   | { readonly type: 'flush' }
   | { readonly type: 'drop'; readonly message: number }
   | { readonly type: 'duplicate'; readonly message: number }
+  /**
+   * Takes a message in flight out of the network, to arrive only when a `release` names it: an arbitrarily long
+   * delay (contract rule 6), past any number of elections, unlike `maxDelay`. `release`: the `message`-th held
+   * one (modulo their number) arrives next.
+   */
+  | { readonly type: 'hold'; readonly message: number }
+  | { readonly type: 'release'; readonly message: number }
   /** `groups[i]` is the group of node i: only nodes in the same group can talk. */
   | { readonly type: 'partition'; readonly groups: readonly number[] }
   | { readonly type: 'heal' }

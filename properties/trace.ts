@@ -8,9 +8,12 @@ import { isMutantName, type MutantName } from './mutants.js';
 import type { Violation } from './run.js';
 import type { Scenario } from './scenario.js';
 
-/** safety and liveness run on random histories (arbitraries.ts), rejoin on targeted ones (rejoin.ts). */
-export type PropertyKind = 'safety' | 'liveness' | 'rejoin';
-const KINDS: readonly string[] = ['safety', 'liveness', 'rejoin'] satisfies PropertyKind[];
+/**
+ * safety and liveness run on random histories (arbitraries.ts); rejoin and stale on targeted ones (rejoin.ts,
+ * stale.ts), stale under the safety checks alone.
+ */
+export type PropertyKind = 'safety' | 'liveness' | 'rejoin' | 'stale';
+const KINDS: readonly string[] = ['safety', 'liveness', 'rejoin', 'stale'] satisfies PropertyKind[];
 
 export interface Trace extends Scenario {
   readonly property: PropertyKind;

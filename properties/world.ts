@@ -4,7 +4,13 @@
  * which are never added again.
  */
 import type { Membership, NodeId } from '../src/core/index.js';
-import { Cluster, type ClusterObserver, Random, type Reducer } from '../src/runtime/simulator/index.js';
+import {
+  Cluster,
+  type ClusterObserver,
+  type Envelope,
+  Random,
+  type Reducer,
+} from '../src/runtime/simulator/index.js';
 import { SafetyChecker } from './checker.js';
 import { MAX_JOINS } from './membership.js';
 import { combine } from './observers.js';
@@ -31,6 +37,8 @@ export class World {
   readonly #removed = new Set<NodeId>();
   readonly #size: number;
   readonly changes: Changes;
+  /** Messages taken out of the network by `hold`, in the order they were held. */
+  readonly held: Envelope<Command>[] = [];
   /** Timers keep time (no election timeout fires early): lease reads rest on it (scenario.ts). */
   readonly timersKeepTime: boolean;
 
