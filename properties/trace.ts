@@ -15,6 +15,10 @@ import type { Scenario } from './scenario.js';
 export type PropertyKind = 'safety' | 'liveness' | 'rejoin' | 'stale';
 const KINDS: readonly string[] = ['safety', 'liveness', 'rejoin', 'stale'] satisfies PropertyKind[];
 
+export function isPropertyKind(value: unknown): value is PropertyKind {
+  return typeof value === 'string' && KINDS.includes(value);
+}
+
 export interface Trace extends Scenario {
   readonly property: PropertyKind;
   /** The broken reducer it ran, if not the real one. */

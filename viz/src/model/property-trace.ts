@@ -8,7 +8,7 @@ import { isMutantName, MUTANTS } from '../../../properties/mutants.js';
 import { propertyOptions } from '../../../properties/property-options.js';
 import { scenarioSteps } from '../../../properties/run.js';
 import type { Command } from '../../../properties/scenario.js';
-import type { Trace } from '../../../properties/trace.js';
+import { isPropertyKind, type Trace } from '../../../properties/trace.js';
 import type { Cluster } from '../../../src/runtime/simulator/index.js';
 import { cutLinks } from './links.js';
 import { Recorder } from './recorder.js';
@@ -19,7 +19,7 @@ export function isPropertyTrace(value: unknown): value is Trace {
   if (typeof value !== 'object' || value === null) return false;
   const trace = value as Partial<Trace>;
   return (
-    (trace.property === 'safety' || trace.property === 'liveness' || trace.property === 'rejoin') &&
+    isPropertyKind(trace.property) &&
     Number.isSafeInteger(trace.size) &&
     typeof trace.config === 'object' &&
     Array.isArray(trace.actions) &&
