@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { certificateFiles, makeDevCertificates } from '../cli/dev-certs.js';
-import { NotLeaderError } from '../runtime/node/index.js';
+import { NodeStoppedError, NotLeaderError, ProposalOutcomeUnknownError } from '../runtime/node/index.js';
 import { type ApiAuth, ApiTokens } from './api-auth.js';
 import type { KvCommand, KvResult } from './commands.js';
 import { FakeClusterApi } from './fake-cluster-api.js';
@@ -195,6 +195,39 @@ describe('API tokens', () => {
     for (const [text, error] of cases) expect(() => ApiTokens.parse(text, 't')).toThrow(error);
     expect(tokens.roleOf(`bearer ${writer}`)).toBe('read-write');
     expect(tokens.roleOf(`Basic ${writer}`)).toBeUndefined();
+  });
+});
+
+describe('a write the node could not see through', () => {
+  it('is a 503 (retry) when it never went into the log, a 504 (may or may not be applied) when it did', async () => {
+    const stopped = new NodeStoppedError('node n1 stopped');
+    const failures: Record<string, Error> = {
+      before: stopped,
+      after: new ProposalOutcomeUnknownError(
+        7,
+        `the node stopped (${stopped.message}) after the proposal went into its log`,
+        {
+          cause: stopped,
+        },
+      ),
+      restored: new ProposalOutcomeUnknownError(7),
+    };
+    const server = await serve({
+      propose: async (command) => {
+        throw failures[command.key];
+      },
+    });
+    expect(await call(server, 'PUT', '/kv/before', { body: 'v' })).toMatchObject({
+      status: 503,
+      headers: { 'retry-after': '1' },
+    });
+    for (const key of ['after', 'restored']) {
+      const answer = await call(server, 'PUT', `/kv/${key}`, { body: 'v' });
+      expect(answer.status, key).toBe(504);
+      expect(answer.json, key).toMatchObject({
+        error: expect.stringMatching(/may or may not have been applied/),
+      });
+    }
   });
 });
 

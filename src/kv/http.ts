@@ -18,6 +18,7 @@ import {
   NotLeaderError,
   OverloadedError,
   ProposalLostError,
+  ProposalOutcomeUnknownError,
   ProposalTimeoutError,
   RequestRefusedError,
   RequestTimeoutError,
@@ -244,7 +245,11 @@ export class KvHttpServer {
     ) {
       return { status: 503, body: { error: error.message }, headers: retry };
     }
-    if (error instanceof ProposalTimeoutError || error instanceof RequestTimeoutError) {
+    if (
+      error instanceof ProposalTimeoutError ||
+      error instanceof ProposalOutcomeUnknownError ||
+      error instanceof RequestTimeoutError
+    ) {
       return { status: 504, body: { error: error.message } };
     }
     if (error instanceof RequestRefusedError) return { status: 409, body: { error: error.message } };

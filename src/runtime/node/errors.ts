@@ -68,17 +68,21 @@ export class StorageUnavailableError extends NodeStoppedError {
 }
 
 /**
- * The node restored a snapshot that covers the proposal's entry (it had lost leadership, and caught up from a
- * newer leader's snapshot): whether the entry was committed is not known here. Retry only what is safe to repeat
- * (the KV service's sessions make a retry of the same request safe).
+ * The proposal's entry went into the log, and then the node lost track of it: it restored a snapshot that covers
+ * the entry (it had lost leadership, and caught up from a newer leader's snapshot), or it stopped or stepped
+ * aside (a failed disk write) before the entry was applied. The leader sends its entries while it writes them
+ * (thesis §10.2.1), so another leader may commit the entry all the same: whether it was is not known here.
+ * Retry only what is safe to repeat (the KV service's sessions make a retry of the same request safe).
  */
 export class ProposalOutcomeUnknownError extends Error {
   override readonly name = 'ProposalOutcomeUnknownError';
 
-  constructor(readonly index: number) {
-    super(
-      `a snapshot through index ${index} replaced the log here; the proposal may or may not have been applied`,
-    );
+  constructor(
+    readonly index: number,
+    why = `a snapshot through index ${index} replaced the log here`,
+    options?: ErrorOptions,
+  ) {
+    super(`${why}; the proposal at index ${index} may or may not have been applied`, options);
   }
 }
 

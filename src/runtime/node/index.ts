@@ -4,6 +4,7 @@ export {
   NotLeaderError,
   OverloadedError,
   ProposalLostError,
+  ProposalOutcomeUnknownError,
   ProposalTimeoutError,
   RequestRefusedError,
   RequestTimeoutError,

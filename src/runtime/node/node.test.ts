@@ -11,6 +11,7 @@ import {
   NotLeaderError,
   OverloadedError,
   ProposalLostError,
+  ProposalOutcomeUnknownError,
   ProposalTimeoutError,
   StorageUnavailableError,
 } from './errors.js';
@@ -138,7 +139,9 @@ describe('RaftNode', () => {
     const proposal = leader.node.propose('x');
     proposal.catch(() => {});
     await cluster.run(20);
-    await expect(proposal).rejects.toBeInstanceOf(NodeStoppedError);
+    // It was in the log, and sent to the followers, before the write failed: another leader may commit it.
+    await expect(proposal).rejects.toBeInstanceOf(ProposalOutcomeUnknownError);
+    await expect(proposal).rejects.toThrow(/node [a-c] stopped\) after the proposal went into its log/);
     expect(failures.map((error) => error.message)).toContain('disk on fire');
     await expect(leader.node.propose('y')).rejects.toBeInstanceOf(NodeStoppedError);
     await cluster.stop();
@@ -164,8 +167,10 @@ describe('RaftNode on storage that can reopen', () => {
     const refused = leader.node.propose('refused');
     refused.catch(() => {});
     await cluster.run(20);
-    await expect(refused).rejects.toBeInstanceOf(StorageUnavailableError);
+    // Sent to the followers while the leader's own write failed: whether it is committed is not known here.
+    await expect(refused).rejects.toBeInstanceOf(ProposalOutcomeUnknownError);
     await expect(refused).rejects.toThrow(/ENOSPC: no space left on device/);
+    expect(await refused.catch((error: Error) => error.cause)).toBeInstanceOf(StorageUnavailableError);
     await expect(leader.node.propose('again')).rejects.toThrow(/storage unavailable: .*ENOSPC/);
     expect(leader.node.status()).toMatchObject({ role: 'follower', leaderId: null });
     expect(leader.node.status().unavailable).toMatch(/ENOSPC/);

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../effects/timers/index.js';
-import { ProposalLostError, ProposalTimeoutError } from './errors.js';
+import {
+  NodeStoppedError,
+  ProposalLostError,
+  ProposalOutcomeUnknownError,
+  ProposalTimeoutError,
+} from './errors.js';
 import { ProposalBook } from './proposals.js';
 
 function opened(book: ProposalBook<string>) {
@@ -17,6 +22,21 @@ function opened(book: ProposalBook<string>) {
 }
 
 describe('ProposalBook', () => {
+  it('rejects all: a proposal not in the log yet with the reason, one in the log as of unknown outcome', () => {
+    const book = new ProposalBook<string>(new ManualClock(), 1000, 10);
+    const queued = opened(book);
+    const inLog = opened(book);
+    book.track(inLog.proposal, 4, 2);
+    const stopped = new NodeStoppedError('node a stopped');
+    book.rejectAll(stopped);
+    // Never stepped: not in any log, so a retry cannot apply it twice.
+    expect(queued.outcome.error).toBe(stopped);
+    // In the log, maybe sent to the followers: another leader may commit it.
+    expect(inLog.outcome.error).toBeInstanceOf(ProposalOutcomeUnknownError);
+    expect(inLog.outcome.error).toMatchObject({ index: 4, cause: stopped });
+    expect(book.size).toBe(0);
+  });
+
   it('answers a proposal when its entry is applied in its term, and rejects it in another', () => {
     const book = new ProposalBook<string>(new ManualClock(), 1000, 10);
     const a = opened(book);

@@ -97,8 +97,24 @@ export class ProposalBook<R> {
     }
   }
 
+  /**
+   * Answers every open proposal: with `error` if it was never stepped (it is not in the log, so retrying it is
+   * safe), else with `ProposalOutcomeUnknownError` (its entry may have reached a majority: another leader may
+   * commit it).
+   */
   rejectAll(error: Error): void {
-    for (const proposal of [...this.#open]) this.#reject(proposal, error);
+    for (const proposal of [...this.#open]) {
+      this.#reject(
+        proposal,
+        proposal.index === undefined
+          ? error
+          : new ProposalOutcomeUnknownError(
+              proposal.index,
+              `the node stopped (${error.message}) after the proposal went into its log`,
+              { cause: error },
+            ),
+      );
+    }
   }
 
   #reject(proposal: OpenProposal<R>, error: Error): void {
