@@ -5,19 +5,11 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isMutantName, type MutantName } from './mutants.js';
+import { isPropertyKind, PROPERTY_KINDS, type PropertyKind } from './property-kind.js';
 import type { Violation } from './run.js';
 import type { Scenario } from './scenario.js';
 
-/**
- * safety and liveness run on random histories (arbitraries.ts); rejoin and stale on targeted ones (rejoin.ts,
- * stale.ts), stale under the safety checks alone.
- */
-export type PropertyKind = 'safety' | 'liveness' | 'rejoin' | 'stale';
-const KINDS: readonly string[] = ['safety', 'liveness', 'rejoin', 'stale'] satisfies PropertyKind[];
-
-export function isPropertyKind(value: unknown): value is PropertyKind {
-  return typeof value === 'string' && KINDS.includes(value);
-}
+export type { PropertyKind } from './property-kind.js';
 
 export interface Trace extends Scenario {
   readonly property: PropertyKind;
@@ -46,7 +38,7 @@ export function writeTrace(directory: string, trace: Trace): string {
 export function readTrace(path: string): Trace {
   const trace = JSON.parse(readFileSync(path, 'utf8')) as Trace;
   const problems = [
-    KINDS.includes(trace.property) ? '' : `property is not one of ${KINDS.join(', ')}`,
+    isPropertyKind(trace.property) ? '' : `property is not one of ${PROPERTY_KINDS.join(', ')}`,
     Number.isSafeInteger(trace.size) && trace.size > 0 ? '' : 'size is not a positive integer',
     typeof trace.config === 'object' && trace.config !== null ? '' : 'config is missing',
     Array.isArray(trace.actions) ? '' : 'actions is not a list',

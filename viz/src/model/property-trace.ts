@@ -5,10 +5,11 @@
  */
 import { formatAction } from '../../../properties/format.js';
 import { isMutantName, MUTANTS } from '../../../properties/mutants.js';
+import { isPropertyKind } from '../../../properties/property-kind.js';
 import { propertyOptions } from '../../../properties/property-options.js';
 import { scenarioSteps } from '../../../properties/run.js';
 import type { Command } from '../../../properties/scenario.js';
-import { isPropertyKind, type Trace } from '../../../properties/trace.js';
+import type { Trace } from '../../../properties/trace.js';
 import type { Cluster } from '../../../src/runtime/simulator/index.js';
 import { cutLinks } from './links.js';
 import { Recorder } from './recorder.js';
