@@ -328,6 +328,35 @@ describe('DiskStorage snapshot recovery', () => {
     expect(await listDir()).not.toContain('snapshot.tmp-crashed');
   });
 
+  it('loses a snapshot persist whole, its hard state too, when a crash comes before the file is renamed', async () => {
+    // A follower installing a snapshot from a leader of a new term: a hard state, the snapshot and a truncation
+    // in one persist. The crash (the directory as it is when the rename is about to happen) must leave the
+    // state after the persists before it: not the new term with the old log.
+    const storage = disk.open();
+    await storage.load();
+    const before: PersistEffect<string> = { type: 'persist', hardState, entries: entriesFrom(1, 5) };
+    await storage.persist(before);
+    const image = new Map<string, Buffer>();
+    const snapshots = storage.snapshots as unknown as { install: () => Promise<void> };
+    snapshots.install = async () => {
+      for (const name of await readdir(disk.dir)) {
+        if (name !== 'LOCK') image.set(name, await readFile(join(disk.dir, name)));
+      }
+      throw new Error('crashed before the rename');
+    };
+    const installed = storage.persist({
+      type: 'persist',
+      hardState: { term: 2, votedFor: null },
+      snapshot: await takeSnapshot(storage, 10, 2),
+      truncateFrom: 11,
+    });
+    await expect(installed).rejects.toThrow(/crashed before the rename/);
+    await storage.close();
+    for (const name of await readdir(disk.dir)) await rm(join(disk.dir, name));
+    for (const [name, bytes] of image) await writeFile(join(disk.dir, name), bytes);
+    expect(await disk.reload()).toEqual(expectedAfter([before]));
+  });
+
   it('refuses a log whose records name a snapshot that is not there', async () => {
     await writeWithSnapshot();
     const storage = disk.open();

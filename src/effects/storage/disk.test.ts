@@ -1,4 +1,4 @@
-import { appendFile, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { appendFile, open, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Durable } from '../../core/index.js';
@@ -220,6 +220,37 @@ describe('DiskStorage after a failed write', () => {
     await expect(storage.reopen()).rejects.toMatchObject({ code: 'ENOENT' });
     expect(storage.failure).not.toBeNull();
     await storage.close();
+  });
+
+  it('reopens without a batch it rejected, even one whose records were synced before STATE failed', async () => {
+    const storage = disk.open();
+    await storage.load();
+    const kept: PersistEffect<string> = {
+      type: 'persist',
+      hardState: { term: 1, votedFor: 'n1' },
+      entries: [commandEntry(1, 1)],
+    };
+    await storage.persist(kept);
+    // The log writes on the calling thread and syncs; STATE writes through a FileHandle: only that fails.
+    const probe = await open(disk.dir, 'r');
+    const handles = Object.getPrototypeOf(probe) as { write: () => Promise<unknown> };
+    await probe.close();
+    const write = handles.write;
+    handles.write = () => Promise.reject(Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' }));
+    const vote = {
+      type: 'persist',
+      hardState: { term: 2, votedFor: 'n2' },
+      entries: [commandEntry(2, 2)],
+    } as const;
+    try {
+      await expect(storage.persist(vote)).rejects.toThrow(/could not write .*STATE: EIO/);
+    } finally {
+      handles.write = write;
+    }
+    // The vote was refused to the node, so it must not come back: the node could not have acted on it.
+    expect(await storage.reopen()).toEqual(applyPersist({ hardState: initialHardState, entries: [] }, kept));
+    await storage.close();
+    expect(await disk.reload()).toEqual(applyPersist({ hardState: initialHardState, entries: [] }, kept));
   });
 });
 

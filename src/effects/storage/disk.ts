@@ -11,7 +11,8 @@
  * any later one is written, in this order, each step durable before the next:
  *   1. the snapshot file gets its trailer (its data was synced when it was finished);
  *   2. the persist's record goes to the log: its hard state, the snapshot's index, its truncation and entries;
- *   3. the file is renamed to `snapshot-<index>.snap` and the directory synced: the commit point;
+ *   3. the file is renamed to `snapshot-<index>.snap` and the directory synced: the commit point; then STATE
+ *      takes the hard state (not before: it would outlive a crash that cuts the record);
  *   4. compaction: the replaced snapshot file, and the log segments the snapshot covers, are deleted.
  * Recovery takes the newest snapshot file as current and replays the log on top of it. After a crash before
  * step 3 the newest file is the old one, and the record of step 2 names a newer snapshot: it is the last record
@@ -105,6 +106,8 @@ export class DiskStorage<C> implements Storage<C> {
   #failure: Error | null = null;
   /** How far the log was synced when a write failed: `reopen` replays nothing past it. */
   #trustedEnd: SyncedEnd | null = null;
+  /** The batch being written passed its commit point (a snapshot's rename): it stands even if a later step fails. */
+  #batchCommitted = false;
   #lock: DirectoryLock | null = null;
   #wal: WalWriter | null = null;
   #state: StateFile | null = null;
@@ -296,12 +299,17 @@ export class DiskStorage<C> implements Storage<C> {
         continue;
       }
       const batch = this.#takeBatch();
+      // A batch that fails is rejected, so `reopen` must not replay it, though its records may be synced (STATE's
+      // write failed after the log's sync, say): it trusts the log only as far as it was synced before the
+      // batch. Unless the batch passed its commit point (a snapshot's rename): then it stands, failed or not.
+      const syncedBefore = this.#wal?.syncedEnd ?? null;
+      this.#batchCommitted = false;
       try {
         const first = batch[0]!;
         if (first.claim !== null) await this.#writeSnapshot(first, first.claim);
         else await this.#writeBatch(batch);
       } catch (error) {
-        this.#fail(error as Error, batch);
+        this.#fail(error as Error, batch, this.#batchCommitted ? undefined : syncedBefore);
         break;
       }
       this.#lastWriteAt = Date.now();
@@ -358,8 +366,12 @@ export class DiskStorage<C> implements Storage<C> {
     const { meta } = effect.snapshot;
     const fileBytes = await this.snapshots.seal(claim, meta);
     await this.#openWal().append([frame], lastEntryIndexOf(effect));
-    await this.#wrote([effect]);
     await this.snapshots.install(claim, meta);
+    this.#batchCommitted = true;
+    // STATE only after the commit point: recovery takes the newer of STATE's hard state and the log's, so one
+    // written before the rename would outlive a crash that cuts the record, and pair this persist's term with
+    // the log before it. After the rename the record stands, and recovery brings STATE up to it if need be.
+    await this.#wrote([effect]);
     this.stats.snapshots++;
     this.stats.snapshotBytes += claim.ref.bytes;
     this.stats.snapshotBytesOnDisk = fileBytes;
@@ -382,9 +394,10 @@ export class DiskStorage<C> implements Storage<C> {
     this.#writtenHardState = hardState;
   }
 
-  #fail(error: Error, batch: readonly Pending<C>[]): void {
+  /** `trusted`: how far the log may be replayed on `reopen`; by default, as far as it was synced. */
+  #fail(error: Error, batch: readonly Pending<C>[], trusted?: SyncedEnd | null): void {
     this.#failure = error;
-    this.#trustedEnd = this.#wal?.syncedEnd ?? null;
+    this.#trustedEnd = trusted !== undefined ? trusted : (this.#wal?.syncedEnd ?? null);
     this.#stopIdleTimer();
     this.#markDue = false;
     if (this.#phase === 'open') this.#phase = 'failed';

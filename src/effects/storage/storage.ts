@@ -18,7 +18,8 @@ export interface Storage<C> {
   readonly snapshots: SnapshotStore;
   /**
    * After a persist failed (a full disk, an I/O error): tries to make the storage writable again, and resolves
-   * with what is durable (what every persist that resolved made, and nothing of one that failed); rejects while
+   * with what is durable (what every persist that resolved made, and nothing of one that failed, unless it
+   * failed past its commit point: a persist with a snapshot whose file was already made current); rejects while
    * it cannot. Snapshot data written before is gone. Optional: without it, a failed persist is final.
    */
   reopen?(): Promise<Durable<C>>;
