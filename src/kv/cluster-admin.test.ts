@@ -15,26 +15,51 @@ class ScriptedNode implements AdminNode {
   readonly proposed: KvEntry[] = [];
   readonly changes: [readonly NodeId[], readonly NodeId[]][] = [];
   progress = new Map<NodeId, MemberProgress>();
+  /** Through where the log is committed (and applied); all of it unless a test holds it back. */
+  committed: number | undefined;
+  role: NodeStatus['role'] = 'leader';
+  readonly #waiting: (() => boolean)[] = [];
 
   constructor(
     public membership: Membership,
     public lastIndex = 500,
   ) {}
 
+  /** Something changed: the waits look again. */
+  changed(): void {
+    for (const attempt of this.#waiting.splice(0)) if (!attempt()) this.#waiting.push(attempt);
+  }
+
+  until<T>(_what: string, _timeoutMs: number, check: (status: NodeStatus) => T | undefined): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const attempt = () => {
+        try {
+          const value = check(this.status());
+          if (value !== undefined) resolve(value);
+          return value !== undefined;
+        } catch (error) {
+          reject(error);
+          return true;
+        }
+      };
+      if (!attempt()) this.#waiting.push(attempt);
+    });
+  }
+
   status(): NodeStatus {
     return {
       id: 'a',
-      role: 'leader',
+      role: this.role,
       term: 3,
       votedFor: 'a',
-      leaderId: 'a',
-      commitIndex: this.lastIndex,
+      leaderId: this.role === 'leader' ? 'a' : 'b',
+      commitIndex: this.committed ?? this.lastIndex,
       lastIndex: this.lastIndex,
       lastTerm: 3,
       membership: this.membership,
       snapshotIndex: 0,
       transferring: null,
-      appliedIndex: this.lastIndex,
+      appliedIndex: this.committed ?? this.lastIndex,
     };
   }
 
@@ -70,6 +95,8 @@ function adminOf(node: ScriptedNode, leader = true): ClusterAdmin {
 }
 
 const three = { voters: ['a', 'b', 'c'], learners: [] };
+/** Lets a request run until it waits on the node. */
+const waiting = () => new Promise((resolve) => setTimeout(resolve, 0));
 const learner = { raft: '127.0.0.1:7004', http: '127.0.0.1:8004' };
 
 describe('ClusterAdmin', () => {
@@ -88,6 +115,43 @@ describe('ClusterAdmin', () => {
     await expect(adminOf(node).addLearner({ id: 'b', ...learner })).rejects.toThrow(
       new RequestRefusedError('b is already a voter'),
     );
+  });
+
+  it('answers a learner asked for again only once the change that lists it is committed', async () => {
+    // The first request's change is in the log, not committed (a joiner retried: its first answer was lost).
+    const node = new ScriptedNode(
+      { voters: ['a', 'b', 'c'], learners: ['d'], outgoing: ['a', 'b', 'c'] },
+      501,
+    );
+    node.committed = 500;
+    let answered = false;
+    const again = adminOf(node)
+      .addLearner({ id: 'd', ...learner })
+      .finally(() => {
+        answered = true;
+      });
+    await waiting();
+    expect(answered).toBe(false);
+    node.committed = 501;
+    node.changed();
+    expect(await again).toMatchObject({ id: 'd', membership: { learners: ['d'] } });
+    expect(node.changes).toEqual([]);
+
+    // A change that a new leader dropped: the learner is gone, or this node no longer leads.
+    const lost = new ScriptedNode({ voters: ['a', 'b', 'c'], learners: ['d'] }, 501);
+    lost.committed = 500;
+    const dropped = adminOf(lost).addLearner({ id: 'd', ...learner });
+    await waiting();
+    lost.membership = { voters: ['a', 'b', 'c'], learners: [] };
+    lost.changed();
+    await expect(dropped).rejects.toThrow(/the change that added d as a learner was lost/);
+    const deposed = new ScriptedNode({ voters: ['a', 'b', 'c'], learners: ['d'] }, 501);
+    deposed.committed = 500;
+    const redirected = adminOf(deposed).addLearner({ id: 'd', ...learner });
+    await waiting();
+    deposed.role = 'follower';
+    deposed.changed();
+    await expect(redirected).rejects.toBeInstanceOf(NotLeaderError);
   });
 
   it('refuses every change while one is in progress, before recording anything', async () => {

@@ -11,7 +11,12 @@
  * for it to commit anything that needs its vote (thesis §4.2.1), hence the PROMOTE_MAX_LAG check.
  */
 import { isVoter, type Membership, type NodeId } from '../core/index.js';
-import { type MemberProgress, type NodeStatus, RequestRefusedError } from '../runtime/node/index.js';
+import {
+  type MemberProgress,
+  type NodeStatus,
+  NotLeaderError,
+  RequestRefusedError,
+} from '../runtime/node/index.js';
 import { formatAddress, type Member } from './address.js';
 import type { MemberRecord } from './address-book.js';
 import type { KvEntry, KvEntryResult } from './commands.js';
@@ -68,7 +73,11 @@ export interface AdminNode {
   memberProgress(): ReadonlyMap<NodeId, MemberProgress> | undefined;
   changeMembership(voters: readonly NodeId[], learners?: readonly NodeId[]): Promise<Membership>;
   propose(entry: KvEntry): Promise<KvEntryResult>;
+  until<T>(what: string, timeoutMs: number, check: (status: NodeStatus) => T | undefined): Promise<T>;
 }
+
+/** How long a retried request to add a learner waits for the configuration that lists it to be committed. */
+export const CHANGE_COMMIT_TIMEOUT_MS = 10_000;
 
 export class ClusterAdmin {
   constructor(
@@ -134,7 +143,7 @@ export class ClusterAdmin {
       formatAddress(known.raft) === request.raft &&
       formatAddress(known.http) === request.http;
     if (!same) await this.#record({ op: 'member', id, raft: request.raft, http: request.http });
-    if (already) return { id, membership: this.node.status().membership };
+    if (already) return { id, membership: await this.#committedWith(id) };
     const now = this.node.status().membership;
     const membership = await this.node.changeMembership(now.voters, [...now.learners, id]);
     return { id, membership };
@@ -175,6 +184,24 @@ export class ClusterAdmin {
     const voters = membership.voters.filter((voter) => voter !== id);
     const learners = membership.learners.filter((learner) => learner !== id);
     return { id, membership: await this.node.changeMembership(voters, learners) };
+  }
+
+  /**
+   * The configuration in force once the one that lists learner `id` is committed. A retried request finds the
+   * learner listed already, maybe by a change not committed yet, which a new leader may drop: the answer
+   * promises a committed one. That change is at or below the last index now, and once a joint configuration is
+   * committed the change cannot be undone (§6), so a commit through that index is enough.
+   */
+  #committedWith(id: NodeId): Promise<Membership> {
+    const through = this.node.status().lastIndex;
+    return this.node.until(`the configuration listing learner ${id}`, CHANGE_COMMIT_TIMEOUT_MS, (status) => {
+      if (status.role !== 'leader') throw new NotLeaderError(status.leaderId);
+      if (!status.membership.learners.includes(id)) {
+        throw new RequestRefusedError(`the change that added ${id} as a learner was lost: retry`);
+      }
+      const committed = status.commitIndex >= through && status.appliedIndex >= through;
+      return committed ? status.membership : undefined;
+    });
   }
 
   /** The core takes one change at a time: say so before recording anything. */
