@@ -226,7 +226,7 @@ export function resolveNodeConfig(
   const openStatus = pick('openStatus') === true;
   if (openStatus && tokens === undefined) throw new ConfigError('--open-status goes with --tokens');
   const peers = peersOf(flags, file);
-  if (id in peers) throw new ConfigError(`node ${id} lists itself as a peer`);
+  if (Object.hasOwn(peers, id)) throw new ConfigError(`node ${id} lists itself as a peer`);
   const routes = routesOf(flags, file);
   if (id in routes) throw new ConfigError(`node ${id} has a route to itself`);
   for (const peer of [...Object.keys(peers), ...Object.keys(routes)]) {

@@ -63,12 +63,12 @@ export class PeerSync {
       // The state machine refuses malformed entries, so both parse; a seed is the fallback all the same.
       if (raft !== undefined && http !== undefined) return { raft, http };
     }
-    return this.seeds[id];
+    return Object.hasOwn(this.seeds, id) ? this.seeds[id] : undefined;
   }
 
   /** Where this node connects to `id`'s Raft port: its route if it has one, else its address. */
   dialAddressOf(id: NodeId): Address | undefined {
-    return this.routes[id] ?? this.addressOf(id)?.raft;
+    return (Object.hasOwn(this.routes, id) ? this.routes[id] : undefined) ?? this.addressOf(id)?.raft;
   }
 
   membershipChanged(change: MembershipChange): void {

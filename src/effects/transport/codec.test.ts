@@ -13,7 +13,9 @@ const command: fc.Arbitrary<TestCommand> = fc.oneof(
 );
 
 /** Any valid node id, up to the 256-byte bound: 64 code points of at most 4 bytes each. */
-const nodeId: fc.Arbitrary<string> = fc.string({ unit: 'binary', minLength: 1, maxLength: 64 });
+const nodeId: fc.Arbitrary<string> = fc
+  .string({ unit: 'binary', minLength: 1, maxLength: 64 })
+  .filter((id) => !(id in Object.prototype));
 
 /** Small numbers, and large ones up to the safe-integer bound that varints must carry. */
 const count = fc.oneof(fc.nat({ max: 1000 }), fc.maxSafeNat());
@@ -281,6 +283,12 @@ describe('message codec rejects', () => {
     expect(rejection(id(new Uint8Array(MAX_NODE_ID_BYTES + 1).fill(0x61)))).toMatch(/does not fit/);
     expect(decodeMessage(id(new Uint8Array(MAX_NODE_ID_BYTES).fill(0x61)), codec).ok).toBe(true);
     expect(rejection(id(Uint8Array.of(0xc3, 0x28)))).toMatch(/UTF-8/);
+    // Names every object has would find the object's own member wherever ids key a plain object.
+    for (const name of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
+      expect(rejection(id(new TextEncoder().encode(name))), name).toMatch(
+        /a name every JavaScript object has/,
+      );
+    }
   });
 
   it('a flag byte other than 0 or 1', () => {

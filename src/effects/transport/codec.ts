@@ -107,6 +107,9 @@ export function checkNodeId(id: unknown): string | undefined {
   if (loneSurrogate.test(id)) return 'node id is not well-formed Unicode';
   if (textEncoder.encode(id).length > MAX_NODE_ID_BYTES)
     return `node id longer than ${MAX_NODE_ID_BYTES} bytes`;
+  // Ids key plain objects here and there (routes, peers, the address book's file): one of these names would
+  // find what every object has instead of the member, and such a node could never be reached.
+  if (id in Object.prototype) return `node id ${JSON.stringify(id)} is a name every JavaScript object has`;
   return undefined;
 }
 
