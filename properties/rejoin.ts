@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import { type NodeId, status } from '../src/core/index.js';
 import type { Cluster } from '../src/runtime/simulator/index.js';
 import { currentLeader } from './execute.js';
-import { type Action, type Command, nodeIds, type Scenario } from './scenario.js';
+import { type Action, type Command, nodeIds, type Scenario, targetedConfig } from './scenario.js';
 import { PropertyViolation } from './violation.js';
 
 const cutOff = (id: NodeId, up: boolean): Action => ({ type: 'connect', node: id, up });
@@ -35,16 +35,7 @@ export function rejoinArbitrary(size: number): fc.Arbitrary<Scenario> {
     })
     .map(({ follower, seed, maxDelay, checkQuorum, early, meanwhile, settle }) => ({
       size,
-      config: {
-        electionTimeout: [300, 600] as const,
-        heartbeatInterval: 100,
-        maxEntriesPerAppend: 64,
-        maxInflightAppends: 4,
-        maxDelay,
-        seed,
-        preVote: true,
-        checkQuorum,
-      },
+      config: targetedConfig({ maxDelay, seed, checkQuorum }),
       actions: [
         { type: 'fire', node: 'n1', timer: 'election' },
         { type: 'run', ms: 2_000 },

@@ -108,6 +108,23 @@ export interface ScenarioConfig {
   readonly leaseReads?: boolean;
 }
 
+/**
+ * The config of targeted histories (rejoin.ts, stale.ts): the lab's timings, the default batches, pre-vote on;
+ * `fields` sets the rest (a seed and a delay at least).
+ */
+export function targetedConfig(
+  fields: Pick<ScenarioConfig, 'seed' | 'maxDelay'> & Partial<ScenarioConfig>,
+): ScenarioConfig {
+  return {
+    electionTimeout: [300, 600],
+    heartbeatInterval: 100,
+    maxEntriesPerAppend: 64,
+    maxInflightAppends: 4,
+    preVote: true,
+    ...fields,
+  };
+}
+
 export interface Scenario {
   readonly size: number;
   readonly config: ScenarioConfig;

@@ -12,7 +12,7 @@
  * leader and commit a write; reads reach n1 (each starts a round), and last the held answers arrive.
  */
 import fc from 'fast-check';
-import { type Action, nodeIds, type Scenario } from './scenario.js';
+import { type Action, nodeIds, type Scenario, targetedConfig } from './scenario.js';
 
 const flush: Action = { type: 'flush' };
 
@@ -76,17 +76,7 @@ export function staleArbitrary(size: number): fc.Arbitrary<Scenario> {
         ];
         return {
           size,
-          config: {
-            electionTimeout: [300, 600] as const,
-            heartbeatInterval: 100,
-            maxEntriesPerAppend: 64,
-            maxInflightAppends: 4,
-            maxDelay,
-            seed,
-            preVote: true,
-            checkQuorum: true,
-            leaseReads,
-          },
+          config: targetedConfig({ maxDelay, seed, checkQuorum: true, leaseReads }),
           actions,
         };
       },
