@@ -14,7 +14,7 @@
  */
 import { propertyRuns, propertySeed, traceDirectory } from './env.js';
 import { checkProperty, describeFailure, type PropertyRun } from './property.js';
-import type { PropertyKind } from './trace.js';
+import { PROPERTY_KINDS, type PropertyKind } from './property-kind.js';
 
 const CHUNK = 1_000;
 
@@ -27,8 +27,7 @@ function sizes(): number[] {
 }
 
 function main(args: readonly string[]): number {
-  const kinds: readonly PropertyKind[] = ['safety', 'rejoin', 'stale'];
-  const property: PropertyKind = kinds.find((kind) => args.includes(kind)) ?? 'liveness';
+  const property: PropertyKind = PROPERTY_KINDS.find((kind) => args.includes(kind)) ?? 'liveness';
   const total = propertyRuns(100_000);
   const base = propertySeed();
   const sizeList = sizes();

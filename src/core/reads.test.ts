@@ -13,6 +13,19 @@ const answers = (effects: readonly Effect<string>[] | null) =>
 /** Reads run with the core's defaults (pre-vote, check-quorum). */
 const cluster = (ids?: readonly string[]) => paperCluster(ids, {}, THESIS);
 
+/**
+ * `first` times out, then `winner` (whose pre-vote `first` grants, its own timer having fired) is elected and
+ * commits `command`: a new leader, behind the back of one that is cut off.
+ */
+function electAndWrite(made: Cluster<string>, first: string, winner: string, command: string): void {
+  made.fire(first, 'election');
+  settle(made);
+  made.fire(winner, 'election');
+  settle(made);
+  made.propose(winner, command);
+  settle(made);
+}
+
 /** Delivers every message in flight, and those they cause, and returns the read answers they produced. */
 function deliverAll(made: Cluster<string>): Effect<string>[] {
   const seen: Effect<string>[] = [];
@@ -71,12 +84,7 @@ describe('thesis §6.4 ReadIndex', () => {
     const asked = made.step('a', read('stale'))!;
     expect(answers(asked)).toEqual([]);
     // b and c elect b in term 2 and commit a write.
-    made.fire('c', 'election');
-    settle(made);
-    made.fire('b', 'election');
-    settle(made);
-    made.propose('b', 'new');
-    settle(made);
+    electAndWrite(made, 'c', 'b', 'new');
     made.heal();
     expect(status(made.node('b').state!)).toMatchObject({ role: 'leader', term: 2 });
     made.fire('b', 'heartbeat');
@@ -114,12 +122,7 @@ describe('thesis §6.4 ReadIndex', () => {
     expect(answer.message).toMatchObject({ term: 3, round: 0 });
     // Cut off from a, b and c elect c in term 4, which commits a write and acknowledges it.
     made.partition([['a'], ['b', 'c']]);
-    made.fire('b', 'election');
-    settle(made);
-    made.fire('c', 'election');
-    settle(made);
-    made.propose('c', 'w');
-    settle(made);
+    electAndWrite(made, 'b', 'c', 'w');
     expect(status(made.node('c').state!)).toMatchObject({ role: 'leader', term: 4, commitIndex: 5 });
     // A read arrives at a (it knows of no newer term) and starts round 5; b's old answer then arrives. It was
     // sent before the read, and b has moved on since: it must not confirm the read, whose index (3) would miss

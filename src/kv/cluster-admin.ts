@@ -77,7 +77,7 @@ export interface AdminNode {
 }
 
 /** How long a retried request to add a learner waits for the configuration that lists it to be committed. */
-export const CHANGE_COMMIT_TIMEOUT_MS = 10_000;
+const CHANGE_COMMIT_TIMEOUT_MS = 10_000;
 
 export class ClusterAdmin {
   constructor(
