@@ -9,6 +9,7 @@ import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { TLSSocket } from 'node:tls';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { certificateFiles, makeDevCertificates } from '../cli/dev-certs.js';
 import { NodeStoppedError, NotLeaderError, ProposalOutcomeUnknownError } from '../runtime/node/index.js';
@@ -257,6 +258,55 @@ describe('HTTPS', () => {
     // Plain HTTP to the HTTPS port gets nowhere, and the server goes on.
     await expect(call(server, 'GET', '/status')).rejects.toThrow();
     expect((await call(server, 'GET', '/status', { token: reader, ca: tls.ca })).status).toBe(200);
+  });
+
+  it('take a member certificate for the internal read index, even on a resumed session, and no resumed session without one', async () => {
+    const server = await serve({ tls, auth: { tokens }, member: MemberCredential.ofTls(tls) });
+    /** Two connections in a row, the second resuming the first's TLS session: the statuses of both. */
+    const twice = async (certificate: { cert?: string; key?: string }): Promise<[number, boolean][]> => {
+      let session: Buffer | undefined;
+      const answers: [number, boolean][] = [];
+      for (let round = 0; round < 2; round++) {
+        answers.push(
+          await new Promise((resolve, reject) => {
+            const outgoing = httpsRequest(
+              {
+                host: '127.0.0.1',
+                port: server.port,
+                path: '/internal/read-index',
+                ca: tls.ca,
+                agent: false,
+                ...certificate,
+                ...(session !== undefined && { session }),
+              },
+              (response) => {
+                response.resume();
+                const socket = response.socket as TLSSocket;
+                response.on('end', () => resolve([response.statusCode!, socket.isSessionReused()]));
+              },
+            );
+            outgoing.on('socket', (socket) =>
+              socket.on('session', (ticket: Buffer) => {
+                session = ticket;
+              }),
+            );
+            outgoing.on('error', reject);
+            outgoing.end();
+          }),
+        );
+      }
+      return answers;
+    };
+    // Node counts a resumed TLS 1.3 session as authorized even when it carried no certificate: a client that
+    // connected once without one got the member's way in the second time.
+    expect(await twice({})).toEqual([
+      [401, false],
+      [401, true],
+    ]);
+    expect(await twice({ cert: tls.cert, key: tls.key })).toEqual([
+      [200, false],
+      [200, true],
+    ]);
   });
 });
 

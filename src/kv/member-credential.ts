@@ -12,6 +12,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
+import { certifiedNodeId } from '../effects/transport/tls.js';
 
 export const MEMBER_HEADER = 'x-pureraft-member';
 const LABEL = 'pureraft member credential v1';
@@ -52,9 +53,20 @@ export class MemberCredential {
 
   /** Whether `request` came from a member. */
   isMember(request: IncomingMessage): boolean {
-    if (this.#tls !== undefined) return (request.socket as Partial<TLSSocket>).authorized === true;
+    if (this.#tls !== undefined) return presentedMemberCertificate(request.socket as Partial<TLSSocket>);
     const sent = request.headers[MEMBER_HEADER];
     if (typeof sent !== 'string' || !/^[0-9a-f]{64}$/.test(sent)) return false;
     return timingSafeEqual(Buffer.from(sent, 'hex'), this.#key!);
   }
+}
+
+/**
+ * Whether the client presented a certificate the cluster's CA signed, naming a node. `authorized` alone is not
+ * enough: Node reports a resumed TLS 1.3 session as authorized even when the handshake it resumes carried no
+ * certificate (it takes the resumption for a pre-shared key), so any client that connected once without a
+ * certificate, and resumed its session, passed. A session that carried a certificate keeps it on resumption.
+ */
+function presentedMemberCertificate(socket: Partial<TLSSocket>): boolean {
+  if (socket.authorized !== true || socket.getPeerCertificate === undefined) return false;
+  return 'id' in certifiedNodeId(socket.getPeerCertificate().subject);
 }
