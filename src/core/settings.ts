@@ -48,8 +48,6 @@ function settleLeaseReads(
   return duration;
 }
 
-const textEncoder = new TextEncoder();
-
 /** The default `commandSize`: pure, and close enough to the bytes on the wire for flow control. */
 export function defaultCommandSize(command: unknown): number {
   if (typeof command === 'string') return utf8Length(command);
@@ -59,15 +57,27 @@ export function defaultCommandSize(command: unknown): number {
 }
 
 /**
- * A string's length in UTF-8. Measured on every entry a leader sends: an ASCII string (the common command, and
- * the JSON of most structured ones) is counted without encoding it, which would allocate a buffer per entry.
+ * A string's length in UTF-8, as `TextEncoder` would write it, counted from its UTF-16 code units without
+ * encoding it (which would allocate a buffer): measured on every entry a leader sends, and on every node id a
+ * frame carries. A code unit below 0x80 is one byte, below 0x800 two; a surrogate pair is four; any other unit,
+ * a lone surrogate too (written as U+FFFD), is three.
  */
-function utf8Length(text: string): number {
+export function utf8Length(text: string): number {
+  let bytes = text.length;
   for (let i = 0; i < text.length; i++) {
-    if (text.charCodeAt(i) > 0x7f) return textEncoder.encode(text).length;
+    const unit = text.charCodeAt(i);
+    if (unit < 0x80) continue;
+    if (unit < 0x800) bytes += 1;
+    else if (isHighSurrogate(unit) && isLowSurrogate(text.charCodeAt(i + 1))) {
+      bytes += 2;
+      i++;
+    } else bytes += 2;
   }
-  return text.length;
+  return bytes;
 }
+
+const isHighSurrogate = (unit: number) => unit >= 0xd800 && unit <= 0xdbff;
+const isLowSurrogate = (unit: number) => unit >= 0xdc00 && unit <= 0xdfff;
 
 function positiveInteger(name: string, value: number): number {
   if (!Number.isSafeInteger(value) || value < 1)

@@ -12,6 +12,7 @@
  */
 import type { Entry, Membership, Message, MessageType, SnapshotMeta } from '../../core/index.js';
 import { whyMalformed } from '../../core/index.js';
+import { utf8Length } from '../../core/settings.js';
 import {
   ByteReader,
   ByteWriter,
@@ -97,7 +98,6 @@ const layouts: {
 
 const typeByTag = new Map(Object.entries(layouts).map(([type, { tag }]) => [tag, type as MessageType]));
 
-const textEncoder = new TextEncoder();
 /** In a unicode-mode regex, a surrogate range matches only unpaired surrogates: text UTF-8 cannot carry. */
 const loneSurrogate = /[\uD800-\uDFFF]/u;
 
@@ -105,8 +105,7 @@ const loneSurrogate = /[\uD800-\uDFFF]/u;
 export function checkNodeId(id: unknown): string | undefined {
   if (typeof id !== 'string' || id.length === 0) return 'node id must be a non-empty string';
   if (loneSurrogate.test(id)) return 'node id is not well-formed Unicode';
-  if (textEncoder.encode(id).length > MAX_NODE_ID_BYTES)
-    return `node id longer than ${MAX_NODE_ID_BYTES} bytes`;
+  if (utf8Length(id) > MAX_NODE_ID_BYTES) return `node id longer than ${MAX_NODE_ID_BYTES} bytes`;
   // Ids key plain objects here and there (routes, peers, the address book's file): one of these names would
   // find what every object has instead of the member, and such a node could never be reached.
   if (id in Object.prototype) return `node id ${JSON.stringify(id)} is a name every JavaScript object has`;
