@@ -7,6 +7,7 @@
 import { invariant } from './invariant.js';
 import { committedIndex, type VoteResult, voteResult } from './quorum.js';
 import type { Entry, Membership, NodeId } from './types.js';
+import { utf8Length } from './utf8.js';
 
 export interface ConfigAt {
   /** Index of the entry that put it in force; the base's index for the base. */
@@ -143,6 +144,19 @@ export function jointVoteResult(
   const outgoing = m.outgoing === undefined ? 'won' : voteResult(m.outgoing, granted, refused);
   if (incoming === 'lost' || outgoing === 'lost') return 'lost';
   return incoming === 'won' && outgoing === 'won' ? 'won' : 'pending';
+}
+
+/**
+ * About the bytes a configuration takes on the wire (each id's UTF-8 and a byte of length), for the leader's
+ * byte budget per append: a configuration may list thousands of ids, and entries that count nothing would
+ * let a batch of them outgrow a frame, which the transport drops, and the follower would never catch up.
+ */
+export function membershipSize(m: Membership): number {
+  let bytes = 0;
+  for (const ids of [m.voters, m.learners, m.outgoing ?? []]) {
+    for (const id of ids) bytes += utf8Length(id) + 1;
+  }
+  return bytes;
 }
 
 /** Why a membership is malformed (as a config would be refused), or undefined. */

@@ -305,6 +305,17 @@ describe('flow control', () => {
     expect(appendsOf(sized)[0]!.entries.map((e) => e.index)).toEqual([1, 2]);
   });
 
+  it('counts a configuration entry by its ids against the bytes per AppendEntries', () => {
+    // A batch of configurations that counted nothing could outgrow a frame, which the transport drops: the
+    // follower would never catch up.
+    const membership = { voters: ['a', 'b', 'c'], learners: ['l'.repeat(200)] };
+    const log = [1, 2, 3].map((index) => ({ index, term: 1, kind: 'config' as const, membership }));
+    const bySize = leader('a', durable(1, log), { maxBytesPerAppend: 300 });
+    const [, sized] = run(bySize, receive(appendRejected('b', 'a', 2, 3, 0, 1)));
+    // 3 voters of 1 byte and a learner of 200, each with a byte of length: 207 bytes, one entry to an append.
+    expect(appendsOf(sized).find((m) => m.to === 'b')!.entries.map((e) => e.index)).toEqual([1]);
+  });
+
   it('heartbeats are sent only on the heartbeat timer, never on proposals', () => {
     let state = replicating();
     for (let i = 0; i < 20; i++) {

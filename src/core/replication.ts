@@ -4,7 +4,7 @@
  */
 import type { StateDraft } from './draft.js';
 import { invariant } from './invariant.js';
-import { current, jointCommitted, replicationTargets } from './membership.js';
+import { current, jointCommitted, membershipSize, replicationTargets } from './membership.js';
 import type { Output } from './output.js';
 import {
   becomeProbe,
@@ -34,7 +34,7 @@ export function peersOf<C>(s: S<C>): NodeId[] {
   return replicationTargets(current(s.configs).membership, s.settings.id);
 }
 
-/** Entries from `from` on, capped by count and bytes; one entry always fits so that progress is made. */
+/** Entries from `from` on, capped by count and bytes (a configuration's too); one entry always fits, so that progress is made. */
 function entriesToSend<C>(s: S<C>, from: number): Entry<C>[] {
   const { maxEntriesPerAppend, maxBytesPerAppend, commandSize } = s.settings;
   const last = Math.min(s.log.lastIndex, from + maxEntriesPerAppend - 1);
@@ -42,7 +42,8 @@ function entriesToSend<C>(s: S<C>, from: number): Entry<C>[] {
   let bytes = 0;
   for (let index = from; index <= last; index++) {
     const entry = s.log.entry(index)!;
-    bytes += entry.kind === 'command' ? commandSize(entry.command) : 0;
+    if (entry.kind === 'command') bytes += commandSize(entry.command);
+    else if (entry.membership !== undefined) bytes += membershipSize(entry.membership);
     if (entries.length > 0 && bytes > maxBytesPerAppend) break;
     entries.push(entry);
   }

@@ -20,7 +20,10 @@ export interface Config {
   readonly seed: number;
   /** Most entries in one AppendEntries. Default 64. */
   readonly maxEntriesPerAppend?: number;
-  /** Most command bytes (as measured by `commandSize`) in one AppendEntries; one entry always fits. Default 1 MiB. */
+  /**
+   * Most bytes in one AppendEntries: commands as `commandSize` measures them, configurations by their ids; one
+   * entry always fits. Default 1 MiB.
+   */
   readonly maxBytesPerAppend?: number;
   /** Most AppendEntries carrying entries in flight to one follower that is keeping up. Default 4. */
   readonly maxInflightAppends?: number;

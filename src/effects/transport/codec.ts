@@ -12,7 +12,7 @@
  */
 import type { Entry, Membership, Message, MessageType, SnapshotMeta } from '../../core/index.js';
 import { whyMalformed } from '../../core/index.js';
-import { utf8Length } from '../../core/settings.js';
+import { utf8Length } from '../../core/utf8.js';
 import {
   ByteReader,
   ByteWriter,
