@@ -4,7 +4,7 @@
  */
 
 import { readFile, rm } from 'node:fs/promises';
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { createServer, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -17,10 +17,12 @@ import { type ApiAuth, ApiTokens } from './api-auth.js';
 import type { KvCommand, KvResult } from './commands.js';
 import { FakeClusterApi } from './fake-cluster-api.js';
 import { type KvHttpOptions, KvHttpServer } from './http.js';
-import { MEMBER_HEADER, MemberCredential } from './member-credential.js';
+import { MEMBER_HEADER, MemberCredential, PROOF_HEADER } from './member-credential.js';
+import { fetchReadIndex, LeaderUnreachableError } from './read-forwarding.js';
 
 const writer = 'w'.repeat(32);
 const reader = 'r'.repeat(32);
+const secret = 'the cluster secret';
 const tokens = ApiTokens.parse(`# test\nread-write ${writer}\n\nread-only ${reader}\n`, 'tokens');
 
 const servers: KvHttpServer[] = [];
@@ -100,20 +102,57 @@ describe('API tokens', () => {
   const auth: ApiAuth = { tokens };
 
   it('let another member ask for the internal read index with the cluster’s credential, and no one else without a token', async () => {
-    const member = MemberCredential.ofSecret('the cluster secret');
-    const server = await serve({ auth, member });
+    const server = await serve({ auth, member: MemberCredential.ofSecret('n1', secret) });
+    const follower = MemberCredential.ofSecret('n2', secret);
+    expect(await fetchReadIndex('n1', `127.0.0.1:${server.port}`, 2_000, follower)).toBe(1);
     const path = '/internal/read-index';
-    expect(await call(server, 'GET', path, { headers: member.request.headers })).toMatchObject({
-      status: 200,
-      json: { index: 1 },
-    });
-    const forged = MemberCredential.ofSecret('another secret').request.headers;
-    for (const headers of [{}, forged, { [MEMBER_HEADER]: 'zz' }]) {
+    const forged = MemberCredential.ofSecret('n2', 'another secret').ask('n1').headers;
+    const [nonce] = follower.ask('n1').headers[MEMBER_HEADER]!.split('.');
+    for (const headers of [
+      {},
+      forged,
+      { [MEMBER_HEADER]: 'zz' },
+      { [MEMBER_HEADER]: `${nonce}.${'0'.repeat(64)}` },
+    ]) {
       expect((await call(server, 'GET', path, { headers })).status).toBe(401);
     }
     // The member's header opens nothing else.
-    expect((await call(server, 'GET', '/kv/k', { headers: member.request.headers })).status).toBe(401);
+    expect((await call(server, 'GET', '/kv/k', { headers: follower.ask('n1').headers })).status).toBe(401);
     expect((await call(server, 'GET', path, { token: reader })).status).toBe(200);
+  });
+
+  it('let a follower take a read index only from the leader it asked, holding the secret, for this request', async () => {
+    const follower = MemberCredential.ofSecret('n2', secret);
+    const ask = (server: { port: number }) =>
+      fetchReadIndex('n1', `127.0.0.1:${server.port}`, 2_000, follower);
+    // Not holding the secret: an answer without proof, or with a proof under another key.
+    for (const impostor of [undefined, MemberCredential.ofSecret('n1', 'another secret')]) {
+      const server = await serve(impostor === undefined ? {} : { member: impostor });
+      await expect(ask(server)).rejects.toThrow(LeaderUnreachableError);
+    }
+    // Holding it, but another node: the proof names the node that answered.
+    await expect(ask(await serve({ member: MemberCredential.ofSecret('n3', secret) }))).rejects.toThrow(
+      'did not prove it came from a member',
+    );
+    // An answer recorded from the leader, played back to another request.
+    const leader = await serve({ member: MemberCredential.ofSecret('n1', secret) });
+    const recorded = await call(leader, 'GET', '/internal/read-index', {
+      headers: follower.ask('n1').headers,
+    });
+    expect(recorded.headers[PROOF_HEADER]).toMatch(/^[0-9a-f]{64}$/);
+    const replay = createServer((_request, response) => {
+      response.writeHead(200, {
+        'Content-Type': 'application/json',
+        [PROOF_HEADER]: recorded.headers[PROOF_HEADER],
+      });
+      response.end('{"index":1}');
+    });
+    await new Promise<void>((resolve) => replay.listen(0, '127.0.0.1', resolve));
+    try {
+      await expect(ask(replay.address() as { port: number })).rejects.toThrow(LeaderUnreachableError);
+    } finally {
+      replay.close();
+    }
   });
 
   it('guard the membership routes like the other admin routes: a read-only token may only look', async () => {
@@ -234,16 +273,20 @@ describe('a write the node could not see through', () => {
 
 describe('HTTPS', () => {
   let tls: { cert: string; key: string; ca: string };
+  let n2: typeof tls;
 
   beforeAll(async () => {
     const dir = join(tmpdir(), `pureraft-https-${process.pid}-${Date.now()}`);
-    await makeDevCertificates({ dir, nodes: ['n1'], days: 1 });
-    const files = certificateFiles(dir, 'n1');
-    tls = {
-      cert: await readFile(files.cert, 'utf8'),
-      key: await readFile(files.key, 'utf8'),
-      ca: await readFile(files.ca, 'utf8'),
+    await makeDevCertificates({ dir, nodes: ['n1', 'n2'], days: 1 });
+    const load = async (id: string) => {
+      const files = certificateFiles(dir, id);
+      const [cert, key, ca] = await Promise.all(
+        [files.cert, files.key, files.ca].map((f) => readFile(f, 'utf8')),
+      );
+      return { cert: cert!, key: key!, ca: ca! };
     };
+    tls = await load('n1');
+    n2 = await load('n2');
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -261,7 +304,11 @@ describe('HTTPS', () => {
   });
 
   it('take a member certificate for the internal read index, even on a resumed session, and no resumed session without one', async () => {
-    const server = await serve({ tls, auth: { tokens }, member: MemberCredential.ofTls(tls) });
+    const server = await serve({
+      tls,
+      auth: { tokens },
+      member: MemberCredential.ofTls('n1', tls, () => true),
+    });
     /** Two connections in a row, the second resuming the first's TLS session: the statuses of both. */
     const twice = async (certificate: { cert?: string; key?: string }): Promise<[number, boolean][]> => {
       let session: Buffer | undefined;
@@ -307,6 +354,22 @@ describe('HTTPS', () => {
       [200, false],
       [200, true],
     ]);
+  });
+
+  it('take the certificate of a current member only, and give a follower the read index of the leader it asked only', async () => {
+    let members = ['n2'];
+    const member = MemberCredential.ofTls('n1', tls, (id) => members.includes(id));
+    const server = await serve({ tls, auth: { tokens }, member });
+    const follower = MemberCredential.ofTls('n2', n2, () => true);
+    const address = `127.0.0.1:${server.port}`;
+    expect(await fetchReadIndex('n1', address, 2_000, follower)).toBe(1);
+    // The server's certificate names n1: asked as the leader n2 (say, an old address of n2's), it is refused.
+    await expect(fetchReadIndex('n2', address, 2_000, follower)).rejects.toThrow(
+      'the certificate at the address of the leader n2 names "n1"',
+    );
+    // n2 removed: its certificate, still signed by the CA, is a member's no more.
+    members = [];
+    await expect(fetchReadIndex('n1', address, 2_000, follower)).rejects.toThrow('it answered 401');
   });
 });
 

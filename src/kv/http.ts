@@ -184,8 +184,10 @@ export class KvHttpServer {
         return { status: 200, body: this.#options.debugKv() };
       case 'metrics':
         return { status: 200, body: this.#options.metrics() };
-      case 'readIndex':
-        return { status: 200, body: { index: await this.#options.readIndex() } };
+      case 'readIndex': {
+        const index = await this.#options.readIndex();
+        return { status: 200, body: { index }, headers: this.#options.member?.vouch(request, index) ?? {} };
+      }
       case 'transfer':
         await readBody(request, 0);
         return { status: 200, body: await this.#options.transferLeadership(target.to) };

@@ -189,7 +189,9 @@ export class KvNode {
     if (tls === undefined && config.secret === undefined)
       throw new RangeError(`node ${config.id}: give either the cluster secret or TLS certificate files`);
     const member =
-      tls === undefined ? MemberCredential.ofSecret(config.secret!) : MemberCredential.ofTls(tls);
+      tls === undefined
+        ? MemberCredential.ofSecret(config.id, config.secret!)
+        : MemberCredential.ofTls(config.id, tls, (id) => this.transport.members.includes(id));
     this.storage = new DiskStorage<KvEntry>(config.dataDir, {
       codec,
       segmentBytes: config.walSegmentBytes ?? KV_WAL_SEGMENT_BYTES,
