@@ -15,9 +15,13 @@ export function formatAddress({ host, port }: Address): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
-/** `host:port` or `[v6 host]:port`; undefined for anything else (the caller names what was wrong). */
+/**
+ * `host:port` or `[v6 host]:port`; undefined for anything else (the caller names what was wrong). A host is a
+ * name or an address in ASCII letters, digits, `.`, `-` and `_` (and `:` and a `%zone` in brackets): addresses
+ * go into headers (a redirect's Location) and logs, where a control character would break them.
+ */
 export function parseHostPort(text: string): Address | undefined {
-  const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text);
+  const match = /^(?:\[([\w.:%-]+)\]|([\w.-]+)):(\d{1,5})$/.exec(text);
   const port = Number(match?.[3]);
   if (match === null || port < 1 || port > 65_535) return undefined;
   return { host: (match[1] ?? match[2])!, port };

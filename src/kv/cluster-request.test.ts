@@ -67,6 +67,13 @@ describe('membership request bodies', () => {
     ['port 0', '{"id":"n4","raft":"h:1","http":"h:0"}', /"http" must be host:port/],
     ['a number', '{"id":"n4","raft":"h:1","http":8004}', /"http" must be host:port .* got 8004/],
     ['a typo', '{"id":"n4","raft":"h:1","htp":"h:2"}', /unknown field "htp"/],
+    // Addresses go into a redirect's Location header: a CR/LF there once ended the node that sent it.
+    [
+      'a line break in a host',
+      '{"id":"n4","raft":"h:1","http":"x\\r\\nSet-Cookie a=b:8004"}',
+      /"http" must be host:port/,
+    ],
+    ['a space in a host', '{"id":"n4","raft":"a b:1","http":"h:2"}', /"raft" must be host:port/],
   ])('refuses a learner with %s', (_, body, message) => {
     expect(refusal(() => learnerRequest(bytes(body)))).toEqual({
       status: 400,

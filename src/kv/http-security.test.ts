@@ -10,7 +10,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { certificateFiles, makeDevCertificates } from '../cli/dev-certs.js';
 import { NodeStoppedError, NotLeaderError, ProposalOutcomeUnknownError } from '../runtime/node/index.js';
 import { type ApiAuth, ApiTokens } from './api-auth.js';
@@ -390,6 +390,21 @@ describe('requests that used to get no JSON or too much log', () => {
       socket.setTimeout(5_000, () => reject(new Error('no answer within 5 s')));
     });
   }
+
+  it('answer 500, and live on, when an answer cannot be sent (a header node:http refuses)', async () => {
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      const server = await serve({ httpAddressOf: () => 'x\r\nSet-Cookie: a=b:8004' }, 'n2');
+      expect(await call(server, 'PUT', '/kv/k', { body: 'v' })).toMatchObject({
+        status: 500,
+        json: { error: 'the answer could not be sent' },
+      });
+      expect((await call(server, 'GET', '/status')).status).toBe(200);
+      expect(errors).toHaveBeenCalledWith(expect.stringContaining('cannot send the answer'));
+    } finally {
+      errors.mockRestore();
+    }
+  });
 
   it('answer an unknown method with a JSON error', async () => {
     const server = await serve();

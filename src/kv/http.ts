@@ -173,7 +173,17 @@ export class KvHttpServer {
     } catch (error) {
       reply = this.#failure(error, request);
     }
-    send(response, reply);
+    try {
+      send(response, reply);
+    } catch (error) {
+      // A header node:http refuses (a bug: what goes into headers is checked where it comes in) must not end the
+      // process: this request gets a 500 if nothing was sent yet, else its connection is closed.
+      console.error(
+        `HTTP ${request.method} ${request.url}: cannot send the answer: ${(error as Error).message}`,
+      );
+      if (response.headersSent) response.destroy();
+      else send(response, { status: 500, body: { error: 'the answer could not be sent' } });
+    }
   }
 
   async #answer(target: Route, request: IncomingMessage): Promise<Reply> {
