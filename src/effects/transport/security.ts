@@ -17,10 +17,10 @@ export interface PeerAddress {
 
 export interface ServerHooks {
   /**
-   * Whether to take a new connection, given how many TLS handshakes are in progress besides the connections
-   * the caller knows of (which must all stay bounded: each holds memory).
+   * Whether to take a new connection, as soon as it is made (before a TLS handshake): the transport keeps the
+   * connections not yet authenticated bounded (each holds memory), closing the oldest for a new one.
    */
-  admit(handshaking: number): boolean;
+  admit(socket: Socket): boolean;
   /** A connection ready for the handshake (handshake.ts). */
   accept(socket: Socket): void;
   readonly counters: Counters;
@@ -56,7 +56,7 @@ export class SharedSecret implements PeerSecurity {
 
   createServer(hooks: ServerHooks): Server {
     return createServer((socket) => {
-      if (hooks.admit(0)) hooks.accept(socket);
+      if (hooks.admit(socket)) hooks.accept(socket);
       else refuse(socket);
     });
   }

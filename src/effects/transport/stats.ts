@@ -27,6 +27,8 @@ export interface TransportStats {
   readonly forgedFrames: number;
   /** Connections closed for not completing the handshake in time (or, outgoing, not connecting). */
   readonly handshakeTimeouts: number;
+  /** Connections still in their handshake closed for a newer one, with `maxPendingHandshakes` pending. */
+  readonly handshakesEvicted: number;
   /** Exceptions thrown by message handlers, caught so that the network cannot crash the node. */
   readonly handlerErrors: number;
   /** Authenticated connections: accepted from peers, and opened to peers. */
@@ -59,6 +61,7 @@ export function zeroCounters(): Counters {
     authFailures: 0,
     forgedFrames: 0,
     handshakeTimeouts: 0,
+    handshakesEvicted: 0,
     handlerErrors: 0,
     connectionsAccepted: 0,
     connectionsOpened: 0,

@@ -20,6 +20,7 @@ import {
   startNode,
   startPair,
   type TestNode,
+  tlsOptions,
   vote,
   waitFor,
 } from './test-support.js';
@@ -186,6 +187,28 @@ describe('TcpTransport', () => {
     expect(b.transport.stats.handshakeTimeouts).toBe(1);
     expect(b.log.join('\n')).toMatch(/handshake not completed within 300 ms/);
   });
+
+  it.each(['shared secret', 'mutual TLS'])(
+    'closes the oldest pending handshake for a new connection, so that idle connections cannot keep a member out (%s)',
+    async (mode) => {
+      const security = async (id: string) => (mode === 'mutual TLS' ? await tlsOptions(id) : {});
+      // Handshakes that would hold their places for 10 s: refusing new connections, a member would wait that long.
+      const b = await startNode('b', {
+        ...(await security('b')),
+        maxPendingHandshakes: 4,
+        handshakeTimeoutMs: 10_000,
+      });
+      const idle = await Promise.all(Array.from({ length: 4 }, () => RawClient.connect(b.transport.port)));
+      const a = await startNode('a', { ...(await security('a')), handshakeTimeoutMs: 10_000 });
+      introduce(a, b);
+      a.transport.send(vote('a', 'b', 5));
+      await waitFor(() => b.inbox.some((m) => m.term === 5), 'the member to get through');
+      await idle[0]!.waitClosed('the oldest idle connection to be closed');
+      expect(b.transport.stats.handshakesEvicted).toBeGreaterThanOrEqual(1);
+      expect(b.log.join('\n')).toMatch(/closed the connection from .* for a newer one: 4 handshakes pending/);
+      expect(b.transport.stats.authFailures).toBe(0);
+    },
+  );
 
   it('sends nothing to an acceptor that cannot prove it holds the secret', async () => {
     const received: Uint8Array[] = [];

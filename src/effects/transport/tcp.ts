@@ -54,7 +54,11 @@ export interface TcpTransportOptions<C> {
   readonly backoff?: Partial<BackoffBounds>;
   /** Time for a new connection (outgoing: connecting included) to authenticate. Default 2 s. */
   readonly handshakeTimeoutMs?: number;
-  /** Accepted connections still in their handshake; more are refused at once. Default 64. */
+  /**
+   * Accepted connections still in their handshake. A new one past it closes the oldest: an idle connection
+   * holds its place for a whole handshake timeout, so refusing new ones would let anyone who opens a few dozen
+   * a second keep every member out, while a member's handshake takes a round trip or two. Default 64.
+   */
   readonly maxPendingHandshakes?: number;
   /**
    * Where snapshot data is read from to send and written to as it arrives: an InstallSnapshot's data must be
@@ -84,6 +88,8 @@ export class TcpTransport<C> implements Transport<C> {
   private readonly peers = new Map<NodeId, PeerAddress>();
   private readonly links = new Map<NodeId, PeerLink>();
   private readonly inbound = new Set<InboundConnection<C>>();
+  /** Connections accepted and not yet authenticated, oldest first, by remote address: the socket to close. */
+  private readonly unauthenticated = new Map<string, Socket>();
   /** The messages connection, and the snapshot transfer connection, that each peer opened to us. */
   private readonly inboundByPeer = new Map<NodeId, InboundConnection<C>>();
   private readonly transferByPeer = new Map<NodeId, InboundConnection<C>>();
@@ -286,17 +292,31 @@ export class TcpTransport<C> implements Transport<C> {
     return link;
   }
 
-  /** Whether to take a new connection, with `handshaking` more (TLS handshakes) pending than we know of. */
-  private admit(handshaking: number): boolean {
-    const pending =
-      handshaking + [...this.inbound].filter((connection) => connection.peerId === undefined).length;
+  /**
+   * Takes a new connection, not yet authenticated, closing the oldest such one if `maxPendingHandshakes` are
+   * pending (see there); false once stopped.
+   */
+  private admit(socket: Socket): boolean {
     if (this.stopped) return false;
-    if (pending < this.maxPendingHandshakes) return true;
-    this.context.log(`refused a connection: ${pending} handshakes already pending`);
-    return false;
+    if (this.unauthenticated.size >= this.maxPendingHandshakes) {
+      const [remote, oldest] = this.unauthenticated.entries().next().value!;
+      this.unauthenticated.delete(remote);
+      this.counters.handshakesEvicted++;
+      this.context.log(
+        `closed the connection from ${remote} for a newer one: ${this.maxPendingHandshakes} handshakes pending`,
+      );
+      oldest.destroy();
+    }
+    const remote = remoteOf(socket);
+    this.unauthenticated.set(remote, socket);
+    socket.once('close', () => {
+      if (this.unauthenticated.get(remote) === socket) this.unauthenticated.delete(remote);
+    });
+    return true;
   }
 
   private accept(socket: Socket): void {
+    const remote = remoteOf(socket);
     const connection = new InboundConnection(socket, {
       ...this.context,
       codec: this.options.codec,
@@ -309,7 +329,10 @@ export class TcpTransport<C> implements Transport<C> {
       snapshotIdleTimeoutMs: this.snapshotIdleTimeoutMs,
       isMember: (id) => this.peers.has(id),
       deliver: (message) => this.deliver(message),
-      authenticated: (authenticated) => this.registerInbound(authenticated),
+      authenticated: (authenticated) => {
+        this.unauthenticated.delete(remote);
+        this.registerInbound(authenticated);
+      },
       closed: (closed) => this.forgetInbound(closed),
     });
     this.inbound.add(connection);
@@ -377,4 +400,8 @@ const controlCharacters = /[\u0000-\u001f\u007f]/g;
 
 function escapeControls(line: string): string {
   return line.replace(controlCharacters, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+function remoteOf(socket: Socket): string {
+  return `${socket.remoteAddress}:${socket.remotePort}`;
 }

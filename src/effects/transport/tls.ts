@@ -111,7 +111,7 @@ export class MutualTls implements PeerSecurity {
       },
     );
     server.on('connection', (raw: Socket) => {
-      if (!hooks.admit(handshaking.size)) {
+      if (!hooks.admit(raw)) {
         refuse(raw);
         return;
       }
