@@ -136,6 +136,61 @@ describe('anomalies', () => {
     const history = [put(1, 'x', 'a', 0, 10), del(1, 'x', 20, 30), get(2, 'x', 'a', 40, 50)];
     expect(check(history).verdict).toBe('not-linearizable');
   });
+
+  it('a read of a value never written that happens to be the abstraction’s own placeholder', () => {
+    // Unobserved values become UNOBSERVED: a client that reads that very string must not meet them there.
+    expect(check([put(1, 'x', 'q', 0, 10), get(2, 'x', UNOBSERVED, 20, 30)]).verdict).toBe(
+      'not-linearizable',
+    );
+    const swapped = [put(1, 'x', 'q', 0, 10), cas(2, 'x', UNOBSERVED, 'r', 20, 30), get(2, 'x', 'r', 40, 50)];
+    expect(check(swapped).verdict).toBe('not-linearizable');
+  });
+});
+
+describe('custom models', () => {
+  /** A map of keys to values as its state, one partition: a Map that JSON would write as "{}". */
+  const mapModel = (key?: (state: ReadonlyMap<string, string>) => unknown) =>
+    ({
+      init: () => new Map<string, string>(),
+      step: (
+        state: ReadonlyMap<string, string>,
+        input: { op: 'put' | 'get'; key: string; value?: string },
+        output: string | null | undefined,
+      ) => {
+        if (input.op === 'put') return new Map(state).set(input.key, input.value!);
+        return output === undefined || output === (state.get(input.key) ?? null) ? state : undefined;
+      },
+      ...(key !== undefined && { key }),
+    }) satisfies Model<
+      ReadonlyMap<string, string>,
+      { op: 'put' | 'get'; key: string; value?: string },
+      string | null
+    >;
+  const op = (
+    client: string,
+    input: { op: 'put' | 'get'; key: string; value?: string },
+    output: string | null,
+    invoked: number,
+    completed: number,
+  ) => ({ client, input, output, invoked, completed });
+  const stale = [
+    op('a', { op: 'put', key: 'k', value: '1' }, null, 0, 10),
+    op('b', { op: 'get', key: 'k' }, null, 20, 30),
+  ];
+
+  it('with a state JSON cannot tell apart and no key, are refused rather than checked wrong', () => {
+    // JSON made every Map "{}": the search took the state after the put for the initial one, and passed this.
+    expect(() => checkLinearizable(mapModel(), stale)).toThrow(
+      /not plain JSON data .* give the model a `key`/,
+    );
+  });
+
+  it('with a key, are checked', () => {
+    const keyed = mapModel((state) => JSON.stringify([...state]));
+    expect(checkLinearizable(keyed, stale).verdict).toBe('not-linearizable');
+    const fresh = [stale[0]!, { ...stale[1]!, output: '1' }];
+    expect(checkLinearizable(keyed, fresh).verdict).toBe('linearizable');
+  });
 });
 
 describe('budget', () => {

@@ -94,6 +94,8 @@ function abstract(operations: readonly KvOperation[]): KvOperation[] {
     observed.add(output.previous);
     observed.add(output.current);
   }
+  // A history that observes the value UNOBSERVED itself could not tell it from the abstraction's: left as it is.
+  if (observed.has(UNOBSERVED)) return [...operations];
   return operations.map((operation) => {
     const { input } = operation;
     if ((input.op !== 'put' && input.op !== 'cas') || input.value === null || observed.has(input.value))

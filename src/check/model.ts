@@ -30,7 +30,8 @@ export interface Model<State, Input, Output> {
   partition?(input: Input): string;
   /**
    * A primitive (string, number, null, ...) that is equal for equal states, for memoizing the search. Default:
-   * the state itself when it is a primitive, else its JSON.
+   * the state itself when it is a primitive, else its JSON; a state that is not plain JSON data (a Map, a Set,
+   * a class instance, NaN or undefined inside) then throws, since JSON would not tell such states apart.
    */
   key?(state: State): unknown;
   /** A primitive equal for equal inputs (unknown operations with equal inputs are interchangeable). Default: JSON. */
@@ -56,5 +57,37 @@ export interface Model<State, Input, Output> {
 /** The memoization key of a state, following `model.key` or the default. */
 export function stateKeyOf<S>(model: Model<S, unknown, unknown>): (state: S) => unknown {
   if (model.key !== undefined) return model.key.bind(model);
-  return (state) => (typeof state === 'object' && state !== null ? JSON.stringify(state) : state);
+  return (state) => {
+    if (typeof state !== 'object' || state === null) return state;
+    // JSON would make every Map and Set "{}" and NaN null, and the search would take different states for one.
+    if (!isPlainJson(state))
+      throw new TypeError(
+        `the model's state ${String(state)} is not plain JSON data (a Map, a Set, a class instance, NaN, ` +
+          'undefined, ...): give the model a `key` that tells its states apart',
+      );
+    return JSON.stringify(state);
+  };
+}
+
+/** Data JSON keeps exactly: null, strings, booleans, finite numbers (not -0), arrays and plain objects of them. */
+function isPlainJson(value: unknown): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(value) && !Object.is(value, -0);
+    case 'object': {
+      if (value === null) return true;
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) if (!(i in value) || !isPlainJson(value[i])) return false;
+        return true;
+      }
+      const prototype = Object.getPrototypeOf(value);
+      if (prototype !== Object.prototype && prototype !== null) return false;
+      return Object.values(value).every(isPlainJson);
+    }
+    default:
+      return false;
+  }
 }

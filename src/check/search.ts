@@ -20,6 +20,11 @@ export interface SearchOptions {
   readonly deadline?: number;
   /** Steps (attempts to linearize an operation) after which the search gives up with 'timeout'. */
   readonly maxSteps?: number;
+  /**
+   * For testing the checker: cut the configurations' fingerprints to this many bits (1 to 32), so that
+   * configurations share them often, as they almost never do at the full 85 (see ConfigurationCache).
+   */
+  readonly fingerprintBits?: number;
 }
 
 export interface SearchResult {
@@ -48,7 +53,7 @@ export function searchLinearization<S, I, O>(
   const events = new EventList(operations);
   const states = new StateTable(model, start);
   const linearized = new LinearizedSet(n);
-  const cache = new ConfigurationCache();
+  const cache = new ConfigurationCache(options.fingerprintBits);
   // The stack of linearized operations, and the state before each.
   const stackOperation = new Int32Array(n);
   const stackState = new Int32Array(n);
@@ -223,15 +228,22 @@ class StateTable<S> {
   }
 }
 
-/** A deterministic stream of 32-bit numbers (xorshift32) for the Zobrist keys: runs are reproducible. */
-function zobristKeys(count: number, seed: number): Int32Array {
+/** The seeds of the three hashes' keys. */
+export const ZOBRIST_SEEDS = [0x2545f491, 0x6c8e9cf5, 0x1b873593] as const;
+
+/**
+ * The Zobrist keys of one hash: murmur3's finalizer of the index and the hash's seed, deterministic so that
+ * runs are reproducible. Not a linear generator: with xorshift (linear over GF(2)), a set of keys that XORs to
+ * zero under one seed does under every seed, and the three hashes were one 32-bit fingerprint in effect.
+ */
+export function zobristKeys(count: number, seed: number): Int32Array {
   const keys = new Int32Array(count);
-  let x = seed | 0 || 1;
   for (let i = 0; i < count; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    keys[i] = x;
+    let x = (Math.imul(i + 1, 0x9e3779b9) ^ seed) | 0;
+    x = Math.imul(x ^ (x >>> 16), 0x85ebca6b);
+    x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35);
+    x = Math.imul(x ^ (x >>> 16), seed | 1);
+    keys[i] = x ^ (x >>> 15);
   }
   return keys;
 }
@@ -249,9 +261,10 @@ class LinearizedSet {
   readonly #keysC: Int32Array;
 
   constructor(size: number) {
-    this.#keysA = zobristKeys(size, 0x2545f491);
-    this.#keysB = zobristKeys(size, 0x6c8e9cf5);
-    this.#keysC = zobristKeys(size, 0x1b873593);
+    const [a, b, c] = ZOBRIST_SEEDS;
+    this.#keysA = zobristKeys(size, a);
+    this.#keysB = zobristKeys(size, b);
+    this.#keysC = zobristKeys(size, c);
   }
 
   flip(bit: number): void {
@@ -266,26 +279,39 @@ class LinearizedSet {
  * the state, 85 bits in all (53 as the map key, 32 more as the value). Two configurations share one with
  * probability about n² / 2⁸⁶ for n configurations (below 10⁻¹¹ for ten million), and storing no bitset makes
  * a configuration cost O(1) whatever the history's length. A sharing could only hide a linearization, never
- * invent one, and every failure is re-verified by the plain search (window.ts).
+ * invent one, and every failure is checked again by the plain search (window.ts): if that finds a
+ * linearization, the partition is searched again without memos (check.ts). That takes keys that are not
+ * linear in one another: see zobristKeys.
  */
 class ConfigurationCache {
   /** The 53-bit key to the remaining 32 bits. */
   readonly #seen = new Map<number, number>();
   /** The rare configurations whose 53-bit key is taken by another. */
   readonly #overflow = new Set<string>();
+  /** The fingerprint's bits, when a test narrows it to the first hash's low bits. */
+  readonly #narrowed: number | undefined;
+
+  constructor(fingerprintBits?: number) {
+    if (
+      fingerprintBits !== undefined &&
+      !(Number.isInteger(fingerprintBits) && fingerprintBits >= 1 && fingerprintBits <= 32)
+    )
+      throw new RangeError(`fingerprintBits must be an integer from 1 to 32, got ${fingerprintBits}`);
+    this.#narrowed = fingerprintBits === undefined ? undefined : 2 ** fingerprintBits - 1;
+  }
 
   /** Adds the configuration; false if it was there already. */
   add(bits: LinearizedSet, state: number): boolean {
     const a = (bits.hashA ^ Math.imul(state + 1, 0x9e3779b1)) >>> 0;
     const b = (bits.hashB ^ Math.imul(state + 1, 0x85ebca6b)) & 0x1fffff;
     const c = (bits.hashC ^ Math.imul(state + 1, 0xc2b2ae35)) | 0;
-    const key = a * 0x200000 + b;
+    const key = this.#narrowed === undefined ? a * 0x200000 + b : a % (this.#narrowed + 1);
     const seen = this.#seen.get(key);
     if (seen === undefined) {
       this.#seen.set(key, c);
       return true;
     }
-    if (seen === c) return false;
+    if (seen === c || this.#narrowed !== undefined) return false;
     const long = `${key}:${c}`;
     if (this.#overflow.has(long)) return false;
     this.#overflow.add(long);

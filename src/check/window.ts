@@ -19,7 +19,7 @@
  */
 import type { Operation } from './history.js';
 import type { Model } from './model.js';
-import { searchLinearization } from './search.js';
+import { type SearchOptions, searchLinearization } from './search.js';
 
 export interface Failure<I, O> {
   readonly partition: string;
@@ -38,6 +38,11 @@ export interface Failure<I, O> {
   readonly fromInit: boolean;
   /** The plain search without memoization agreed that the window has no linearization. */
   readonly verified: boolean;
+  /**
+   * The plain search found a linearization of the window: the memoized search's verdict was wrong (two
+   * configurations shared a fingerprint). `checkLinearizable` then checks the partition again without memos.
+   */
+  readonly contradicted: boolean;
 }
 
 /** A checked operation and the one in the history it stands for (checked as unknown, or clamped). */
@@ -77,10 +82,10 @@ function fails<S, I, O>(
   model: Model<S, I, O>,
   operations: readonly Operation<I, O>[],
   starts: readonly S[],
-  deadline: number,
+  limits: SearchOptions,
 ): boolean | 'timeout' {
   for (const start of starts) {
-    const { outcome } = searchLinearization(model, operations, start, { deadline });
+    const { outcome } = searchLinearization(model, operations, start, limits);
     if (outcome === 'timeout') return 'timeout';
     if (outcome === 'linearizable') return false;
   }
@@ -114,8 +119,9 @@ export function findFailure<S, I, O>(
   partition: string,
   operations: readonly Operation<I, O>[],
   budgetMs: number,
+  tuning: Pick<SearchOptions, 'fingerprintBits'> = {},
 ): Failure<I, O> | undefined {
-  const deadline = performance.now() + budgetMs;
+  const limits = { ...tuning, deadline: performance.now() + budgetMs };
   const times = [
     ...new Set(operations.flatMap((o) => (o.completed === undefined ? [] : [o.completed]))),
   ].sort((a, b) => a - b);
@@ -128,7 +134,7 @@ export function findFailure<S, I, O>(
       model,
       cut(model, operations, times[middle]!).map((i) => i.checked),
       [model.init()],
-      deadline,
+      limits,
     );
     if (verdict === 'timeout') return undefined;
     if (verdict) high = middle;
@@ -137,19 +143,20 @@ export function findFailure<S, I, O>(
   const time = times[low];
   if (time === undefined) return undefined;
   const items = cut(model, operations, time);
-  const culprit = culpritAt(model, items, time, deadline);
-  const chosen = narrowest(model, items, culprit, deadline) ?? {
+  const culprit = culpritAt(model, items, time, limits);
+  const chosen = narrowest(model, items, culprit, limits) ?? {
     inside: items,
     starts: [model.init()],
     fromInit: true,
   };
   const checked = chosen.inside.map((item) => item.checked);
-  const verified = chosen.starts.every(
+  const outcomes = chosen.starts.map(
     (start) =>
-      searchLinearization(model, checked, start, { memo: false, maxSteps: VERIFY_STEPS }).outcome ===
-      'not-linearizable',
+      searchLinearization(model, checked, start, { ...tuning, memo: false, maxSteps: VERIFY_STEPS }).outcome,
   );
+  const verified = outcomes.every((outcome) => outcome === 'not-linearizable');
   return {
+    contradicted: outcomes.includes('linearizable'),
     partition,
     culprit,
     window: chosen.inside.map((item) => item.original).sort((a, b) => a.invoked - b.invoked),
@@ -168,7 +175,7 @@ function culpritAt<S, I, O>(
   model: Model<S, I, O>,
   items: readonly Item<I, O>[],
   time: number,
-  deadline: number,
+  limits: SearchOptions,
 ) {
   const candidates = items.filter(({ checked }) => checked.completed === time);
   if (candidates.length === 1) return candidates[0]!.original;
@@ -180,7 +187,7 @@ function culpritAt<S, I, O>(
           .filter((item) => item !== candidate || model.readOnly?.(item.checked.input) !== true)
           .map((item) => (item === candidate ? unknown(item.checked) : item.checked)),
         [model.init()],
-        deadline,
+        limits,
       ) === false,
   );
   return (found ?? candidates[0]!).original;
@@ -191,7 +198,7 @@ function narrowest<S, I, O>(
   model: Model<S, I, O>,
   items: readonly Item<I, O>[],
   culprit: Operation<I, O>,
-  deadline: number,
+  limits: SearchOptions,
 ) {
   const startStates = model.startStates;
   if (startStates === undefined) return undefined;
@@ -205,12 +212,12 @@ function narrowest<S, I, O>(
       model,
       inside.map((item) => item.checked),
       starts,
-      deadline,
+      limits,
     );
     if (verdict === 'timeout') return undefined;
     if (verdict)
       return {
-        inside: withoutNeedlessReads(model, inside, culprit, starts, deadline),
+        inside: withoutNeedlessReads(model, inside, culprit, starts, limits),
         starts,
         fromInit: false,
       };
@@ -228,7 +235,7 @@ function withoutNeedlessReads<S, I, O>(
   inside: readonly Item<I, O>[],
   culprit: Operation<I, O>,
   starts: readonly S[],
-  deadline: number,
+  limits: SearchOptions,
 ): Item<I, O>[] {
   let kept = [...inside];
   for (const item of inside) {
@@ -238,7 +245,7 @@ function withoutNeedlessReads<S, I, O>(
       model,
       without.map((other) => other.checked),
       starts,
-      deadline,
+      limits,
     );
     if (verdict === 'timeout') break;
     if (verdict) kept = without;

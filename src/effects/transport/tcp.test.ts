@@ -191,7 +191,7 @@ describe('TcpTransport', () => {
   it.each(['shared secret', 'mutual TLS'])(
     'closes the oldest pending handshake for a new connection, so that idle connections cannot keep a member out (%s)',
     async (mode) => {
-      const security = async (id: string) => (mode === 'mutual TLS' ? await tlsOptions(id) : {});
+      const security = async (id: 'a' | 'b') => (mode === 'mutual TLS' ? await tlsOptions(id) : {});
       // Handshakes that would hold their places for 10 s: refusing new connections, a member would wait that long.
       const b = await startNode('b', {
         ...(await security('b')),
