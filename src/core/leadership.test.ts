@@ -222,6 +222,24 @@ describe('thesis §3.10 leadership transfer (contract 15)', () => {
     // Its log holds x, and its own no-op after it.
     expect(status(made.node('c').state!).lastIndex).toBe(3);
   });
+
+  it("a target whose election timer just fired (a pre-candidate in the leader's term) is told all the same", () => {
+    const made = leaderOf3();
+    // c missed heartbeats: it asks for pre-votes, still in term 1, and its requests are lost.
+    made.setConnected('c', false);
+    made.fire('c', 'election');
+    expect(made.node('c').state).toMatchObject({ role: 'precandidate', term: 1 });
+    made.setConnected('c', true);
+    made.step('a', { type: 'transferLeadership', to: 'c' });
+    // The TimeoutNow reached a pre-candidate, which dropped it: the transfer hung until its timer fired.
+    settle(made);
+    expect(status(made.node('c').state!)).toMatchObject({ role: 'leader', term: 2 });
+    expect(status(made.node('a').state!)).toMatchObject({
+      role: 'follower',
+      transferring: null,
+      leaderId: 'c',
+    });
+  });
 });
 
 describe('propose during a transfer, on the pure reducer', () => {

@@ -385,6 +385,10 @@ function stepCandidate<C>(s: S<C>, m: Message<C>, out: Output<C>): void {
   switch (m.type) {
     case 'AppendEntries':
     case 'InstallSnapshot':
+    // Thesis §3.10: a pre-candidate still in the leader's term (its timer fired before the leader's heartbeat
+    // came) is handed the leadership all the same: it follows the leader, then campaigns at once. Dropped, the
+    // transfer would wait out its timeout, refusing proposals; the leader sends TimeoutNow only once.
+    case 'TimeoutNow':
       // §5.2: a leader's message of our term means another candidate won this term.
       becomeFollower(s, m.term, m.from, out);
       return stepFollower(s, m, out);

@@ -313,7 +313,11 @@ describe('flow control', () => {
     const bySize = leader('a', durable(1, log), { maxBytesPerAppend: 300 });
     const [, sized] = run(bySize, receive(appendRejected('b', 'a', 2, 3, 0, 1)));
     // 3 voters of 1 byte and a learner of 200, each with a byte of length: 207 bytes, one entry to an append.
-    expect(appendsOf(sized).find((m) => m.to === 'b')!.entries.map((e) => e.index)).toEqual([1]);
+    expect(
+      appendsOf(sized)
+        .find((m) => m.to === 'b')!
+        .entries.map((e) => e.index),
+    ).toEqual([1]);
   });
 
   it('heartbeats are sent only on the heartbeat timer, never on proposals', () => {
