@@ -24,6 +24,8 @@ export interface MemoryNetworkOptions<C> {
    */
   readonly codec?: CommandCodec<C>;
   readonly logger?: (line: string) => void;
+  /** The transports' `maxCommandBytes`, as a TCP transport's frame limit sets it. Default: none. */
+  readonly maxCommandBytes?: number;
 }
 
 export interface MemoryNetworkStats {
@@ -47,7 +49,7 @@ export class MemoryNetwork<C> {
    */
   transport(id: NodeId, snapshots?: SnapshotStore): Transport<C> {
     if (this.transports.has(id)) throw new Error(`node ${id} is already attached`);
-    const transport = new MemoryTransport<C>(id, this, snapshots);
+    const transport = new MemoryTransport<C>(id, this, snapshots, this.options.maxCommandBytes);
     this.transports.set(id, transport);
     return transport;
   }
@@ -177,6 +179,7 @@ class MemoryTransport<C> implements Transport<C> {
     private readonly id: NodeId,
     private readonly network: MemoryNetwork<C>,
     readonly snapshots: SnapshotStore | undefined,
+    readonly maxCommandBytes: number | undefined,
   ) {}
 
   send(message: Message<C>): void {

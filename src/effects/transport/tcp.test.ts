@@ -2,8 +2,12 @@ import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Message } from '../../core/index.js';
+import { defaultCommandSize } from '../../core/index.js';
+import { MAX_NODE_ID_BYTES } from '../binary.js';
+import { encodeMessage } from './codec.js';
 import { encodeFrame, FrameDecoder } from './framing.js';
 import { AcceptorHandshake, secretCredentials } from './handshake.js';
+import { SEAL_OVERHEAD } from './sealing.js';
 import { TcpTransport } from './tcp.js';
 import {
   type Command,
@@ -323,6 +327,40 @@ describe('TcpTransport', () => {
     expect(a.transport.stats.queuedFrames).toBe(0);
     a.transport.send(vote('a', 'b', 3));
     await expect(a.transport.start()).rejects.toThrow(/cannot start again/);
+  });
+
+  it('names the largest command a frame carries, which fits with the longest ids', () => {
+    const maxFrameBytes = 64 * 1024;
+    const transport = new TcpTransport({
+      id: 'a',
+      listen: { host, port: 0 },
+      peers: {},
+      secret,
+      codec,
+      maxFrameBytes,
+    });
+    const { maxCommandBytes } = transport;
+    expect(maxCommandBytes).toBe(maxFrameBytes - 4 * 1024);
+    // A command whose JSON is that long (the default commandSize), between two ids of the longest kind.
+    const command: Command = {
+      op: 'x'.repeat(maxCommandBytes - JSON.stringify({ op: '', value: 1 }).length),
+      value: 1,
+    };
+    expect(defaultCommandSize(command)).toBe(maxCommandBytes);
+    const [from, to] = ['a', 'b'].map((id) => id.repeat(MAX_NODE_ID_BYTES)) as [string, string];
+    const entries = [{ index: 2 ** 40 + 1, term: 2 ** 40, kind: 'command' as const, command }];
+    const message = {
+      type: 'AppendEntries' as const,
+      term: 2 ** 40,
+      from,
+      to,
+      prevLogIndex: 2 ** 40,
+      prevLogTerm: 2 ** 40,
+      entries,
+      leaderCommit: 2 ** 40,
+      round: 2 ** 40,
+    };
+    expect(encodeMessage(message, codec).length + SEAL_OVERHEAD).toBeLessThanOrEqual(maxFrameBytes);
   });
 
   it('rejects bad options at construction', () => {

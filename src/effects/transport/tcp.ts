@@ -76,6 +76,8 @@ export interface TcpTransportOptions<C> {
 }
 
 export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
+/** What an AppendEntries of one entry may need besides its command: two ids of up to 256 bytes, a few counts. */
+const MESSAGE_ALLOWANCE_BYTES = 4 * 1024;
 export const DEFAULT_MAX_QUEUED_FRAMES = 1024;
 export const DEFAULT_MAX_SNAPSHOT_BYTES = 64 * 1024 ** 3;
 export const DEFAULT_SNAPSHOT_CHUNK_BYTES = 64 * 1024;
@@ -180,6 +182,16 @@ export class TcpTransport<C> implements Transport<C> {
     this.snapshotSender?.cancel(id);
     for (const byPeer of [this.inboundByPeer, this.transferByPeer])
       void byPeer.get(id)?.close(`${id} is no longer a member`);
+  }
+
+  /**
+   * The largest command a frame carries: the frame limit less room for the rest of the message (ids, counts, a
+   * sealing tag). Exact where `commandSize` counts what the codec writes, as the defaults do for structured
+   * commands (JSON and its length); where the codec writes more (JSON escapes in a string command, say), a
+   * command near the limit may still be too large for a frame, which the transport then drops and logs.
+   */
+  get maxCommandBytes(): number {
+    return Math.max(1, this.maxFrameBytes - MESSAGE_ALLOWANCE_BYTES);
   }
 
   /** The members: the peers this node has an address for, and takes connections from. */

@@ -8,4 +8,10 @@ export interface Transport<C> {
   onMessage(handler: (message: Message<C>) => void): void;
   start(): Promise<void>;
   stop(): Promise<void>;
+  /**
+   * The largest command, as the core's `commandSize` measures it, that an AppendEntries can carry: a leader
+   * could never send a bigger one, and its followers would never get past it. Proposals over it are refused.
+   * Undefined: no limit.
+   */
+  readonly maxCommandBytes?: number;
 }

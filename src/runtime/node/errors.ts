@@ -23,6 +23,21 @@ export class OverloadedError extends Error {
   }
 }
 
+/**
+ * The command is larger than the transport can carry in one message (`Transport.maxCommandBytes`): in the log it
+ * could never reach a follower. Nothing was proposed.
+ */
+export class CommandTooLargeError extends RangeError {
+  override readonly name = 'CommandTooLargeError';
+
+  constructor(
+    readonly bytes: number,
+    readonly limit: number,
+  ) {
+    super(`the command is ${bytes} bytes, over the ${limit} one message can carry; it was not proposed`);
+  }
+}
+
 /** Leadership changed and another entry was committed where the proposal was: it will never be applied. */
 export class ProposalLostError extends Error {
   override readonly name = 'ProposalLostError';

@@ -1,5 +1,6 @@
 /** The real runtime: a Raft node driven by a queue of events, over storage, network, timers and a service. */
 export {
+  CommandTooLargeError,
   NodeStoppedError,
   NotLeaderError,
   OverloadedError,

@@ -7,6 +7,7 @@ import {
   StorageCorruptionError,
 } from '../../effects/storage/index.js';
 import {
+  CommandTooLargeError,
   NodeStoppedError,
   NotLeaderError,
   OverloadedError,
@@ -45,6 +46,21 @@ describe('RaftNode', () => {
     await expect(refusal).rejects.toBeInstanceOf(NotLeaderError);
     await expect(refusal).rejects.toMatchObject({ leaderId: leader.node.id });
     expect(cluster.node(follower).node.stats.proposals.notLeader).toBe(1);
+    await cluster.stop();
+  });
+
+  it('refuses at once a command larger than one message can carry, and goes on', async () => {
+    // In the log it could never reach a follower: the leader would resend it until it lost its leadership.
+    const cluster = new TestCluster(ids, () => ({}), { maxCommandBytes: 8 });
+    await cluster.start();
+    const leader = await cluster.leader();
+    const refusal = leader.node.propose('x'.repeat(9));
+    await expect(refusal).rejects.toBeInstanceOf(CommandTooLargeError);
+    await expect(refusal).rejects.toMatchObject({ bytes: 9, limit: 8 });
+    const accepted = leader.node.propose('x'.repeat(8));
+    await cluster.run(100);
+    await expect(accepted).resolves.toBeGreaterThan(0);
+    for (const { machine } of cluster.nodes.values()) expect(machine.applied).toEqual(['x'.repeat(8)]);
     await cluster.stop();
   });
 

@@ -55,6 +55,7 @@ import { type Storage, StorageCorruptionError } from '../../effects/storage/inde
 import { type Clock, realClock, Timers } from '../../effects/timers/index.js';
 import type { Transport } from '../../effects/transport/index.js';
 import {
+  CommandTooLargeError,
   NodeStoppedError,
   NotLeaderError,
   OverloadedError,
@@ -572,7 +573,8 @@ export class RaftNode<C, R> {
 
   /**
    * Replicates `command` and resolves with the state machine's result once it is applied on this node. Rejects
-   * at once with `NotLeaderError` on a non-leader and `OverloadedError` when too many proposals are pending;
+   * at once with `NotLeaderError` on a non-leader, `CommandTooLargeError` for a command the transport could not
+   * carry, and `OverloadedError` when too many proposals are pending;
    * later with `ProposalLostError` if leadership changed and another entry took its place, or
    * `ProposalTimeoutError`.
    */
@@ -583,6 +585,11 @@ export class RaftNode<C, R> {
     if (role !== 'leader') {
       this.#stats.proposals.notLeader++;
       return Promise.reject(new NotLeaderError(leaderId));
+    }
+    const limit = this.#options.transport.maxCommandBytes;
+    if (limit !== undefined) {
+      const bytes = this.#commandSize(command);
+      if (bytes > limit) return Promise.reject(new CommandTooLargeError(bytes, limit));
     }
     return new Promise<R>((resolve, reject) => {
       const proposal = this.#proposals.open({

@@ -9,7 +9,7 @@ import type { Config, Durable, Effect, Event, NodeId, RaftState } from '../../co
 import type { StateMachine } from '../../effects/apply/index.js';
 import { MemoryStorage, type Storage } from '../../effects/storage/index.js';
 import { ManualClock } from '../../effects/timers/index.js';
-import { MemoryNetwork } from '../../effects/transport/index.js';
+import { MemoryNetwork, type MemoryNetworkOptions } from '../../effects/transport/index.js';
 import { RaftNode, type RaftNodeOptions } from './node.js';
 
 /** Records the commands it applies; each result is the index the command was applied at. */
@@ -60,13 +60,15 @@ export type NodeExtras = Partial<RaftNodeOptions<string, number>> & { storage?: 
 
 export class TestCluster {
   readonly clock = new ManualClock();
-  readonly network = new MemoryNetwork<string>();
+  readonly network: MemoryNetwork<string>;
   readonly nodes = new Map<NodeId, TestNode>();
 
   constructor(
     readonly ids: readonly NodeId[],
     private readonly extra: (id: NodeId) => NodeExtras = () => ({}),
+    network: MemoryNetworkOptions<string> = {},
   ) {
+    this.network = new MemoryNetwork<string>(network);
     for (const id of ids) this.nodes.set(id, this.#create(id, new MemoryStorage<string>()));
   }
 
