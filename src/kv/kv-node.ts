@@ -233,7 +233,7 @@ export class KvNode {
       storage: this.storage,
       transport: this.transport,
       stateMachine: this.machine,
-      snapshotPolicy: config.snapshotPolicy ?? DEFAULT_KV_SNAPSHOT_POLICY,
+      snapshotPolicy: kvSnapshotPolicy(config.snapshotPolicy),
       onMembershipChange: (membership) => this.peerSync.membershipChanged(membership),
       logLeadership: log,
       // A follower's linearizable read asks the leader for the index over HTTP (read-forwarding.ts). A leader cut
@@ -500,4 +500,12 @@ function readText(path: string): string {
   } catch (error) {
     throw new Error(`cannot read ${path}: ${(error as Error).message}`);
   }
+}
+
+/**
+ * The service's policy: what was given, the service's default for the rest. A policy that names only its entries
+ * (`--snapshot-entries`) keeps the service's 4 MiB; the runtime's default would have made it 64 MiB.
+ */
+export function kvSnapshotPolicy(given: SnapshotPolicy | false | undefined): SnapshotPolicy | false {
+  return given === false ? false : { ...DEFAULT_KV_SNAPSHOT_POLICY, ...given };
 }

@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { KvNode, type KvNodeConfig } from './kv-node.js';
+import { DEFAULT_KV_SNAPSHOT_POLICY, KvNode, type KvNodeConfig, kvSnapshotPolicy } from './kv-node.js';
 import { localClusterConfigs } from './test-support.js';
 
 let root = '';
@@ -113,5 +113,15 @@ describe('the key-value service with snapshots', () => {
     expect(sample(metrics, 'pureraft_snapshots_total{event="installed"}')).toBe(1);
     expect(sample(metrics, 'pureraft_snapshot_bytes_total{event="installed"}')).toBeGreaterThan(100 * 10);
     expect(sample(leader.metricsText(), 'pureraft_snapshots_total{event="sent"}')).toBe(1);
+  });
+});
+
+describe("the service's snapshot policy", () => {
+  it('fills what a policy leaves out from the service’s default, not the runtime’s', () => {
+    // `--snapshot-entries` alone once raised the byte limit from the service's 4 MiB to the runtime's 64 MiB.
+    expect(kvSnapshotPolicy({ entries: 500 })).toEqual({ entries: 500, bytes: 4 * 1024 * 1024 });
+    expect(kvSnapshotPolicy({ bytes: 1024 })).toEqual({ entries: 10_000, bytes: 1024 });
+    expect(kvSnapshotPolicy(undefined)).toEqual(DEFAULT_KV_SNAPSHOT_POLICY);
+    expect(kvSnapshotPolicy(false)).toBe(false);
   });
 });
