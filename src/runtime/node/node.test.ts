@@ -14,6 +14,7 @@ import {
   ProposalLostError,
   ProposalOutcomeUnknownError,
   ProposalTimeoutError,
+  RequestTimeoutError,
   StorageUnavailableError,
 } from './errors.js';
 import { settle, TestCluster, type TestNode } from './test-support.js';
@@ -164,6 +165,28 @@ describe('RaftNode', () => {
   });
 });
 
+describe('RaftNode on a disk that hangs', () => {
+  it('fails a read on the leader in time once it cannot step, rather than never', async () => {
+    const storages = new Map<string, FillableStorage>();
+    const cluster = new TestCluster(ids, (id) => ({
+      storage: storages.set(id, new FillableStorage()).get(id)!,
+      proposalTimeoutMs: 500,
+    }));
+    await cluster.start();
+    const leader = await cluster.leader();
+    storages.get(leader.node.id)!.hung = true;
+    // Past the persists a node keeps in flight, it waits for its disk before it steps again.
+    const proposals = Array.from({ length: 1_100 }, (_, i) => leader.node.propose(`p${i}`).catch(() => {}));
+    await cluster.run(20);
+    const read = leader.node.read();
+    read.catch(() => {});
+    await cluster.run(600);
+    await expect(read).rejects.toBeInstanceOf(RequestTimeoutError);
+    await Promise.all(proposals);
+    storages.get(leader.node.id)!.hung = false;
+  });
+});
+
 describe('RaftNode on storage that can reopen', () => {
   it('steps aside when its disk is full, says why, and rejoins by itself once there is space', async () => {
     const reports: (string | null)[] = [];
@@ -248,6 +271,8 @@ describe('RaftNode on storage that can reopen', () => {
  */
 class FillableStorage implements Storage<string> {
   readonly #inner = new MemoryStorage<string>();
+  /** Writes neither land nor fail: a disk that hangs. */
+  hung = false;
   full = false;
   damaged = false;
   reopenAttempts = 0;
@@ -258,6 +283,7 @@ class FillableStorage implements Storage<string> {
   }
 
   async persist(effect: PersistEffect<string>): Promise<void> {
+    if (this.hung) return new Promise<void>(() => {});
     if (this.full || this.#failed) {
       this.#failed = true;
       throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });

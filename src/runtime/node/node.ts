@@ -370,10 +370,11 @@ export class RaftNode<C, R> {
     try {
       if (role === 'leader') {
         const id = `r${++this.#nextReadId}`;
-        index = await new Promise<number>((resolve, reject) => {
+        const confirmed = new Promise<number>((resolve, reject) => {
           this.#reads.set(id, { resolve, reject });
           this.#enqueue({ event: { type: 'read', id } });
         });
+        index = await this.#waiters.within('read', timeoutMs, confirmed, () => this.#reads.delete(id));
       } else if (leaderId !== null && this.#options.forwardRead !== undefined) {
         index = await this.#options.forwardRead(leaderId);
       } else {

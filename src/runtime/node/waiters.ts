@@ -56,6 +56,30 @@ export class Waiters {
     });
   }
 
+  /**
+   * `promise`, or a `RequestTimeoutError` naming `what` after `timeoutMs`, when `abandon` is called: for what
+   * settles by an effect of the core rather than by a state a check could see (a read's confirmation), so that it
+   * too fails in time when the node cannot step (a write that hangs, say).
+   */
+  within<T>(what: string, timeoutMs: number, promise: Promise<T>, abandon: () => void): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const cancelDeadline = this.clock.schedule(timeoutMs, () => {
+        abandon();
+        reject(new RequestTimeoutError(what, timeoutMs));
+      });
+      promise.then(
+        (value) => {
+          cancelDeadline();
+          resolve(value);
+        },
+        (error: unknown) => {
+          cancelDeadline();
+          reject(error);
+        },
+      );
+    });
+  }
+
   check(): void {
     for (const waiter of [...this.#open]) waiter.check();
   }
