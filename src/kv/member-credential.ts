@@ -92,7 +92,10 @@ export class MemberCredential {
       // TLS vouches for the answer: it came from the holder of the certificate checked. A connection is checked
       // once, when it is made: one agent per leader, so that no connection checked for another is used again.
       let agent = this.#agents.get(leaderId);
-      if (agent === undefined) this.#agents.set(leaderId, (agent = new HttpsAgent({ keepAlive: true })));
+      if (agent === undefined) {
+        agent = new HttpsAgent({ keepAlive: true });
+        this.#agents.set(leaderId, agent);
+      }
       return { headers: {}, tls: { ...this.#tls, checkServerIdentity, agent }, vouched: () => true };
     }
     const nonce = randomBytes(NONCE_BYTES);

@@ -837,10 +837,17 @@ export class RaftNode<C, R> {
     this.#afterPersists = this.#afterPersists
       .then(() => barrier)
       .then(() => {
-        this.#waiting--;
-        if (this.#phase === 'running' || this.#phase === 'stopping' || this.#phase === 'starting') {
-          return effect();
-        }
+        const running =
+          this.#phase === 'running' || this.#phase === 'stopping' || this.#phase === 'starting'
+            ? effect()
+            : undefined;
+        // An effect still running (a restore) still holds back the effects after it, those that come later
+        // and would take the fast path included.
+        if (running === undefined) this.#waiting--;
+        else
+          return running.then(() => {
+            this.#waiting--;
+          });
       })
       .catch((error: unknown) => this.#fail(asError(error)));
   }
