@@ -68,4 +68,32 @@ describe('RaftNode and membership changes', () => {
       expect(cluster.node(id).node.memberProgress()).toBeUndefined();
     await cluster.stop();
   });
+  it('refuses at once a change the core refuses, though a proposal was queued just before it', async () => {
+    // The refusal was judged by the log's end before the queue was stepped: the queued proposal moved it, the
+    // change looked appended, and the caller waited out its timeout (over HTTP a 504, "may still be committed").
+    const cluster = new TestCluster(['a', 'b', 'c']);
+    await cluster.start();
+    const { node } = await cluster.leader();
+    const first = node.changeMembership(['a', 'b', 'c'], ['d']);
+    // Until the final configuration is in the log, not yet committed: a change now is refused by the core.
+    for (let step = 0; step < 2_000; step++) {
+      const now = node.status();
+      if (
+        now.membership.outgoing === undefined &&
+        now.membership.learners.includes('d') &&
+        now.lastIndex > now.commitIndex
+      )
+        break;
+      if (step % 20 === 19) cluster.clock.advance(1);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(node.status().lastIndex).toBeGreaterThan(node.status().commitIndex);
+    const write = node.propose('queued');
+    await expect(node.changeMembership(['a', 'b', 'c'], [])).rejects.toThrow(
+      /the last one is not committed yet/,
+    );
+    await cluster.run(500);
+    await Promise.all([first, write]);
+    await cluster.stop();
+  });
 });

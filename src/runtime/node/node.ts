@@ -399,7 +399,7 @@ export class RaftNode<C, R> {
    * target leading, or `RequestTimeoutError` after `timeoutMs` (default: two maximum election timeouts).
    */
   async transferLeadership(to?: NodeId, timeoutMs?: number): Promise<NodeId> {
-    const before = this.#running();
+    const before = this.#settledRunning();
     if (before.role !== 'leader') throw new NotLeaderError(before.leaderId);
     const target = to ?? this.#transferTarget();
     if (target === undefined)
@@ -478,7 +478,7 @@ export class RaftNode<C, R> {
    * `NotLeaderError` on a follower.
    */
   async changeMembership(voters: readonly NodeId[], learners: readonly NodeId[] = []): Promise<Membership> {
-    const before = this.#running();
+    const before = this.#settledRunning();
     if (before.role !== 'leader') throw new NotLeaderError(before.leaderId);
     const reason = whyChangeInvalid(before.membership, voters, learners);
     if (reason !== undefined) throw new RequestRefusedError(`membership change refused: ${reason}`);
@@ -519,10 +519,25 @@ export class RaftNode<C, R> {
     return this.status();
   }
 
+  /**
+   * The status once everything queued is stepped: what a request that steps an event at once must judge by, and
+   * compare with after its step. Judged before, a proposal queued meanwhile moved the log's end, and a change
+   * the core refused looked appended; a step down queued meanwhile looked like a refusal.
+   */
+  #settledRunning(): NodeStatus {
+    this.#running();
+    this.#drainQueue();
+    return this.#running();
+  }
+
   /** Steps an event at once, in order after everything queued (the queue is drained first). */
   #stepNow(event: Exclude<Event<C>, ProposeEvent<C>>): void {
-    while (this.#queue.length > 0) this.#process(this.#queue.shift()!);
+    this.#drainQueue();
     this.#process({ event });
+  }
+
+  #drainQueue(): void {
+    while (this.#queue.length > 0) this.#process(this.#queue.shift()!);
   }
 
   async #takeSnapshot(): Promise<number> {
