@@ -65,6 +65,29 @@ describe('RaftNode', () => {
     await cluster.stop();
   });
 
+  it("settles a follower's read at once when it stops while the leader is being asked, leaving no timer", async () => {
+    let answer: (index: number) => void = () => {};
+    const cluster = new TestCluster(ids, () => ({
+      forwardRead: () =>
+        new Promise<number>((resolve) => {
+          answer = resolve;
+        }),
+    }));
+    await cluster.start();
+    const leader = await cluster.leader();
+    const follower = [...cluster.nodes.values()].find((candidate) => candidate !== leader)!;
+    const read = follower.node.read();
+    read.catch(() => {});
+    await settle();
+    await follower.node.stop();
+    // The leader's index arrives after the stop: the read began a 10 s wait on a stopped node.
+    answer(follower.node.status().appliedIndex + 5);
+    await settle();
+    await expect(read).rejects.toBeInstanceOf(NodeStoppedError);
+    await cluster.stop();
+    expect(cluster.clock.pending).toBe(0);
+  });
+
   it('bounds the proposals it holds: past the limit it answers "overloaded" at once', async () => {
     const cluster = new TestCluster(ids, () => ({ maxPendingProposals: 2 }));
     await cluster.start();

@@ -380,6 +380,8 @@ export class RaftNode<C, R> {
       } else {
         throw new NotLeaderError(leaderId);
       }
+      // The node may have stopped while the index was on its way: a wait begun now would outlive it.
+      this.#running();
       const applied = await this.#waiters.wait('read', timeoutMs, () =>
         this.#applier.appliedIndex >= index ? index : undefined,
       );
