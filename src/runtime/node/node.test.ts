@@ -17,7 +17,8 @@ import {
   RequestTimeoutError,
   StorageUnavailableError,
 } from './errors.js';
-import { settle, TestCluster, type TestNode } from './test-support.js';
+import { RaftNode } from './node.js';
+import { CommandLog, configFor, settle, TestCluster, type TestNode } from './test-support.js';
 
 const ids = ['a', 'b', 'c'];
 
@@ -86,6 +87,55 @@ describe('RaftNode', () => {
     await expect(read).rejects.toBeInstanceOf(NodeStoppedError);
     await cluster.stop();
     expect(cluster.clock.pending).toBe(0);
+  });
+
+  it('stopped while it starts (restoring a snapshot), stops once started rather than running on', async () => {
+    const cluster = new TestCluster(ids);
+    await cluster.start();
+    const leader = await cluster.leader();
+    const proposed = leader.node.propose('x');
+    await cluster.run(100);
+    await proposed;
+    await leader.node.snapshot();
+    await leader.node.stop();
+    cluster.network.detach(leader.node.id);
+    const old = leader.storage as MemoryStorage<string>;
+    const storage = new MemoryStorage<string>(old.durable, old.snapshots);
+    let finishRestore: () => void = () => {};
+    class SlowRestore extends CommandLog {
+      override async restore(chunks: AsyncIterable<Uint8Array>): Promise<void> {
+        await new Promise<void>((resolve) => {
+          finishRestore = resolve;
+        });
+        return super.restore(chunks);
+      }
+    }
+    let transitions = 0;
+    const node = new RaftNode<string, number>({
+      config: configFor(leader.node.id, ids),
+      storage,
+      transport: cluster.network.transport(leader.node.id, storage.snapshots),
+      stateMachine: new SlowRestore(),
+      clock: cluster.clock,
+      onTransition: () => transitions++,
+    });
+    const started = node.start();
+    await settle();
+    let stopped = false;
+    const stopping = node.stop().then(() => {
+      stopped = true;
+    });
+    await settle();
+    // It stopped before it had started: it returned at once, and the node then came up and ran.
+    expect(stopped).toBe(false);
+    finishRestore();
+    await started;
+    await stopping;
+    const after = transitions;
+    await cluster.run(1_000);
+    expect(transitions).toBe(after);
+    await expect(node.propose('z')).rejects.toBeInstanceOf(NodeStoppedError);
+    await cluster.stop();
   });
 
   it('bounds the proposals it holds: past the limit it answers "overloaded" at once', async () => {

@@ -203,6 +203,8 @@ export class RaftNode<C, R> {
   readonly #roleLog: RoleLog | undefined;
   readonly #policy: ReturnType<typeof settlePolicy>;
   /** Reads stepped and waiting for the core's answer, by id. */
+  /** The start under way, for a stop that comes meanwhile. */
+  #starting: Promise<void> | undefined;
   readonly #reads = new Map<string, { resolve: (index: number) => void; reject: (error: Error) => void }>();
   #nextReadId = 0;
   /** The snapshot being taken, if any: at most one at a time. */
@@ -300,9 +302,15 @@ export class RaftNode<C, R> {
   }
 
   /** Loads the durable state, starts the reducer from it, then opens the network. */
-  async start(): Promise<void> {
-    if (this.#phase !== 'new') throw new Error(`RaftNode ${this.id}: start called when ${this.#phase}`);
+  start(): Promise<void> {
+    if (this.#phase !== 'new')
+      return Promise.reject(new Error(`RaftNode ${this.id}: start called when ${this.#phase}`));
     this.#phase = 'starting';
+    this.#starting = this.#startUp();
+    return this.#starting;
+  }
+
+  async #startUp(): Promise<void> {
     const { config, storage, transport, tracePath } = this.#options;
     try {
       const loading = performance.now();
@@ -338,6 +346,8 @@ export class RaftNode<C, R> {
 
   /** Finishes the transition under way, then stops: proposals not yet answered are rejected. */
   async stop(): Promise<void> {
+    // A node still starting (loading, restoring a large snapshot) is stopped once it has started.
+    if (this.#phase === 'starting') await this.#starting?.catch(() => {});
     if (this.#phase !== 'running' && this.#phase !== 'unavailable') return;
     this.#phase = 'stopping';
     this.#cancelReopen();
