@@ -95,6 +95,9 @@ export class KvHttpServer {
   readonly #server: Server;
   /** Finished requests by method, route and status, for /metrics. */
   readonly #counts = new Map<string, number>();
+  /** Requests not answered yet, and who waits for there to be none (a closing server). */
+  #answering = 0;
+  readonly #answered: (() => void)[] = [];
 
   constructor(options: KvHttpOptions) {
     this.#options = options;
@@ -141,11 +144,26 @@ export class KvHttpServer {
     return address.port;
   }
 
-  async close(): Promise<void> {
-    await new Promise<void>((resolve) => {
-      this.#server.close(() => resolve());
-      this.#server.closeAllConnections();
-    });
+  /**
+   * Stops taking connections at once, then closes those open: after the answers under way went out, or after
+   * `graceMs` at most (default 0: at once). A node that stops answers what it was asked (a 504 for a write it
+   * could not see through, a redirect after a hand-over) instead of cutting its clients off.
+   */
+  async close(graceMs = 0): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    this.#server.closeIdleConnections();
+    if (graceMs > 0 && this.#answering > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        new Promise<void>((resolve) => this.#answered.push(resolve)),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, graceMs);
+        }),
+      ]);
+      clearTimeout(timer);
+    }
+    this.#server.closeAllConnections();
+    await closed;
   }
 
   requestCounts(): [Labels, number][] {
@@ -157,6 +175,10 @@ export class KvHttpServer {
 
   async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     let routeName = 'unknown';
+    this.#answering++;
+    response.once('close', () => {
+      if (--this.#answering === 0) for (const resolve of this.#answered.splice(0)) resolve();
+    });
     response.on('finish', () => {
       const method = countedMethods.has(request.method ?? '') ? request.method! : 'other';
       const key = `${method} ${routeName} ${response.statusCode}`;

@@ -133,6 +133,9 @@ export const DEFAULT_HEARTBEAT_INTERVAL = 100;
  * whatever the store's size (bench/growth.ts measures it); the cost is rewriting the whole store that often,
  * which a much larger store may want to trade back with --snapshot-bytes.
  */
+/** How long a stopping node waits for the answers to requests under way before it closes their connections. */
+const STOP_ANSWER_GRACE_MS = 2_000;
+
 export const DEFAULT_KV_SNAPSHOT_POLICY = { entries: 10_000, bytes: 4 * 1024 * 1024 } as const;
 
 /**
@@ -478,8 +481,11 @@ export class KvNode {
    */
   async stop({ handOver = false }: { readonly handOver?: boolean } = {}): Promise<void> {
     if (handOver) await this.handOverLeadership();
-    await this.http.close();
+    // No new connections from here; the requests under way are answered as the node stops (a write it could not
+    // see through gets its 504), within a bound.
+    const closing = this.http.close(STOP_ANSWER_GRACE_MS);
     await this.node.stop();
+    await closing;
     await this.#peerCache.idle();
     if (this.#latency !== undefined) await this.#latency.recorder.writeTo(this.#latency.path);
   }

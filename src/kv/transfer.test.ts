@@ -93,6 +93,22 @@ describe('a leader asked to stop with a hand-over', () => {
     expect((await call(next!, '/kv/before')).json.value).toBe('stop');
   });
 
+  it('answers the writes under way as it stops, instead of cutting their connections', async () => {
+    const { leader, followers } = await started();
+    // Alone, the leader cannot commit: the write stays in its log, and stopping it leaves the outcome unknown.
+    await Promise.all(followers.map((node) => node.stop()));
+    const write = call(leader, '/kv/x', { method: 'PUT', body: 'v' });
+    for (let waited = 0; leader.node.pendingProposals === 0 && waited < 5_000; waited += 10)
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(leader.node.pendingProposals).toBe(1);
+    await leader.stop({ handOver: true });
+    // It closed every connection before the node stopped: the client got no answer at all.
+    expect(await write).toMatchObject({
+      status: 504,
+      json: { error: expect.stringMatching(/may or may not have been applied/) },
+    });
+  });
+
   it('stops at once as a follower: it has no leadership to hand over', async () => {
     const { followers } = await started();
     await followers[0]!.stop({ handOver: true });
