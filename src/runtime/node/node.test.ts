@@ -238,6 +238,26 @@ describe('RaftNode', () => {
   });
 });
 
+describe('RaftNode taking a snapshot', () => {
+  it('does not report a snapshot taken whose persist failed', async () => {
+    const storages = new Map<string, FillableStorage>();
+    const cluster = new TestCluster(ids, (id) => ({
+      storage: storages.set(id, new FillableStorage()).get(id)!,
+      onStorageUnavailable: () => {},
+    }));
+    await cluster.start();
+    const leader = await cluster.leader();
+    const proposed = leader.node.propose('x');
+    await cluster.run(100);
+    await proposed;
+    storages.get(leader.node.id)!.full = true;
+    await expect(leader.node.snapshot()).rejects.toBeInstanceOf(StorageUnavailableError);
+    expect(leader.node.stats.snapshots.taken).toBe(0);
+    storages.get(leader.node.id)!.full = false;
+    await cluster.stop();
+  });
+});
+
 describe('RaftNode on a disk that hangs', () => {
   it('fails a read on the leader in time once it cannot step, rather than never', async () => {
     const storages = new Map<string, FillableStorage>();

@@ -567,9 +567,11 @@ export class RaftNode<C, R> {
     // After `create`, which may throw: a capture must be consumed, or it holds the state machine's memory.
     const chunks = stateMachine.snapshot();
     const bytesAtCapture = this.#bytesSinceSnapshot;
+    let bytes: number;
     try {
       for await (const chunk of chunks) await writer.write(chunk);
       const ref = await writer.finish();
+      bytes = ref.bytes;
       if (this.#phase !== 'running') throw new NodeStoppedError();
       this.#stepNow({ type: 'snapshot', index, data: ref });
       // The core ignores an index at or below a snapshot installed meanwhile: then this data is garbage.
@@ -578,14 +580,22 @@ export class RaftNode<C, R> {
         return status(this.#state!).snapshotIndex;
       }
       await this.#lastPersist;
-      this.#bytesSinceSnapshot -= bytesAtCapture;
-      this.#stats.snapshots.taken++;
-      this.#stats.snapshots.takenBytes += ref.bytes;
-      return index;
     } catch (error) {
       await writer.abort();
       throw error;
     }
+    // Its persist failed: the node stepped aside, and what storage holds is for its reopen to say (the data is
+    // not aborted here: a rename may have made it current). Not taken, whatever a stop meanwhile did.
+    if (this.#persistFailed()) throw this.#unavailable ?? new NodeStoppedError();
+    this.#bytesSinceSnapshot -= bytesAtCapture;
+    this.#stats.snapshots.taken++;
+    this.#stats.snapshots.takenBytes += bytes;
+    return index;
+  }
+
+  /** Whether a persist failed since the node started (or rejoined): it stepped aside, or stopped. */
+  #persistFailed(): boolean {
+    return this.#unavailable !== null || this.#phase === 'failed';
   }
 
   /** After applies: takes a snapshot in the background when the policy calls for one. */
