@@ -29,6 +29,7 @@ import { DataFileWriter } from './data-file-writer.js';
 import { removeDurably, syncDirectory } from './durable-fs.js';
 import { snapshotPath, temporarySnapshotName } from './layout.js';
 import { readSnapshotData, sealSnapshotFile } from './snapshot-file.js';
+import { writing } from './write-error.js';
 
 /** Snapshot data this store holds: the ref it goes by, and its file. */
 export interface HeldData {
@@ -142,12 +143,14 @@ export class DiskSnapshotStore implements SnapshotStore {
 
   /**
    * Renames the sealed file into place, durably: from then on it is the current snapshot, also after a crash.
-   * Then deletes the snapshot it replaced.
+   * Then deletes the snapshot it replaced. `renamed` hears of the rename as it happens: past it, the file is
+   * current for a recovery even if the directory's sync then fails.
    */
-  async install(claim: Claim, meta: SnapshotMeta): Promise<void> {
+  async install(claim: Claim, meta: SnapshotMeta, renamed: () => void = () => {}): Promise<void> {
     const path = snapshotPath(this.#dir, meta.index);
-    await rename(claim.path, path);
-    await syncDirectory(this.#dir);
+    await writing(path, 'rename', () => rename(claim.path, path));
+    renamed();
+    await writing(this.#dir, 'sync', () => syncDirectory(this.#dir));
     const replaced = this.#current;
     this.#current = { ref: claim.ref, path };
     this.#claimed.delete(claim.ref.name);

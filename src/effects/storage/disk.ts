@@ -38,7 +38,7 @@ import type { Durable, HardState } from '../../core/index.js';
 import { invariant } from '../../core/invariant.js';
 import { type CommandCodec, jsonCodec } from '../binary.js';
 import { type Claim, DiskSnapshotStore } from './disk-snapshots.js';
-import { makeDirectoryDurably, removeDurably, writeFully } from './durable-fs.js';
+import { makeDirectoryDurably, removeDurably, syncDirectory, writeFully } from './durable-fs.js';
 import { encodeFrame } from './frame.js';
 import { unfinishedPath } from './layout.js';
 import { acquireLock, type DirectoryLock } from './lock.js';
@@ -201,7 +201,7 @@ export class DiskStorage<C> implements Storage<C> {
       await this.snapshots.stop();
       await this.#closeFiles();
       await probeWrites(this.#dir);
-      return await this.#open(this.#trustedEnd);
+      return await this.#open(this.#trustedEnd, this.#writtenHardState);
     } catch (error) {
       await this.#closeFiles();
       if (this.#phase === 'reopening') this.#phase = 'failed';
@@ -209,8 +209,8 @@ export class DiskStorage<C> implements Storage<C> {
     }
   }
 
-  async #open(trustedEnd: SyncedEnd | null): Promise<Durable<C>> {
-    const recovered = await recover(this.#dir, this.#codec, trustedEnd);
+  async #open(trustedEnd: SyncedEnd | null, trustedHardState: HardState | null = null): Promise<Durable<C>> {
+    const recovered = await recover(this.#dir, this.#codec, trustedEnd, trustedHardState);
     const { log, snapshotFile, stored } = recovered;
     // Before anything is made: a segment a crash left may have the name the first new one takes.
     await removeDurably(this.#dir, recovered.leftovers);
@@ -222,13 +222,12 @@ export class DiskStorage<C> implements Storage<C> {
       this.#state = await StateFile.create(this.#dir, { incarnation, hardState: log.hardState });
       this.#createdNew = true;
     } else {
+      // Written and synced whatever it held: the log's hard state is newer when a crash came between its sync
+      // and STATE's write, and what was read may be pages a kill -9 or a failed sync left unsynced.
       this.#state = await StateFile.open(this.#dir, stored);
-      // The log's is newer when a crash came between its sync and STATE's write: STATE catches up now.
-      const { term, votedFor } = stored.state.hardState;
-      if (log.hardState.term !== term || log.hardState.votedFor !== votedFor) {
-        await this.#state.write(log.hardState);
-      }
+      await this.#state.write(log.hardState);
     }
+    await this.#makeRecoveredDurable(recovered.segments);
     this.#incarnation = incarnation;
     this.snapshots.start(snapshotFile);
     this.stats.snapshotBytesOnDisk = snapshotFile === null ? 0 : (await stat(snapshotFile.path)).size;
@@ -240,6 +239,26 @@ export class DiskStorage<C> implements Storage<C> {
     // The recovered log is dropped here, so its entries can be handed out without a copy.
     const { hardState, entries, latestSnapshot: snapshot } = log;
     return snapshot === undefined ? { hardState, entries } : { hardState, entries, snapshot };
+  }
+
+  /**
+   * Recovery read files and names that may be only in the page cache (a kill -9 during a sync, a sync that
+   * failed before a reopen): a seal, a renamed snapshot or STATE, a new segment. Whatever it accepted is synced
+   * now, before anything new is acknowledged on top of it, so that a power loss cannot take it back. (The last
+   * segment and STATE were synced by their own opening.)
+   */
+  async #makeRecoveredDurable(segments: readonly { readonly path: string }[]): Promise<void> {
+    for (const { path } of segments.slice(0, -1)) {
+      await writing(path, 'sync', async () => {
+        const handle = await open(path, 'r');
+        try {
+          await handle.datasync();
+        } finally {
+          await handle.close();
+        }
+      });
+    }
+    await writing(this.#dir, 'sync', () => syncDirectory(this.#dir));
   }
 
   persist(effect: PersistEffect<C>): Promise<void> {
@@ -366,8 +385,9 @@ export class DiskStorage<C> implements Storage<C> {
     const { meta } = effect.snapshot;
     const fileBytes = await this.snapshots.seal(claim, meta);
     await this.#openWal().append([frame], lastEntryIndexOf(effect));
-    await this.snapshots.install(claim, meta);
-    this.#batchCommitted = true;
+    await this.snapshots.install(claim, meta, () => {
+      this.#batchCommitted = true;
+    });
     // STATE only after the commit point: recovery takes the newer of STATE's hard state and the log's, so one
     // written before the rename would outlive a crash that cuts the record, and pair this persist's term with
     // the log before it. After the rename the record stands, and recovery brings STATE up to it if need be.

@@ -7,7 +7,7 @@
  */
 import { open, readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
-import type { Snapshot } from '../../core/index.js';
+import type { HardState, Snapshot } from '../../core/index.js';
 import type { CommandCodec } from '../binary.js';
 import type { SnapshotRef } from '../snapshot-data.js';
 import { StorageCorruptionError } from './corruption.js';
@@ -51,12 +51,14 @@ export interface Recovered<C> {
 
 /**
  * Reads the directory. `trustedEnd`: how far this process knows the log was synced, when it reopens after a
- * failed write; nothing past it is replayed (it may be in the page cache and not on disk).
+ * failed write; nothing past it is replayed (it may be in the page cache and not on disk). `trustedHardState`:
+ * the hard state it last wrote to STATE and synced, then; STATE's own slots are not believed.
  */
 export async function recover<C>(
   dir: string,
   codec: CommandCodec<C>,
   trustedEnd: SyncedEnd | null = null,
+  trustedHardState: HardState | null = null,
 ): Promise<Recovered<C>> {
   const { segments, snapshots, temporaries, unfinished } = await scanDataDirectory(dir);
   const stored = await readStateFile(dir);
@@ -118,7 +120,10 @@ export async function recover<C>(
     if (isLast) break;
   }
   const corrupt = (reason: string) => new StorageCorruptionError(statePath(dir), 0, reason, 'state file');
-  log.apply({ type: 'persist', hardState: newerHardState(log.hardState, stored.state.hardState, corrupt) });
+  // On a reopen, STATE's newest slot may be one whose sync failed, read back from the page cache: the hard state
+  // this process last wrote and synced stands instead.
+  const storedHardState = trustedHardState ?? stored.state.hardState;
+  log.apply({ type: 'persist', hardState: newerHardState(log.hardState, storedHardState, corrupt) });
   return { stored, log, snapshotFile, segments: recovered, cutTailAt, leftovers };
 }
 
