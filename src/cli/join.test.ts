@@ -5,7 +5,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KvNodeConfig } from '../kv/index.js';
 import { InProcessCluster } from '../kv/test-support.js';
-import { JOIN_FILE, joiningConfig, learnCluster, readJoinRecord, writeJoinRecord } from './join.js';
+import {
+  checkJoinableDirectory,
+  JOIN_FILE,
+  joiningConfig,
+  learnCluster,
+  readJoinRecord,
+  writeJoinRecord,
+} from './join.js';
 
 let cluster: InProcessCluster;
 let dir: string;
@@ -68,5 +75,17 @@ describe('joining a cluster', () => {
     expect(Object.keys(config.peers).sort()).toEqual(['a', 'b', 'c']);
     await writeFile(join(dir, JOIN_FILE), '{"version":1,"cluster":"x","voters":[],"peers":{}}');
     await expect(readJoinRecord(dir)).rejects.toThrow(/join\.json is damaged: move it away to join again/);
+  });
+
+  it('refuses a data directory that holds a log it did not get by joining', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pureraft-joinable-'));
+    try {
+      checkJoinableDirectory(dir);
+      await writeFile(join(dir, 'STATE'), 'a log of its own');
+      // A node run once on its own kept its history through the join, and could lead with it once promoted.
+      expect(() => checkJoinableDirectory(dir)).toThrow(/already holds a log that did not come from joining/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

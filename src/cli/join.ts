@@ -12,6 +12,7 @@
  * seed it until its log (or snapshot) says more. A crash between the answer and the file makes the next start
  * ask again, which the leader answers without a second change (cluster-admin.ts).
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NodeId } from '../core/index.js';
@@ -106,6 +107,19 @@ export async function askToJoin(
   });
   if (answer.status !== 200)
     throw new Error(`the cluster did not take ${config.id} as a learner ${failure(answer)}`);
+}
+
+/**
+ * Refuses to join with a data directory that holds a log but no join record: a node that ran before on its own
+ * (started without `--join`, say) has a log of its own history, which a join would keep, and once promoted it
+ * could lead with it.
+ */
+export function checkJoinableDirectory(dataDir: string): void {
+  if (!existsSync(join(dataDir, 'STATE'))) return;
+  throw new Error(
+    `the data directory ${dataDir} already holds a log that did not come from joining: --join starts from ` +
+      'an empty data directory (move this one away, or start the node without --join)',
+  );
 }
 
 /** Keeps the record in the data directory, whole or not at all (written aside, synced, renamed, synced). */

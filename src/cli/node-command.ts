@@ -8,7 +8,14 @@ import { formatAddress, KvNode, type KvNodeConfig } from '../kv/index.js';
 import { TOKEN_ENV } from './admin-client.js';
 import { type CommandSpec, defineCommand, type Flag, type FlagValues, UsageError } from './flags.js';
 import { capHeapGrowth, DEFAULT_HEAP_GROWTH, heapGrowthFlag, heapGrowthPercent } from './heap-growth.js';
-import { askToJoin, joiningConfig, learnCluster, readJoinRecord, writeJoinRecord } from './join.js';
+import {
+  askToJoin,
+  checkJoinableDirectory,
+  joiningConfig,
+  learnCluster,
+  readJoinRecord,
+  writeJoinRecord,
+} from './join.js';
 import {
   ConfigError,
   type FileSettings,
@@ -223,6 +230,7 @@ async function joinPlan(
     write(`joined the cluster before (through ${earlier.cluster}): starting from the data directory`);
     return { config: joiningConfig(config, earlier), ask: async () => {} };
   }
+  checkJoinableDirectory(config.dataDir);
   const record = await learnCluster(url, config.id, options);
   write(`joining the cluster through ${url}: voters ${record.voters.join(' ')}`);
   return {

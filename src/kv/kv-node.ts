@@ -26,6 +26,7 @@ import type { KvCommand, KvEntry, KvEntryResult, KvResult } from './commands.js'
 import { KvHttpServer } from './http.js';
 import { MemberCredential } from './member-credential.js';
 import { renderNodeMetrics } from './node-metrics.js';
+import { checkNodeRecord, readNodeRecord, writeNodeRecord } from './node-record.js';
 import { PeerCache } from './peer-cache.js';
 import { membersOf, PeerSync } from './peer-sync.js';
 import { fetchReadIndex } from './read-forwarding.js';
@@ -168,6 +169,10 @@ export class KvNode {
   readonly #log: (line: string) => void;
   readonly #peerCache: PeerCache;
   #fatal: Error | null = null;
+  /** The voters before any configuration in the log: the data directory's record's (node-record.ts). */
+  readonly #bootstrapVoters: readonly NodeId[];
+  /** Whether the data directory had its record when the node was built. */
+  readonly #recorded: boolean;
   /** Set by LATENCY_TRACE_ENV: the latency marks, and where they go at `stop`. */
   readonly #latency: { readonly recorder: LatencyRecorder; readonly path: string } | undefined;
 
@@ -188,6 +193,11 @@ export class KvNode {
         ? undefined
         : { recorder: new LatencyRecorder(config.id), path: join(latencyDir, `${config.id}.latency.jsonl`) };
     const codec = jsonCodec<KvEntry>();
+    const recorded = readNodeRecord(config.dataDir);
+    checkNodeRecord(config.dataDir, config.id, recorded);
+    this.#recorded = recorded !== undefined;
+    this.#bootstrapVoters = recorded?.voters ??
+      config.initialVoters ?? [config.id, ...Object.keys(config.peers)];
     const tls = config.tls === undefined ? undefined : readTlsFiles(config.tls);
     if (tls === undefined && config.secret === undefined)
       throw new RangeError(`node ${config.id}: give either the cluster secret or TLS certificate files`);
@@ -226,7 +236,7 @@ export class KvNode {
     this.node = new RaftNode<KvEntry, KvEntryResult>({
       config: {
         id: config.id,
-        voters: config.initialVoters ?? [config.id, ...Object.keys(config.peers)],
+        voters: this.#bootstrapVoters,
         electionTimeout: config.electionTimeout ?? DEFAULT_ELECTION_TIMEOUT,
         heartbeatInterval: config.heartbeatInterval ?? DEFAULT_HEARTBEAT_INTERVAL,
         ...(config.leaseReads === true && { leaseReads: true }),
@@ -399,6 +409,8 @@ export class KvNode {
   async start(): Promise<void> {
     await this.node.start();
     try {
+      if (!this.#recorded)
+        await writeNodeRecord(this.config.dataDir, { id: this.config.id, voters: this.#bootstrapVoters });
       await this.http.listen(this.config.http.host, this.config.http.port);
     } catch (error) {
       await this.node.stop();
