@@ -9,8 +9,10 @@
  * Vite is a development dependency: this runs from a checkout of the repository, not from the published package.
  */
 import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { basename } from 'node:path';
+import { pipeline } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { StatusPoll, type Watched } from './status-poll.js';
 import { TraceTail } from './trace-tail.js';
@@ -67,9 +69,22 @@ function traceFiles(paths: readonly string[]): Handler {
     const index = Number(/^\/(\d+)\//.exec(request.url ?? '')?.[1]);
     const path = paths[index];
     if (path === undefined) return next();
-    response.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
-    createReadStream(path).pipe(response);
+    // A trace missing, or a directory, is a 404, not the end of the server.
+    stat(path).then(
+      (stats) => {
+        if (!stats.isFile()) return notFound(response, `${path} is not a file`);
+        response.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+        // pipeline closes the file when the page goes away mid-download (pipe left it open: a descriptor each).
+        pipeline(createReadStream(path), response, () => {});
+      },
+      (error: Error) => notFound(response, `cannot read ${path}: ${error.message}`),
+    );
   };
+}
+
+function notFound(response: ServerResponse, why: string): void {
+  response.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+  response.end(`${why}\n`);
 }
 
 export async function startVizServer(options: VizServerOptions = {}): Promise<VizServer> {

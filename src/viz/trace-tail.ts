@@ -27,7 +27,13 @@ export class TraceTail {
   readonly backlog = new Map<string, string[]>();
 
   start(): void {
-    this.#timer = setInterval(() => void this.poll(), POLL_MS);
+    // A poll that fails (a file that vanished mid-read, say) is tried again at the next tick, never the end of
+    // the server (an unhandled rejection ends Node).
+    this.#timer = setInterval(() => {
+      this.poll().catch((error: unknown) =>
+        console.error(`viz: reading the traces failed: ${String(error)}`),
+      );
+    }, POLL_MS);
   }
 
   stop(): void {
@@ -68,7 +74,8 @@ export class TraceTail {
       state.partial = lines.pop()!;
       if (lines.length === 0) return;
       const kept = this.backlog.get(name) ?? [];
-      kept.push(...lines);
+      // One by one: a spread of a read's lines (up to a MiB of them) overflows the call stack.
+      for (const line of lines) kept.push(line);
       this.backlog.set(name, kept);
       for (const listener of this.#listeners) listener(name, lines);
     } finally {

@@ -39,7 +39,7 @@ export function runScenario(
     const message = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
     const error = new Error(
       `${cfg.description}, seed ${seed}: ${message}\n` +
-        `  reproduce: LAB_SEED=${seed} npx vitest run test/lab -t '${namePattern(scenario.name)}'`,
+        `  reproduce: ${process.env.LAB_PAPER === '1' ? 'LAB_PAPER=1 ' : ''}LAB_SEED=${seed} npx vitest run test/lab -t '${namePattern(scenario.name)}'`,
       { cause },
     );
     return { report: `${header}\n  ... FAILED`, passed: false, error, ...cost() };

@@ -144,7 +144,8 @@ export class TraceMerger {
     for (const life of this.#lives.values()) {
       const segment = life.segments.find((each) => each.name === name);
       if (segment !== undefined) {
-        segment.events.push(...events);
+        // One by one: a spread of a large batch overflows the call stack.
+        for (const event of events) segment.events.push(event);
         return;
       }
     }
