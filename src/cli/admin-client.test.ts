@@ -77,6 +77,16 @@ describe('adminCall', () => {
     counting.close();
   });
 
+  it('says that a request left without an answer in time may have been carried out, not that the node is unreachable', async () => {
+    // Takes the request and never answers: a membership change under way, say.
+    const silent = await listen(createServer((socket) => socket.resume()));
+    const node = `127.0.0.1:${port(silent)}`;
+    await expect(
+      adminCall(node, { method: 'POST', path: '/cluster/promote', timeoutMs: 300 }),
+    ).rejects.toThrow(/no answer from .* within 300 ms: the request may still have been carried out/);
+    silent.close();
+  });
+
   it('says why a node cannot be reached when the error has no message of its own', () => {
     // A host name with two addresses, both refusing: Node's AggregateError has an empty message.
     const refused = (address: string) =>

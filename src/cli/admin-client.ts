@@ -80,6 +80,12 @@ export async function adminCall(node: string, call: AdminCall): Promise<AdminAns
         ...(call.body !== undefined && { body: JSON.stringify(call.body) }),
       });
     } catch (error) {
+      // The time ran out, perhaps with the request delivered and under way: it may have been carried out.
+      if ((error as Error).name === 'TimeoutError')
+        throw new Error(
+          `no answer from ${url} within ${call.timeoutMs} ms: the request may still have been carried out` +
+            ' (look before asking again: `pureraft member list`, or GET /status)',
+        );
       const cause = (error as { cause?: unknown }).cause;
       const message = `cannot reach ${url}: ${whyUnreachable(error as Error)}`;
       throw isErrorWithCode(cause) && NOT_DELIVERED.has(cause.code)

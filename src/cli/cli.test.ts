@@ -60,6 +60,10 @@ describe('pureraft', () => {
       [['cluster', '--heap-growth', '401'], /--heap-growth must be from 0 to 400, got 401/],
       [['certs', '--dir', '/tmp/x'], /missing --nodes/],
       [['certs', '--dir', '/tmp/x', '--nodes', 'a b'], /node id "a b": use letters/],
+      // A negative delay restarted a dying node in a tight loop.
+      [['cluster', '--restart-after=-1000'], /--restart-after must be 0 \(never\) or more/],
+      // Node fires a timer of 2³¹ ms or more at once: elections every millisecond.
+      [localNodeArgs('--election-timeout', '1500000000'), /the election timeout must be .* at most 86400000/],
     ];
     for (const [args, message] of cases) {
       const { code, stderr } = pureraft(...args);
@@ -80,6 +84,12 @@ describe('pureraft', () => {
     expect(pureraft('certs', '--dir', dir, '--nodes', 'n1')).toMatchObject({
       code: 2,
       stderr: expect.stringMatching(/n1.pem exists/),
+    });
+    // A key whose certificate is gone is no less the node's: it was written over.
+    await rm(join(dir, 'n2.pem'));
+    expect(pureraft('certs', '--dir', dir, '--nodes', 'n2')).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/n2-key.pem exists/),
     });
     const verify = spawnSync('openssl', ['verify', '-CAfile', join(dir, 'ca.pem'), join(dir, 'n3.pem')], {
       encoding: 'utf8',

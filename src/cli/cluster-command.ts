@@ -143,6 +143,9 @@ function configsFromFlags(flags: ClusterFlags, env: NodeJS.ProcessEnv, usage: st
   const dataDir = resolve(flags['data-dir'] ?? '.data');
   if (flags['open-status'] === true && flags.tokens === undefined)
     throw new UsageError('--open-status goes with --tokens', usage);
+  // A negative delay restarted a dying node in a tight loop.
+  if (flags['restart-after'] !== undefined && flags['restart-after'] < 0)
+    throw new UsageError(`--restart-after must be 0 (never) or more, got ${flags['restart-after']}`, usage);
   const electionTimeout = flags['election-timeout'];
   const snapshotPolicy = snapshotPolicyFromFlags(flags, usage);
   const members = Array.from({ length: count }, (_, i) => ({

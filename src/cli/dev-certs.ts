@@ -62,8 +62,10 @@ export async function makeDevCertificates(options: DevCertificateOptions): Promi
   await checkOpenssl();
   await mkdir(dir, { recursive: true, mode: 0o700 });
   for (const id of nodes) {
-    if (await exists(certificateFiles(dir, id).cert))
-      throw new RangeError(`${certificateFiles(dir, id).cert} exists: remove it to make a new one`);
+    // The key too: one without its certificate was written over (a node's key lost, silently).
+    const { cert, key } = certificateFiles(dir, id);
+    for (const file of [cert, key])
+      if (await exists(file)) throw new RangeError(`${file} exists: remove it to make a new one`);
   }
   const ca = join(dir, 'ca.pem');
   const caKey = join(dir, 'ca-key.pem');

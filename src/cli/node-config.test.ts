@@ -44,6 +44,9 @@ describe('node configuration', () => {
     expect(() =>
       resolveNodeConfig({}, settingsFromJson(JSON.stringify({ ...minimal, routes: { n2: 7 } }), 'f'), {}),
     ).toThrow(/route n2 must be "host:port"/);
+    // An array is an object to typeof: its members became peers named "0" and "1".
+    const listed = { ...minimal, peers: [{ id: 'n2', raft: 'b:7001', http: 'b:8001' }] };
+    expect(() => settingsFromJson(JSON.stringify(listed), 'f')).toThrow(/peers must be a JSON object/);
   });
 
   it('takes flags over the config file, and the secret from the environment last', () => {

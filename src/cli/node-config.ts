@@ -146,12 +146,20 @@ function routesOf(flags: FlagSettings, file: FileSettings): Record<NodeId, Addre
   );
 }
 
+/**
+ * A duration in milliseconds. At most a day: an election timeout is drawn up to twice its value, and a timer
+ * of 2³¹ ms or more fires at once in Node (a TimeoutOverflowWarning, and elections every millisecond).
+ */
 function positive(value: number | undefined, what: string): number | undefined {
-  if (value !== undefined && !(Number.isSafeInteger(value) && value > 0)) {
-    throw new ConfigError(`${what} must be a positive integer (milliseconds), got ${JSON.stringify(value)}`);
+  if (value !== undefined && !(Number.isSafeInteger(value) && value > 0 && value <= MAX_DURATION_MS)) {
+    throw new ConfigError(
+      `${what} must be a positive integer of milliseconds, at most ${MAX_DURATION_MS} (a day), got ${JSON.stringify(value)}`,
+    );
   }
   return value;
 }
+
+const MAX_DURATION_MS = 24 * 60 * 60 * 1000;
 
 /** Reads a config file's JSON into settings, checking the type of each field it knows and refusing others. */
 export function settingsFromJson(text: string, source: string): FileSettings {
@@ -189,8 +197,9 @@ export function settingsFromJson(text: string, source: string): FileSettings {
   for (const [field, value] of Object.entries(parsed)) {
     const type = types[field];
     if (type === undefined) throw new ConfigError(`${source}: unknown field ${JSON.stringify(field)}`);
-    if (typeof value !== type || value === null)
-      throw new ConfigError(`${source}: ${field} must be a ${type}`);
+    // An array is an object too: "peers": [...] made peers named "0" and "1".
+    if (typeof value !== type || value === null || Array.isArray(value))
+      throw new ConfigError(`${source}: ${field} must be a ${type === 'object' ? 'JSON object' : type}`);
   }
   return parsed as FileSettings;
 }

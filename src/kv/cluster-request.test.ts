@@ -74,6 +74,11 @@ describe('membership request bodies', () => {
       /"http" must be host:port/,
     ],
     ['a space in a host', '{"id":"n4","raft":"a b:1","http":"h:2"}', /"raft" must be host:port/],
+    [
+      'an address no one can dial',
+      '{"id":"n4","raft":"0.0.0.0:1","http":"[::]:2"}',
+      /"raft" must be an address the other members can reach/,
+    ],
   ])('refuses a learner with %s', (_, body, message) => {
     expect(refusal(() => learnerRequest(bytes(body)))).toEqual({
       status: 400,

@@ -5,10 +5,11 @@
  */
 import type { NodeId } from '../core/index.js';
 import { checkNodeId } from '../effects/transport/index.js';
-import { whyBadAddress } from './address.js';
+import { parseHostPort, whyBadAddress } from './address.js';
 import type { LearnerRequest } from './cluster-admin.js';
 import { HttpError, jsonObject } from './request.js';
 
+const UNSPECIFIED_HOSTS = new Set(['0.0.0.0', '::', '0:0:0:0:0:0:0:0']);
 const LEARNER_SHAPE = '{"id": "n4", "raft": "host:port", "http": "host:port"}';
 const PROMOTE_SHAPE = '{"id": "n4"}';
 
@@ -19,6 +20,12 @@ export function learnerRequest(body: Uint8Array): LearnerRequest {
   for (const name of ['raft', 'http']) {
     const problem = whyBadAddress(fields[name], `"${name}"`);
     if (problem !== undefined) throw new HttpError(400, problem);
+    // What the others dial: a node may listen on every interface, but no one can reach it at "any".
+    if (UNSPECIFIED_HOSTS.has(parseHostPort(fields[name] as string)!.host))
+      throw new HttpError(
+        400,
+        `"${name}" must be an address the other members can reach, not ${fields[name]}`,
+      );
   }
   return { id, raft: fields.raft as string, http: fields.http as string };
 }
