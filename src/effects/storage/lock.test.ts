@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -27,6 +27,10 @@ describe('acquireLock', () => {
     await expect(acquireLock(dir)).rejects.toBeInstanceOf(DirectoryLockedError);
     // The same directory by another spelling is the same lock.
     await expect(acquireLock(join(dir, '.', 'sub', '..'))).rejects.toBeInstanceOf(DirectoryLockedError);
+    // And by a symlink: it took the lock for a stale one of this pid and took it over (two writers).
+    const alias = join(dir, 'alias');
+    await symlink(dir, alias);
+    await expect(acquireLock(alias)).rejects.toBeInstanceOf(DirectoryLockedError);
     await lock.release();
     const again = await acquireLock(dir);
     await again.release();

@@ -15,7 +15,7 @@
  * node is often pid 1 again, and in a fresh pid namespace its start time may even match.
  */
 import { readFileSync } from 'node:fs';
-import { link, readFile, rm, writeFile } from 'node:fs/promises';
+import { link, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 
 export class DirectoryLockedError extends Error {
@@ -39,7 +39,9 @@ let tempCounter = 0;
 const held = new Set<string>();
 
 export async function acquireLock(dir: string): Promise<DirectoryLock> {
-  const lockPath = resolve(dir, 'LOCK');
+  // By the directory's real path: two storages of this process reaching one directory by two names (a
+  // symlink) must meet at one entry of `held`, or the second takes the first's lock for a stale one of its own.
+  const lockPath = resolve(await realpath(dir), 'LOCK');
   // The owner is written to a private file first and then hard-linked into place, which fails atomically if
   // LOCK exists: so a LOCK never appears without its owner. Only a power loss (which also killed its writer)
   // can leave one empty, so an unreadable LOCK is stale.
