@@ -164,6 +164,16 @@ describe('thesis §6.2 check-quorum and §4.2.3 leader stickiness', () => {
 });
 
 describe('thesis §3.10 leadership transfer (contract 15)', () => {
+  /** `to` leads the next term, and `from` follows it, its transfer over. */
+  function expectHandedOver(made: ReturnType<typeof cluster>, from: string, to: string) {
+    expect(status(made.node(to).state!)).toMatchObject({ role: 'leader', term: 2 });
+    expect(status(made.node(from).state!)).toMatchObject({
+      role: 'follower',
+      transferring: null,
+      leaderId: to,
+    });
+  }
+
   function leaderOf3() {
     const made = cluster(['a', 'b', 'c'], {}, THESIS);
     elect(made, 'a');
@@ -178,12 +188,7 @@ describe('thesis §3.10 leadership transfer (contract 15)', () => {
     expect(sendsOf(effects)).toEqual([{ type: 'TimeoutNow', term: 1, from: 'a', to: 'c' }]);
     expect(status(made.node('a').state!).transferring).toBe('c');
     settle(made);
-    expect(status(made.node('c').state!)).toMatchObject({ role: 'leader', term: 2 });
-    expect(status(made.node('a').state!)).toMatchObject({
-      role: 'follower',
-      transferring: null,
-      leaderId: 'c',
-    });
+    expectHandedOver(made, 'a', 'c');
   });
 
   it('the leader takes no proposals meanwhile, and takes them again when the transfer times out', () => {
@@ -233,12 +238,7 @@ describe('thesis §3.10 leadership transfer (contract 15)', () => {
     made.step('a', { type: 'transferLeadership', to: 'c' });
     // The TimeoutNow reached a pre-candidate, which dropped it: the transfer hung until its timer fired.
     settle(made);
-    expect(status(made.node('c').state!)).toMatchObject({ role: 'leader', term: 2 });
-    expect(status(made.node('a').state!)).toMatchObject({
-      role: 'follower',
-      transferring: null,
-      leaderId: 'c',
-    });
+    expectHandedOver(made, 'a', 'c');
   });
 });
 

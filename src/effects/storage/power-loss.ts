@@ -31,6 +31,25 @@ export function seededRandom(seed: number): (bound: number) => number {
 
 type SyncMethod = (this: FileHandle) => Promise<void>;
 
+/**
+ * Puts `wrap` around every file handle's `sync` and `datasync` in this process (it gets the method's name, the
+ * handle and the method it replaces); returns how to put them back.
+ */
+export async function wrapSyncs(
+  wrap: (method: 'sync' | 'datasync', handle: FileHandle, original: SyncMethod) => Promise<void>,
+): Promise<() => void> {
+  const probe = await open('/', 'r');
+  const prototype = Object.getPrototypeOf(probe) as Record<'sync' | 'datasync', SyncMethod>;
+  await probe.close();
+  const original = { sync: prototype.sync, datasync: prototype.datasync };
+  for (const method of ['sync', 'datasync'] as const) {
+    prototype[method] = function (this: FileHandle) {
+      return wrap(method, this, original[method]);
+    };
+  }
+  return () => Object.assign(prototype, original);
+}
+
 export class PowerLoss {
   /** What each inode held at its last sync. */
   readonly #files = new Map<number, Buffer>();
@@ -41,17 +60,10 @@ export class PowerLoss {
   /** Starts recording every sync in this process; `uninstall` stops it. */
   static async install(): Promise<PowerLoss> {
     const simulation = new PowerLoss();
-    const probe = await open('/', 'r');
-    const prototype = Object.getPrototypeOf(probe) as Record<'sync' | 'datasync', SyncMethod>;
-    await probe.close();
-    const original = { sync: prototype.sync, datasync: prototype.datasync };
-    for (const method of ['sync', 'datasync'] as const) {
-      prototype[method] = async function (this: FileHandle) {
-        await original[method].call(this);
-        simulation.#synced(this.fd);
-      };
-    }
-    simulation.#uninstall = () => Object.assign(prototype, original);
+    simulation.#uninstall = await wrapSyncs(async (_method, handle, original) => {
+      await original.call(handle);
+      simulation.#synced(handle.fd);
+    });
     return simulation;
   }
 

@@ -4,7 +4,8 @@
  * recording, so that what a power loss keeps afterwards is known.
  */
 import { fstatSync, readlinkSync } from 'node:fs';
-import { type FileHandle, open } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { wrapSyncs } from './power-loss.js';
 
 export interface SyncCall {
   readonly method: 'sync' | 'datasync';
@@ -21,16 +22,7 @@ export class SyncFaults {
 
   static async install(): Promise<SyncFaults> {
     const faults = new SyncFaults();
-    const probe = await open('/', 'r');
-    const prototype = Object.getPrototypeOf(probe) as Record<'sync' | 'datasync', SyncMethod>;
-    await probe.close();
-    const original = { sync: prototype.sync, datasync: prototype.datasync };
-    for (const method of ['sync', 'datasync'] as const) {
-      prototype[method] = function (this: FileHandle) {
-        return faults.#sync(method, this, original[method]);
-      };
-    }
-    faults.#uninstall = () => Object.assign(prototype, original);
+    faults.#uninstall = await wrapSyncs((method, handle, original) => faults.#sync(method, handle, original));
     return faults;
   }
 

@@ -18,7 +18,14 @@ import {
   StorageUnavailableError,
 } from './errors.js';
 import { RaftNode } from './node.js';
-import { CommandLog, configFor, settle, TestCluster, type TestNode } from './test-support.js';
+import {
+  CommandLog,
+  configFor,
+  type NodeExtras,
+  settle,
+  TestCluster,
+  type TestNode,
+} from './test-support.js';
 
 const ids = ['a', 'b', 'c'];
 
@@ -240,11 +247,7 @@ describe('RaftNode', () => {
 
 describe('RaftNode taking a snapshot', () => {
   it('does not report a snapshot taken whose persist failed', async () => {
-    const storages = new Map<string, FillableStorage>();
-    const cluster = new TestCluster(ids, (id) => ({
-      storage: storages.set(id, new FillableStorage()).get(id)!,
-      onStorageUnavailable: () => {},
-    }));
+    const { cluster, storages } = onFillableStorage({ onStorageUnavailable: () => {} });
     await cluster.start();
     const leader = await cluster.leader();
     const proposed = leader.node.propose('x');
@@ -260,11 +263,7 @@ describe('RaftNode taking a snapshot', () => {
 
 describe('RaftNode on a disk that hangs', () => {
   it('fails a read on the leader in time once it cannot step, rather than never', async () => {
-    const storages = new Map<string, FillableStorage>();
-    const cluster = new TestCluster(ids, (id) => ({
-      storage: storages.set(id, new FillableStorage()).get(id)!,
-      proposalTimeoutMs: 500,
-    }));
+    const { cluster, storages } = onFillableStorage({ proposalTimeoutMs: 500 });
     await cluster.start();
     const leader = await cluster.leader();
     storages.get(leader.node.id)!.hung = true;
@@ -283,12 +282,10 @@ describe('RaftNode on a disk that hangs', () => {
 describe('RaftNode on storage that can reopen', () => {
   it('steps aside when its disk is full, says why, and rejoins by itself once there is space', async () => {
     const reports: (string | null)[] = [];
-    const storages = new Map<string, FillableStorage>();
-    const cluster = new TestCluster(ids, (id) => ({
-      storage: storages.set(id, new FillableStorage()).get(id)!,
+    const { cluster, storages } = onFillableStorage({
       onStorageUnavailable: (error) => reports.push(error?.message ?? null),
       reopenBackoffMs: [50, 200],
-    }));
+    });
     await cluster.start();
     const leader = await cluster.leader();
     const proposed = leader.node.propose('before');
@@ -362,6 +359,19 @@ describe('RaftNode on storage that can reopen', () => {
  * A memory storage with a disk that can fill up: while `full`, every persist fails with ENOSPC, and once one
  * failed all do until `reopen` (which fails while full) succeeds.
  */
+/** A cluster whose nodes each have a FillableStorage, by id, and `options`. */
+function onFillableStorage(options: NodeExtras): {
+  cluster: TestCluster;
+  storages: Map<string, FillableStorage>;
+} {
+  const storages = new Map<string, FillableStorage>();
+  const cluster = new TestCluster(ids, (id) => ({
+    ...options,
+    storage: storages.set(id, new FillableStorage()).get(id)!,
+  }));
+  return { cluster, storages };
+}
+
 class FillableStorage implements Storage<string> {
   readonly #inner = new MemoryStorage<string>();
   /** Writes neither land nor fail: a disk that hangs. */
