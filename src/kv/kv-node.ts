@@ -127,6 +127,9 @@ export function clusterConfigs(
 export const DEFAULT_ELECTION_TIMEOUT = [400, 800] as const;
 export const DEFAULT_HEARTBEAT_INTERVAL = 100;
 
+/** How long a stopping node waits for the answers to requests under way before it closes their connections. */
+const STOP_ANSWER_GRACE_MS = 2_000;
+
 /**
  * The service's snapshot policy: far below RaftNode's general default (64 MiB of commands), because what the
  * log holds between snapshots is memory on every node (a command is several times its JSON size as an object)
@@ -134,9 +137,6 @@ export const DEFAULT_HEARTBEAT_INTERVAL = 100;
  * whatever the store's size (bench/growth.ts measures it); the cost is rewriting the whole store that often,
  * which a much larger store may want to trade back with --snapshot-bytes.
  */
-/** How long a stopping node waits for the answers to requests under way before it closes their connections. */
-const STOP_ANSWER_GRACE_MS = 2_000;
-
 export const DEFAULT_KV_SNAPSHOT_POLICY = { entries: 10_000, bytes: 4 * 1024 * 1024 } as const;
 
 /**

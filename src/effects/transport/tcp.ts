@@ -22,7 +22,7 @@ import { PeerLink } from './peer-link.js';
 import { type PeerSecurity, SharedSecret } from './security.js';
 import { SnapshotSender } from './snapshot-send.js';
 import { type Counters, type TransportStats, zeroCounters } from './stats.js';
-import { MutualTls, type TlsCredentials } from './tls.js';
+import { MutualTls, remoteOf, type TlsCredentials } from './tls.js';
 import type { Transport } from './transport.js';
 
 export type { PeerAddress } from './dial.js';
@@ -412,8 +412,4 @@ const controlCharacters = /[\u0000-\u001f\u007f]/g;
 
 function escapeControls(line: string): string {
   return line.replace(controlCharacters, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
-
-function remoteOf(socket: Socket): string {
-  return `${socket.remoteAddress}:${socket.remotePort}`;
 }

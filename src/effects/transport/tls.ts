@@ -189,7 +189,8 @@ export class MutualTls implements PeerSecurity {
   }
 }
 
-function remoteOf(socket: Socket): string {
+/** A connection's peer address, `host:port`: what names a connection before it authenticates. */
+export function remoteOf(socket: Socket): string {
   return `${socket.remoteAddress}:${socket.remotePort}`;
 }
 

@@ -202,9 +202,9 @@ export class RaftNode<C, R> {
   readonly #leadership: LeadershipCounter;
   readonly #roleLog: RoleLog | undefined;
   readonly #policy: ReturnType<typeof settlePolicy>;
-  /** Reads stepped and waiting for the core's answer, by id. */
   /** The start under way, for a stop that comes meanwhile. */
   #starting: Promise<void> | undefined;
+  /** Reads stepped and waiting for the core's answer, by id. */
   readonly #reads = new Map<string, { resolve: (index: number) => void; reject: (error: Error) => void }>();
   #nextReadId = 0;
   /** The snapshot being taken, if any: at most one at a time. */
