@@ -64,6 +64,16 @@ describe('pureraft', () => {
       [['cluster', '--restart-after=-1000'], /--restart-after must be 0 \(never\) or more/],
       // Node fires a timer of 2³¹ ms or more at once: elections every millisecond.
       [localNodeArgs('--election-timeout', '1500000000'), /the election timeout must be .* at most 86400000/],
+      // A cluster whose heartbeats come slower than its election timeout holds elections without end.
+      [
+        ['cluster', '--election-timeout', '300', '--heartbeat', '500'],
+        /the heartbeat interval \(500 ms\) must be below the election timeout \(300 ms\)/,
+      ],
+      // The second --peer n2 silently replaced the first.
+      [
+        localNodeArgs('--peer', 'n2=127.0.0.1:4,127.0.0.1:5', '--peer', 'n2=127.0.0.1:6,127.0.0.1:7'),
+        /--peer names n2 twice/,
+      ],
     ];
     for (const [args, message] of cases) {
       const { code, stderr } = pureraft(...args);

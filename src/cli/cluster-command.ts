@@ -3,13 +3,19 @@ import { randomBytes } from 'node:crypto';
 import { access, mkdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join, relative, resolve } from 'node:path';
-import { clusterConfigs, formatAddress, type KvNodeConfig } from '../kv/index.js';
+import {
+  clusterConfigs,
+  DEFAULT_ELECTION_TIMEOUT,
+  DEFAULT_HEARTBEAT_INTERVAL,
+  formatAddress,
+  type KvNodeConfig,
+} from '../kv/index.js';
 import { startVizServer } from '../viz/server.js';
 import { certificateFiles, makeDevCertificates } from './dev-certs.js';
 import { type CommandSpec, defineCommand, type Flag, type FlagValues, UsageError } from './flags.js';
 import { heapGrowthFlag, heapGrowthPercent } from './heap-growth.js';
 import { NodeProcess, RestartBackoff } from './launcher.js';
-import { SECRET_ENV } from './node-config.js';
+import { ConfigError, checkTimings, SECRET_ENV } from './node-config.js';
 import {
   SnapshotSettingsError,
   snapshotFlags,
@@ -147,6 +153,16 @@ function configsFromFlags(flags: ClusterFlags, env: NodeJS.ProcessEnv, usage: st
   if (flags['restart-after'] !== undefined && flags['restart-after'] < 0)
     throw new UsageError(`--restart-after must be 0 (never) or more, got ${flags['restart-after']}`, usage);
   const electionTimeout = flags['election-timeout'];
+  try {
+    checkTimings(
+      electionTimeout ?? DEFAULT_ELECTION_TIMEOUT[0],
+      flags.heartbeat ?? DEFAULT_HEARTBEAT_INTERVAL,
+      flags['lease-reads'] === true,
+    );
+  } catch (error) {
+    if (error instanceof ConfigError) throw new UsageError(error.message, usage);
+    throw error;
+  }
   const snapshotPolicy = snapshotPolicyFromFlags(flags, usage);
   const members = Array.from({ length: count }, (_, i) => ({
     id: `n${i + 1}`,

@@ -105,7 +105,8 @@ export function parsePeer(text: string): [NodeId, Member] {
 
 /** Peers from --peer flags if any, else from the config file (whose JSON is checked here, field by field). */
 function peersOf(flags: FlagSettings, file: FileSettings): Record<NodeId, Member> {
-  if (flags.peer !== undefined && flags.peer.length > 0) return Object.fromEntries(flags.peer.map(parsePeer));
+  if (flags.peer !== undefined && flags.peer.length > 0)
+    return uniqueIds(flags.peer.map(parsePeer), '--peer');
   return Object.fromEntries(
     Object.entries(file.peers ?? {}).map(([id, member]: [string, unknown]) => {
       const { raft, http } = (typeof member === 'object' && member !== null ? member : {}) as Record<
@@ -125,6 +126,16 @@ function peersOf(flags: FlagSettings, file: FileSettings): Record<NodeId, Member
   );
 }
 
+/** The pairs as a record; a node given twice is a mistake (the last one silently won). */
+function uniqueIds<T>(pairs: readonly (readonly [NodeId, T])[], flag: string): Record<NodeId, T> {
+  const record: Record<NodeId, T> = {};
+  for (const [id, value] of pairs) {
+    if (Object.hasOwn(record, id)) throw new ConfigError(`${flag} names ${id} twice`);
+    record[id] = value;
+  }
+  return record;
+}
+
 /** `id=raftHost:raftPort`. */
 export function parseRoute(text: string): [NodeId, Address] {
   const match = /^([^=,]+)=([^,]+)$/.exec(text);
@@ -137,7 +148,7 @@ export function parseRoute(text: string): [NodeId, Address] {
 /** Routes from --route flags if any, else from the config file. */
 function routesOf(flags: FlagSettings, file: FileSettings): Record<NodeId, Address> {
   if (flags.route !== undefined && flags.route.length > 0)
-    return Object.fromEntries(flags.route.map(parseRoute));
+    return uniqueIds(flags.route.map(parseRoute), '--route');
   return Object.fromEntries(
     Object.entries(file.routes ?? {}).map(([id, raft]: [string, unknown]) => {
       if (typeof raft !== 'string') throw new ConfigError(`route ${id} must be "host:port"`);
@@ -204,6 +215,23 @@ export function settingsFromJson(text: string, source: string): FileSettings {
   return parsed as FileSettings;
 }
 
+/**
+ * Throws ConfigError unless a leader's heartbeats can keep its followers from elections: the heartbeat interval
+ * below the (lowest) election timeout, and, with lease reads, a lease left after the clock drift allowed.
+ */
+export function checkTimings(electionTimeout: number, heartbeat: number, leaseReads: boolean): void {
+  if (heartbeat >= electionTimeout) {
+    throw new ConfigError(
+      `the heartbeat interval (${heartbeat} ms) must be below the election timeout (${electionTimeout} ms)`,
+    );
+  }
+  if (leaseReads && !(leaseDurationOf(electionTimeout, heartbeat) > 0)) {
+    throw new ConfigError(
+      `lease reads need a lease: the election timeout (${electionTimeout} ms) less ${100 * LEASE_CLOCK_DRIFT}% must exceed the heartbeat interval (${heartbeat} ms)`,
+    );
+  }
+}
+
 /** The node's config: `flags` win over `file`, and the secret may come from the environment. */
 export function resolveNodeConfig(
   flags: FlagSettings,
@@ -246,17 +274,8 @@ export function resolveNodeConfig(
   const heartbeat = positive(pick('heartbeat'), 'the heartbeat interval') ?? DEFAULT_HEARTBEAT_INTERVAL;
   const timeout: readonly [number, number] =
     electionTimeout === undefined ? DEFAULT_ELECTION_TIMEOUT : [electionTimeout, 2 * electionTimeout];
-  if (heartbeat >= timeout[0]) {
-    throw new ConfigError(
-      `the heartbeat interval (${heartbeat} ms) must be below the election timeout (${timeout[0]} ms)`,
-    );
-  }
   const leaseReads = pick('leaseReads') === true;
-  if (leaseReads && !(leaseDurationOf(timeout[0], heartbeat) > 0)) {
-    throw new ConfigError(
-      `lease reads need a lease: the election timeout (${timeout[0]} ms) less ${100 * LEASE_CLOCK_DRIFT}% must exceed the heartbeat interval (${heartbeat} ms)`,
-    );
-  }
+  checkTimings(timeout[0], heartbeat, leaseReads);
   const trace = pick('trace');
   const snapshotPolicy = snapshotPolicyIn({
     snapshotEntries: pick('snapshotEntries'),

@@ -24,6 +24,8 @@ export interface VizServerOptions {
   readonly live?: { readonly traceDir: string; readonly nodes: readonly Watched[] };
   /** Trace files to open in the page. */
   readonly traces?: readonly string[];
+  /** Live mode: most bytes waiting to reach one page before it is disconnected (default MAX_UNSENT_BYTES). */
+  readonly maxUnsentBytes?: number;
 }
 
 export interface VizServer {
@@ -32,36 +34,81 @@ export interface VizServer {
   close(): Promise<void>;
 }
 
-/** Lines per server-sent event when catching a page up. */
+/** Lines per server-sent event. */
 const LINES_PER_EVENT = 2000;
+/**
+ * Most bytes waiting to reach one page, by default. A page that falls this far behind the live lines (a stalled tab, a slow
+ * link) is disconnected rather than buffered for without end; its EventSource connects again, is caught up from
+ * the files, and drops the lines it already has (each event says which lines it carries).
+ */
+export const MAX_UNSENT_BYTES = 32 << 20;
+/** How soon a disconnected page tries again, in ms (EventSource's `retry`). */
+const RETRY_MS = 1000;
 
 type Handler = (request: IncomingMessage, response: ServerResponse, next: () => void) => void;
 
-function liveEvents(tail: TraceTail, poll: StatusPoll): Handler {
-  return (request, response) => {
+function liveEvents(tail: TraceTail, poll: StatusPoll, maxUnsentBytes: number): Handler {
+  return (_request, response) => {
     response.writeHead(200, {
       'content-type': 'text/event-stream',
       'cache-control': 'no-cache',
       connection: 'keep-alive',
     });
-    const send = (event: string, data: unknown): void => {
+    response.write(`retry: ${RETRY_MS}\n\n`);
+    let closed = false;
+    const send = (event: string, data: unknown): boolean =>
       response.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-    };
-    const record = (file: string, lines: readonly string[]): void => {
+    /** Sends `lines` as records; whether the page has taken everything sent so far. */
+    const record = (file: string, first: number, lines: readonly string[]): boolean => {
+      let flowing = true;
       for (let from = 0; from < lines.length; from += LINES_PER_EVENT) {
-        send('record', { file, lines: lines.slice(from, from + LINES_PER_EVENT) });
+        flowing = send('record', {
+          file,
+          first: first + from,
+          lines: lines.slice(from, from + LINES_PER_EVENT),
+        });
       }
+      return flowing;
     };
-    // The backlog, then every new line: both on this turn of the event loop, so nothing falls between.
-    for (const [file, lines] of tail.backlog) record(file, lines);
+    const follow = tail.follow(
+      // The backlog waits for the page: it is read from the files only as fast as the page takes it.
+      async (file, first, lines) => {
+        if (!record(file, first, lines) && !closed) await drained(response);
+      },
+      (file, first, lines) => {
+        record(file, first, lines);
+        if (response.writableLength > maxUnsentBytes) {
+          console.error(`viz: a page fell ${response.writableLength} bytes behind: disconnected`);
+          response.destroy();
+        }
+      },
+      () => closed,
+    );
+    follow.caughtUp.catch((error: unknown) => {
+      console.error(`viz: catching a page up failed: ${String(error)}`);
+      response.destroy();
+    });
     for (const [id, up] of poll.up) send('node', { id, up });
-    const stopLines = tail.listen(record);
     const stopNodes = poll.listen((id, up) => send('node', { id, up }));
-    request.on('close', () => {
-      stopLines();
+    response.on('close', () => {
+      closed = true;
+      follow.stop();
       stopNodes();
     });
   };
+}
+
+/** Settles when `response` has sent what it buffered, or is closed. */
+function drained(response: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      response.off('drain', done);
+      response.off('close', done);
+      resolve();
+    };
+    response.on('drain', done);
+    response.on('close', done);
+  });
 }
 
 function traceFiles(paths: readonly string[]): Handler {
@@ -103,7 +150,11 @@ export async function startVizServer(options: VizServerOptions = {}): Promise<Vi
       {
         name: 'pureraft-viz-routes',
         configureServer(vite) {
-          if (tail && poll) vite.middlewares.use('/live/events', liveEvents(tail, poll));
+          if (tail && poll)
+            vite.middlewares.use(
+              '/live/events',
+              liveEvents(tail, poll, options.maxUnsentBytes ?? MAX_UNSENT_BYTES),
+            );
           vite.middlewares.use('/traces', traceFiles(traces));
         },
       },

@@ -3,28 +3,44 @@
  * once, in order, per file, including files that appear later (a restarted node starts a new one). Polls
  * rather than watches: fs.watch is unreliable across platforms and filesystems, and a tenth of a second is
  * soon enough to draw.
+ *
+ * It keeps no line in memory: the files are the history. A page that connects late is caught up from the
+ * files themselves, up to where the tail had delivered when it connected, and then gets the new lines; so the
+ * server's memory stays flat however long the cluster runs.
+ *
+ * Each poll reads a file to its end before it reads the next one. A node's files are named by start time, and a
+ * node is restarted only once its last process has exited, so the lines of one incarnation are all delivered
+ * before the first line of the next (the page plays a node's next file once the current one runs out).
  */
-import { open, readdir } from 'node:fs/promises';
+import { type FileHandle, open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { StringDecoder } from 'node:string_decoder';
 
-export type LinesListener = (file: string, lines: readonly string[]) => void;
+/** Whole lines of `file`, `first` being the 1-based number of the first of them. */
+export type LinesListener = (file: string, first: number, lines: readonly string[]) => void;
+/** The same, for catching up: the next lines are read once the promise it returns settles. */
+export type BacklogListener = (file: string, first: number, lines: readonly string[]) => Promise<void>;
 
 const POLL_MS = 100;
-/** Most bytes read from one file per poll, so that a long backlog streams in pieces. */
+/** Bytes read from a file at a time: a long backlog streams in pieces. */
 const READ_BYTES = 1 << 20;
+/** The longest line followed (a trace line holds one event: a snapshot's data is a reference, not the bytes). */
+export const MAX_LINE_BYTES = 64 << 20;
+
+/** How far a file has been delivered: its bytes through the last newline, and the lines in them. */
+interface Mark {
+  bytes: number;
+  lines: number;
+}
 
 export class TraceTail {
-  /** Per file: bytes consumed, the start of a line not finished yet, and a character split across reads. */
-  readonly #files = new Map<string, { offset: number; partial: string; decoder: StringDecoder }>();
+  readonly #files = new Map<string, Mark>();
   readonly #listeners = new Set<LinesListener>();
+  /** Files whose line outgrew MAX_LINE_BYTES: said once, then left alone. */
+  readonly #abandoned = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
   #polling = false;
 
   constructor(readonly directory: string) {}
-
-  /** Everything read so far, file by file, for a listener that joins late (another page). */
-  readonly backlog = new Map<string, string[]>();
 
   start(): void {
     // A poll that fails (a file that vanished mid-read, say) is tried again at the next tick, never the end of
@@ -40,10 +56,47 @@ export class TraceTail {
     clearInterval(this.#timer);
   }
 
+  /** Lines delivered so far, per file. */
+  get delivered(): ReadonlyMap<string, number> {
+    return new Map([...this.#files].map(([name, mark]) => [name, mark.lines]));
+  }
+
   /** Calls `listener` with every line from now on; returns how to stop. */
   listen(listener: LinesListener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * Every line delivered so far, read again from the files (file by file, in name order, through `backlog`,
+   * which holds the reading back until it is ready for more), then every line from then on through `live`.
+   * No line is missed or repeated between the two: the lines the tail delivers while the backlog is read
+   * wait for it. `stopped` ends the reading early (the page went away). Returns how to stop the live lines.
+   */
+  follow(
+    backlog: BacklogListener,
+    live: LinesListener,
+    stopped: () => boolean,
+  ): { readonly caughtUp: Promise<void>; readonly stop: () => void } {
+    const marks = [...this.#files].map(([name, mark]) => [name, { ...mark }] as const).sort(byName);
+    const waiting: [string, number, readonly string[]][] = [];
+    let caughtUp = false;
+    const stop = this.listen((file, first, lines) => {
+      if (caughtUp) live(file, first, lines);
+      else waiting.push([file, first, lines]);
+    });
+    const reading = (async () => {
+      for (const [name, mark] of marks) {
+        if (stopped()) return;
+        await this.#readLines(name, { bytes: 0, lines: 0 }, mark.bytes, (first, lines) =>
+          backlog(name, first, lines),
+        );
+      }
+      for (const [file, first, lines] of waiting) live(file, first, lines);
+      waiting.length = 0;
+      caughtUp = true;
+    })();
+    return { caughtUp: reading, stop };
   }
 
   async poll(): Promise<void> {
@@ -53,33 +106,72 @@ export class TraceTail {
       const names = (await readdir(this.directory).catch(() => [] as string[])).filter((name) =>
         name.endsWith('.trace'),
       );
-      for (const name of names.sort()) await this.#read(name);
+      for (const name of names.sort()) {
+        if (this.#abandoned.has(name)) continue;
+        let mark = this.#files.get(name);
+        if (mark === undefined) {
+          mark = { bytes: 0, lines: 0 };
+          this.#files.set(name, mark);
+        }
+        await this.#readLines(name, mark, Number.POSITIVE_INFINITY, async (first, lines) => {
+          for (const listener of this.#listeners) listener(name, first, lines);
+        });
+      }
     } finally {
       this.#polling = false;
     }
   }
 
-  async #read(name: string): Promise<void> {
-    const state = this.#files.get(name) ?? { offset: 0, partial: '', decoder: new StringDecoder('utf8') };
-    this.#files.set(name, state);
-    const handle = await open(join(this.directory, name), 'r').catch(() => undefined);
-    if (handle === undefined) return;
+  /**
+   * Reads the whole lines of `name` from `mark` up to byte `end` (or its end), a piece at a time, handing each
+   * piece's lines to `take` and moving `mark` past them in the same turn (so that `follow`'s copy of the marks
+   * and the listeners agree on which lines were delivered). A line not finished yet is left for the next read.
+   */
+  async #readLines(
+    name: string,
+    mark: Mark,
+    end: number,
+    take: (first: number, lines: string[]) => Promise<void>,
+  ): Promise<void> {
+    let handle: FileHandle;
     try {
-      const buffer = Buffer.alloc(READ_BYTES);
-      const { bytesRead } = await handle.read(buffer, 0, READ_BYTES, state.offset);
-      if (bytesRead === 0) return;
-      state.offset += bytesRead;
-      const text = state.partial + state.decoder.write(buffer.subarray(0, bytesRead));
-      const lines = text.split('\n');
-      state.partial = lines.pop()!;
-      if (lines.length === 0) return;
-      const kept = this.backlog.get(name) ?? [];
-      // One by one: a spread of a read's lines (up to a MiB of them) overflows the call stack.
-      for (const line of lines) kept.push(line);
-      this.backlog.set(name, kept);
-      for (const listener of this.#listeners) listener(name, lines);
+      handle = await open(join(this.directory, name), 'r');
+    } catch {
+      return; // gone between the listing and the opening: the next poll no longer lists it
+    }
+    try {
+      let buffer = Buffer.alloc(READ_BYTES);
+      while (mark.bytes < end) {
+        const want = Math.min(buffer.length, end - mark.bytes);
+        const { bytesRead } = await handle.read(buffer, 0, want, mark.bytes);
+        if (bytesRead === 0) return;
+        const newline = buffer.lastIndexOf(NEWLINE, bytesRead - 1);
+        if (newline === -1) {
+          // A line longer than the buffer, or one not finished yet.
+          if (bytesRead < buffer.length) return;
+          if (buffer.length >= MAX_LINE_BYTES) {
+            this.#abandoned.add(name);
+            console.error(`viz: ${name} has a line over ${MAX_LINE_BYTES} bytes: no longer followed`);
+            return;
+          }
+          buffer = Buffer.alloc(buffer.length * 2);
+          continue;
+        }
+        const lines = buffer.toString('utf8', 0, newline).split('\n');
+        const first = mark.lines + 1;
+        mark.bytes += newline + 1;
+        mark.lines += lines.length;
+        await take(first, lines);
+        if (bytesRead < want) return;
+      }
     } finally {
       await handle.close();
     }
   }
+}
+
+const NEWLINE = 0x0a;
+
+function byName(a: readonly [string, unknown], b: readonly [string, unknown]): number {
+  return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0;
 }

@@ -98,3 +98,50 @@ it('starts its nodes, restarts one killed with kill -9 from its own data, and st
     await rm(dataDir, { recursive: true, force: true });
   }
 }, 120_000);
+
+it('`npm start` stopped with SIGTERM to npm (a process manager, kill %1) stops every node', async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'pureraft-npm-start-'));
+  const base = 10_000 + 20 * Math.floor(Math.random() * 1000);
+  const root = new URL('../..', import.meta.url).pathname;
+  // npm ran the script through `sh -c`, which stayed between npm and the cluster and did not pass the signal on:
+  // the cluster and its nodes ran on, orphaned.
+  const npm = spawn(
+    'npm',
+    ['start', '--', '--raft-port', `${base}`, '--http-port', `${base + 10}`, '--data-dir', dataDir],
+    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+  );
+  let output = '';
+  npm.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  npm.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<void>((resolve) => npm.once('exit', () => resolve()));
+  try {
+    await eventually('the banner', 45_000, async () => {
+      if (npm.exitCode !== null) throw new Error(`npm start exited ${npm.exitCode}:\n${output}`);
+      return output.includes('3 nodes running') ? true : undefined;
+    });
+    const pids = [...output.matchAll(/^ {2}n\d .* pid (\d+)$/gm)].map(([, pid]) => Number(pid));
+    expect(pids).toHaveLength(3);
+    npm.kill('SIGTERM');
+    await exited;
+    await eventually('every node to stop', 15_000, async () =>
+      pids.every((pid) => !alive(pid)) ? true : undefined,
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}\n--- output ---\n${output}`);
+    });
+  } finally {
+    // Whatever is left of the group npm started.
+    try {
+      process.kill(-npm.pid!, 'SIGKILL');
+    } catch {}
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}, 90_000);
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

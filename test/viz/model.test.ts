@@ -3,7 +3,7 @@
  * and forks show the same run), the messages it draws in the air are the simulator's, traces play into the
  * states the core produces, and a counterexample's broken property is found at the step that broke it.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +16,7 @@ import { TraceMerger, UNMATCHED_SPAN } from '../../viz/src/model/node-traces.js'
 import { playPropertyTrace } from '../../viz/src/model/property-trace.js';
 import type { Recording } from '../../viz/src/model/recording.js';
 import { type RunSetup, replayRun, SimRun } from '../../viz/src/model/sim-run.js';
-import { playTraceFiles, READABLE_TRACE_VERSION } from '../../viz/src/model/trace-lines.js';
+import { playTraceFiles, READABLE_TRACE_VERSION, TraceLines } from '../../viz/src/model/trace-lines.js';
 import { viewAt } from '../../viz/src/model/view.js';
 import { counterexample, recordNodeTraces } from './fixtures.js';
 
@@ -76,6 +76,28 @@ describe('a simulation', () => {
     const again = drain(replayRun(link.setup, link.tape, link.at));
     expect(again.items).toBe(run.items);
     expect(transcript(again.recording)).toEqual(transcript(run.recording));
+  });
+
+  it('takes actions at fractional times through a link: the point of a time is not a separator', () => {
+    // A user acts between two events, at a time a message's delay made fractional.
+    const tape = [
+      { item: 12, time: 1530.25, action: { type: 'crash', node: 'n3' } },
+      { item: 40, time: 2100.5, action: { type: 'knob', knob: 'loss', value: 0.1 } },
+      { item: 41, time: 2100, action: { type: 'cut', a: 'n1', b: 'n2' } },
+      { item: 90, time: 3000.125, action: { type: 'propose' } },
+    ] as const;
+    const at = { item: 120, time: 4000.75 };
+    const link = decodeLink(encodeLink({ setup: SETUP, tape, at }))!;
+    expect(link.tape).toEqual(tape);
+    expect(link.at).toEqual(at);
+    // Links made before keep their meaning.
+    expect(decodeLink('#seed=1&tape=3.40.knob.loss.0.2~5.50.crash.n1&at=9.60')).toMatchObject({
+      tape: [
+        { item: 3, time: 40, action: { type: 'knob', knob: 'loss', value: 0.2 } },
+        { item: 5, time: 50, action: { type: 'crash', node: 'n1' } },
+      ],
+      at: { item: 9, time: 60 },
+    });
   });
 
   it('forks at any event: the new run holds the same past up to there', () => {
@@ -146,6 +168,32 @@ describe('traces', () => {
       }
     }
     expect(matched).toBeGreaterThan(20);
+  });
+
+  it('live lines given again after a reconnect are played once; a gap is refused', async () => {
+    const again = join(dir, 'reconnect');
+    await mkdir(again);
+    const { files } = await recordNodeTraces(again);
+    const played = (feed: (reader: TraceLines, name: string, lines: string[]) => void) => {
+      const merger = new TraceMerger();
+      const reader = new TraceLines(merger);
+      for (const { name, text } of files) feed(reader, name, text.split('\n').slice(0, -1));
+      while (merger.run(1000, true) > 0);
+      return transcript(merger.recording);
+    };
+    const once = played((reader, name, lines) => reader.add(name, lines));
+    // The server starts again from line 1 after the page reconnects, and again from some later line.
+    const repeated = played((reader, name, lines) => {
+      reader.add(name, lines.slice(0, 7), 1);
+      reader.add(name, lines, 1);
+      reader.add(name, lines.slice(3), 4);
+    });
+    expect(repeated).toEqual(once);
+    const reader = new TraceLines(new TraceMerger());
+    const { name, text } = files[0]!;
+    const lines = text.split('\n');
+    reader.add(name, lines.slice(0, 2), 1);
+    expect(() => reader.add(name, lines.slice(4, 6), 5)).toThrow(/a gap/);
   });
 
   it('reads the trace version that nodes write', () => {

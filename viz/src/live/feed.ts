@@ -3,8 +3,10 @@
  * `pureraft cluster --viz`) as server-sent events, played through the real core by the same merger that plays
  * trace files; and which node processes answer, so a node that died is drawn down before it comes back.
  *
- * Stream: `record` events carry `{ file, lines }` (whole lines of one trace file, in order); `node` events
- * carry `{ id, up }`.
+ * Stream: `record` events carry `{ file, first, lines }` (whole lines of one trace file, in order, `first` the
+ * number of the first); `node` events carry `{ id, up }`. When the page reconnects (the server went away, or
+ * dropped a page that fell behind), the server starts from the first line again, and the lines already
+ * played are skipped.
  */
 import { TraceMerger } from '../model/node-traces.js';
 import { TraceLines } from '../model/trace-lines.js';
@@ -31,11 +33,12 @@ export class LiveFeed {
       this.status = 'disconnected: retrying';
     });
     source.addEventListener('record', (event) => {
-      const { file, lines } = JSON.parse((event as MessageEvent<string>).data) as {
+      const { file, first, lines } = JSON.parse((event as MessageEvent<string>).data) as {
         file: string;
+        first: number;
         lines: string[];
       };
-      this.#lines(file, lines);
+      this.#lines(file, first, lines);
     });
     source.addEventListener('node', (event) => {
       const { id, up } = JSON.parse((event as MessageEvent<string>).data) as { id: string; up: boolean };
@@ -47,9 +50,9 @@ export class LiveFeed {
     this.#source?.close();
   }
 
-  #lines(file: string, lines: readonly string[]): void {
+  #lines(file: string, first: number, lines: readonly string[]): void {
     try {
-      this.#reader.add(file, lines);
+      this.#reader.add(file, lines, first);
     } catch (error) {
       this.status = (error as Error).message;
     }

@@ -6,7 +6,8 @@
  *
  * `inflight` (how deep a leader pipelines its appends, the core's maxInflightAppends) is there when set.
  *
- * A tape entry is `item.time.action` with the action's fields in a fixed order; entries are joined by `~`.
+ * A tape entry is `item.time.action` with the action's fields in a fixed order; entries are joined by `~`. A
+ * time may be fractional (`1530.25`): the part after its point is digits, where an action's name never is.
  */
 import type { Knobs, TapeEntry, UserAction } from './actions.js';
 import { DEFAULT_KNOBS, type RunSetup } from './sim-run.js';
@@ -63,6 +64,17 @@ function decodeAction(parts: readonly string[]): UserAction {
   return fail();
 }
 
+/**
+ * A time, and what follows it, from the parts of a `.`-separated text: a simulated time can be fractional
+ * (a message's delay), and its decimal point is also the separator. An action's name is never a number, so a
+ * part of digits after the time's is its fraction.
+ */
+function splitTime(parts: readonly string[]): [string | undefined, string[]] {
+  const [whole, fraction, ...rest] = parts;
+  if (fraction !== undefined && /^\d+$/.test(fraction)) return [`${whole}.${fraction}`, rest];
+  return [whole, fraction === undefined ? [] : [fraction, ...rest]];
+}
+
 function number(text: string | null | undefined): number {
   const value = Number(text);
   if (text == null || text === '' || !Number.isFinite(value)) throw new LinkError(`not a number: ${text}`);
@@ -100,10 +112,12 @@ export function decodeLink(fragment: string): RunLink | undefined {
     .split('~')
     .filter((entry) => entry !== '')
     .map((entry): TapeEntry => {
-      const [item, time, ...action] = entry.split('.');
+      const [item, ...rest] = entry.split('.');
+      const [time, action] = splitTime(rest);
       return { item: number(item), time: number(time), action: decodeAction(action) };
     });
-  const at = params.get('at')?.split('.');
+  const [atItem, ...atRest] = params.get('at')?.split('.') ?? [];
+  const at = atItem === undefined ? undefined : [atItem, splitTime(atRest)[0]];
   const inflight = params.has('inflight') ? number(params.get('inflight')) : undefined;
   if (inflight !== undefined && !(Number.isInteger(inflight) && inflight >= 1)) {
     throw new LinkError(`inflight must be a positive integer, got ${inflight}`);

@@ -43,9 +43,19 @@ export class TraceLines {
 
   constructor(readonly merger: TraceMerger) {}
 
-  /** Whole lines of `file`, in order, from where the last call stopped. Throws TraceLineError on a bad one. */
-  add(file: string, lines: readonly string[]): void {
+  /**
+   * Whole lines of `file`, in order, from where the last call stopped; or, given `first` (the number of the
+   * first of them), from there, skipping those already read (a live stream caught up again after a reconnect).
+   * Throws TraceLineError on a bad line, or on lines that would leave a gap.
+   */
+  add(file: string, lines: readonly string[], first?: number): void {
     let number = this.#lines.get(file) ?? 0;
+    if (first !== undefined) {
+      if (first > number + 1) {
+        throw new TraceLineError(`${file}: lines from ${first} arrived after line ${number}: a gap`);
+      }
+      lines = lines.slice(number + 1 - first);
+    }
     const events: TraceEvent<unknown>[] = [];
     for (const line of lines) {
       number++;
