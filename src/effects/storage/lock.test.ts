@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -34,6 +34,38 @@ describe('acquireLock', () => {
     await lock.release();
     const again = await acquireLock(dir);
     await again.release();
+  });
+});
+
+describe('two takers of one stale LOCK at once', () => {
+  it("let one win: the other finds the winner's fresh LOCK where the stale one was, and leaves it", async () => {
+    // A LOCK left by a process that is gone (no pid is this large).
+    await writeFile(join(dir, 'LOCK'), '4194999 1 x\n');
+    // Both find it stale before either clears it. Each used to delete whatever LOCK held then: the second
+    // deleted the first's fresh LOCK and put its own, and both went on as owners.
+    let arrived = 0;
+    let bothArrived: () => void = () => {};
+    const met = new Promise<void>((resolve) => {
+      bothArrived = resolve;
+    });
+    const hooks = {
+      beforeClearingStale: async () => {
+        const order = ++arrived;
+        if (order === 2) bothArrived();
+        await met;
+        // The second taker waits until the first has cleared the stale lock and taken its own.
+        if (order === 2) await new Promise((resolve) => setTimeout(resolve, 100));
+      },
+    };
+    const outcomes = await Promise.allSettled([acquireLock(dir, hooks), acquireLock(dir, hooks)]);
+    const won = outcomes.filter((outcome) => outcome.status === 'fulfilled');
+    expect(won).toHaveLength(1);
+    const lost = outcomes.find((outcome) => outcome.status === 'rejected') as PromiseRejectedResult;
+    expect(lost.reason).toBeInstanceOf(DirectoryLockedError);
+    // The winner's LOCK is in place, and nothing set aside is left behind.
+    expect(await readFile(join(dir, 'LOCK'), 'utf8')).toBe(formatOwner(ownerOf(process.pid)));
+    expect((await readdir(dir)).sort()).toEqual(['LOCK']);
+    await (won[0] as PromiseFulfilledResult<{ release(): Promise<void> }>).value.release();
   });
 });
 

@@ -15,7 +15,7 @@
  * node is often pid 1 again, and in a fresh pid namespace its start time may even match.
  */
 import { readFileSync } from 'node:fs';
-import { link, readFile, realpath, rm, writeFile } from 'node:fs/promises';
+import { link, readFile, realpath, rename, rm, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 
 export class DirectoryLockedError extends Error {
@@ -38,7 +38,12 @@ let tempCounter = 0;
 /** The LOCK files this process holds (absolute paths). */
 const held = new Set<string>();
 
-export async function acquireLock(dir: string): Promise<DirectoryLock> {
+/** For tests: a pause between finding LOCK stale and clearing it, where another process could act. */
+export interface LockHooks {
+  readonly beforeClearingStale?: () => Promise<void>;
+}
+
+export async function acquireLock(dir: string, hooks: LockHooks = {}): Promise<DirectoryLock> {
   // By the directory's real path: two storages of this process reaching one directory by two names (a
   // symlink) must meet at one entry of `held`, or the second takes the first's lock for a stale one of its own.
   const lockPath = resolve(await realpath(dir), 'LOCK');
@@ -67,17 +72,50 @@ export async function acquireLock(dir: string): Promise<DirectoryLock> {
       }
       const owner = await readOwner(lockPath);
       if (owner !== null && ownsLock(owner, lockPath)) {
-        throw new DirectoryLockedError(
-          `${dir} is in use by process ${owner.pid} (${lockPath}); if that process is not using it, remove the file`,
-        );
+        throw inUse(dir, owner, lockPath);
       }
-      // Stale. Two processes clearing the same stale lock at once could both win; that race is accepted.
-      await rm(lockPath, { force: true });
+      await hooks.beforeClearingStale?.();
+      await clearStale(dir, lockPath);
     }
     throw new DirectoryLockedError(`${dir}: could not take ${lockPath} (another process keeps taking it)`);
   } finally {
     await rm(temp, { force: true });
   }
+}
+
+/**
+ * Clears a LOCK found stale. Not by deleting LOCK: between the read that found it stale and the deletion,
+ * another process clearing the same stale lock may have put its own fresh one there, and both would then go on
+ * as owners (two writers of one log). LOCK is moved aside first, which takes whatever file is there at that
+ * moment, and the file taken is judged again: a live lock is put back, and this process reports the directory in
+ * use. (A third process linking its LOCK in the moment the live one is aside still wins beside it: rarer by far,
+ * and beyond what a lock file can exclude without flock(2).)
+ */
+async function clearStale(dir: string, lockPath: string): Promise<void> {
+  const aside = resolve(dir, `LOCK.${process.pid}.${tempCounter++}.stale`);
+  try {
+    await rename(lockPath, aside);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return; // cleared by another: try to take it
+    throw error;
+  }
+  try {
+    const owner = await readOwner(aside);
+    if (owner !== null && ownsLock(owner, lockPath)) {
+      await link(aside, lockPath).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'EEXIST') throw error;
+      });
+      throw inUse(dir, owner, lockPath);
+    }
+  } finally {
+    await rm(aside, { force: true });
+  }
+}
+
+function inUse(dir: string, owner: LockOwner, lockPath: string): DirectoryLockedError {
+  return new DirectoryLockedError(
+    `${dir} is in use by process ${owner.pid} (${lockPath}); if that process is not using it, remove the file`,
+  );
 }
 
 /** Whether the process `owner` names is alive and is the one that wrote the lock. */
