@@ -259,7 +259,10 @@ async function run(flags: ClusterFlags, _positionals: readonly string[], usage: 
       const { delayMs, quickExits } = backoffs[position]!.next(Date.now() - node.startedAt);
       const inARow = quickExits > 1 ? `, ${quickExits} exits in a row soon after starting` : '';
       const again = restartAfterMs > 0 ? `; restarting in ${delayMs} ms${inARow}` : '';
-      process.stdout.write(`[${id}] exited unexpectedly (code ${code}, signal ${signal})${again}\n`);
+      // Code 0 is a node stopped on purpose (kill <pid>: it handed leadership over first); anything else, a crash.
+      const how =
+        code === 0 ? 'stopped (exit code 0)' : `exited unexpectedly (code ${code}, signal ${signal})`;
+      process.stdout.write(`[${id}] ${how}${again}\n`);
       if (restartAfterMs === 0) return;
       const timer = setTimeout(() => {
         restarts.delete(timer);

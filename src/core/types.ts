@@ -28,8 +28,8 @@ export interface Config {
   /** Most AppendEntries carrying entries in flight to one follower that is keeping up. Default 4. */
   readonly maxInflightAppends?: number;
   /**
-   * The size of a command in bytes, for `maxBytesPerAppend`. Must be pure. Default: the length of a string,
-   * the byteLength of a Uint8Array, otherwise the length of its JSON text.
+   * The size of a command in bytes, for `maxBytesPerAppend`. Must be pure. Default: a string's UTF-8 bytes,
+   * the byteLength of a Uint8Array, otherwise the UTF-8 bytes of its JSON text.
    */
   readonly commandSize?: (command: unknown) => number;
   /** Learners of the initial configuration: they receive the log and never vote or count. Default []. */

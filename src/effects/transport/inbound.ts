@@ -25,6 +25,8 @@ export interface InboundOptions<C> extends ConnectionContext {
   readonly snapshotIdleTimeoutMs: number;
   /** Whether `id` is a member, whom this node takes connections from. */
   readonly isMember: (id: NodeId) => boolean;
+  /** Whether refusing the non-member `id` now is the first time (logged), not a repeat (only counted). */
+  readonly firstRefusal: (id: NodeId) => boolean;
   readonly deliver: (message: Message<C>) => void;
   readonly authenticated: (connection: InboundConnection<C>) => void;
   readonly closed: (connection: InboundConnection<C>) => void;
@@ -75,7 +77,11 @@ export class InboundConnection<C> {
     const { peerId, purpose } = outcome;
     if (!options.isMember(peerId)) {
       options.counters.authFailures++;
-      this.connection.close(`refusing ${JSON.stringify(peerId)}: not a member of the cluster`);
+      this.connection.close(
+        options.firstRefusal(peerId)
+          ? `refusing ${JSON.stringify(peerId)}: not a member of the cluster (its next attempts are refused without a word)`
+          : undefined,
+      );
       return;
     }
     if (outcome.reply !== undefined) this.connection.write(outcome.reply);

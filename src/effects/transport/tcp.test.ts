@@ -169,12 +169,21 @@ describe('TcpTransport', () => {
     await waitFor(() => b.transport.stats.authFailures === 1, 'b to refuse c');
     expect(b.log.join('\n')).toMatch(/refusing "c": not a member of the cluster/);
     expect(c.transport.stats.connectionsOpened).toBe(0);
+    // c keeps trying (a removed node that still runs does, for ever): refused each time, logged once.
+    await waitFor(() => b.transport.stats.authFailures >= 3, 'b to refuse c again');
+    expect(b.log.filter((line) => line.includes('refusing "c"'))).toHaveLength(1);
+    await c.transport.stop();
+    const refused = b.transport.stats.authFailures;
 
     expect(b.transport.members).toEqual(['a']);
     b.transport.removePeer('a');
     expect(b.transport.members).toEqual([]);
-    a.transport.send(vote('a', 'b', 2));
-    await waitFor(() => b.transport.stats.authFailures >= 2, 'b to refuse a from now on');
+    // a finds its connection closed when it next sends, and dials again: refused from now on.
+    await waitFor(() => {
+      a.transport.send(vote('a', 'b', 2));
+      return b.transport.stats.authFailures > refused;
+    }, 'b to refuse a from now on');
+    expect(b.log.join('\n')).toMatch(/refusing "a": not a member of the cluster/);
     b.transport.send(vote('b', 'a', 3));
     expect(b.log.join('\n')).toMatch(/no address for "a"/);
     expect(b.inbox.map((m) => m.term)).toEqual([1]);

@@ -101,6 +101,11 @@ export class TcpTransport<C> implements Transport<C> {
   private readonly handlers: ((message: Message<C>) => void)[] = [];
   /** Peers without an address already reported, so a leader's heartbeats do not flood the log. */
   private readonly reportedUnknown = new Set<NodeId>();
+  /**
+   * Non-members already reported refused: a removed node that still runs reconnects every few hundred
+   * milliseconds, for ever. Its first refusal is logged; the rest are only counted (authFailures).
+   */
+  private readonly reportedRefused = new Set<NodeId>();
   private readonly maxFrameBytes: number;
   private readonly maxQueuedFrames: number;
   private readonly maxPendingHandshakes: number;
@@ -167,7 +172,9 @@ export class TcpTransport<C> implements Transport<C> {
     const idProblem = checkNodeId(id);
     if (idProblem !== undefined) throw new RangeError(idProblem);
     checkAddress(address);
-    if (id !== this.options.id) this.peers.set(id, { host: address.host, port: address.port });
+    if (id === this.options.id) return;
+    this.peers.set(id, { host: address.host, port: address.port });
+    this.reportedRefused.delete(id);
   }
 
   /**
@@ -340,6 +347,7 @@ export class TcpTransport<C> implements Transport<C> {
           : { store: this.options.snapshots, maxSnapshotBytes: this.maxSnapshotBytes },
       snapshotIdleTimeoutMs: this.snapshotIdleTimeoutMs,
       isMember: (id) => this.peers.has(id),
+      firstRefusal: (id) => !this.reportedRefused.has(id) && !!this.reportedRefused.add(id),
       deliver: (message) => this.deliver(message),
       authenticated: (authenticated) => {
         this.unauthenticated.delete(remote);
