@@ -152,6 +152,70 @@ describe('RaftNode snapshots', () => {
     await cluster.stop();
   });
 
+  it('skips a restore that a newer snapshot superseded while it waited behind a slow one', async () => {
+    // A follower restoring a large state while its leader, taking snapshots often, sends it two newer ones: the
+    // store keeps only the newest snapshot's data, and the middle restore, queued, found its data gone (fatal).
+    const storage = new MemoryStorage<string>();
+    let deliver: (message: InstallSnapshot) => void = () => {};
+    const transport = {
+      send: () => {},
+      onMessage: (handler: (message: InstallSnapshot) => void) => {
+        deliver = handler;
+      },
+      start: async () => {},
+      stop: async () => {},
+    };
+    const machine = new CommandLog();
+    const restored: number[] = [];
+    const slowRestores: (() => void)[] = [];
+    const restore = machine.restore.bind(machine);
+    machine.restore = async (chunks) => {
+      await restore(chunks);
+      await new Promise<void>((resolve) => slowRestores.push(resolve));
+      restored.push(machine.applied.length);
+    };
+    let fatal: Error | undefined;
+    const node = new RaftNode<string, number>({
+      config: { ...configFor('b', ids), electionTimeout: [10_000, 20_000] },
+      storage,
+      transport: transport as never,
+      stateMachine: machine,
+      snapshotPolicy: false,
+      onFatal: (error) => {
+        fatal = error;
+      },
+    });
+    await node.start();
+    const install = async (index: number) => {
+      // What the transport's receiver does: the data into the store, then the message with its reference.
+      const writer = storage.snapshots.create();
+      await writer.write(new TextEncoder().encode(JSON.stringify(commands('c', index))));
+      const data = await writer.finish();
+      const membership = { voters: ids, learners: [] };
+      deliver({
+        type: 'InstallSnapshot',
+        term: 1,
+        from: 'a',
+        to: 'b',
+        round: index,
+        snapshot: { meta: { index, term: 1, membership }, data },
+      });
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    };
+    await install(100);
+    await install(200);
+    await install(300);
+    // The first restore ends; the one of 200 is superseded by 300's, which runs.
+    while (restored.length < 2 && fatal === undefined) {
+      slowRestores.shift()?.();
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(fatal).toBeUndefined();
+    expect(restored).toEqual([100, 300]);
+    expect(node.status()).toMatchObject({ appliedIndex: 300, snapshotIndex: 300 });
+    await node.stop();
+  });
+
   it('refuses to start when its snapshot cannot be restored, rather than serve an empty state', async () => {
     const cluster = new TestCluster(ids, () => ({ snapshotPolicy: false }));
     await cluster.start();

@@ -230,6 +230,12 @@ export class RaftNode<C, R> {
   #cancelReopen: () => void = () => {};
   /** What the state machine had applied when the node last rejoined: the core applies those again, skipped. */
   #appliedBeforeRejoin = 0;
+  /**
+   * The index of the newest snapshot the core told the service to restore. A restore or an apply still queued
+   * behind a restore and at or below its index is superseded by it, and skipped: the store keeps only the newest
+   * snapshot's data, so an older one queued behind a slow restore could no longer be read.
+   */
+  #newestRestore = 0;
   /** The configurations last reported to `onMembershipChange`. */
   #membership: Membership | undefined;
   #committedMembership: Membership | undefined;
@@ -778,6 +784,7 @@ export class RaftNode<C, R> {
           this.#afterPersistsLand(() => this.#applied(effect.entries));
           break;
         case 'restore':
+          this.#newestRestore = Math.max(this.#newestRestore, effect.snapshot.meta.index);
           this.#afterPersistsLand(() => this.#restore(effect.snapshot));
           break;
         case 'readReady':
@@ -807,6 +814,11 @@ export class RaftNode<C, R> {
     if (entries.length > 0 && entries[0]!.index <= this.#appliedBeforeRejoin) {
       entries = entries.filter((entry) => entry.index > this.#applier.appliedIndex);
     }
+    // Queued before a newer snapshot that will replace the state (contract 12: nothing at or below a restored
+    // snapshot's index is applied after it).
+    if (entries.length > 0 && entries[0]!.index <= this.#newestRestore) {
+      entries = entries.filter((entry) => entry.index > this.#newestRestore);
+    }
     this.#applier.apply(entries);
     const configs = entries.filter((entry) => entry.kind === 'config');
     if (configs.length > 0) this.#noticeMembership(configs[configs.length - 1]!.membership);
@@ -817,6 +829,8 @@ export class RaftNode<C, R> {
   /** Contract 12: the service takes the snapshot's state, streamed from storage; applies wait for it. */
   async #restore(snapshot: Snapshot): Promise<void> {
     const { index } = snapshot.meta;
+    // A newer snapshot was installed while this one waited behind a slow restore: that one replaces it.
+    if (index < this.#newestRestore) return;
     // The state machine has all of it already (applied before the node rejoined): taking it would go back.
     if (index <= this.#appliedBeforeRejoin && index <= this.#applier.appliedIndex) return;
     const started = performance.now();
@@ -946,6 +960,7 @@ export class RaftNode<C, R> {
     this.#state = state;
     this.#persistsInFlight = 0;
     this.#appliedBeforeRejoin = this.#applier.appliedIndex;
+    this.#newestRestore = 0;
     this.#unavailable = null;
     this.#phase = 'running';
     this.#reportStorage(null);
