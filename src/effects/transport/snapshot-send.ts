@@ -4,7 +4,9 @@
  * abandoned. The data is read from the store one chunk at a time, and the next chunk only once the socket has
  * taken the last one (its buffer drained), so the sender holds about a chunk, whatever the snapshot's size.
  * At most one transfer per peer: the core sends a snapshot again after a timeout, and a copy of the one already
- * on its way is dropped, while a newer snapshot replaces an older one.
+ * on its way is dropped. A newer snapshot replaces an older one only if no byte of the older one has been sent:
+ * a transfer under way is let finish (one that stops moving is abandoned by its idle timeout), or a snapshot that
+ * takes longer to send than the leader takes to make a newer one would start over without end.
  */
 import type { InstallSnapshot, NodeId } from '../../core/index.js';
 import type { CommandCodec } from '../binary.js';
@@ -38,7 +40,7 @@ export class SnapshotSender<C> {
     const { options } = this;
     const { index } = message.snapshot.meta;
     const current = this.transfers.get(message.to);
-    if (current !== undefined && current.index >= index) return;
+    if (current !== undefined && (current.index >= index || current.underWay)) return;
     const ref = message.snapshot.data;
     let offer: Uint8Array;
     try {
@@ -55,6 +57,11 @@ export class SnapshotSender<C> {
     void transfer.ended.then(() => {
       if (this.transfers.get(message.to) === transfer) this.transfers.delete(message.to);
     });
+  }
+
+  /** Transfers not ended yet. */
+  get inFlight(): number {
+    return this.transfers.size;
   }
 
   /** Abandons the transfer to `peerId`, if there is one. */
@@ -115,6 +122,11 @@ class OutgoingTransfer {
       },
     );
     this.ended = this.run(offer);
+  }
+
+  /** Whether data has started to flow: replacing the transfer now would throw away what was sent. */
+  get underWay(): boolean {
+    return this.sent > 0 && !this.closed;
   }
 
   /** Abandons the transfer (logging why, if a reason is given). */

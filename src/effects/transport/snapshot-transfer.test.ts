@@ -254,23 +254,41 @@ describe('snapshot transfers over TCP', () => {
     expect(receivedSnapshot(b, receiving, message)).toHaveLength(0);
   });
 
-  it('replace one in flight by a newer snapshot, and drop an older one', async () => {
+  it('let one under way finish rather than start over for a newer snapshot, and drop an older one', async () => {
+    // A transfer that took longer than the leader took to make a newer snapshot started over, without end.
     const { a, b, sending, receiving } = await startSnapshotPair({ beforeWrite: () => sleep(2) });
-    const first = installSnapshot('a', 'b', 40, sending.put(randomBytes(2 * MiB)));
+    const older = randomBytes(2 * MiB);
+    const first = installSnapshot('a', 'b', 40, sending.put(older));
     const newer = randomBytes(MiB);
     const second = installSnapshot('a', 'b', 50, sending.put(newer));
     a.transport.send(first);
     await waitFor(() => receiving.written > 0, 'the first snapshot to be on its way');
+    expect(a.transport.snapshotsInFlight).toBe(1);
     a.transport.send(second);
     a.transport.send(first);
+    await waitFor(() => snapshotsIn(b).length === 1, 'the first snapshot');
+    expect(Buffer.from(receivedSnapshot(b, receiving, first)).equals(older)).toBe(true);
+    await waitFor(() => a.transport.snapshotsInFlight === 0, 'the transfer to end');
+    // The core asks again for the newer one (its follower still lags): it goes now.
+    a.transport.send(second);
+    await waitFor(() => snapshotsIn(b).length === 2, 'the newer snapshot');
+    expect(receiving.writers.map((writer) => writer.state)).toEqual(['finished', 'finished']);
+    await waitFor(() => a.transport.stats.snapshotsSent === 2, 'the confirmation');
+    expect(a.transport.stats.snapshotsFailed).toBe(0);
+  });
+
+  it('replace one not under way yet by a newer snapshot', async () => {
+    const { a, b, sending, receiving } = await startSnapshotPair();
+    const first = installSnapshot('a', 'b', 40, sending.put(randomBytes(MiB)));
+    const newer = randomBytes(MiB);
+    const second = installSnapshot('a', 'b', 50, sending.put(newer));
+    // Both in one turn: the first's connection is not even open.
+    a.transport.send(first);
+    a.transport.send(second);
     await waitFor(() => snapshotsIn(b).length === 1, 'the newer snapshot');
     expect(Buffer.from(receivedSnapshot(b, receiving, second)).equals(newer)).toBe(true);
-    await waitFor(() => receiving.writers[0]!.state === 'aborted', 'the first transfer to be aborted');
-    expect(receiving.writers.map((writer) => writer.state)).toEqual(['aborted', 'finished']);
     await waitFor(() => a.transport.stats.snapshotsSent === 1, 'the confirmation');
-    expect(a.transport.stats).toMatchObject({ snapshotsSent: 1, snapshotsFailed: 1 });
-    expect(b.transport.stats).toMatchObject({ snapshotsReceived: 1, snapshotsFailed: 1 });
-    expect(a.log.join('\n')).toMatch(/replaced by the snapshot at index 50/);
+    expect(a.transport.stats.snapshotsFailed).toBe(1);
   });
 
   it('deliver nothing of a transfer cut mid-way, and start over on the next attempt', async () => {

@@ -202,6 +202,10 @@ export class TcpTransport<C> implements Transport<C> {
   }
 
   /** The members: the peers this node has an address for, and takes connections from. */
+  get snapshotsInFlight(): number {
+    return this.snapshotSender?.inFlight ?? 0;
+  }
+
   get members(): NodeId[] {
     return [...this.peers.keys()];
   }

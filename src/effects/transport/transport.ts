@@ -14,4 +14,9 @@ export interface Transport<C> {
    * Undefined: no limit.
    */
   readonly maxCommandBytes?: number;
+  /**
+   * How many snapshots are on their way to peers now. A leader defers compaction while one is (see
+   * snapshot-policy.ts). Undefined: the transport carries a snapshot at once.
+   */
+  readonly snapshotsInFlight?: number;
 }

@@ -6,9 +6,11 @@
 import { describe, expect, it } from 'vitest';
 import type { InstallSnapshot } from '../../core/index.js';
 import { MemorySnapshotStore, MemoryStorage } from '../../effects/storage/index.js';
+import { ManualClock } from '../../effects/timers/index.js';
 import { MemoryNetwork } from '../../effects/transport/index.js';
 import { NodeStoppedError } from './errors.js';
 import { RaftNode } from './node.js';
+import { DEFERRED_SNAPSHOT_FACTOR } from './snapshot-policy.js';
 import {
   type TestCluster as Cluster,
   CommandLog,
@@ -150,6 +152,48 @@ describe('RaftNode snapshots', () => {
     expect(restarted.machine.applied).toEqual([...commands('s', 5), ...commands('t', 3)]);
     expect(restarted.machine.applyCalls, 'only the tail after the snapshot').toBe(3);
     await cluster.stop();
+  });
+
+  it('defers compaction while a snapshot is on its way to a follower, up to a bound', async () => {
+    // A follower catching up from a snapshot needs the entries after it: compacted away meanwhile, the leader
+    // sent a newer snapshot, and a transfer slower than the writes that call for the next snapshot never ended.
+    let inFlight = 1;
+    const transport = {
+      send: () => {},
+      onMessage: () => {},
+      start: async () => {},
+      stop: async () => {},
+      get snapshotsInFlight() {
+        return inFlight;
+      },
+    };
+    const clock = new ManualClock();
+    const node = new RaftNode<string, number>({
+      config: configFor('a', ['a']),
+      storage: new MemoryStorage<string>(),
+      transport,
+      stateMachine: new CommandLog(),
+      clock,
+      snapshotPolicy: { entries: 5 },
+    });
+    await node.start();
+    for (let step = 0; step < 200 && node.status().role !== 'leader'; step++) {
+      clock.advance(5);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const proposeUpTo = async (index: number) => {
+      while (node.status().appliedIndex < index) await node.propose('x');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    };
+    await proposeUpTo(5 * DEFERRED_SNAPSHOT_FACTOR - 1);
+    expect(node.stats.snapshots.taken).toBe(0);
+    // The bound: memory and disk stay within that many times the policy.
+    await proposeUpTo(5 * DEFERRED_SNAPSHOT_FACTOR);
+    expect(node.stats.snapshots.taken).toBe(1);
+    inFlight = 0;
+    await proposeUpTo(5 * DEFERRED_SNAPSHOT_FACTOR + 5);
+    expect(node.stats.snapshots.taken).toBe(2);
+    await node.stop();
   });
 
   it('skips a restore that a newer snapshot superseded while it waited behind a slow one', async () => {

@@ -608,7 +608,8 @@ export class RaftNode<C, R> {
   #maybeSnapshot(): void {
     if (this.#policy === null || this.#snapshotting !== null || this.#phase !== 'running') return;
     const entriesSince = this.#applier.appliedIndex - status(this.#state!).snapshotIndex;
-    if (!snapshotDue(this.#policy, entriesSince, this.#bytesSinceSnapshot)) return;
+    const sending = (this.#options.transport.snapshotsInFlight ?? 0) > 0;
+    if (!snapshotDue(this.#policy, entriesSince, this.#bytesSinceSnapshot, sending)) return;
     this.snapshot().catch((error: unknown) => {
       // Storage failures stop the node by themselves (persist fails); anything else is worth a line only.
       if (this.#phase === 'running') console.error(`RaftNode ${this.id}: snapshot failed:`, error);

@@ -1,6 +1,7 @@
 /**
  * When a node compacts its log (§7). Memory, disk and restart time then stay flat however many writes
- * accumulate: they are bounded by the state machine plus at most one policy's worth of log.
+ * accumulate: they are bounded by the state machine plus at most one policy's worth of log (a few times that
+ * while a snapshot is on its way to a follower: see DEFERRED_SNAPSHOT_FACTOR).
  */
 export interface SnapshotPolicy {
   /** Take a snapshot once this many entries were applied since the last one. Default 10,000. */
@@ -22,11 +23,25 @@ export function settlePolicy(policy: SnapshotPolicy | false | undefined): Requir
   return settled;
 }
 
-/** Whether the policy calls for a snapshot, given what was applied since the last one. */
+/**
+ * How far past its policy a node lets its log grow while a snapshot is on its way to a follower. A follower that
+ * catches up from a snapshot needs the entries after it; compacting them away meanwhile makes the leader send it
+ * a newer snapshot, and for as long as a transfer takes longer than the writes take to call for the next
+ * snapshot (a large state on a slow link), the follower never catches up. So compaction waits for the transfer,
+ * as etcd's does, but only so long: memory and disk stay within this many times the policy's worth of log.
+ */
+export const DEFERRED_SNAPSHOT_FACTOR = 8;
+
+/**
+ * Whether the policy calls for a snapshot, given what was applied since the last one, and whether a snapshot is
+ * on its way to a follower (then only at DEFERRED_SNAPSHOT_FACTOR times the policy).
+ */
 export function snapshotDue(
   policy: Required<SnapshotPolicy>,
   entriesSince: number,
   bytesSince: number,
+  sendingSnapshot = false,
 ): boolean {
-  return entriesSince >= policy.entries || bytesSince >= policy.bytes;
+  const factor = sendingSnapshot ? DEFERRED_SNAPSHOT_FACTOR : 1;
+  return entriesSince >= policy.entries * factor || bytesSince >= policy.bytes * factor;
 }
