@@ -25,6 +25,7 @@ import { Output } from './output.js';
 import { becomeProbe, Tracker } from './progress.js';
 import {
   endLease,
+  expireReads,
   failReads,
   LEASE_TIMER,
   measureLease,
@@ -238,6 +239,7 @@ function onTimeout<C>(s: S<C>, timer: string, out: Output<C>): void {
     if (timer === HEARTBEAT_TIMER) {
       heartbeat(s, out);
       measureLease(s, out);
+      expireReads(s, out);
     } else if (timer === LEASE_TIMER) onLeaseTimeout(s, out);
     else if (timer === CHECK_QUORUM_TIMER) checkQuorum(s, out);
     else if (timer === TRANSFER_TIMER && s.transferee !== null) s.transferee = null;

@@ -91,6 +91,33 @@ describe('thesis §6.4 ReadIndex', () => {
     expect(deliverAll(made)).toEqual([{ type: 'readFailed', id: 'stale', leaderId: 'b' }]);
   });
 
+  it('without check-quorum, a leader cut off fails a read after an election timeout, rather than never answer', () => {
+    // Nothing deposes such a leader: its reads waited for ever, and its list of them grew with every read.
+    const made = paperCluster(undefined, {}, { preVote: true, checkQuorum: false });
+    elect(made, 'a');
+    made.partition([['a'], ['b', 'c']]);
+    expect(answers(made.step('a', read('r1')))).toEqual([]);
+    const { electionTimeout, heartbeatInterval } = made.node('a').state!.settings;
+    const heartbeats = Math.ceil(electionTimeout[0] / heartbeatInterval);
+    const seen: Effect<string>[] = [];
+    for (let beat = 1; beat <= heartbeats + MAX_READ_ROUNDS_IN_FLIGHT; beat++) {
+      seen.push(...answers(made.step('a', { type: 'timeout', timer: 'heartbeat' })));
+      // A read that comes later waits its own election timeout.
+      if (beat === 2) seen.push(...answers(made.step('a', read('r2'))));
+      settle(made);
+      if (beat < heartbeats) expect(seen, `after ${beat} heartbeats`).toEqual([]);
+    }
+    expect(seen).toEqual([{ type: 'readFailed', id: 'r1', leaderId: null }]);
+    for (let beat = 0; beat < 2; beat++)
+      seen.push(...answers(made.step('a', { type: 'timeout', timer: 'heartbeat' })));
+    expect(seen).toEqual([
+      { type: 'readFailed', id: 'r1', leaderId: null },
+      { type: 'readFailed', id: 'r2', leaderId: null },
+    ]);
+    expect(made.node('a').state!.pendingReads).toEqual([]);
+    expect(status(made.node('a').state!).role).toBe('leader');
+  });
+
   it('an answer to an append of an earlier term confirms no round, though its sender leads again in the term it names', () => {
     const made = cluster();
     elect(made, 'a');

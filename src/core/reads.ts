@@ -102,6 +102,26 @@ export function releaseReads<C>(s: S<C>, out: Output<C>): void {
   }
 }
 
+/**
+ * Without check-quorum a leader cut off from the others never steps down, and its reads would wait for ever
+ * (contract 16: every read gets exactly one answer). So on each heartbeat, a read that no majority has
+ * confirmed for a minimum election timeout fails, naming no leader. Rounds measure the time: each heartbeat
+ * starts one, and while the oldest read waits, reads start at most MAX_READ_ROUNDS_IN_FLIGHT more; so a read
+ * that many rounds, and an election timeout's worth of heartbeats, behind the current round has waited at
+ * least that long. (With check-quorum, such a leader steps down within an election timeout, failing its reads.)
+ */
+export function expireReads<C>(s: S<C>, out: Output<C>): void {
+  if (s.settings.checkQuorum || s.pendingReads.length === 0) return;
+  const { electionTimeout, heartbeatInterval } = s.settings;
+  const oldest = s.round - Math.ceil(electionTimeout[0] / heartbeatInterval) - MAX_READ_ROUNDS_IN_FLIGHT;
+  let expired = 0;
+  while (expired < s.pendingReads.length && s.pendingReads[expired]!.round <= oldest) {
+    out.readFailed(s.pendingReads[expired]!.id, null);
+    expired++;
+  }
+  if (expired > 0) s.pendingReads = s.pendingReads.slice(expired);
+}
+
 /** Leadership is lost (or never was): every waiting read fails, with the best hint of who leads. */
 export function failReads<C>(s: S<C>, out: Output<C>): void {
   for (const read of s.pendingReads) out.readFailed(read.id, s.leaderId);

@@ -43,7 +43,8 @@ export interface Config {
   /**
    * Thesis §6.2, §4.2.3: a leader that has not heard from a majority within an election timeout steps down,
    * and a node that heard from a live leader within the minimum election timeout ignores vote requests
-   * (except those a leadership transfer asked for). Default true.
+   * (except those a leadership transfer asked for): until its own election timer fires, so for at least the
+   * minimum election timeout and at most the maximum. Default true.
    */
   readonly checkQuorum?: boolean;
   /**
