@@ -69,6 +69,12 @@ describe('pureraft', () => {
         ['cluster', '--election-timeout', '300', '--heartbeat', '500'],
         /the heartbeat interval \(500 ms\) must be below the election timeout \(300 ms\)/,
       ],
+      // A trace that does not exist was a 404 in the page, the command saying nothing.
+      [
+        ['viz', '--trace', '/nonexistent/safety-3n-123.json'],
+        /--trace \/nonexistent\/safety-3n-123.json: ENOENT/,
+      ],
+      [['viz', '--trace', '/tmp'], /--trace \/tmp: not a file/],
       // The second --peer n2 silently replaced the first.
       [
         localNodeArgs('--peer', 'n2=127.0.0.1:4,127.0.0.1:5', '--peer', 'n2=127.0.0.1:6,127.0.0.1:7'),

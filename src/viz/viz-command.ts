@@ -1,4 +1,5 @@
 /** `pureraft viz`: the visualizer in the browser: a simulation, trace files, or a running cluster. */
+import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { type CommandSpec, defineCommand, type Flag, type FlagValues, UsageError } from '../cli/flags.js';
 import { startVizServer } from './server.js';
@@ -47,6 +48,12 @@ async function run(
 ): Promise<number> {
   if (flags.live !== undefined && flags.trace !== undefined)
     throw new UsageError('--live and --trace do not go together', usage);
+  // A trace that cannot be read is said now, not as a 404 in the page.
+  for (const path of flags.trace ?? []) {
+    const stats = await stat(path).catch((error: NodeJS.ErrnoException) => error);
+    if (stats instanceof Error) throw new UsageError(`--trace ${path}: ${stats.message}`, usage);
+    if (!stats.isFile()) throw new UsageError(`--trace ${path}: not a file`, usage);
+  }
   const server = await startVizServer({
     ...(flags.port !== undefined && { port: flags.port }),
     ...(flags.trace !== undefined && { traces: flags.trace.map((path) => resolve(path)) }),
