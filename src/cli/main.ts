@@ -29,7 +29,7 @@ function topUsage(): string {
   return `Usage: pureraft <command> [flags]\n\nCommands:\n${rows.join('\n')}\n\nRun \`pureraft <command> --help\` for a command's flags.\n`;
 }
 
-/** Runs the command line; resolves with the exit code: 0 done, 1 failed, 2 bad usage. */
+/** Runs the command line; resolves with the exit code: 0 done, 1 failed, 2 bad usage (torture: 3, a check ran out of time). */
 async function main(argv: readonly string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === '--help' || name === '-h' || name === 'help') {

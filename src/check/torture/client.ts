@@ -7,11 +7,17 @@
  * `reads` chooses how reads are served: 'linearizable' (GET /kv, through the leader), or, to prove that the
  * checks bite, 'local': the client's own node's applied data as it is there (GET /debug/kv, no redirect, no
  * ReadIndex), which is what a read from a follower's local state without ReadIndex returns.
+ *
+ * Each client draws from generators of its own, derived from the seed and its number: one for what it does
+ * (which key, which operation), exactly two draws per operation, and one for where it sends it (which node
+ * first, session names), whose draws depend on how many retries a fault costs. So the seed alone fixes each
+ * client's sequence of operations (the values a compare-and-set expects come from the answers, and how many
+ * operations a client gets through, and how they interleave with other clients', from the timing).
  */
 import { HistoryRecorder } from '../history.js';
 import type { KvInput, KvOperation, KvOutput } from '../kv-model.js';
 import { sleep } from './cluster.js';
-import type { Random } from './random.js';
+import { deriveSeed, Random } from './random.js';
 import { sessionKey } from './traces.js';
 
 export type ReadMode = 'linearizable' | 'local';
@@ -50,12 +56,14 @@ export class Workload {
   /** "client/seq" of every write a node acknowledged: each must be applied (see traces.ts). */
   readonly acknowledged: string[] = [];
   #stopping = false;
-  #sessions = 0;
+  /** Client operations recorded in the history (answered, or of unknown outcome): not the final reads. */
+  #recorded = 0;
 
   constructor(
     readonly urls: readonly string[],
     readonly options: WorkloadOptions,
-    private readonly random: Random,
+    /** Each client's generators derive from it (`deriveSeed`). */
+    readonly seed: number,
   ) {}
 
   /** Runs every client until `stop`; resolves when each has finished its last operation. */
@@ -69,6 +77,11 @@ export class Workload {
 
   history(): KvOperation[] {
     return this.recorder.history();
+  }
+
+  /** How many of the clients' operations the history holds (answered, or of unknown outcome). */
+  get recorded(): number {
+    return this.#recorded;
   }
 
   /** One linearizable read of `key`, recorded, as a final check after healing. */
@@ -88,56 +101,55 @@ export class Workload {
   async #client(c: number): Promise<void> {
     const name = `c${c}`;
     const home = this.urls[c % this.urls.length]!;
-    let session = this.#newSession(name);
+    /** What the client does: two draws per operation, whatever the answers and their timing. */
+    const choices = new Random(deriveSeed(this.seed, 'client', c, 'operations'));
+    /** Where it sends it and how it names its sessions: as many draws as retries and new sessions need. */
+    const routes = new Random(deriveSeed(this.seed, 'client', c, 'routes'));
+    let sessions = 0;
+    const newSession = () => `${name}.${++sessions}.${routes.int(1e9)}`;
+    let session = newSession();
     let seq = 0;
     /** The last value this client saw per key: what its compare-and-sets expect. */
     const seen = new Map<string, string | null>();
     for (let n = 1; !this.#stopping; n++) {
-      const key = this.keyName(this.random.int(this.options.keys));
-      const input = this.#choose(key, `${name}-${n}`, seen.get(key) ?? null);
+      const key = this.keyName(choices.int(this.options.keys));
+      const input = choose(choices, key, `${name}-${n}`, seen.get(key) ?? null);
       const id = this.recorder.invoke(name, input);
       if (input.op === 'get') {
-        const attempt = await this.#read(input, home);
+        const attempt = await this.#read(input, home, routes);
         if (attempt.kind === 'answer') {
           this.recorder.complete(id, attempt.output);
+          this.#recorded++;
           seen.set(key, attempt.output.value ?? null);
         } else this.recorder.discard(id); // a read that got no answer changed nothing
         continue;
       }
-      const outcome = await this.#write(input, session, ++seq);
+      const outcome = await this.#write(input, session, ++seq, routes);
       if (outcome.kind === 'answer') {
         this.recorder.complete(id, outcome.output);
+        this.#recorded++;
         this.acknowledged.push(sessionKey(session, seq));
         if (input.op !== 'cas' || outcome.output.swapped)
           seen.set(key, input.op === 'delete' ? null : input.value);
       } else if (outcome.kind === 'refused') {
         // The session was unknown to the service (its first request never landed): not applied. Start afresh.
         this.recorder.discard(id);
-        session = this.#newSession(name);
+        session = newSession();
         seq = 0;
-      } else this.recorder.unknown(id);
+      } else {
+        this.recorder.unknown(id);
+        this.#recorded++;
+      }
     }
   }
 
-  #newSession(client: string): string {
-    return `${client}.${++this.#sessions}.${this.random.int(1e9)}`;
-  }
-
-  #choose(key: string, value: string, expected: string | null): KvInput {
-    const roll = this.random.int(100);
-    if (roll < 45) return { op: 'get', key };
-    if (roll < 80) return { op: 'put', key, value };
-    if (roll < 90) return { op: 'cas', key, expected, value };
-    return { op: 'delete', key };
-  }
-
-  async #read(input: KvInput, home: string): Promise<Attempt> {
+  async #read(input: KvInput, home: string, routes: Random): Promise<Attempt> {
     const deadline = performance.now() + this.options.writeTimeoutMs;
     for (let tries = 0; performance.now() < deadline && !this.#stopping; tries++) {
       const url =
         this.options.reads === 'local'
           ? home
-          : this.urls[(tries + this.random.int(this.urls.length)) % this.urls.length]!;
+          : this.urls[(tries + routes.int(this.urls.length)) % this.urls.length]!;
       const attempt = await this.#attempt(
         url,
         input,
@@ -152,9 +164,9 @@ export class Workload {
   }
 
   /** Retries with the same session and sequence number until an answer or the deadline. */
-  async #write(input: KvInput, client: string, seq: number): Promise<Attempt> {
+  async #write(input: KvInput, client: string, seq: number, routes: Random): Promise<Attempt> {
     const deadline = performance.now() + this.options.writeTimeoutMs;
-    const start = this.random.int(this.urls.length);
+    const start = routes.int(this.urls.length);
     for (let tries = 0; performance.now() < deadline; tries++) {
       const url = this.urls[(start + tries) % this.urls.length]!;
       const attempt = await this.#attempt(
@@ -199,6 +211,15 @@ export class Workload {
     }
     return interpret(input, local, status, body);
   }
+}
+
+/** The next operation on `key`: one draw. */
+function choose(choices: Random, key: string, value: string, expected: string | null): KvInput {
+  const roll = choices.int(100);
+  if (roll < 45) return { op: 'get', key };
+  if (roll < 80) return { op: 'put', key, value };
+  if (roll < 90) return { op: 'cas', key, expected, value };
+  return { op: 'delete', key };
 }
 
 /** An HTTP answer as an operation's output (see src/kv/README.md for the API). */

@@ -43,6 +43,8 @@ export interface TortureClusterOptions {
   readonly root: string;
   /** Disk faults every node starts with (the broken service's switch, say). */
   readonly diskFaults?: DiskFaults;
+  /** More of Node's own arguments for every node process (a test's preload, say). */
+  readonly nodeArgs?: readonly string[];
 }
 
 export class TortureCluster {
@@ -57,8 +59,14 @@ export class TortureCluster {
     readonly root: string,
     readonly configs: readonly KvNodeConfig[],
     readonly mesh: ProxyMesh,
+    readonly nodeArgs: readonly string[],
   ) {}
 
+  /**
+   * Starts every node and waits until each serves HTTP. If one fails to (it exits, or does not serve within
+   * 30 s), the nodes already started are stopped and the proxies closed before it rejects: nothing is left
+   * running.
+   */
   static async start(options: TortureClusterOptions): Promise<TortureCluster> {
     const { ids, root } = options;
     await Promise.all(['data', 'traces', 'faults'].map((dir) => mkdir(join(root, dir), { recursive: true })));
@@ -86,9 +94,15 @@ export class TortureCluster {
           .map((peer) => [peer, { host: '127.0.0.1', port: mesh.port(config.id, peer) }]),
       ),
     }));
-    const cluster = new TortureCluster(root, configs, mesh);
-    for (const id of ids) await cluster.setDiskFaults(id, options.diskFaults ?? {});
-    await Promise.all(ids.map((id) => cluster.launch(id)));
+    const cluster = new TortureCluster(root, configs, mesh, options.nodeArgs ?? []);
+    try {
+      for (const id of ids) await cluster.setDiskFaults(id, options.diskFaults ?? {});
+      // Every launch spawns its process before its first await: once one rejects, all are in `processes`.
+      await Promise.all(ids.map((id) => cluster.launch(id)));
+    } catch (error) {
+      await cluster.stop().catch(() => {});
+      throw new Error(`the cluster did not start: ${(error as Error).message.trimEnd()}`, { cause: error });
+    }
     return cluster;
   }
 
@@ -120,7 +134,7 @@ export class TortureCluster {
     this.#logs.set(id, log);
     log.push(`--- incarnation ${incarnation}, ${new Date().toISOString()}`);
     const node = new NodeProcess({ ...this.#config(id), tracePath }, (line) => log.push(line), {
-      nodeArgs: ['--import', injectModule.href],
+      nodeArgs: ['--import', injectModule.href, ...this.nodeArgs],
       env: { [FAULTS_ENV]: join(this.root, 'faults') },
     });
     this.processes.set(id, node);

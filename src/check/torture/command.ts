@@ -16,8 +16,22 @@ and restart, SIGSTOP/SIGCONT, partitions, a bridge node, one-way loss, a slow di
 removed from the configuration through the admin API), each healed after a few seconds (a removed node is added
 back as a learner, then promoted). After each run it checks that the cluster serves again, every node is a
 voter again, the nodes converge, their traces replay, every acknowledged write was applied, and the history is
-linearizable. Runs follow each other for --minutes. A failed run keeps its history, faults, drawing, logs and
-traces in a folder under --out, which it prints.
+linearizable. A run that injected no fault, or whose clients recorded no operation, fails too. Runs follow
+each other for --minutes. A failed run keeps its history, faults, drawing, logs and traces in a folder under
+--out, which it prints; so does a run whose linearizability check ran out of time (verdict "unknown": not a
+pass), with the command that checks its history again with a larger budget.
+
+Seeds: a run's seed fixes each client's sequence of operations (every client draws from its own generator,
+derived from the seed and its number: which key, which operation) and the fault schedule's choices (which
+fault in what order, how long each quiet spell and each fault lasts, which halves or bridge, which slow disks,
+a follower's place among the nodes that do not lead). It does not fix what depends on timing: how the clients'
+operations interleave and how many each gets through, the answers (and so the value a compare-and-set
+expects), how many faults fit in the run, which node leads when a fault picks "the leader" (and so which nodes
+are "the followers"). Running a seed again draws the same choices; it does not replay the run (a failed run's
+traces replay exactly: pureraft replay).
+
+Exit code: 0 every run passed; 1 a run failed, or a cluster did not start; 2 bad usage; 3 no run failed but
+some run's verdict was unknown.
 
 Faults: ${FAULT_NAMES.join(', ')}.`,
   positionals: 0,
@@ -25,16 +39,17 @@ Faults: ${FAULT_NAMES.join(', ')}.`,
     minutes: {
       type: 'integer',
       placeholder: 'n',
-      description: 'Keep starting runs for this long. Default 5.',
+      description: 'Keep starting runs for this long, 0 or more (0: one run). Default 5.',
     },
     'run-seconds': {
       type: 'integer',
       placeholder: 's',
-      description: 'How long each run injects faults. Default 120.',
+      description:
+        'How long each run injects faults, at least 1 (a run over before its first fault fails). Default 120.',
     },
     nodes: { type: 'integer', description: 'Nodes per cluster: 3 or 5; default: alternate.' },
-    clients: { type: 'integer', description: 'Concurrent clients. Default 10.' },
-    keys: { type: 'integer', description: 'Keys they share. Default 6.' },
+    clients: { type: 'integer', description: 'Concurrent clients, at least 1. Default 10.' },
+    keys: { type: 'integer', description: 'Keys they share, at least 1. Default 6.' },
     fault: { type: 'list', placeholder: 'name', description: 'Only these faults. Default: all.' },
     seed: {
       type: 'integer',
@@ -60,6 +75,12 @@ Faults: ${FAULT_NAMES.join(', ')}.`,
 
 export const tortureCommand = defineCommand(spec, run);
 
+/** The exit code when no run failed but some run's linearizability check ran out of time. */
+export const EXIT_UNKNOWN = 3;
+
+/** The integer flags' lower bounds: a value below injects or checks nothing, yet would report a pass. */
+const AT_LEAST = { minutes: 0, 'run-seconds': 1, clients: 1, keys: 1 } as const;
+
 async function run(
   flags: FlagValues<typeof spec.flags>,
   _positionals: readonly string[],
@@ -70,6 +91,11 @@ async function run(
   if (unknown.length > 0) throw new UsageError(`unknown faults: ${unknown.join(', ')}`, usage);
   if (flags.nodes !== undefined && flags.nodes !== 3 && flags.nodes !== 5)
     throw new UsageError('--nodes must be 3 or 5', usage);
+  for (const [name, least] of Object.entries(AT_LEAST)) {
+    const value = flags[name as keyof typeof AT_LEAST];
+    if (value !== undefined && value < least)
+      throw new UsageError(`--${name} must be at least ${least}, got ${value}`, usage);
+  }
   const deadline = Date.now() + (flags.minutes ?? 5) * 60_000;
   const firstSeed = flags.seed ?? Date.now() % 2 ** 31;
   const out = resolve(flags.out ?? 'torture');
@@ -100,6 +126,10 @@ async function run(
       // On a fast local disk the gap between the acknowledgement and the sync is too short to crash into.
       ...(flags['broken-fsync'] === true && { diskFaults: { ackBeforeFsync: true, fsyncDelayMs: 1_000 } }),
       log: write,
+    }).catch((error: unknown) => {
+      // The cluster did not start (nothing of it is left running): the runs so far, then the reason.
+      if (reports.length > 0) write(`\n${formatSummary(reports)}`);
+      throw new Error(`run ${i + 1} (seed ${seed}): ${(error as Error).message}`, { cause: error });
     });
     reports.push(report);
     const counts = new Map<string, number>();
@@ -114,5 +144,6 @@ async function run(
   }
   write('');
   write(formatSummary(reports));
-  return reports.every((r) => r.verdict !== 'failed') ? 0 : 1;
+  if (reports.some((r) => r.verdict === 'failed')) return 1;
+  return reports.some((r) => r.verdict === 'unknown') ? EXIT_UNKNOWN : 0;
 }

@@ -1,9 +1,12 @@
 /**
  * A failed run's evidence, kept together in one folder: the history (JSON), the fault timeline, the checks and
  * the checker's explanation, the drawing, each node's log and each incarnation's trace, and how to replay them.
+ * A run whose linearizability check ran out of time ('unknown') keeps the same, and says how to check its
+ * history again with a larger budget.
  */
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describeResult } from '../describe.js';
 import type { KvOperation } from '../kv-model.js';
 import { kvModel } from '../kv-model.js';
@@ -12,6 +15,11 @@ import { renderTimeline } from '../timeline.js';
 import type { TortureCluster } from './cluster.js';
 import { describeFault } from './faults.js';
 import type { RunReport } from './run.js';
+
+/** The checker's module, for the command that checks a kept history again. */
+const checkModule = fileURLToPath(
+  new URL(import.meta.url.endsWith('.ts') ? '../index.ts' : '../index.js', import.meta.url),
+);
 
 /** How much history around a failure the drawing keeps when the whole one would be too large to look at. */
 const CONTEXT_MS = 3_000;
@@ -22,6 +30,8 @@ export async function saveFailure(
   report: Omit<RunReport, 'folder'>,
   history: readonly KvOperation[],
   cluster: TortureCluster,
+  /** The budget per partition the check had, ms (for an unknown verdict's explanation). */
+  budgetMs?: number,
 ): Promise<string> {
   const folder = join(outDir, `${new Date().toISOString().replace(/[:.]/g, '-')}-seed-${report.seed}`);
   await mkdir(join(folder, 'traces'), { recursive: true });
@@ -66,9 +76,25 @@ export async function saveFailure(
   }
   for (const [id, lines] of cluster.logs())
     await writeFile(join(folder, 'logs', `${id}.log`), `${lines.join('\n')}\n`);
+  const recheck = [
+    `npx tsx -e "import { readFileSync } from 'node:fs'; import { checkLinearizable, kvModel } from '${checkModule}';`,
+    `const { operations } = JSON.parse(readFileSync('${join(folder, 'history.json')}', 'utf8'));`,
+    `console.log(checkLinearizable(kvModel, operations, { budgetMs: 600000 }).verdict)"`,
+  ].join(' ');
+  const unknown =
+    report.verdict !== 'unknown'
+      ? []
+      : [
+          `Not a pass: the linearizability check ran out of its budget${budgetMs === undefined ? '' : ` (${budgetMs} ms per key)`}`,
+          'on the keys marked unknown below, so this history was neither shown linearizable nor refuted. Every',
+          'other check passed. Check the history again with a larger budget (here 10 minutes per key):',
+          `  ${recheck}`,
+          '',
+        ];
   const lines = [
     `pureraft torture: ${report.verdict}, seed ${report.seed}, ${report.nodes} nodes, ${report.operations} operations (${report.unknown} unknown)`,
     '',
+    ...unknown,
     'Checks:',
     ...report.checks.map((c) => `  ${c.ok ? 'ok    ' : 'FAILED'} ${c.name}: ${c.detail}`),
     '',

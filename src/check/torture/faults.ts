@@ -165,6 +165,12 @@ export interface ScheduleOptions {
 /**
  * Runs faults from `options.faults` in turn (shuffled each round) until `until()` says stop or `maxFaults` were
  * injected; heals the last.
+ *
+ * The k-th fault's choices follow from `random`'s seed alone: which fault, how long the quiet before it and the
+ * fault itself last, and its own draws (which follower, which halves) are drawn in the same order whatever
+ * happens, a node to stand for the leader included, drawn even when a leader answers. What the seed cannot fix:
+ * which node leads when a fault picks "the leader" (or "a follower", an index among the others), how many faults
+ * fit in the run, and everything timed.
  */
 export async function runSchedule(
   cluster: TortureCluster,
@@ -180,14 +186,17 @@ export async function runSchedule(
     if (done()) break;
     if (round.length === 0) round = random.shuffle(options.faults);
     const name = round.pop()!;
-    const leader = (await cluster.leader()) ?? random.pick(cluster.ids);
+    // Drawn before anything that may fail or depend on timing, so that every fault draws the same.
+    const lasts = random.between(...options.faultMs);
+    const stand = random.pick(cluster.ids);
+    const leader = (await cluster.leader()) ?? stand;
     const others = cluster.ids.filter((id) => id !== leader);
     const window: FaultWindow = { name, detail: name, start: performance.now() };
     timeline.push(window);
     try {
       const [detail, heal] = await faults[name]({ cluster, random, leader, others });
       window.detail = detail;
-      await sleepUnless(random.between(...options.faultMs), until);
+      await sleepUnless(lasts, until);
       await heal((healed) => {
         window.healed = healed;
       });

@@ -79,9 +79,15 @@ export class ProxyMesh {
   /** `raftPorts`: each node's real Raft port. */
   static async open(raftPorts: ReadonlyMap<string, number>): Promise<ProxyMesh> {
     const links = new Map<string, LinkProxy>();
-    for (const from of raftPorts.keys()) {
-      for (const [to, port] of raftPorts)
-        if (to !== from) links.set(linkName(from, to), await LinkProxy.open(port));
+    try {
+      for (const from of raftPorts.keys()) {
+        for (const [to, port] of raftPorts)
+          if (to !== from) links.set(linkName(from, to), await LinkProxy.open(port));
+      }
+    } catch (error) {
+      // None left listening.
+      await Promise.all([...links.values()].map((link) => link.close()));
+      throw error;
     }
     return new ProxyMesh(links);
   }

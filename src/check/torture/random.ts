@@ -1,4 +1,28 @@
-/** A seeded generator (mulberry32), so a run's workload and fault schedule follow from its printed seed. */
+/**
+ * Seeded generators (mulberry32), so a run's choices follow from its printed seed: the fault schedule's from
+ * one generator, each client's from generators of its own (`deriveSeed`), so that no client's choices depend on
+ * when another's answers arrive.
+ */
+
+/**
+ * The seed of an independent stream named by `labels` under `seed` (say, client 3's operations): each stream
+ * follows from the seed and its name alone, and streams of different names are unrelated.
+ */
+export function deriveSeed(seed: number, ...labels: readonly (string | number)[]): number {
+  // FNV-1a over the seed and the labels, then murmur3's finalizer to spread the bits.
+  let hash = 0x811c9dc5;
+  for (const char of [seed >>> 0, ...labels].join('/')) {
+    hash ^= char.charCodeAt(0);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  hash ^= hash >>> 16;
+  hash = Math.imul(hash, 0x85ebca6b);
+  hash ^= hash >>> 13;
+  hash = Math.imul(hash, 0xc2b2ae35);
+  hash ^= hash >>> 16;
+  return hash >>> 0;
+}
+
 export class Random {
   #state: number;
 

@@ -1,4 +1,7 @@
-/** The summary table of torture runs: one row per run and a total. */
+/**
+ * The summary table of torture runs: one row per run and a total, whose verdict counts the failed runs and the
+ * unknown ones (the linearizability check ran out of time: not a pass); "no failure" only when every run passed.
+ */
 import type { RunReport } from './run.js';
 
 function table(rows: readonly (readonly string[])[]): string {
@@ -41,6 +44,11 @@ export function formatSummary(reports: readonly RunReport[]): string {
   ];
   const sum = (f: (r: RunReport) => number) => String(reports.reduce((total, r) => total + f(r), 0));
   const failed = reports.filter((r) => r.verdict === 'failed').length;
+  const unknown = reports.filter((r) => r.verdict === 'unknown').length;
+  const verdicts = [
+    ...(failed > 0 ? [`${failed} failed`] : []),
+    ...(unknown > 0 ? [`${unknown} unknown`] : []),
+  ];
   const total = [
     'all',
     '',
@@ -51,7 +59,7 @@ export function formatSummary(reports: readonly RunReport[]): string {
     sum((r) => r.faults.length),
     sum((r) => r.unknown),
     '',
-    failed === 0 ? 'no failure' : `${failed} failed`,
+    verdicts.length === 0 ? 'no failure' : verdicts.join(', '),
   ];
   return table([header, ...reports.map(row), total]);
 }
