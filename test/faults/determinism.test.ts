@@ -98,17 +98,29 @@ describe('a seed fixes', () => {
 
   it("the fault schedule's choices, whether or not a leader answers", async () => {
     const faults: FaultName[] = ['partition-halves', 'bridge', 'slow-disk', 'one-way', 'kill-follower'];
-    const schedule = async (leader: () => string | undefined) => {
-      const ids = ['n1', 'n2', 'n3', 'n4', 'n5'];
-      const cluster = {
-        ids,
+    const stand = (leader: () => string | undefined) =>
+      ({
+        ids: ['n1', 'n2', 'n3', 'n4', 'n5'],
         leader: async () => leader(),
         mesh: { partition: () => {}, heal: () => {}, set: () => {} },
         setDiskFaults: async () => {},
         diskFaults: () => ({}),
         crash: async () => {},
         launch: async () => {},
-      } as unknown as TortureCluster;
+      }) as unknown as TortureCluster;
+    const labels = async (leader: () => string | undefined) => {
+      const timeline: FaultWindow[] = [];
+      const options = {
+        faults: ['kill-leader' as const],
+        quietMs: [0, 0],
+        faultMs: [0, 0],
+        maxFaults: 1,
+      } as const;
+      await runSchedule(stand(leader), new Random(5), options, () => false, timeline);
+      return timeline.map((fault) => fault.detail);
+    };
+    const schedule = async (leader: () => string | undefined) => {
+      const cluster = stand(leader);
       const timeline: FaultWindow[] = [];
       await runSchedule(
         cluster,
@@ -125,6 +137,11 @@ describe('a seed fixes', () => {
       );
     };
     const steady = await schedule(() => 'n1');
+    expect(await labels(() => 'n1')).toEqual(['kill -9 n1 (leader)']);
+    // With no leader answering, the node hit is not called the leader.
+    expect(await labels(() => undefined)).toEqual([
+      expect.stringMatching(/^kill -9 n\d \(no leader answered: a node at random\)$/),
+    ]);
     expect(await schedule(() => undefined)).toEqual(steady);
     expect(await schedule(() => (Math.random() < 0.5 ? 'n2' : undefined))).toEqual(steady);
     expect(new Set(steady).size).toBeGreaterThan(faults.length);

@@ -53,15 +53,17 @@ interface Context {
   readonly random: Random;
   /** The current leader if one answers, else a random node. */
   readonly leader: string;
+  /** How the timeline names `leader`: "leader", or, when none answered, what it is instead. */
+  readonly leaderRole: string;
   readonly others: readonly string[];
 }
 
 /** Injects the fault; resolves with what it did and how to heal it. */
 const faults: Record<FaultName, (context: Context) => Promise<[string, Heal]>> = {
-  'kill-leader': async ({ cluster, leader }) => kill(cluster, [leader], 'leader'),
+  'kill-leader': async ({ cluster, leader, leaderRole }) => kill(cluster, [leader], leaderRole),
   'kill-follower': async ({ cluster, random, others }) => kill(cluster, [random.pick(others)], 'follower'),
   'crash-all': async ({ cluster }) => kill(cluster, cluster.ids, 'every node at once'),
-  'pause-leader': async ({ cluster, leader }) => pause(cluster, leader, 'leader'),
+  'pause-leader': async ({ cluster, leader, leaderRole }) => pause(cluster, leader, leaderRole),
   'pause-follower': async ({ cluster, random, others }) => pause(cluster, random.pick(others), 'follower'),
   'partition-halves': async ({ cluster, random }) => {
     const shuffled = random.shuffle(cluster.ids);
@@ -103,7 +105,7 @@ const faults: Record<FaultName, (context: Context) => Promise<[string, Heal]>> =
     }
     return remove(cluster, follower, 'follower');
   },
-  'remove-leader': async ({ cluster, leader }) => remove(cluster, leader, 'leader'),
+  'remove-leader': async ({ cluster, leader, leaderRole }) => remove(cluster, leader, leaderRole),
   'slow-disk': async ({ cluster, random }) => {
     const delay = random.between(20, 150);
     const nodes = random.int(2) === 0 ? cluster.ids : [random.pick(cluster.ids)];
@@ -189,12 +191,14 @@ export async function runSchedule(
     // Drawn before anything that may fail or depend on timing, so that every fault draws the same.
     const lasts = random.between(...options.faultMs);
     const stand = random.pick(cluster.ids);
-    const leader = (await cluster.leader()) ?? stand;
+    const answered = await cluster.leader();
+    const leader = answered ?? stand;
+    const leaderRole = answered === undefined ? 'no leader answered: a node at random' : 'leader';
     const others = cluster.ids.filter((id) => id !== leader);
     const window: FaultWindow = { name, detail: name, start: performance.now() };
     timeline.push(window);
     try {
-      const [detail, heal] = await faults[name]({ cluster, random, leader, others });
+      const [detail, heal] = await faults[name]({ cluster, random, leader, leaderRole, others });
       window.detail = detail;
       await sleepUnless(lasts, until);
       await heal((healed) => {
