@@ -87,10 +87,12 @@ export class TraceTail {
     });
     const reading = (async () => {
       for (const [name, mark] of marks) {
+        await this.#readLines(name, { bytes: 0, lines: 0 }, mark.bytes, async (first, lines) => {
+          if (stopped()) return false;
+          await backlog(name, first, lines);
+          return true;
+        });
         if (stopped()) return;
-        await this.#readLines(name, { bytes: 0, lines: 0 }, mark.bytes, (first, lines) =>
-          backlog(name, first, lines),
-        );
       }
       for (const [file, first, lines] of waiting) live(file, first, lines);
       waiting.length = 0;
@@ -115,6 +117,7 @@ export class TraceTail {
         }
         await this.#readLines(name, mark, Number.POSITIVE_INFINITY, async (first, lines) => {
           for (const listener of this.#listeners) listener(name, first, lines);
+          return true;
         });
       }
     } finally {
@@ -126,12 +129,13 @@ export class TraceTail {
    * Reads the whole lines of `name` from `mark` up to byte `end` (or its end), a piece at a time, handing each
    * piece's lines to `take` and moving `mark` past them in the same turn (so that `follow`'s copy of the marks
    * and the listeners agree on which lines were delivered). A line not finished yet is left for the next read.
+   * `take` answers whether to read on.
    */
   async #readLines(
     name: string,
     mark: Mark,
     end: number,
-    take: (first: number, lines: string[]) => Promise<void>,
+    take: (first: number, lines: string[]) => Promise<boolean>,
   ): Promise<void> {
     let handle: FileHandle;
     try {
@@ -161,8 +165,7 @@ export class TraceTail {
         const first = mark.lines + 1;
         mark.bytes += newline + 1;
         mark.lines += lines.length;
-        await take(first, lines);
-        if (bytesRead < want) return;
+        if (!(await take(first, lines)) || bytesRead < want) return;
       }
     } finally {
       await handle.close();
