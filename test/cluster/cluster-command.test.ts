@@ -7,7 +7,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { eventually, getJson, type NodeReport } from './harness.js';
+import { alive, eventually, getJson, type NodeReport } from './harness.js';
 
 const cli = new URL('../../src/cli/main.ts', import.meta.url).pathname;
 
@@ -136,12 +136,3 @@ it('`npm start` stopped with SIGTERM to npm (a process manager, kill %1) stops e
     await rm(dataDir, { recursive: true, force: true });
   }
 }, 90_000);
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}

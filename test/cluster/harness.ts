@@ -32,6 +32,16 @@ export async function getJson<T>(url: string, timeoutMs = 1_000): Promise<T> {
   return (await response.json()) as T;
 }
 
+/** Whether a process with this pid exists (a zombie counts, until its parent reaps it). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export async function sleep(ms: number): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { tortureRun } from '../../src/check/torture/run.js';
+import { alive } from '../cluster/harness.js';
 
 let dir: string;
 let started: string;
@@ -47,15 +48,6 @@ async function nodesStarted(): Promise<Started[]> {
     .split('\n')
     .filter((line) => line !== '')
     .map((line) => JSON.parse(line) as Started);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 beforeEach(async () => {
