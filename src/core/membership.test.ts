@@ -67,6 +67,10 @@ describe('§6 a change goes through the joint configuration', () => {
     // Once the joint configuration is committed, the leader appends the final one by itself.
     expect(logOf(both).entry(5)).toEqual(configEntry(5, 2, { voters: ['a', 'd', 'e'], learners: [] }));
     expect(ofType(effects, 'persist')[0]!.entries).toEqual([logOf(both).entry(5)]);
+    // The other way round: d and e are a majority of the new voters with a, but only a is in the old ones.
+    const [newOnly] = run(jointLeader, receive(appendOk('d', 'a', 2, 4)), receive(appendOk('e', 'a', 2, 4)));
+    expect(status(newOnly).commitIndex).toBe(3);
+    expect(status(run(newOnly, receive(appendOk('b', 'a', 2, 4)))[0]).commitIndex).toBe(4);
   });
 
   it('while joint, an election needs a majority of both sets too', () => {
@@ -76,6 +80,12 @@ describe('§6 a change goes through the joint configuration', () => {
     expect(status(state).role).toBe('candidate');
     state = run(state, receive(voteResponse('d', 'a', 2, true)))[0];
     expect(status(state).role).toBe('leader');
+    // The other way round: a majority of the new voters alone does not win either.
+    let other = run(follower('a', durable(1, jointLog)), timeout('election'))[0];
+    other = run(other, receive(voteResponse('d', 'a', 2, true)), receive(voteResponse('e', 'a', 2, true)))[0];
+    expect(status(other).role).toBe('candidate');
+    other = run(other, receive(voteResponse('b', 'a', 2, true)))[0];
+    expect(status(other).role).toBe('leader');
   });
 
   it('a configuration takes effect when appended, and reverts when its entry is truncated', () => {
