@@ -5,8 +5,8 @@
  * soon enough to draw.
  *
  * It keeps no line in memory: the files are the history. A page that connects late is caught up from the
- * files themselves, up to where the tail had delivered when it connected, and then gets the new lines; so the
- * server's memory stays flat however long the cluster runs.
+ * files themselves, up to where the tail has delivered, and then gets the new lines; so the server's memory
+ * stays flat however long the cluster runs, and however slowly a page reads.
  *
  * Each poll reads a file to its end before it reads the next one. A node's files are named by start time, and a
  * node is restarted only once its last process has exited, so the lines of one incarnation are all delivered
@@ -70,34 +70,50 @@ export class TraceTail {
   /**
    * Every line delivered so far, read again from the files (file by file, in name order, through `backlog`,
    * which holds the reading back until it is ready for more), then every line from then on through `live`.
-   * No line is missed or repeated between the two: the lines the tail delivers while the backlog is read
-   * wait for it. `stopped` ends the reading early (the page went away). Returns how to stop the live lines.
+   * Nothing is held in memory meanwhile: what the tail delivers while the backlog is read is read from the files
+   * too, round after round, until a round finds nothing new; in that same turn `live` takes over, so no line is
+   * missed or repeated. `stopped` ends the reading early (the page went away). Returns how to stop the live
+   * lines.
    */
   follow(
     backlog: BacklogListener,
     live: LinesListener,
     stopped: () => boolean,
   ): { readonly caughtUp: Promise<void>; readonly stop: () => void } {
-    const marks = [...this.#files].map(([name, mark]) => [name, { ...mark }] as const).sort(byName);
-    const waiting: [string, number, readonly string[]][] = [];
-    let caughtUp = false;
-    const stop = this.listen((file, first, lines) => {
-      if (caughtUp) live(file, first, lines);
-      else waiting.push([file, first, lines]);
-    });
+    let stopLive: () => void = () => {};
+    let stoppedEarly = false;
+    const read = new Map<string, Mark>();
     const reading = (async () => {
-      for (const [name, mark] of marks) {
-        await this.#readLines(name, { bytes: 0, lines: 0 }, mark.bytes, async (first, lines) => {
-          if (stopped()) return false;
-          await backlog(name, first, lines);
-          return true;
-        });
-        if (stopped()) return;
+      for (;;) {
+        const behind = [...this.#files]
+          .filter(([name, mark]) => mark.bytes > (read.get(name)?.bytes ?? 0))
+          .sort(byName);
+        if (stoppedEarly || stopped()) return;
+        if (behind.length === 0) {
+          stopLive = this.listen(live);
+          return;
+        }
+        for (const [name, mark] of behind) {
+          let position = read.get(name);
+          if (position === undefined) {
+            position = { bytes: 0, lines: 0 };
+            read.set(name, position);
+          }
+          const before = position.bytes;
+          await this.#readLines(name, position, mark.bytes, async (first, lines) => {
+            if (stopped()) return false;
+            await backlog(name, first, lines);
+            return true;
+          });
+          // A file that gives nothing more (removed under us): what is left of it is skipped, not read for ever.
+          if (position.bytes === before && !stopped()) Object.assign(position, mark);
+        }
       }
-      for (const [file, first, lines] of waiting) live(file, first, lines);
-      waiting.length = 0;
-      caughtUp = true;
     })();
+    const stop = () => {
+      stoppedEarly = true;
+      stopLive();
+    };
     return { caughtUp: reading, stop };
   }
 

@@ -181,3 +181,23 @@ it('disconnects a page that falls behind, and serves it again from the start whe
   const again = await events(`${origin}/live/events`, (seen) => seen.length > 0);
   expect(again[0]).toEqual(['record', expect.objectContaining({ file: 'n1-a.trace', first: 1 })]);
 });
+
+it('catches a page up past a trace file removed while it is read, rather than read it for ever', async () => {
+  const dir = await traceDir();
+  await writeFile(join(dir, 'n1-a.trace'), numbered(1, 10));
+  await writeFile(join(dir, 'n2-a.trace'), numbered(1, 10));
+  const tail = new TraceTail(dir);
+  await tail.poll();
+  const got: string[] = [];
+  const follow = tail.follow(
+    async (file, first, lines) => {
+      got.push(`${file} ${first}-${first + lines.length - 1}`);
+      if (file === 'n1-a.trace') await rm(join(dir, 'n2-a.trace'));
+    },
+    () => {},
+    () => false,
+  );
+  await follow.caughtUp;
+  follow.stop();
+  expect(got).toEqual(['n1-a.trace 1-10']);
+});
