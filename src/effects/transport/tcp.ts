@@ -201,11 +201,12 @@ export class TcpTransport<C> implements Transport<C> {
     return Math.max(1, this.maxFrameBytes - MESSAGE_ALLOWANCE_BYTES);
   }
 
-  /** The members: the peers this node has an address for, and takes connections from. */
+  /** Snapshot transfers to peers not ended yet (see Transport.snapshotsInFlight). */
   get snapshotsInFlight(): number {
     return this.snapshotSender?.inFlight ?? 0;
   }
 
+  /** The members: the peers this node has an address for, and takes connections from. */
   get members(): NodeId[] {
     return [...this.peers.keys()];
   }
