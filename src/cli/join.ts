@@ -16,6 +16,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NodeId } from '../core/index.js';
+import { parseJsonObject } from '../effects/json-object.js';
 import { createFileDurably } from '../effects/storage/durable-fs.js';
 import { formatAddress, type KvNodeConfig, type Member, parseHostPort } from '../kv/index.js';
 import { adminCall, failure } from './admin-client.js';
@@ -52,13 +53,8 @@ export async function readJoinRecord(dataDir: string): Promise<JoinRecord | unde
 }
 
 function parseRecord(text: string): JoinRecord | undefined {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  const { version, cluster, voters, peers } = (parsed ?? {}) as Record<string, unknown>;
+  const parsed = parseJsonObject(text);
+  const { version, cluster, voters, peers } = parsed ?? {};
   const idList = Array.isArray(voters) && voters.length > 0 && voters.every((id) => typeof id === 'string');
   if (version !== 1 || typeof cluster !== 'string' || !idList || typeof peers !== 'object' || peers === null)
     return undefined;
@@ -66,7 +62,7 @@ function parseRecord(text: string): JoinRecord | undefined {
     const { raft, http } = (member ?? {}) as Record<string, unknown>;
     return typeof raft === 'string' && parseHostPort(raft) && typeof http === 'string' && parseHostPort(http);
   });
-  return addresses ? (parsed as JoinRecord) : undefined;
+  return addresses ? (parsed as unknown as JoinRecord) : undefined;
 }
 
 /** Asks the cluster at `url` for its voters and its members' addresses (the leader answers). */

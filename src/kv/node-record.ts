@@ -14,6 +14,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NodeId } from '../core/index.js';
+import { parseJsonObject } from '../effects/json-object.js';
 import { createFileDurably } from '../effects/storage/durable-fs.js';
 import { checkNodeId } from '../effects/transport/codec.js';
 
@@ -55,14 +56,7 @@ export function checkNodeRecord(dataDir: string, id: NodeId, record: NodeRecord 
 }
 
 function parseRecord(text: string): NodeRecord | undefined {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (typeof parsed !== 'object' || parsed === null) return undefined;
-  const { id, voters } = parsed as Record<string, unknown>;
+  const { id, voters } = parseJsonObject(text) ?? {};
   if (typeof id !== 'string' || checkNodeId(id) !== undefined) return undefined;
   if (
     !Array.isArray(voters) ||

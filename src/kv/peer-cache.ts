@@ -13,6 +13,7 @@ import { readFileSync } from 'node:fs';
 import { open, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NodeId } from '../core/index.js';
+import { parseJsonObject } from '../effects/json-object.js';
 import { syncDirectory, writeFully } from '../effects/storage/durable-fs.js';
 import { formatAddress, type Member, parseHostPort } from './address.js';
 
@@ -98,14 +99,7 @@ export class PeerCache {
 
 function parseMembers(text: string): Record<NodeId, Member> {
   const members: Record<NodeId, Member> = {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return members;
-  }
-  if (typeof parsed !== 'object' || parsed === null) return members;
-  for (const [id, entry] of Object.entries(parsed)) {
+  for (const [id, entry] of Object.entries(parseJsonObject(text) ?? {})) {
     const { raft, http } = (entry ?? {}) as Record<string, unknown>;
     const address = {
       raft: typeof raft === 'string' ? parseHostPort(raft) : undefined,

@@ -9,6 +9,7 @@
  */
 import { type FileHandle, open } from 'node:fs/promises';
 import type { Membership, SnapshotMeta } from '../../core/index.js';
+import { parseJsonObject } from '../json-object.js';
 import type { SnapshotRef } from '../snapshot-data.js';
 import { StorageCorruptionError } from './corruption.js';
 import { writeFully } from './durable-fs.js';
@@ -129,13 +130,7 @@ async function readExactly(handle: FileHandle, position: number, length: number)
 }
 
 function parseTrailer(text: string): SnapshotTrailer | null {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return null;
-  }
-  const trailer = value as Partial<SnapshotTrailer> | null;
+  const trailer = parseJsonObject(text) as Partial<SnapshotTrailer> | undefined;
   const meta = trailer?.meta;
   const isCount = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0;
   const valid =
