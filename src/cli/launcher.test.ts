@@ -22,7 +22,20 @@ describe('nodeFlags', () => {
     const flags = nodeFlags({ ...config!, routes });
     const given = flags.flatMap((flag, i) => (flag === '--route' ? [flags[i + 1]!] : []));
     expect(given).toEqual(['n2=127.0.0.1:9002', 'n3=[::1]:9003']);
-    expect(Object.fromEntries(given.map(parseRoute))).toEqual(routes);
+    expect(Object.fromEntries(given.map(parseRoute))).toEqual({
+      n2: { raft: routes.n2 },
+      n3: { raft: routes.n3 },
+    });
+  });
+
+  it('passes an HTTP route beside its Raft route, and refuses one without a Raft route to the same member', () => {
+    const routes = { n2: { host: '127.0.0.1', port: 9002 } };
+    const httpRoutes = { n2: { host: '127.0.0.1', port: 9102 } };
+    const flags = nodeFlags({ ...config!, routes, httpRoutes });
+    const given = flags.flatMap((flag, i) => (flag === '--route' ? [flags[i + 1]!] : []));
+    expect(given).toEqual(['n2=127.0.0.1:9002,127.0.0.1:9102']);
+    expect(parseRoute(given[0]!)).toEqual(['n2', { raft: routes.n2, http: httpRoutes.n2 }]);
+    expect(() => nodeFlags({ ...config!, httpRoutes })).toThrow(/HTTP route needs a Raft route.*: n2/);
   });
 
   it('passes lease reads on as --lease-reads, and nothing when they are off', () => {

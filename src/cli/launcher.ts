@@ -35,8 +35,18 @@ export function nodeFlags(config: KvNodeConfig): string[] {
   for (const [id, member] of Object.entries(config.peers)) {
     flags.push('--peer', `${id}=${formatAddress(member.raft)},${formatAddress(member.http)}`);
   }
-  for (const [id, raft] of Object.entries(config.routes ?? {}))
-    flags.push('--route', `${id}=${formatAddress(raft)}`);
+  for (const [id, raft] of Object.entries(config.routes ?? {})) {
+    const http = config.httpRoutes?.[id];
+    flags.push(
+      '--route',
+      `${id}=${formatAddress(raft)}${http === undefined ? '' : `,${formatAddress(http)}`}`,
+    );
+  }
+  const unpassable = Object.keys(config.httpRoutes ?? {}).filter((id) => config.routes?.[id] === undefined);
+  if (unpassable.length > 0)
+    throw new RangeError(
+      `node ${config.id}: an HTTP route needs a Raft route to the same member for \`pureraft node\`: ${unpassable.join(', ')}`,
+    );
   flags.push('--data-dir', config.dataDir);
   if (config.electionTimeout !== undefined) {
     // `pureraft node` takes one number and draws the timeout from [it, 2 × it).

@@ -40,7 +40,9 @@ the same signal again stops it at once.
 The cluster keeps every member's addresses in a replicated address book (the ones it listens on, as --peer
 and \`pureraft member add\` give them); a node that must reach a member elsewhere (NAT, a tunnel, a proxy)
 says where with --route <id>=<host:port> ("routes": {"<id>": "host:port"} in the config file): it dials that
-member's Raft port there, whatever the book says, and only for its own connections.
+member's Raft port there, whatever the book says, and only for its own connections. A second address,
+--route <id>=<host:port>,<host:port>, does the same for the member's HTTP API (a follower's read asks the
+leader for its read index there); clients are still sent to the book's addresses.
 
 Peers prove the cluster secret (and seal every frame with keys derived from it), or, given certificates
 (--tls-dir, made by \`pureraft certs\`, or --cert, --key and --ca), authenticate with mutual TLS: each node's
@@ -73,9 +75,9 @@ Example (a fourth machine joining):
     },
     route: {
       type: 'list',
-      placeholder: 'id=host:port',
+      placeholder: 'id=host:port[,host:port]',
       description:
-        "Dial that member's Raft port at this address, whatever the cluster's address book says (NAT, a tunnel, a proxy).",
+        "Dial that member's Raft port (and, given a second address, its HTTP API) there, whatever the cluster's address book says (NAT, a tunnel, a proxy).",
     },
     join: {
       type: 'string',

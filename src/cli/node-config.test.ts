@@ -27,23 +27,40 @@ describe('node configuration', () => {
     expect(() => parsePeer('n2=10.0.0.2:7001')).toThrow(/id=raftHost:raftPort,httpHost:httpPort/);
   });
 
-  it('parses routes as id=raft, from flags over the config file, and refuses a route to itself', () => {
-    expect(parseRoute('n2=192.168.0.2:7001')).toEqual(['n2', { host: '192.168.0.2', port: 7001 }]);
-    expect(() => parseRoute('n2=a:1,b:2')).toThrow(/id=raftHost:raftPort/);
+  it('parses routes as id=raft[,http], from flags over the config file, and refuses a route to itself', () => {
+    expect(parseRoute('n2=192.168.0.2:7001')).toEqual(['n2', { raft: { host: '192.168.0.2', port: 7001 } }]);
+    expect(parseRoute('n2=a:1,b:2')).toEqual([
+      'n2',
+      { raft: { host: 'a', port: 1 }, http: { host: 'b', port: 2 } },
+    ]);
+    expect(() => parseRoute('n2=a:1,b:2,c:3')).toThrow(/id=raftHost:raftPort/);
     expect(() => parseRoute('n2=nohost')).toThrow(/the route to n2/);
-    const file = settingsFromJson(JSON.stringify({ ...minimal, routes: { n3: 'c:7003' } }), 'cfg.json');
-    expect(resolveNodeConfig({}, file, {}).routes).toEqual({ n3: { host: 'c', port: 7003 } });
-    expect(resolveNodeConfig({ route: ['n2=b:7002'] }, file, {}).routes).toEqual({
-      n2: { host: 'b', port: 7002 },
-    });
+    expect(() => parseRoute('n2=a:1,nohost')).toThrow(/the HTTP route to n2/);
+    const file = settingsFromJson(
+      JSON.stringify({ ...minimal, routes: { n3: 'c:7003', n4: 'd:7004,e:8004' } }),
+      'cfg.json',
+    );
+    const fromFile = resolveNodeConfig({}, file, {});
+    expect(fromFile.routes).toEqual({ n3: { host: 'c', port: 7003 }, n4: { host: 'd', port: 7004 } });
+    expect(fromFile.httpRoutes).toEqual({ n4: { host: 'e', port: 8004 } });
+    const fromFlags = resolveNodeConfig({ route: ['n2=b:7002'] }, file, {});
+    expect(fromFlags.routes).toEqual({ n2: { host: 'b', port: 7002 } });
+    expect(fromFlags.httpRoutes).toBeUndefined();
     expect(resolveNodeConfig(minimal, {}, {}).routes).toBeUndefined();
+    expect(() =>
+      resolveNodeConfig(
+        {},
+        settingsFromJson(JSON.stringify({ ...minimal, routes: { n2: 'a:1,b:2,c:3' } }), 'f'),
+        {},
+      ),
+    ).toThrow(/route n2 must be "host:port" or "host:port,host:port"/);
     expect(() => resolveNodeConfig({ ...minimal, route: ['n1=a:1'] }, {}, {})).toThrow(/route to itself/);
     expect(() => resolveNodeConfig({ ...minimal, route: [`${'x'.repeat(300)}=a:1`] }, {}, {})).toThrow(
       /bad peer id/,
     );
     expect(() =>
       resolveNodeConfig({}, settingsFromJson(JSON.stringify({ ...minimal, routes: { n2: 7 } }), 'f'), {}),
-    ).toThrow(/route n2 must be "host:port"/);
+    ).toThrow(/route n2 must be "host:port" or "host:port,host:port"/);
     // An array is an object to typeof: its members became peers named "0" and "1".
     const listed = { ...minimal, peers: [{ id: 'n2', raft: 'b:7001', http: 'b:8001' }] };
     expect(() => settingsFromJson(JSON.stringify(listed), 'f')).toThrow(/peers must be a JSON object/);

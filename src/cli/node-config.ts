@@ -8,6 +8,7 @@
  *     "http": "10.0.0.1:8001",                  where it serves the HTTP API
  *     "peers": { "n2": { "raft": "10.0.0.2:7001", "http": "10.0.0.2:8001" }, ... },
  *     "routes": { "n2": "192.168.0.2:7001" },    optional: dial n2's Raft port there, whatever the address book says
+ *                                               ("192.168.0.2:7001,192.168.0.2:8001": its HTTP API too)
  *     "dataDir": "/var/lib/pureraft",           default ./.data/<id>
  *     "secret": "...",                          or the PURERAFT_SECRET environment variable
  *     "electionTimeout": 400,                   ms; the timeout is drawn from [it, 2 × it)
@@ -69,7 +70,7 @@ interface CommonSettings extends SnapshotSettings {
 export interface FlagSettings extends CommonSettings {
   /** `id=raftHost:raftPort,httpHost:httpPort` each. */
   readonly peer?: readonly string[];
-  /** `id=raftHost:raftPort` each. */
+  /** `id=raftHost:raftPort` or `id=raftHost:raftPort,httpHost:httpPort` each. */
   readonly route?: readonly string[];
 }
 
@@ -136,25 +137,49 @@ function uniqueIds<T>(pairs: readonly (readonly [NodeId, T])[], flag: string): R
   return record;
 }
 
-/** `id=raftHost:raftPort`. */
-export function parseRoute(text: string): [NodeId, Address] {
-  const match = /^([^=,]+)=([^,]+)$/.exec(text);
-  if (match === null)
-    throw new ConfigError(`a route must be id=raftHost:raftPort, got ${JSON.stringify(text)}`);
-  const [, id, raft] = match as unknown as [string, string, string];
-  return [id, parseAddress(raft, `the route to ${id}`)];
+/** Where this node dials one member: its Raft port, and its HTTP API when given. */
+export interface Route {
+  readonly raft: Address;
+  readonly http?: Address;
 }
 
-/** Routes from --route flags if any, else from the config file. */
-function routesOf(flags: FlagSettings, file: FileSettings): Record<NodeId, Address> {
-  if (flags.route !== undefined && flags.route.length > 0)
-    return uniqueIds(flags.route.map(parseRoute), '--route');
-  return Object.fromEntries(
-    Object.entries(file.routes ?? {}).map(([id, raft]: [string, unknown]) => {
-      if (typeof raft !== 'string') throw new ConfigError(`route ${id} must be "host:port"`);
-      return [id, parseAddress(raft, `the route to ${id}`)];
-    }),
-  );
+/** `id=raftHost:raftPort` or `id=raftHost:raftPort,httpHost:httpPort`. */
+export function parseRoute(text: string): [NodeId, Route] {
+  const match = /^([^=,]+)=([^,]+)(?:,([^,]+))?$/.exec(text);
+  if (match === null)
+    throw new ConfigError(
+      `a route must be id=raftHost:raftPort or id=raftHost:raftPort,httpHost:httpPort, got ${JSON.stringify(text)}`,
+    );
+  return routeTo(match[1]!, match[2]!, match[3]);
+}
+
+function routeTo(id: NodeId, raft: string, http: string | undefined): [NodeId, Route] {
+  const route = { raft: parseAddress(raft, `the route to ${id}`) };
+  return [id, http === undefined ? route : { ...route, http: parseAddress(http, `the HTTP route to ${id}`) }];
+}
+
+/** Routes from --route flags if any, else from the config file: for Raft, and for HTTP where given. */
+function routesOf(
+  flags: FlagSettings,
+  file: FileSettings,
+): { routes: Record<NodeId, Address>; httpRoutes: Record<NodeId, Address> } {
+  const given =
+    flags.route !== undefined && flags.route.length > 0
+      ? Object.entries(uniqueIds(flags.route.map(parseRoute), '--route'))
+      : Object.entries(file.routes ?? {}).map(([id, text]: [string, unknown]) => {
+          if (typeof text !== 'string')
+            throw new ConfigError(`route ${id} must be "host:port" or "host:port,host:port"`);
+          const [raft, http, ...more] = text.split(',');
+          if (more.length > 0)
+            throw new ConfigError(`route ${id} must be "host:port" or "host:port,host:port"`);
+          return routeTo(id, raft!, http);
+        });
+  return {
+    routes: Object.fromEntries(given.map(([id, route]) => [id, route.raft])),
+    httpRoutes: Object.fromEntries(
+      given.flatMap(([id, route]) => (route.http === undefined ? [] : [[id, route.http]])),
+    ),
+  };
 }
 
 /**
@@ -264,7 +289,7 @@ export function resolveNodeConfig(
   if (openStatus && tokens === undefined) throw new ConfigError('--open-status goes with --tokens');
   const peers = peersOf(flags, file);
   if (Object.hasOwn(peers, id)) throw new ConfigError(`node ${id} lists itself as a peer`);
-  const routes = routesOf(flags, file);
+  const { routes, httpRoutes } = routesOf(flags, file);
   if (id in routes) throw new ConfigError(`node ${id} has a route to itself`);
   for (const peer of [...Object.keys(peers), ...Object.keys(routes)]) {
     const problem = checkNodeId(peer);
@@ -290,6 +315,7 @@ export function resolveNodeConfig(
     http: httpAddress,
     peers,
     ...(Object.keys(routes).length > 0 && { routes }),
+    ...(Object.keys(httpRoutes).length > 0 && { httpRoutes }),
     dataDir: resolve(pick('dataDir') ?? `.data/${id}`),
     ...(tls === undefined ? { secret: secret! } : { tls }),
     electionTimeout: timeout,

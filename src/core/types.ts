@@ -50,8 +50,9 @@ export interface Config {
   /**
    * Lease reads (thesis §6.4.1): a leader whose lease holds answers a read at once, without a round of
    * confirmation. Sound only if every node runs with it (a node then withholds its vote for a whole election
-   * timeout after it hears from a leader, or restarts), with `checkQuorum`, and if timers keep the clock
-   * assumption written in reads.ts. Default false.
+   * timeout after it hears from a leader, or restarts), with `checkQuorum`, with no node's minimum election
+   * timeout shorter than the leader's (the lease is measured by the leader's own), and if timers keep the
+   * clock assumption written in reads.ts. Default false.
    */
   readonly leaseReads?: boolean;
 }

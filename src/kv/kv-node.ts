@@ -52,6 +52,11 @@ export interface KvNodeConfig {
    */
   readonly routes?: Readonly<Record<NodeId, Address>>;
   /**
+   * Where this node dials some members' HTTP APIs for its own requests to them (a follower's read index), over
+   * what the address book says, as `routes` does for Raft. Clients are still sent to the book's addresses.
+   */
+  readonly httpRoutes?: Readonly<Record<NodeId, Address>>;
+  /**
    * The voters this node starts with when its log says nothing yet. Default: itself and its peers (a founding
    * member). A node joining a running cluster gives the cluster's voters at the time, which leave it out: it then
    * never campaigns until a configuration makes it a voter (CONTRACT.md, Widening 1).
@@ -252,7 +257,8 @@ export class KvNode {
       // A follower's linearizable read asks the leader for the index over HTTP (read-forwarding.ts). A leader cut
       // off from the others fails reads within about two election timeouts (check-quorum), so wait no longer.
       forwardRead: (leaderId) => {
-        const address = this.#httpAddressOf(leaderId);
+        const route = config.httpRoutes?.[leaderId];
+        const address = route === undefined ? this.#httpAddressOf(leaderId) : formatAddress(route);
         if (address === undefined) return Promise.reject(new NotLeaderError(null));
         return fetchReadIndex(leaderId, address, 2 * this.#electionTimeout[1], member);
       },

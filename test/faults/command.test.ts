@@ -102,7 +102,7 @@ describe('pureraft torture: an unknown verdict is not a pass', () => {
   });
 });
 
-describe('pureraft torture: values that would inject or check nothing are bad usage', () => {
+describe('pureraft torture: values out of range, or that would inject or check nothing, are bad usage', () => {
   it.each([
     [['--clients', '0'], /--clients must be at least 1, got 0/],
     [['--clients=-3'], /--clients must be at least 1, got -3/],
@@ -110,6 +110,8 @@ describe('pureraft torture: values that would inject or check nothing are bad us
     [['--run-seconds', '0'], /--run-seconds must be at least 1, got 0/],
     [['--run-seconds=-10'], /--run-seconds must be at least 1, got -10/],
     [['--minutes=-1'], /--minutes must be at least 0, got -1/],
+    [['--seed=-1'], /--seed must be between 0 and 4294967295, got -1/],
+    [['--seed', '4294967296'], /--seed must be between 0 and 4294967295, got 4294967296/],
   ])('%j is refused', async (args, message) => {
     const attempt = torture(['ok'], ...args);
     await expect(attempt).rejects.toThrow(UsageError);

@@ -43,7 +43,7 @@ async function expectRoutedTo(member: string): Promise<void> {
   for (const id of cluster.ids.filter((id) => id !== member)) {
     const peer = (await cluster.status(id)).peers.find((p) => p.id === member);
     expect(peer?.raft, `${id} dials ${member} (really at ${real})`).toBe(
-      `127.0.0.1:${cluster.mesh.port(id, member)}`,
+      `127.0.0.1:${cluster.mesh.port(id, member, 'raft')}`,
     );
   }
 }
@@ -92,4 +92,33 @@ describe('a member removed and added back', () => {
     await expectRoutedTo(member);
     await expectCutOff(member);
   }, 120_000);
+});
+
+describe('a partition cuts the HTTP API between nodes too', () => {
+  it('a follower cut off from its leader cannot ask it for a read index: its linearizable read fails; healed, it is served', async () => {
+    const leader = (await poll(20_000, () => cluster.leader()))!;
+    const follower = cluster.ids.find((id) => id !== leader)!;
+    expect(await put('routed', 'yes')).toBe(true);
+    // The follower has applied all there is: a read index from the leader would need no wait for its log.
+    const applied = await poll(10_000, async () => {
+      const [mine, theirs] = await Promise.all([cluster.status(follower), cluster.status(leader)]);
+      return mine.appliedIndex >= theirs.commitIndex ? true : undefined;
+    });
+    expect(applied).toBe(true);
+    const read = () =>
+      fetch(`${cluster.url(follower)}/kv/routed`, { signal: AbortSignal.timeout(5_000) }).catch(
+        () => undefined,
+      );
+    cluster.mesh.partition([[follower], cluster.ids.filter((id) => id !== follower)]);
+    // At once, while the follower still takes the old leader for its leader (its election timer has not fired):
+    // it forwards the read to the leader's HTTP API, through the cut proxy of that direction.
+    const cut = await read();
+    expect(cut?.status, `${follower} reached ${leader}'s HTTP API across the partition`).not.toBe(200);
+    cluster.mesh.heal();
+    const served = await poll(10_000, async () => {
+      const response = await read();
+      return response?.status === 200 ? await response.json() : undefined;
+    });
+    expect(served).toEqual({ key: 'routed', value: 'yes' });
+  }, 60_000);
 });

@@ -60,7 +60,7 @@ describe('LinkProxy', () => {
 describe('ProxyMesh', () => {
   it('partitions: only nodes in a common group hear each other, a bridge hears both sides', async () => {
     const port = await echo();
-    const mesh = await ProxyMesh.open(new Map(['a', 'b', 'c'].map((id) => [id, port])));
+    const mesh = await ProxyMesh.open(new Map(['a', 'b', 'c'].map((id) => [id, { raft: port }])));
     cleanup.push(() => mesh.close());
     mesh.partition([
       ['a', 'b'],
@@ -71,5 +71,23 @@ describe('ProxyMesh', () => {
     expect(mesh.cut.sort()).toEqual(['a→c', 'b→a', 'c→a']);
     mesh.heal();
     expect(mesh.cut).toEqual([]);
+  });
+});
+
+describe('ProxyMesh: a link carries every port of the node it reaches', () => {
+  it('a cut loses what goes to each of them (Raft and HTTP alike), and a heal restores each', async () => {
+    const [raft, http] = [await echo(), await echo()];
+    const mesh = await ProxyMesh.open(new Map(['a', 'b'].map((id) => [id, { raft, http }])));
+    cleanup.push(() => mesh.close());
+    const ports = [mesh.port('a', 'b', 'raft'), mesh.port('a', 'b', 'http')];
+    expect(new Set(ports).size).toBe(2);
+    for (const port of ports) expect((await roundTrip(port, 'hello')).reply).toBe('hello');
+    mesh.partition([['a'], ['b']]);
+    for (const port of ports) expect((await roundTrip(port, 'lost')).reply).toBe('');
+    // The other direction's ports are cut too.
+    expect((await roundTrip(mesh.port('b', 'a', 'http'), 'lost')).reply).toBe('');
+    mesh.heal();
+    for (const port of ports) expect((await roundTrip(port, 'again')).reply).toBe('again');
+    expect(() => mesh.port('a', 'b', 'admin')).toThrow('no port admin on link a→b');
   });
 });

@@ -47,6 +47,18 @@ export interface TortureClusterOptions {
   readonly nodeArgs?: readonly string[];
 }
 
+/** Where node `from` dials each other node's port named `port`: the proxy of that direction. */
+function routesThrough(
+  mesh: ProxyMesh,
+  from: string,
+  ids: readonly string[],
+  port: 'raft' | 'http',
+): Record<string, { host: string; port: number }> {
+  return Object.fromEntries(
+    ids.filter((to) => to !== from).map((to) => [to, { host: '127.0.0.1', port: mesh.port(from, to, port) }]),
+  );
+}
+
 export class TortureCluster {
   readonly processes = new Map<string, NodeProcess>();
   /** Every trace file written, in order: one per node incarnation. */
@@ -76,9 +88,12 @@ export class TortureCluster {
       raft: { host: '127.0.0.1', port: ports[2 * i]! },
       http: { host: '127.0.0.1', port: ports[2 * i + 1]! },
     }));
-    const mesh = await ProxyMesh.open(new Map(members.map((m) => [m.id, m.raft.port])));
+    const mesh = await ProxyMesh.open(
+      new Map(members.map((m) => [m.id, { raft: m.raft.port, http: m.http.port }])),
+    );
     // Each node knows its peers at their real addresses (their --peer, what the address book records when a
-    // membership fault adds one back), and reaches each through the proxy of that direction (its --route).
+    // membership fault adds one back), and reaches each, its Raft port and its HTTP API, through the proxies of
+    // that direction (its --route): a partition cuts a follower's read-index requests as well as its messages.
     const configs = clusterConfigs(members, join(root, 'data'), {
       secret: 'torture secret',
       electionTimeout: [300, 600],
@@ -88,11 +103,8 @@ export class TortureCluster {
       // Snapshots every few hundred entries: nodes compact, and one that was down or cut off catches up by
       // snapshot, under the same faults as everything else.
       snapshotPolicy: TORTURE_SNAPSHOT_POLICY,
-      routes: Object.fromEntries(
-        ids
-          .filter((peer) => peer !== config.id)
-          .map((peer) => [peer, { host: '127.0.0.1', port: mesh.port(config.id, peer) }]),
-      ),
+      routes: routesThrough(mesh, config.id, ids, 'raft'),
+      httpRoutes: routesThrough(mesh, config.id, ids, 'http'),
     }));
     const cluster = new TortureCluster(root, configs, mesh, options.nodeArgs ?? []);
     try {

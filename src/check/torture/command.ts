@@ -53,7 +53,7 @@ Faults: ${FAULT_NAMES.join(', ')}.`,
     fault: { type: 'list', placeholder: 'name', description: 'Only these faults. Default: all.' },
     seed: {
       type: 'integer',
-      description: "The first run's seed (the next runs add 1). Default: from the clock.",
+      description: "The first run's seed, 0 to 4294967295 (the next runs add 1). Default: from the clock.",
     },
     out: {
       type: 'string',
@@ -80,6 +80,7 @@ export const EXIT_UNKNOWN = 3;
 
 /** The integer flags' lower bounds: a value below injects or checks nothing, yet would report a pass. */
 const AT_LEAST = { minutes: 0, 'run-seconds': 1, clients: 1, keys: 1 } as const;
+const MAX_SEED = 2 ** 32 - 1;
 
 async function run(
   flags: FlagValues<typeof spec.flags>,
@@ -96,6 +97,9 @@ async function run(
     if (value !== undefined && value < least)
       throw new UsageError(`--${name} must be at least ${least}, got ${value}`, usage);
   }
+  // The generators keep 32 bits: seeds outside would alias others (-1 runs as 4294967295), and print as neither.
+  if (flags.seed !== undefined && (flags.seed < 0 || flags.seed > MAX_SEED))
+    throw new UsageError(`--seed must be between 0 and ${MAX_SEED}, got ${flags.seed}`, usage);
   const deadline = Date.now() + (flags.minutes ?? 5) * 60_000;
   const firstSeed = flags.seed ?? Date.now() % 2 ** 31;
   const out = resolve(flags.out ?? 'torture');
@@ -105,7 +109,7 @@ async function run(
     `pureraft torture: runs of ${flags['run-seconds'] ?? 120} s for ${flags.minutes ?? 5} min, first seed ${firstSeed}`,
   );
   for (let i = 0; i === 0 || Date.now() < deadline; i++) {
-    const seed = firstSeed + i;
+    const seed = (firstSeed + i) % (MAX_SEED + 1);
     const nodes = flags.nodes ?? (i % 2 === 0 ? 3 : 5);
     const durationMs = Math.min(
       (flags['run-seconds'] ?? 120) * 1000,

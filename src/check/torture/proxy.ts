@@ -72,62 +72,82 @@ export class LinkProxy {
   }
 }
 
-/** A proxy for every ordered pair of nodes, and partitions of the links between them. */
+/**
+ * A proxy for every ordered pair of nodes and every port of the second (its Raft port, its HTTP API, ...), and
+ * partitions of the links between them. A link is one direction between two nodes: cut, it loses what goes to
+ * every one of those ports, as a real network would (a follower cut off from its leader cannot reach the
+ * leader's HTTP API either, say for a read index). An HTTP request and its answer both travel on the link of
+ * the node that asks.
+ */
 export class ProxyMesh {
-  private constructor(readonly links: ReadonlyMap<string, LinkProxy>) {}
+  private constructor(readonly links: ReadonlyMap<string, ReadonlyMap<string, LinkProxy>>) {}
 
-  /** `raftPorts`: each node's real Raft port. */
-  static async open(raftPorts: ReadonlyMap<string, number>): Promise<ProxyMesh> {
-    const links = new Map<string, LinkProxy>();
+  /** `ports`: each node's real ports by name (`{ raft: 7001, http: 8001 }`). */
+  static async open(ports: ReadonlyMap<string, Readonly<Record<string, number>>>): Promise<ProxyMesh> {
+    const links = new Map<string, Map<string, LinkProxy>>();
     try {
-      for (const from of raftPorts.keys()) {
-        for (const [to, port] of raftPorts)
-          if (to !== from) links.set(linkName(from, to), await LinkProxy.open(port));
+      for (const from of ports.keys()) {
+        for (const [to, named] of ports) {
+          if (to === from) continue;
+          const proxies = new Map<string, LinkProxy>();
+          links.set(linkName(from, to), proxies);
+          for (const [name, port] of Object.entries(named)) proxies.set(name, await LinkProxy.open(port));
+        }
       }
     } catch (error) {
       // None left listening.
-      await Promise.all([...links.values()].map((link) => link.close()));
+      await closeAll(links);
       throw error;
     }
     return new ProxyMesh(links);
   }
 
-  /** The port node `from` must use to reach `to`. */
-  port(from: string, to: string): number {
-    return this.#link(from, to).port;
+  /** The port node `from` must use to reach `to`'s port named `name`. */
+  port(from: string, to: string, name: string): number {
+    const proxy = this.#link(from, to).get(name);
+    if (proxy === undefined) throw new Error(`no port ${name} on link ${linkName(from, to)}`);
+    return proxy.port;
   }
 
-  /** Cuts or heals the messages from `from` to `to` (one direction). */
+  /** Cuts or heals everything from `from` to `to` (one direction). */
   set(from: string, to: string, cut: boolean): void {
-    this.#link(from, to).set(cut);
+    for (const proxy of this.#link(from, to).values()) proxy.set(cut);
   }
 
   /** Only nodes in a common group hear each other; a node in two groups bridges them. */
   partition(groups: readonly (readonly string[])[]): void {
-    for (const [name, link] of this.links) {
+    for (const name of this.links.keys()) {
       const [from, to] = name.split('→') as [string, string];
-      link.set(!groups.some((group) => group.includes(from) && group.includes(to)));
+      this.set(from, to, !groups.some((group) => group.includes(from) && group.includes(to)));
     }
   }
 
   heal(): void {
-    for (const link of this.links.values()) link.set(false);
+    for (const proxies of this.links.values()) for (const proxy of proxies.values()) proxy.set(false);
   }
 
-  /** The links cut now, as "a→b". */
+  /** The links cut now, as "a→b" (a link's ports are cut and healed together). */
   get cut(): string[] {
-    return [...this.links].filter(([, link]) => link.isCut).map(([name]) => name);
+    return [...this.links]
+      .filter(([, proxies]) => [...proxies.values()].some((proxy) => proxy.isCut))
+      .map(([name]) => name);
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.links.values()].map((link) => link.close()));
+    await closeAll(this.links);
   }
 
-  #link(from: string, to: string): LinkProxy {
+  #link(from: string, to: string): ReadonlyMap<string, LinkProxy> {
     const link = this.links.get(linkName(from, to));
     if (link === undefined) throw new Error(`no link ${linkName(from, to)}`);
     return link;
   }
+}
+
+async function closeAll(links: ReadonlyMap<string, ReadonlyMap<string, LinkProxy>>): Promise<void> {
+  await Promise.all(
+    [...links.values()].flatMap((proxies) => [...proxies.values()].map((proxy) => proxy.close())),
+  );
 }
 
 const linkName = (from: string, to: string) => `${from}→${to}`;

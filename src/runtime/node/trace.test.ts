@@ -1,9 +1,10 @@
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { replay } from './replay.js';
-import { TestCluster } from './test-support.js';
+import { CommandLog, TestCluster } from './test-support.js';
 import { parseTrace, readTrace, TraceFormatError } from './trace.js';
 
 let dir: string;
@@ -46,6 +47,34 @@ describe('traces', () => {
         expect(step.state).toEqual(recorded.state);
       });
     }
+  });
+
+  it('holds each transition in the file before its effects run, so a kill -9 loses none that was seen outside', async () => {
+    /** Per apply: the trace's lines on disk at that moment, and the transitions so far (the start's included). */
+    const seen: [onDisk: number, stepped: number][] = [];
+    const path = (id: string) => join(dir, `${id}.trace`);
+    class Checking extends CommandLog {
+      constructor(readonly id: string) {
+        super();
+      }
+      override apply(command: string, index: number): number {
+        const onDisk = readFileSync(path(this.id), 'utf8').split('\n').length - 1;
+        seen.push([onDisk, cluster.node(this.id).transitions.length]);
+        return super.apply(command, index);
+      }
+    }
+    const cluster = new TestCluster(['a', 'b', 'c'], (id) => ({
+      tracePath: path(id),
+      stateMachine: new Checking(id),
+    }));
+    await cluster.start();
+    const leader = await cluster.leader();
+    const proposals = ['x', 'y', 'z'].map((command) => leader.node.propose(command));
+    await cluster.run(200);
+    await Promise.all(proposals);
+    await cluster.stop();
+    expect(seen.length).toBeGreaterThanOrEqual(9);
+    for (const [onDisk, stepped] of seen) expect(onDisk).toBe(stepped);
   });
 
   it('reports the first transition that does not match the recording', async () => {

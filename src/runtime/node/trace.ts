@@ -9,8 +9,8 @@
  * have no custom `commandSize`: a function cannot be recorded, and a replay would measure sizes differently.
  */
 import { createHash } from 'node:crypto';
-import type { WriteStream } from 'node:fs';
-import { open, readFile } from 'node:fs/promises';
+import { writeSync } from 'node:fs';
+import { type FileHandle, open, readFile } from 'node:fs/promises';
 import {
   type Config,
   type Durable,
@@ -51,9 +51,15 @@ export function transitionDigest<C>(state: RaftState<C>, effects: readonly Effec
     .slice(0, 32);
 }
 
-/** Appends a node's trace to a file as it runs. Writes are buffered: a crash may lose the last few events. */
+/**
+ * Appends a node's trace to a file as it runs. Each record is written before the transition's effects run, with
+ * a synchronous write: it is in the operating system's hands before a message, a reply or an apply can leave
+ * the process, so a kill -9 never loses a transition whose effects were seen outside (a checker that reads the
+ * traces after a crash, such as `pureraft torture`'s "acknowledged writes applied", relies on it). A power loss
+ * can still take the unsynced tail: the trace is a record for debugging and checking, not a durable log.
+ */
 export class TraceWriter<C> {
-  readonly #stream: WriteStream;
+  readonly #handle: FileHandle;
   #failure: Error | null = null;
 
   /**
@@ -61,20 +67,14 @@ export class TraceWriter<C> {
    * recorded would be found missing only when it is needed.
    */
   static async create<C>(path: string): Promise<TraceWriter<C>> {
-    const handle = await open(path, 'wx');
-    return new TraceWriter<C>(path, handle.createWriteStream());
+    return new TraceWriter<C>(path, await open(path, 'wx'));
   }
 
   private constructor(
     readonly path: string,
-    stream: WriteStream,
+    handle: FileHandle,
   ) {
-    this.#stream = stream;
-    // Once the file is open, a trace is a debugging aid: a failed write is reported when closing, never fatal
-    // to the node.
-    this.#stream.on('error', (error) => {
-      this.#failure ??= error;
-    });
+    this.#handle = handle;
   }
 
   start(config: Config, durable: Durable<C>, initial: readonly [RaftState<C>, readonly Effect<C>[]]): void {
@@ -89,14 +89,24 @@ export class TraceWriter<C> {
     this.#write({ type: 'event', event, digest: transitionDigest(state, effects) } satisfies TraceEvent<C>);
   }
 
-  /** Flushes and closes the file; rejects if any write failed. */
+  /** Closes the file; rejects if any write failed. */
   async close(): Promise<void> {
-    await new Promise<void>((resolve) => this.#stream.end(resolve));
+    await this.#handle.close();
     if (this.#failure !== null) throw new Error(`trace ${this.path}: ${this.#failure.message}`);
   }
 
   #write(record: TraceStart<C> | TraceEvent<C>): void {
-    this.#stream.write(`${JSON.stringify(record)}\n`);
+    // Once the file is open, a trace is a debugging aid: a failed write stops the trace and is reported when
+    // closing, never fatal to the node. After a failure nothing more is written: a gap would replay wrongly.
+    if (this.#failure !== null) return;
+    const bytes = Buffer.from(`${JSON.stringify(record)}\n`);
+    try {
+      for (let written = 0; written < bytes.length; ) {
+        written += writeSync(this.#handle.fd, bytes, written, bytes.length - written);
+      }
+    } catch (error) {
+      this.#failure = error as Error;
+    }
   }
 }
 
