@@ -1,6 +1,7 @@
 /**
  * The summary table of torture runs: one row per run and a total, whose verdict counts the failed runs and the
  * unknown ones (the linearizability check ran out of time: not a pass); "no failure" only when every run passed.
+ * The `unknown` column is another thing: a run's operations of unknown outcome, which the checker handles.
  */
 import type { RunReport } from './run.js';
 
