@@ -6,6 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { type Cmd, config, settle } from '../../test/support/core.js';
 import { Cluster, LONG_REORDERING, Simulator } from '../runtime/simulator/index.js';
 import type { Effect, RaftState } from './index.js';
+import { init } from './index.js';
+import { Output } from './output.js';
 
 function checkOrder(after: RaftState<Cmd>, effects: readonly Effect<Cmd>[]): void {
   const persists = effects.flatMap((effect, i) => (effect.type === 'persist' ? [{ effect, i }] : []));
@@ -75,5 +77,39 @@ describe('effect order', () => {
     const after = made.node('a').state!;
     expect(after.commitIndex).toBeGreaterThanOrEqual(3);
     checkOrder(after, effects);
+  });
+});
+
+describe('timers: the last word on a name wins, wherever it is placed', () => {
+  const timersOf = (out: Output<Cmd>) =>
+    out.effects(base, base).filter((e) => e.type === 'setTimer' || e.type === 'cancelTimer');
+  const [base] = init<Cmd>(config('a', ['a']));
+
+  it('a timer armed first comes ahead of the sends; a cancel after it replaces it', () => {
+    const out = new Output<Cmd>();
+    out.send({
+      type: 'RequestVote',
+      term: 1,
+      from: 'a',
+      to: 'b',
+      lastLogIndex: 0,
+      lastLogTerm: 0,
+      transfer: false,
+    });
+    out.setTimer('lease', 10, true);
+    expect(out.effects(base, base).map((e) => e.type)).toEqual(['setTimer', 'send']);
+    out.cancelTimer('lease');
+    expect(timersOf(out)).toEqual([{ type: 'cancelTimer', timer: 'lease' }]);
+  });
+
+  it('a timer armed first after a cancel of the same name replaces the cancel', () => {
+    const out = new Output<Cmd>();
+    out.cancelTimer('lease');
+    out.setTimer('election', 5);
+    out.setTimer('lease', 10, true);
+    expect(timersOf(out)).toEqual([
+      { type: 'setTimer', timer: 'lease', delay: 10 },
+      { type: 'setTimer', timer: 'election', delay: 5 },
+    ]);
   });
 });

@@ -53,6 +53,19 @@ describe('thesis §6.4.1 lease reads: configuration', () => {
 });
 
 describe('thesis §6.4.1 lease reads: the leader', () => {
+  it("arms the lease timer before the round's messages, so a lease starts before any follower hears the round", () => {
+    const made = cluster();
+    elect(made, 'a');
+    for (const timer of ['heartbeat', LEASE_TIMER]) {
+      const effects = made.step('a', timeout(timer))!;
+      const armed = effects.findIndex((e) => e.type === 'setTimer' && e.timer === LEASE_TIMER);
+      const firstSend = effects.findIndex((e) => e.type === 'send');
+      expect(armed, `on a ${timer} timeout`).toBeGreaterThanOrEqual(0);
+      expect(armed, `on a ${timer} timeout`).toBeLessThan(firstSend);
+      settle(made);
+    }
+  });
+
   it('with a valid lease answers at once, with its commit index and no message', () => {
     const made = leaseHolder();
     const effects = made.step('a', read('r'))!;

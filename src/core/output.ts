@@ -14,7 +14,9 @@
  * yet on the leader's disk.
  * A `restore` (a follower installing its leader's snapshot, contract 12) comes right after the `persist` that
  * stores the snapshot. Applies come after the sends: they may deliver entries that this very transition
- * persisted. Read answers come last: a `readReady` names an index the service must have applied first.
+ * persisted. Read answers come last: a `readReady` names an index the service must have applied first. Timers
+ * come after the sends, but for those armed `first`: a lease must start before the round it is measured from
+ * can reach anyone.
  */
 import { invariant } from './invariant.js';
 import type { Effect, Entry, HardState, Message, NodeId, RaftState, Snapshot } from './types.js';
@@ -25,6 +27,8 @@ export class Output<C> {
   readonly sends: Message<C>[] = [];
   /** Timers to arm or cancel, one per name: the last word on a name wins (a transition sets one or two). */
   readonly #timers: TimerEffect[] = [];
+  /** Timers armed ahead of every other effect: time measured from before anything leaves (a lease). */
+  readonly #timersFirst: TimerEffect[] = [];
   truncateFrom: number | undefined;
   appended: Entry<C>[] = [];
   applies: readonly Entry<C>[] = [];
@@ -38,19 +42,20 @@ export class Output<C> {
     this.sends.push(message);
   }
 
-  setTimer(timer: string, delay: number): void {
-    this.#timer({ type: 'setTimer', timer, delay });
+  /** `first`: armed ahead of the transition's other effects, its sends included. */
+  setTimer(timer: string, delay: number, first = false): void {
+    this.#timer({ type: 'setTimer', timer, delay }, first ? this.#timersFirst : this.#timers);
   }
 
   cancelTimer(timer: string): void {
-    this.#timer({ type: 'cancelTimer', timer });
+    this.#timer({ type: 'cancelTimer', timer }, this.#timers);
   }
 
-  /** A list rather than a map: cheaper to make for the one or two timers of a transition (measured). */
-  #timer(effect: TimerEffect): void {
-    const earlier = this.#timers.findIndex((pending) => pending.timer === effect.timer);
-    if (earlier !== -1) this.#timers.splice(earlier, 1);
-    this.#timers.push(effect);
+  /** Lists rather than maps: cheaper to make for the one or two timers of a transition (measured). */
+  #timer(effect: TimerEffect, into: TimerEffect[]): void {
+    forget(this.#timers, effect.timer);
+    if (this.#timersFirst.length > 0) forget(this.#timersFirst, effect.timer);
+    into.push(effect);
   }
 
   /** Records log writes for the persist effect; a truncation drops whatever this transition appended past it. */
@@ -85,6 +90,7 @@ export class Output<C> {
       this.snapshot === undefined &&
       !(this.appended.length > 0 && after.commitIndex >= this.appended[0]!.index);
     const effects: Effect<C>[] = [];
+    for (const timer of this.#timersFirst) effects.push(timer);
     if (!leaderWritesInParallel) this.pushStorage(effects, persist);
     for (const message of this.sends) effects.push({ type: 'send', message });
     if (leaderWritesInParallel) this.pushStorage(effects, persist);
@@ -123,4 +129,10 @@ export class Output<C> {
       ...(this.appended.length > 0 && { entries: this.appended }),
     };
   }
+}
+
+/** Drops the pending effect on `timer`, if any: a later word on a timer replaces an earlier one. */
+function forget(timers: TimerEffect[], timer: string): void {
+  const earlier = timers.findIndex((pending) => pending.timer === timer);
+  if (earlier !== -1) timers.splice(earlier, 1);
 }

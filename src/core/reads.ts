@@ -12,8 +12,8 @@
  * for the next round, which starts as soon as the oldest confirms and serves every read that waited for it.
  *
  * Lease reads skip (2) while the leader holds a lease. The core has no clock, only timers, so the lease is
- * measured by one: when a round starts, the leader arms the lease timer (`leaseDuration`) and remembers the
- * round. A follower that answered that round (or a later one) heard from this leader no earlier than the round
+ * measured by one: when a round starts, the leader arms the lease timer (`leaseDuration`), ahead of the
+ * round's messages, and remembers the round. A follower that answered that round (or a later one) heard from this leader no earlier than the round
  * began, and from then on withholds its vote from anyone else (`votesWithheld`, check-quorum's stickiness made
  * to survive term changes and restarts) until its own election timer fires, at least a minimum election
  * timeout later. So once a majority has answered the round, no other leader can be elected before the round's
@@ -133,11 +133,15 @@ function holdsLease<C>(s: S<C>): boolean {
   return s.leaseRound > 0 && committedInTerm(s) && confirmedRound(s) >= s.leaseRound;
 }
 
-/** Lease reads: a round has just started; measure a lease from it unless one is being measured already. */
+/**
+ * Lease reads: a round has just started; measure a lease from it unless one is being measured already. The
+ * lease timer is armed ahead of the round's messages (its effect comes first), so that a runtime running the
+ * effects in order starts the lease before any follower can hear the round, however long sending takes.
+ */
 export function measureLease<C>(s: S<C>, out: Output<C>): void {
   if (!s.settings.leaseReads || s.leaseRound !== 0 || s.leaseForfeited) return;
   s.leaseRound = s.round;
-  out.setTimer(LEASE_TIMER, s.settings.leaseDuration);
+  out.setTimer(LEASE_TIMER, s.settings.leaseDuration, true);
 }
 
 /** The lease timer fired: the lease measured from `leaseRound` is over. Renew it from a heartbeat sent now. */
