@@ -55,6 +55,13 @@ describe('node configuration', () => {
       ),
     ).toThrow(/route n2 must be "host:port" or "host:port,host:port"/);
     expect(() => resolveNodeConfig({ ...minimal, route: ['n1=a:1'] }, {}, {})).toThrow(/route to itself/);
+    // A name every object has: assigned into a record it set the prototype, and vanished unchecked.
+    expect(() => resolveNodeConfig({ ...minimal, route: ['__proto__=a:1'] }, {}, {})).toThrow(
+      /bad peer id "__proto__"/,
+    );
+    expect(() => resolveNodeConfig({ ...minimal, peer: ['__proto__=a:1,a:2'] }, {}, {})).toThrow(
+      /bad peer id "__proto__"/,
+    );
     expect(() => resolveNodeConfig({ ...minimal, route: [`${'x'.repeat(300)}=a:1`] }, {}, {})).toThrow(
       /bad peer id/,
     );

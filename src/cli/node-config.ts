@@ -129,12 +129,13 @@ function peersOf(flags: FlagSettings, file: FileSettings): Record<NodeId, Member
 
 /** The pairs as a record; a node given twice is a mistake (the last one silently won). */
 function uniqueIds<T>(pairs: readonly (readonly [NodeId, T])[], flag: string): Record<NodeId, T> {
-  const record: Record<NodeId, T> = {};
-  for (const [id, value] of pairs) {
-    if (Object.hasOwn(record, id)) throw new ConfigError(`${flag} names ${id} twice`);
-    record[id] = value;
+  const seen = new Set<NodeId>();
+  for (const [id] of pairs) {
+    if (seen.has(id)) throw new ConfigError(`${flag} names ${id} twice`);
+    seen.add(id);
   }
-  return record;
+  // fromEntries, not assignment: `record.__proto__ = …` would set a prototype, and the name would vanish unchecked.
+  return Object.fromEntries(pairs);
 }
 
 /** Where this node dials one member: its Raft port, and its HTTP API when given. */

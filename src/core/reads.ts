@@ -104,8 +104,9 @@ export function releaseReads<C>(s: S<C>, out: Output<C>): void {
 
 /**
  * Without check-quorum a leader cut off from the others never steps down, and its reads would wait for ever
- * (contract 16: every read gets exactly one answer). So on each heartbeat, a read that no majority has
- * confirmed for a minimum election timeout fails, naming no leader. Rounds measure the time: each heartbeat
+ * (contract 16: every read gets exactly one answer). So on each heartbeat, a read not answered for a minimum
+ * election timeout fails, naming no leader: one no majority confirmed, and also one a majority confirmed that
+ * still waits for this leader's first commit (a failure is always allowed; the client asks again). Rounds measure the time: each heartbeat
  * starts one, and while the oldest read waits, reads start at most MAX_READ_ROUNDS_IN_FLIGHT more; so a read
  * that many rounds, and an election timeout's worth of heartbeats, behind the current round has waited at
  * least that long. (With check-quorum, such a leader steps down within an election timeout, failing its reads.)
