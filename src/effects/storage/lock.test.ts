@@ -135,3 +135,28 @@ describe('acquireLock after kill -9 and pid reuse', () => {
     await lock.release();
   });
 });
+
+describe('a release while another process has the LOCK aside to judge it', () => {
+  it('waits for the LOCK to be put back and removes it, so that it does not lock everyone out', async () => {
+    // A stale LOCK: the first taker clears it and takes the directory; the second, which found the same stale
+    // LOCK, moves the first's fresh LOCK aside to judge it; the first releases in that moment; the second
+    // finds its owner alive and puts it back. It used to stay there, naming a live process holding nothing.
+    await writeFile(join(dir, 'LOCK'), '4194999 1 x\n');
+    let first: { release(): Promise<void> } | undefined;
+    let releasing: Promise<void> | undefined;
+    const second = acquireLock(dir, {
+      beforeClearingStale: async () => {
+        first = await acquireLock(dir);
+      },
+      whileAside: async () => {
+        releasing = first!.release();
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      },
+    });
+    await expect(second).rejects.toBeInstanceOf(DirectoryLockedError);
+    await releasing;
+    expect((await readdir(dir)).sort()).toEqual([]);
+    const third = await acquireLock(dir);
+    await third.release();
+  });
+});

@@ -38,10 +38,17 @@ let tempCounter = 0;
 /** The LOCK files this process holds (absolute paths). */
 const held = new Set<string>();
 
-/** For tests: a pause between finding LOCK stale and clearing it, where another process could act. */
+/** For tests: pauses where another process could act. */
 export interface LockHooks {
+  /** Between finding LOCK stale and clearing it. */
   readonly beforeClearingStale?: () => Promise<void>;
+  /** While clearing, with the LOCK found there moved aside and not yet judged. */
+  readonly whileAside?: () => Promise<void>;
 }
+
+/** How long a release waits for its LOCK to come back from aside (see `removeOwnLock`), and how often it looks. */
+const RELEASE_WAIT_MS = 2_000;
+const RELEASE_POLL_MS = 5;
 
 export async function acquireLock(dir: string, hooks: LockHooks = {}): Promise<DirectoryLock> {
   // By the directory's real path: two storages of this process reaching one directory by two names (a
@@ -63,8 +70,11 @@ export async function acquireLock(dir: string, hooks: LockHooks = {}): Promise<D
           release: async () => {
             if (released) return;
             released = true;
-            await rm(lockPath, { force: true });
-            held.delete(lockPath);
+            try {
+              await removeOwnLock(lockPath);
+            } finally {
+              held.delete(lockPath);
+            }
           },
         };
       } catch (error) {
@@ -75,7 +85,7 @@ export async function acquireLock(dir: string, hooks: LockHooks = {}): Promise<D
         throw inUse(dir, owner, lockPath);
       }
       await hooks.beforeClearingStale?.();
-      await clearStale(dir, lockPath);
+      await clearStale(dir, lockPath, hooks);
     }
     throw new DirectoryLockedError(`${dir}: could not take ${lockPath} (another process keeps taking it)`);
   } finally {
@@ -88,10 +98,11 @@ export async function acquireLock(dir: string, hooks: LockHooks = {}): Promise<D
  * another process clearing the same stale lock may have put its own fresh one there, and both would then go on
  * as owners (two writers of one log). LOCK is moved aside first, which takes whatever file is there at that
  * moment, and the file taken is judged again: a live lock is put back, and this process reports the directory in
- * use. (A third process linking its LOCK in the moment the live one is aside still wins beside it: rarer by far,
- * and beyond what a lock file can exclude without flock(2).)
+ * use. A holder that releases in that moment finds its LOCK missing, and waits for it to come back to remove it
+ * (`removeOwnLock`). (A third process linking its LOCK in the moment the live one is aside still wins beside
+ * it: rarer by far, and beyond what a lock file can exclude without flock(2).)
  */
-async function clearStale(dir: string, lockPath: string): Promise<void> {
+async function clearStale(dir: string, lockPath: string, hooks: LockHooks): Promise<void> {
   const aside = resolve(dir, `LOCK.${process.pid}.${tempCounter++}.stale`);
   try {
     await rename(lockPath, aside);
@@ -100,6 +111,7 @@ async function clearStale(dir: string, lockPath: string): Promise<void> {
     throw error;
   }
   try {
+    await hooks.whileAside?.();
     const owner = await readOwner(aside);
     if (owner !== null && ownsLock(owner, lockPath)) {
       await link(aside, lockPath).catch((error: NodeJS.ErrnoException) => {
@@ -109,6 +121,33 @@ async function clearStale(dir: string, lockPath: string): Promise<void> {
     }
   } finally {
     await rm(aside, { force: true });
+  }
+}
+
+/**
+ * Removes the LOCK this process holds. Missing, it is aside for a moment: another process that found an older
+ * LOCK stale moved this one aside to judge it (`clearStale`), and puts it back on finding this process alive.
+ * So a missing LOCK is waited for, briefly, and removed once back; left there, it would name a live process
+ * that holds nothing, and keep every other process out until this one exits.
+ */
+async function removeOwnLock(lockPath: string): Promise<void> {
+  try {
+    await rm(lockPath);
+    return;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  const me = formatOwner(ownerOf(process.pid));
+  for (let waited = 0; waited < RELEASE_WAIT_MS; waited += RELEASE_POLL_MS) {
+    await new Promise((resolve) => setTimeout(resolve, RELEASE_POLL_MS));
+    const text = await readFile(lockPath, 'utf8').catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return null;
+      throw error;
+    });
+    if (text === null) continue;
+    // Another's LOCK (one taken in the moment this one was aside) is not this process's to remove.
+    if (text === me) await rm(lockPath, { force: true });
+    return;
   }
 }
 
