@@ -17,6 +17,7 @@ import {
   recordSent,
   type Tracker,
 } from './progress.js';
+import { defaultCommandSize } from './settings.js';
 import type { AppendEntriesResponse, Entry, InstallSnapshotResponse, NodeId } from './types.js';
 
 type S<C> = StateDraft<C>;
@@ -36,7 +37,8 @@ export function peersOf<C>(s: S<C>): NodeId[] {
 
 /** Entries from `from` on, capped by count and bytes (a configuration's too); one entry always fits, so that progress is made. */
 function entriesToSend<C>(s: S<C>, from: number): Entry<C>[] {
-  const { maxEntriesPerAppend, maxBytesPerAppend, commandSize } = s.settings;
+  const { maxEntriesPerAppend, maxBytesPerAppend } = s.settings;
+  const commandSize = s.settings.commandSize ?? defaultCommandSize;
   const last = Math.min(s.log.lastIndex, from + maxEntriesPerAppend - 1);
   const entries: Entry<C>[] = [];
   let bytes = 0;

@@ -112,7 +112,7 @@ export function settle(config: Config): Settings {
       'maxInflightAppends',
       config.maxInflightAppends ?? DEFAULTS.maxInflightAppends,
     ),
-    commandSize: config.commandSize ?? defaultCommandSize,
+    ...(config.commandSize !== undefined && { commandSize: config.commandSize }),
     preVote: flag('preVote', config.preVote ?? DEFAULTS.preVote),
     checkQuorum,
     leaseReads: leaseDuration > 0,

@@ -272,7 +272,11 @@ export interface Settings {
   readonly maxEntriesPerAppend: number;
   readonly maxBytesPerAppend: number;
   readonly maxInflightAppends: number;
-  readonly commandSize: (command: unknown) => number;
+  /**
+   * The config's own `commandSize`; absent for the default (settings.ts), so that a state holds no function and
+   * stays plain enough to clone (`structuredClone`) as an outside harness may.
+   */
+  readonly commandSize?: (command: unknown) => number;
   readonly preVote: boolean;
   readonly checkQuorum: boolean;
   readonly leaseReads: boolean;
