@@ -4,7 +4,7 @@
  * abandoned. The data is read from the store one chunk at a time, and the next chunk only once the socket has
  * taken the last one (its buffer drained), so the sender holds about a chunk, whatever the snapshot's size.
  * At most one transfer per peer: the core sends a snapshot again after a timeout, and a copy of the one already
- * on its way is dropped. A newer snapshot replaces an older one only if no byte of the older one has been sent:
+ * on its way, or of one the peer has whole and has not answered yet (it is storing and restoring it), is dropped. A newer snapshot replaces an older one only if no byte of the older one has been sent:
  * a transfer under way is let finish (one that stops moving is abandoned by its idle timeout), or a snapshot that
  * takes longer to send than the leader takes to make a newer one would start over without end.
  */
@@ -22,6 +22,8 @@ export interface SnapshotSendOptions {
   readonly chunkBytes: number;
   /** A transfer that reads or writes nothing for this long is abandoned (the peer's checks included). */
   readonly idleTimeoutMs: number;
+  /** How long a snapshot delivered whole counts as in flight, unless its peer answers it first. */
+  readonly answerWaitMs: number;
 }
 
 export interface SnapshotSenderOptions<C> extends ConnectionContext, SnapshotSendOptions {
@@ -32,6 +34,13 @@ export interface SnapshotSenderOptions<C> extends ConnectionContext, SnapshotSen
 
 export class SnapshotSender<C> {
   private readonly transfers = new Map<NodeId, OutgoingTransfer>();
+  /**
+   * Peers that have a snapshot whole and have not answered it yet, with when to stop waiting. The receiver
+   * acknowledges the bytes at once, but answers the leader only once it has stored and restored the snapshot,
+   * which takes long for a large state. Until then the snapshot still counts as in flight: a leader that
+   * compacted meanwhile would find the answer below its log's start and send another, without end under writes.
+   */
+  private readonly unanswered = new Map<NodeId, { readonly index: number; readonly until: number }>();
 
   constructor(private readonly options: SnapshotSenderOptions<C>) {}
 
@@ -41,6 +50,10 @@ export class SnapshotSender<C> {
     const { index } = message.snapshot.meta;
     const current = this.transfers.get(message.to);
     if (current !== undefined && (current.index >= index || current.underWay)) return;
+    // The core sends a snapshot again when its follower is silent for an election timeout: a follower restoring
+    // a large state is, and it has this one already.
+    const had = this.unansweredBy(message.to);
+    if (had !== undefined && had.index >= index) return;
     const ref = message.snapshot.data;
     let offer: Uint8Array;
     try {
@@ -54,23 +67,47 @@ export class SnapshotSender<C> {
     current?.cancel(`replaced by the snapshot at index ${index}`);
     const transfer = new OutgoingTransfer(message, ref, offer, address, options);
     this.transfers.set(message.to, transfer);
-    void transfer.ended.then(() => {
-      if (this.transfers.get(message.to) === transfer) this.transfers.delete(message.to);
+    this.unanswered.delete(message.to);
+    void transfer.ended.then((delivered) => {
+      if (this.transfers.get(message.to) !== transfer) return;
+      this.transfers.delete(message.to);
+      if (delivered)
+        this.unanswered.set(message.to, { index, until: performance.now() + options.answerWaitMs });
     });
   }
 
-  /** Transfers not ended yet. */
+  /** The peer answered a snapshot: whatever it had is stored and restored. */
+  answered(peerId: NodeId): void {
+    this.unanswered.delete(peerId);
+  }
+
+  /** The peer connected anew: it may have restarted, and lost a snapshot it had not stored. */
+  reconnected(peerId: NodeId): void {
+    this.unanswered.delete(peerId);
+  }
+
+  /** Transfers not ended yet, and snapshots delivered whole and not answered yet (for at most answerWaitMs). */
   get inFlight(): number {
-    return this.transfers.size;
+    for (const peer of [...this.unanswered.keys()]) this.unansweredBy(peer);
+    return this.transfers.size + this.unanswered.size;
+  }
+
+  /** The snapshot `peer` has whole and has not answered, unless the wait for its answer ran out. */
+  private unansweredBy(peer: NodeId): { readonly index: number } | undefined {
+    const waiting = this.unanswered.get(peer);
+    if (waiting !== undefined && waiting.until <= performance.now()) this.unanswered.delete(peer);
+    return this.unanswered.get(peer);
   }
 
   /** Abandons the transfer to `peerId`, if there is one. */
   cancel(peerId: NodeId): void {
+    this.unanswered.delete(peerId);
     this.transfers.get(peerId)?.cancel(`${peerId} is no longer a member`);
   }
 
   /** Abandons every transfer; resolves once each has let go of its connection and its store reader. */
   async close(): Promise<void> {
+    this.unanswered.clear();
     const ending = [...this.transfers.values()].map((transfer) => {
       transfer.cancel();
       return transfer.ended;
@@ -81,8 +118,8 @@ export class SnapshotSender<C> {
 
 class OutgoingTransfer {
   readonly index: number;
-  /** Resolves when the transfer is over, whichever way; never rejects. */
-  readonly ended: Promise<void>;
+  /** Resolves when the transfer is over, whichever way (true: the peer has every byte); never rejects. */
+  readonly ended: Promise<boolean>;
   private readonly connection: FramedConnection | undefined;
   private open = false;
   private closed = false;
@@ -134,7 +171,7 @@ class OutgoingTransfer {
     void this.connection?.close(reason);
   }
 
-  private async run(offer: Uint8Array): Promise<void> {
+  private async run(offer: Uint8Array): Promise<boolean> {
     const { options, message, ref, connection } = this;
     if (connection === undefined) return this.failed();
     try {
@@ -150,9 +187,10 @@ class OutgoingTransfer {
       options.counters.snapshotsSent++;
       options.log(`${connection.label}: sent the snapshot at index ${this.index} (${ref.bytes} bytes)`);
       await connection.close();
+      return true;
     } catch (error) {
       await connection.close(`cannot send the snapshot at index ${this.index}: ${describeError(error)}`);
-      this.failed();
+      return this.failed();
     }
   }
 
@@ -177,7 +215,8 @@ class OutgoingTransfer {
     return condition();
   }
 
-  private failed(): void {
+  private failed(): false {
     this.options.counters.snapshotsFailed++;
+    return false;
   }
 }

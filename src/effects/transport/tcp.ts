@@ -72,6 +72,11 @@ export interface TcpTransportOptions<C> {
   readonly snapshotChunkBytes?: number;
   /** A snapshot transfer that reads or writes nothing for this long is abandoned, either side. Default 30 s. */
   readonly snapshotIdleTimeoutMs?: number;
+  /**
+   * How long a snapshot delivered whole still counts in `snapshotsInFlight` while the peer stores and restores
+   * it, unless the peer answers it first. Default 60 s.
+   */
+  readonly snapshotAnswerWaitMs?: number;
   readonly logger?: (line: string) => void;
 }
 
@@ -82,6 +87,7 @@ export const DEFAULT_MAX_QUEUED_FRAMES = 1024;
 export const DEFAULT_MAX_SNAPSHOT_BYTES = 64 * 1024 ** 3;
 export const DEFAULT_SNAPSHOT_CHUNK_BYTES = 64 * 1024;
 export const DEFAULT_SNAPSHOT_IDLE_TIMEOUT_MS = 30_000;
+export const DEFAULT_SNAPSHOT_ANSWER_WAIT_MS = 60_000;
 
 export class TcpTransport<C> implements Transport<C> {
   private readonly context: ConnectionContext;
@@ -156,6 +162,10 @@ export class TcpTransport<C> implements Transport<C> {
         store: options.snapshots,
         chunkBytes,
         idleTimeoutMs: this.snapshotIdleTimeoutMs,
+        answerWaitMs: positiveInteger(
+          'snapshotAnswerWaitMs',
+          options.snapshotAnswerWaitMs ?? DEFAULT_SNAPSHOT_ANSWER_WAIT_MS,
+        ),
         codec: options.codec,
         limits: options.limits ?? {},
         maxFrameBytes: this.maxFrameBytes,
@@ -201,7 +211,10 @@ export class TcpTransport<C> implements Transport<C> {
     return Math.max(1, this.maxFrameBytes - MESSAGE_ALLOWANCE_BYTES);
   }
 
-  /** Snapshot transfers to peers not ended yet (see Transport.snapshotsInFlight). */
+  /**
+   * Snapshots on their way to peers (see Transport.snapshotsInFlight): transfers not ended yet, and those
+   * delivered whole that their peer has not answered yet.
+   */
   get snapshotsInFlight(): number {
     return this.snapshotSender?.inFlight ?? 0;
   }
@@ -374,6 +387,8 @@ export class TcpTransport<C> implements Transport<C> {
     byPeer.set(peerId, connection);
     void previous?.close('replaced by a newer connection from the same peer');
     this.links.get(peerId)?.peerIsUp();
+    // The peer may have restarted, and lost a snapshot it had not stored yet: it may need it again.
+    if (connection.purpose !== 'snapshot') this.snapshotSender?.reconnected(peerId);
   }
 
   private forgetInbound(connection: InboundConnection<C>): void {
@@ -388,6 +403,7 @@ export class TcpTransport<C> implements Transport<C> {
   }
 
   private deliver(message: Message<C>): void {
+    if (message.type === 'InstallSnapshotResponse') this.snapshotSender?.answered(message.from);
     for (const handler of this.handlers) {
       try {
         handler(message);

@@ -15,7 +15,8 @@ export interface Transport<C> {
    */
   readonly maxCommandBytes?: number;
   /**
-   * How many snapshots are on their way to peers now. A leader defers compaction while one is (see
+   * How many snapshots are on their way to peers now: a snapshot counts until its peer has answered it (stored
+   * and restored it), or a bound of time has passed. A leader defers compaction while one is (see
    * snapshot-policy.ts). Undefined: the transport carries a snapshot at once.
    */
   readonly snapshotsInFlight?: number;

@@ -28,7 +28,9 @@ export function settlePolicy(policy: SnapshotPolicy | false | undefined): Requir
  * catches up from a snapshot needs the entries after it; compacting them away meanwhile makes the leader send it
  * a newer snapshot, and for as long as a transfer takes longer than the writes take to call for the next
  * snapshot (a large state on a slow link), the follower never catches up. So compaction waits for the transfer,
- * as etcd's does, but only so long: memory and disk stay within this many times the policy's worth of log.
+ * as etcd's does, and for the follower's answer (it answers once it has stored and restored the snapshot, which
+ * takes long for a large state: Transport.snapshotsInFlight), but only so long: memory and disk stay within this
+ * many times the policy's worth of log.
  */
 export const DEFERRED_SNAPSHOT_FACTOR = 8;
 
