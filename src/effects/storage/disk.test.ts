@@ -1,6 +1,6 @@
 import { appendFile, open, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { Durable } from '../../core/index.js';
 import { jsonCodec } from '../binary.js';
 import { StorageCorruptionError } from './corruption.js';
@@ -12,9 +12,15 @@ import { DirectoryLockedError } from './lock.js';
 import { encodePersistRecord } from './record.js';
 import { SEGMENT_HEADER_BYTES } from './segment-header.js';
 import { applyPersist, initialHardState, type PersistEffect } from './storage.js';
+import { SyncFaults } from './sync-faults.js';
 import { commandEntry, flipped } from './test-support.js';
 
 const disk = useDiskFixture();
+let faults: SyncFaults | undefined;
+afterEach(() => {
+  faults?.uninstall();
+  faults = undefined;
+});
 
 /** Persists one entry per call, awaiting each, from `from` to `to` inclusive. */
 async function appendEach(storage: DiskStorage<string>, from: number, to: number, term = 1): Promise<void> {
@@ -223,36 +229,58 @@ describe('DiskStorage after a failed write', () => {
   });
 
   it('reopens without a batch it rejected, even one whose records were synced before STATE failed', async () => {
-    const storage = disk.open();
-    await storage.load();
-    const kept: PersistEffect<string> = {
-      type: 'persist',
-      hardState: { term: 1, votedFor: 'n1' },
-      entries: [commandEntry(1, 1)],
-    };
-    await storage.persist(kept);
-    // The log writes on the calling thread and syncs; STATE writes through a FileHandle: only that fails.
-    const probe = await open(disk.dir, 'r');
-    const handles = Object.getPrototypeOf(probe) as { write: () => Promise<unknown> };
-    await probe.close();
-    const write = handles.write;
-    handles.write = () => Promise.reject(Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' }));
-    const vote = {
+    await expectRejectedVoteForgotten(async (persist) => {
+      // The log writes on the calling thread and syncs; STATE writes through a FileHandle: only that fails.
+      const probe = await open(disk.dir, 'r');
+      const handles = Object.getPrototypeOf(probe) as { write: () => Promise<unknown> };
+      await probe.close();
+      const write = handles.write;
+      handles.write = () =>
+        Promise.reject(Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' }));
+      try {
+        await expect(persist()).rejects.toThrow(/could not write .*STATE: EIO/);
+      } finally {
+        handles.write = write;
+      }
+    });
+  });
+
+  it('reopens without the vote of a batch whose log sync failed, and STATE does not hold it either', async () => {
+    // STATE takes a hard state only after the log's batch holding it is synced.
+    await expectRejectedVoteForgotten(async (persist) => {
+      faults = await SyncFaults.install();
+      faults.failOnce((call) => call.method === 'datasync' && /wal-\d+\.log$/.test(call.path));
+      await expect(persist()).rejects.toThrow(/EIO/);
+    });
+  });
+});
+
+/**
+ * Persists a vote (term 1, for n1) with an entry, then a second vote (term 2, for n2) that `failing` makes
+ * fail: the node was refused that vote and cannot have acted on it, so neither a reopen nor a restart may hand
+ * it back.
+ */
+async function expectRejectedVoteForgotten(failing: (persist: () => Promise<void>) => Promise<void>) {
+  const storage = disk.open();
+  await storage.load();
+  const kept: PersistEffect<string> = {
+    type: 'persist',
+    hardState: { term: 1, votedFor: 'n1' },
+    entries: [commandEntry(1, 1)],
+  };
+  await storage.persist(kept);
+  await failing(() =>
+    storage.persist({
       type: 'persist',
       hardState: { term: 2, votedFor: 'n2' },
       entries: [commandEntry(2, 2)],
-    } as const;
-    try {
-      await expect(storage.persist(vote)).rejects.toThrow(/could not write .*STATE: EIO/);
-    } finally {
-      handles.write = write;
-    }
-    // The vote was refused to the node, so it must not come back: the node could not have acted on it.
-    expect(await storage.reopen()).toEqual(applyPersist({ hardState: initialHardState, entries: [] }, kept));
-    await storage.close();
-    expect(await disk.reload()).toEqual(applyPersist({ hardState: initialHardState, entries: [] }, kept));
-  });
-});
+    }),
+  );
+  const expected = applyPersist({ hardState: initialHardState, entries: [] }, kept);
+  expect(await storage.reopen()).toEqual(expected);
+  await storage.close();
+  expect(await disk.reload()).toEqual(expected);
+}
 
 describe('DiskStorage recovery', () => {
   const codec = jsonCodec<string>();

@@ -15,8 +15,8 @@
  * node is often pid 1 again, and in a fresh pid namespace its start time may even match.
  */
 import { readFileSync } from 'node:fs';
-import { link, readFile, realpath, rename, rm, writeFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { link, readdir, readFile, realpath, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 
 export class DirectoryLockedError extends Error {
   override readonly name = 'DirectoryLockedError';
@@ -47,7 +47,7 @@ export interface LockHooks {
 }
 
 /** How long a release waits for its LOCK to come back from aside (see `removeOwnLock`), and how often it looks. */
-const RELEASE_WAIT_MS = 2_000;
+const RELEASE_WAIT_MS = 10_000;
 const RELEASE_POLL_MS = 5;
 
 export async function acquireLock(dir: string, hooks: LockHooks = {}): Promise<DirectoryLock> {
@@ -125,10 +125,11 @@ async function clearStale(dir: string, lockPath: string, hooks: LockHooks): Prom
 }
 
 /**
- * Removes the LOCK this process holds. Missing, it is aside for a moment: another process that found an older
- * LOCK stale moved this one aside to judge it (`clearStale`), and puts it back on finding this process alive.
- * So a missing LOCK is waited for, briefly, and removed once back; left there, it would name a live process
- * that holds nothing, and keep every other process out until this one exits.
+ * Removes the LOCK this process holds. Missing, it may be aside for a moment: another process that found an
+ * older LOCK stale moved this one aside to judge it (`clearStale`, which names it `LOCK.<pid>.<n>.stale`), and
+ * puts it back on finding this process alive. So while such a file is there, its return is waited for (for at
+ * most RELEASE_WAIT_MS), and LOCK is removed once back; left there, it would name a live process that holds
+ * nothing, and keep every other process out until this one exits. With no file aside, LOCK is simply gone.
  */
 async function removeOwnLock(lockPath: string): Promise<void> {
   try {
@@ -138,17 +139,28 @@ async function removeOwnLock(lockPath: string): Promise<void> {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
   const me = formatOwner(ownerOf(process.pid));
-  for (let waited = 0; waited < RELEASE_WAIT_MS; waited += RELEASE_POLL_MS) {
-    await new Promise((resolve) => setTimeout(resolve, RELEASE_POLL_MS));
+  const deadline = performance.now() + RELEASE_WAIT_MS;
+  for (;;) {
+    // The files aside first, LOCK next: the judge puts LOCK back before it removes its file.
+    const aside = await asideFiles(lockPath);
     const text = await readFile(lockPath, 'utf8').catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'ENOENT') return null;
       throw error;
     });
-    if (text === null) continue;
-    // Another's LOCK (one taken in the moment this one was aside) is not this process's to remove.
-    if (text === me) await rm(lockPath, { force: true });
-    return;
+    if (text !== null) {
+      // Another's LOCK (one taken in the moment this one was aside) is not this process's to remove.
+      if (text === me) await rm(lockPath, { force: true });
+      return;
+    }
+    if (!aside || performance.now() >= deadline) return;
+    await new Promise((resolve) => setTimeout(resolve, RELEASE_POLL_MS));
   }
+}
+
+/** Whether a LOCK moved aside to be judged (`clearStale`) is in the directory of `lockPath`. */
+async function asideFiles(lockPath: string): Promise<boolean> {
+  const names = await readdir(dirname(lockPath)).catch(() => []);
+  return names.some((name) => /^LOCK\.\d+\.\d+\.stale$/.test(name));
 }
 
 function inUse(dir: string, owner: LockOwner, lockPath: string): DirectoryLockedError {

@@ -71,14 +71,21 @@ export class SnapshotSender<C> {
     void transfer.ended.then((delivered) => {
       if (this.transfers.get(message.to) !== transfer) return;
       this.transfers.delete(message.to);
-      if (delivered)
+      if (delivered && !transfer.answered)
         this.unanswered.set(message.to, { index, until: performance.now() + options.answerWaitMs });
     });
   }
 
-  /** The peer answered a snapshot: whatever it had is stored and restored. */
-  answered(peerId: NodeId): void {
-    this.unanswered.delete(peerId);
+  /**
+   * The peer answered a snapshot, with its commit index: a snapshot through `index` or before is stored and
+   * restored (an answer may even come before its transfer is seen to end: the receiver hands the snapshot over,
+   * then confirms the bytes).
+   */
+  answered(peerId: NodeId, index: number): void {
+    if ((this.unanswered.get(peerId)?.index ?? Number.POSITIVE_INFINITY) <= index)
+      this.unanswered.delete(peerId);
+    const transfer = this.transfers.get(peerId);
+    if (transfer !== undefined && transfer.index <= index) transfer.answered = true;
   }
 
   /** The peer connected anew: it may have restarted, and lost a snapshot it had not stored. */
@@ -118,6 +125,8 @@ export class SnapshotSender<C> {
 
 class OutgoingTransfer {
   readonly index: number;
+  /** The peer answered this snapshot (or a later one) already. */
+  answered = false;
   /** Resolves when the transfer is over, whichever way (true: the peer has every byte); never rejects. */
   readonly ended: Promise<boolean>;
   private readonly connection: FramedConnection | undefined;

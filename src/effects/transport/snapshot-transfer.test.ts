@@ -306,6 +306,21 @@ describe('snapshot transfers over TCP', () => {
     await waitFor(() => a.transport.snapshotsInFlight === 0, 'the wait for an answer to run out');
   });
 
+  it('take an answer that arrives before the transfer is seen to end (a small state restored at once)', async () => {
+    const { a, b, sending } = await startSnapshotPair({}, {}, { snapshotAnswerWaitMs: 60_000 });
+    // Both links up first, so that the answer can overtake the receiver's confirmation of the bytes.
+    a.transport.send(heartbeat('a', 'b', 1));
+    b.transport.send(heartbeat('b', 'a', 1));
+    await waitFor(() => a.inbox.length > 0 && b.inbox.length > 0, 'the links');
+    b.transport.onMessage((m) => {
+      if (m.type === 'InstallSnapshot') b.transport.send(snapshotAnswer('b', 'a', m.snapshot.meta.index));
+    });
+    a.transport.send(installSnapshot('a', 'b', 40, sending.put(randomBytes(1024))));
+    await waitFor(() => a.inbox.some((m) => m.type === 'InstallSnapshotResponse'), 'the answer');
+    await waitFor(() => a.transport.stats.snapshotsSent === 1, 'the confirmation of the bytes');
+    await waitFor(() => a.transport.snapshotsInFlight === 0, 'the transfer to count no more');
+  });
+
   it('replace one not under way yet by a newer snapshot', async () => {
     const { a, b, sending, receiving } = await startSnapshotPair();
     const first = installSnapshot('a', 'b', 40, sending.put(randomBytes(MiB)));

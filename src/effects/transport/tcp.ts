@@ -403,7 +403,8 @@ export class TcpTransport<C> implements Transport<C> {
   }
 
   private deliver(message: Message<C>): void {
-    if (message.type === 'InstallSnapshotResponse') this.snapshotSender?.answered(message.from);
+    if (message.type === 'InstallSnapshotResponse')
+      this.snapshotSender?.answered(message.from, message.index);
     for (const handler of this.handlers) {
       try {
         handler(message);
