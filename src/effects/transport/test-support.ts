@@ -4,8 +4,7 @@
  * purpose, and bounded waiting. Each test file runs `closeAll` after each test.
  */
 import { once } from 'node:events';
-import { rmSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -158,20 +157,24 @@ let pki: Promise<TestPki> | undefined;
 /** The test CAs and certificates, made on first use (a fraction of a second with openssl). */
 export function testPki(): Promise<TestPki> {
   pki ??= (async () => {
-    const dir = join(tmpdir(), `pureraft-pki-${process.pid}-${Date.now()}`);
-    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-    await makeDevCertificates({ dir: join(dir, 'cluster'), nodes: certifiedIds, days: 1 });
-    await makeDevCertificates({ dir: join(dir, 'other'), nodes: ['stranger'], days: 1 });
-    const load = async (files: { cert: string; key: string; ca: string }, ca = files.ca) => ({
-      cert: await readFile(files.cert, 'utf8'),
-      key: await readFile(files.key, 'utf8'),
-      ca: await readFile(ca, 'utf8'),
-    });
-    const loaded = new Map<string, TlsCredentials>();
-    for (const id of certifiedIds) loaded.set(id, await load(certificateFiles(join(dir, 'cluster'), id)));
-    const strangerFiles = certificateFiles(join(dir, 'other'), 'stranger');
-    const stranger = await load(strangerFiles, join(dir, 'cluster', 'ca.pem'));
-    return { credentials: (id) => loaded.get(id)!, stranger };
+    const dir = await mkdtemp(join(tmpdir(), 'pureraft-pki-'));
+    // The files are read into memory and removed at once: a test worker may end without an 'exit' event.
+    try {
+      await makeDevCertificates({ dir: join(dir, 'cluster'), nodes: certifiedIds, days: 1 });
+      await makeDevCertificates({ dir: join(dir, 'other'), nodes: ['stranger'], days: 1 });
+      const load = async (files: { cert: string; key: string; ca: string }, ca = files.ca) => ({
+        cert: await readFile(files.cert, 'utf8'),
+        key: await readFile(files.key, 'utf8'),
+        ca: await readFile(ca, 'utf8'),
+      });
+      const loaded = new Map<string, TlsCredentials>();
+      for (const id of certifiedIds) loaded.set(id, await load(certificateFiles(join(dir, 'cluster'), id)));
+      const strangerFiles = certificateFiles(join(dir, 'other'), 'stranger');
+      const stranger = await load(strangerFiles, join(dir, 'cluster', 'ca.pem'));
+      return { credentials: (id) => loaded.get(id)!, stranger };
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   })();
   return pki;
 }
