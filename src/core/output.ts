@@ -28,7 +28,7 @@ export class Output<C> {
   /** Timers to arm or cancel, one per name: the last word on a name wins (a transition sets one or two). */
   readonly #timers: TimerEffect[] = [];
   /** Timers armed ahead of every other effect: time measured from before anything leaves (a lease). */
-  readonly #timersFirst: TimerEffect[] = [];
+  #timersFirst: TimerEffect[] | undefined;
   truncateFrom: number | undefined;
   appended: Entry<C>[] = [];
   applies: readonly Entry<C>[] = [];
@@ -44,7 +44,9 @@ export class Output<C> {
 
   /** `first`: armed ahead of the transition's other effects, its sends included. */
   setTimer(timer: string, delay: number, first = false): void {
-    this.#timer({ type: 'setTimer', timer, delay }, first ? this.#timersFirst : this.#timers);
+    // The list of first timers is made only when needed: an Output is made on every transition.
+    if (first) this.#timersFirst ??= [];
+    this.#timer({ type: 'setTimer', timer, delay }, first ? this.#timersFirst! : this.#timers);
   }
 
   cancelTimer(timer: string): void {
@@ -54,7 +56,7 @@ export class Output<C> {
   /** Lists rather than maps: cheaper to make for the one or two timers of a transition (measured). */
   #timer(effect: TimerEffect, into: TimerEffect[]): void {
     forget(this.#timers, effect.timer);
-    if (this.#timersFirst.length > 0) forget(this.#timersFirst, effect.timer);
+    if (this.#timersFirst !== undefined) forget(this.#timersFirst, effect.timer);
     into.push(effect);
   }
 
@@ -90,7 +92,7 @@ export class Output<C> {
       this.snapshot === undefined &&
       !(this.appended.length > 0 && after.commitIndex >= this.appended[0]!.index);
     const effects: Effect<C>[] = [];
-    for (const timer of this.#timersFirst) effects.push(timer);
+    if (this.#timersFirst !== undefined) for (const timer of this.#timersFirst) effects.push(timer);
     if (!leaderWritesInParallel) this.pushStorage(effects, persist);
     for (const message of this.sends) effects.push({ type: 'send', message });
     if (leaderWritesInParallel) this.pushStorage(effects, persist);
