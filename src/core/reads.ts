@@ -13,13 +13,14 @@
  *
  * Lease reads skip (2) while the leader holds a lease. The core has no clock, only timers, so the lease is
  * measured by one: when a round starts, the leader arms the lease timer (`leaseDuration`), ahead of the
- * round's messages, and remembers the round. A follower that answered that round (or a later one) heard from this leader no earlier than the round
- * began, and from then on withholds its vote from anyone else (`votesWithheld`, check-quorum's stickiness made
- * to survive term changes and restarts) until its own election timer fires, at least a minimum election
- * timeout later. So once a majority has answered the round, no other leader can be elected before the round's
- * start plus the minimum election timeout, and until the lease timer fires the leader is the only one: it
- * answers reads at once with its commit index. When the lease timer fires, the leader sends a heartbeat (a new
- * round) and measures the next lease from it; until a majority answers that round, reads take a round.
+ * round's messages, and remembers the round. A follower that answered that round (or a later one) heard from
+ * this leader no earlier than the round began, and from then on withholds its vote from anyone else
+ * (`votesWithheld`, check-quorum's stickiness made to survive term changes and restarts) until its own election
+ * timer fires, at least a minimum election timeout later. So once a majority has answered the round, no other
+ * leader can be elected before the round's start plus the minimum election timeout, and until the lease timer
+ * fires the leader is the only one: it answers reads at once with its commit index. When the lease timer fires,
+ * the leader sends a heartbeat (a new round) and measures the next lease from it; until a majority answers that
+ * round, reads take a round.
  *
  * The clock assumption, which the runtime must keep: (a) a timer never fires early; (b) timers of different
  * nodes run at rates within LEASE_CLOCK_DRIFT of each other; (c) a timer that is due is stepped before any
@@ -106,10 +107,10 @@ export function releaseReads<C>(s: S<C>, out: Output<C>): void {
  * Without check-quorum a leader cut off from the others never steps down, and its reads would wait for ever
  * (contract 16: every read gets exactly one answer). So on each heartbeat, a read not answered for a minimum
  * election timeout fails, naming no leader: one no majority confirmed, and also one a majority confirmed that
- * still waits for this leader's first commit (a failure is always allowed; the client asks again). Rounds measure the time: each heartbeat
- * starts one, and while the oldest read waits, reads start at most MAX_READ_ROUNDS_IN_FLIGHT more; so a read
- * that many rounds, and an election timeout's worth of heartbeats, behind the current round has waited at
- * least that long. (With check-quorum, such a leader steps down within an election timeout, failing its reads.)
+ * still waits for this leader's first commit (a failure is always allowed; the client asks again). Rounds
+ * measure the time: each heartbeat starts one, and while the oldest read waits, reads start at most
+ * MAX_READ_ROUNDS_IN_FLIGHT more; so a read that many rounds, and an election timeout's worth of heartbeats,
+ * behind the current round has waited at least that long. (With check-quorum, such a leader steps down within an election timeout, failing its reads.)
  */
 export function expireReads<C>(s: S<C>, out: Output<C>): void {
   if (s.settings.checkQuorum || s.pendingReads.length === 0) return;

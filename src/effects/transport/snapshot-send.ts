@@ -4,9 +4,10 @@
  * abandoned. The data is read from the store one chunk at a time, and the next chunk only once the socket has
  * taken the last one (its buffer drained), so the sender holds about a chunk, whatever the snapshot's size.
  * At most one transfer per peer: the core sends a snapshot again after a timeout, and a copy of the one already
- * on its way, or of one the peer has whole and has not answered yet (it is storing and restoring it), is dropped. A newer snapshot replaces an older one only if no byte of the older one has been sent:
- * a transfer under way is let finish (one that stops moving is abandoned by its idle timeout), or a snapshot that
- * takes longer to send than the leader takes to make a newer one would start over without end.
+ * on its way, or of one the peer has whole and has not answered yet (it is storing and restoring it), is
+ * dropped. A newer snapshot replaces an older one only if no byte of the older one has been sent: a transfer
+ * under way is let finish (one that stops moving is abandoned by its idle timeout), or a snapshot that takes
+ * longer to send than the leader takes to make a newer one would start over without end.
  */
 import type { InstallSnapshot, NodeId } from '../../core/index.js';
 import type { CommandCodec } from '../binary.js';
