@@ -259,13 +259,19 @@ describe.skipIf(chromium.path === undefined)('the visualizer in a browser', () =
         (globalThis as unknown as { document: Tag }).document.querySelector('#mode')?.textContent === 'trace',
     );
     await hook(page, (viz) => viz.idle());
-    const final = await shown(page);
-    for (const { name, text } of files) {
-      const trace = parseTrace<string>(text, name);
-      const s = status([...replay(trace)].at(-1)!.state);
-      const node = final.nodes.find((each) => each.id === s.id)!;
-      expect([node.term, node.commit, node.last]).toEqual([s.term, s.commitIndex, s.lastIndex]);
-    }
+    const ended = files.map(({ name, text }) =>
+      status([...replay(parseTrace<string>(text, name))].at(-1)!.state),
+    );
+    // The page draws on its next frame, which a loaded machine may be slow to give: wait for it to show them.
+    await expect
+      .poll(async () => {
+        const final = await shown(page);
+        return ended.map((s) => {
+          const node = final.nodes.find((each) => each.id === s.id);
+          return [node?.term, node?.commit, node?.last];
+        });
+      })
+      .toEqual(ended.map((s) => [s.term, s.commitIndex, s.lastIndex]));
     await page.screenshot({ path: join(ARTIFACTS, 'viz-node-traces.png') });
     await page.close();
   });
