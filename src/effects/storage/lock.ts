@@ -142,7 +142,7 @@ async function removeOwnLock(lockPath: string): Promise<void> {
   const deadline = performance.now() + RELEASE_WAIT_MS;
   for (;;) {
     // The files aside first, LOCK next: the judge puts LOCK back before it removes its file.
-    const aside = await asideFiles(lockPath);
+    const aside = await anyAside(lockPath);
     const text = await readFile(lockPath, 'utf8').catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'ENOENT') return null;
       throw error;
@@ -158,7 +158,7 @@ async function removeOwnLock(lockPath: string): Promise<void> {
 }
 
 /** Whether a LOCK moved aside to be judged (`clearStale`) is in the directory of `lockPath`. */
-async function asideFiles(lockPath: string): Promise<boolean> {
+async function anyAside(lockPath: string): Promise<boolean> {
   const names = await readdir(dirname(lockPath)).catch(() => []);
   return names.some((name) => /^LOCK\.\d+\.\d+\.stale$/.test(name));
 }

@@ -83,8 +83,8 @@ export class SnapshotSender<C> {
    * then confirms the bytes).
    */
   answered(peerId: NodeId, index: number): void {
-    if ((this.unanswered.get(peerId)?.index ?? Number.POSITIVE_INFINITY) <= index)
-      this.unanswered.delete(peerId);
+    const waiting = this.unanswered.get(peerId);
+    if (waiting !== undefined && waiting.index <= index) this.unanswered.delete(peerId);
     const transfer = this.transfers.get(peerId);
     if (transfer !== undefined && transfer.index <= index) transfer.answered = true;
   }

@@ -306,6 +306,24 @@ describe('snapshot transfers over TCP', () => {
     await waitFor(() => a.transport.snapshotsInFlight === 0, 'the wait for an answer to run out');
   });
 
+  it('count one delivered whole no more once its peer connects anew (it may have restarted and lost it)', async () => {
+    const { a, b, sending } = await startSnapshotPair({}, {}, { snapshotAnswerWaitMs: 60_000 });
+    const message = installSnapshot('a', 'b', 40, sending.put(randomBytes(1024)));
+    a.transport.send(message);
+    await waitFor(() => a.transport.stats.snapshotsSent === 1, 'the confirmation of the bytes');
+    expect(a.transport.snapshotsInFlight).toBe(1);
+    // b dies before storing it, and comes back on its port with nothing: its first message reconnects.
+    const port = b.transport.port;
+    await b.transport.stop();
+    const again = await startNode('b', { listen: { host, port }, snapshots: new TestStore() });
+    again.transport.setPeer('a', { host, port: a.transport.port });
+    again.transport.send(heartbeat('b', 'a', 1));
+    await waitFor(() => a.transport.snapshotsInFlight === 0, 'the reconnection');
+    // The core's copy sent again now goes, where it was dropped while b had the snapshot whole.
+    a.transport.send(message);
+    await waitFor(() => snapshotsIn(again).length === 1, 'the snapshot again');
+  });
+
   it('take an answer that arrives before the transfer is seen to end (a small state restored at once)', async () => {
     const { a, b, sending } = await startSnapshotPair({}, {}, { snapshotAnswerWaitMs: 60_000 });
     // Both links up first, so that the answer can overtake the receiver's confirmation of the bytes.
