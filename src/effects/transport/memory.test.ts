@@ -58,7 +58,7 @@ describe('MemoryNetwork', () => {
     expect(inboxes[1]).toEqual([append]);
     expect(inboxes[1]![0]).not.toBe(append);
     expect(inboxes[2]).toEqual([]);
-    expect(network.stats).toEqual({ delivered: 1, dropped: 0, rejected: 0 });
+    expect(network.stats).toEqual({ delivered: 1, dropped: 0, rejected: 0, reconnections: 0 });
   });
 
   it('round-trips through the wire codec when given one', async () => {
@@ -126,7 +126,7 @@ describe('MemoryNetwork', () => {
     await settle();
     expect(inboxC).toEqual([]);
     expect(storeC.size).toBe(0);
-    expect(network.stats).toEqual({ delivered: 1, dropped: 2, rejected: 0 });
+    expect(network.stats).toEqual({ delivered: 1, dropped: 2, rejected: 0, reconnections: 0 });
   });
 
   it('refuses snapshot data between a node with a snapshot store and one without, and lets a detached node attach again', async () => {
@@ -188,7 +188,7 @@ describe('MemoryNetwork', () => {
     nodes[0]!.send(vote('a', 'nobody'));
     await settle();
     expect(inboxes[0]).toEqual([vote('b', 'a'), vote('c', 'a')]);
-    expect(network.stats).toEqual({ delivered: 2, dropped: 6, rejected: 0 });
+    expect(network.stats).toEqual({ delivered: 2, dropped: 6, rejected: 0, reconnections: 0 });
   });
 
   it('attaches each node id once', () => {

@@ -34,12 +34,14 @@ export interface MemoryNetworkStats {
   readonly dropped: number;
   /** Not from its sender, or refused by the codec (or structured clone): a bug, so a test expects none. */
   readonly rejected: number;
+  /** Calls of a transport's `reconnect` (its node started afresh in process): there is no connection to drop. */
+  readonly reconnections: number;
 }
 
 export class MemoryNetwork<C> {
   private readonly transports = new Map<NodeId, MemoryTransport<C>>();
   private readonly cutLinks = new Set<string>();
-  private counts = { delivered: 0, dropped: 0, rejected: 0 };
+  private counts = { delivered: 0, dropped: 0, rejected: 0, reconnections: 0 };
 
   constructor(private readonly options: MemoryNetworkOptions<C> = {}) {}
 
@@ -84,6 +86,11 @@ export class MemoryNetwork<C> {
 
   get stats(): MemoryNetworkStats {
     return { ...this.counts };
+  }
+
+  /** For the transports: see MemoryNetworkStats.reconnections. */
+  reconnected(): void {
+    this.counts.reconnections++;
   }
 
   /** For the transports: copies the message now and delivers it one macrotask later. */
@@ -188,6 +195,10 @@ class MemoryTransport<C> implements Transport<C> {
 
   onMessage(handler: (message: Message<C>) => void): void {
     this.handlers.push(handler);
+  }
+
+  reconnect(): void {
+    this.network.reconnected();
   }
 
   /** Hands `message` to the handlers; false when this transport is not running and the message is lost. */

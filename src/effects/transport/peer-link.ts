@@ -77,17 +77,39 @@ export class PeerLink {
     return this.connection?.close() ?? Promise.resolve();
   }
 
+  /**
+   * Closes the connection, if any, and dials the peer again at once, so that it sees this node connect anew as
+   * after a restart. What is queued goes on the new connection.
+   */
+  redial(): void {
+    if (this.closed) return;
+    const old = this.connection;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.failures = 0;
+    this.connect();
+    void old?.close('dialling the peer anew');
+  }
+
   private connect(): void {
     const options = { ...this.options, address: this.options.addressOf(), purpose: 'messages' as const };
-    this.connection = dial(options, {
+    this.open = false;
+    // The callbacks of a connection that `redial` replaced are ignored: it no longer carries this link.
+    const connection = dial(options, {
       onOpen: () => {
+        if (this.connection !== connection) return;
         this.open = true;
         this.failures = 0;
         this.flush();
       },
-      onDrain: () => this.flush(),
-      onClose: () => this.connectionClosed(),
+      onDrain: () => {
+        if (this.connection === connection) this.flush();
+      },
+      onClose: () => {
+        if (this.connection === connection) this.connectionClosed();
+      },
     });
+    this.connection = connection;
     // Only a malformed address fails at once; treat it as a failed attempt and try again later.
     if (this.connection === undefined) this.connectionClosed();
   }

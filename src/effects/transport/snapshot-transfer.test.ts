@@ -324,6 +324,26 @@ describe('snapshot transfers over TCP', () => {
     await waitFor(() => snapshotsIn(again).length === 1, 'the snapshot again');
   });
 
+  it('count one delivered whole no more once its peer reconnects in the same process (its core started afresh)', async () => {
+    // A follower whose storage failed while it stored the snapshot starts its core afresh from its disk,
+    // without the snapshot, and without a restart for its peers to see: it reconnects instead (RaftNode).
+    const { a, b, sending } = await startSnapshotPair({}, {}, { snapshotAnswerWaitMs: 60_000 });
+    b.transport.send(heartbeat('b', 'a', 1));
+    await waitFor(() => a.inbox.length > 0, "b's link to a");
+    const message = installSnapshot('a', 'b', 40, sending.put(randomBytes(1024)));
+    a.transport.send(message);
+    await waitFor(() => a.transport.stats.snapshotsSent === 1, 'the confirmation of the bytes');
+    await sleep(50);
+    expect(a.transport.snapshotsInFlight).toBe(1);
+    b.transport.reconnect();
+    await waitFor(() => a.transport.snapshotsInFlight === 0, 'the reconnection');
+    a.transport.send(message);
+    await waitFor(() => snapshotsIn(b).length === 2, 'the snapshot again');
+    // The link carries messages on its new connection.
+    b.transport.send(heartbeat('b', 'a', 2));
+    await waitFor(() => a.inbox.filter((m) => m.type === 'AppendEntries').length === 2, 'a message after it');
+  });
+
   it('take an answer that arrives before the transfer is seen to end (a small state restored at once)', async () => {
     const { a, b, sending } = await startSnapshotPair({}, {}, { snapshotAnswerWaitMs: 60_000 });
     // Both links up first, so that the answer can overtake the receiver's confirmation of the bytes.

@@ -300,6 +300,15 @@ export class TcpTransport<C> implements Transport<C> {
     for (const peerId of this.peers.keys()) this.linkTo(peerId).dial();
   }
 
+  /**
+   * Closes the connection to every peer and dials it again: each then sees this node connect anew, as after a
+   * restart, and counts a snapshot it sent and this node never answered as lost (see SnapshotSender.reconnected).
+   */
+  reconnect(): void {
+    if (this.stopped) return;
+    for (const peerId of this.peers.keys()) this.linkTo(peerId).redial();
+  }
+
   /** Closes the server and every connection, drops the queues and cancels every timer. */
   async stop(): Promise<void> {
     if (this.stopped) return;

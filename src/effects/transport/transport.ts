@@ -20,4 +20,10 @@ export interface Transport<C> {
    * snapshot-policy.ts). Undefined: the transport carries a snapshot at once.
    */
   readonly snapshotsInFlight?: number;
+  /**
+   * Makes every peer see this node connect anew, as after a restart. RaftNode calls it when it starts its core
+   * afresh in the same process (storage failed, then took writes again): a peer may have sent the old core
+   * what it never answered, a snapshot say, and must not wait for that answer. Undefined: nothing to tell.
+   */
+  reconnect?(): void;
 }

@@ -319,10 +319,13 @@ describe('RaftNode on storage that can reopen', () => {
     expect(storage.reopenAttempts).toBeGreaterThan(2);
     expect(leader.node.status().unavailable).toBeDefined();
 
-    // Space again: it rejoins, catches up, and applies each command once.
+    // Space again: it rejoins, catches up, and applies each command once. Its peers see it connect anew, as
+    // after a restart (a snapshot they sent the old core is lost with it).
+    expect(cluster.network.stats.reconnections).toBe(0);
     storage.full = false;
     await cluster.run(1_000);
     expect(reports.at(-1)).toBeNull();
+    expect(cluster.network.stats.reconnections).toBe(1);
     expect(leader.node.status().unavailable).toBeUndefined();
     const after = next.node.propose('after');
     await cluster.run(200);

@@ -968,6 +968,9 @@ export class RaftNode<C, R> {
     this.#roleLog?.observe(undefined, state);
     this.#options.onTransition?.(undefined, state, effects);
     this.#noticeMembership();
+    // A snapshot that reached the old core and was lost with it must not look stored and being restored to its
+    // sender (which then holds back its copies for a long while): peers see a restart.
+    this.#options.transport.reconnect?.();
     this.#execute(effects);
     this.#kick();
   }
