@@ -310,7 +310,10 @@ function receive<C>(s: S<C>, m: Message<C>, out: Output<C>): void {
     // §5.1: a higher term makes any node a follower of that term; only a leader's messages name the leader.
     // A pre-vote, or a pre-vote granted in the future term it asked about, changes no term (thesis §9.6).
     const preVoteTerm = m.type === 'PreVote' || (m.type === 'PreVoteResponse' && m.voteGranted);
-    if (!preVoteTerm) becomeFollower(s, m.term, isFromLeader(m) ? m.from : null, out);
+    if (!preVoteTerm) {
+      const leader = isFromLeader(m) ? m.from : null;
+      becomeFollower(s, m.term, leader, out, leader ?? campaignOfTransferee(s, m));
+    }
   } else if (m.term < s.term) {
     return answerStale(s, m, out);
   } else if (s.leaderId === null && inLease(s, m)) {
@@ -327,6 +330,14 @@ function receive<C>(s: S<C>, m: Message<C>, out: Output<C>): void {
     case 'leader':
       return stepLeader(s, m, out);
   }
+}
+
+/**
+ * The node this leader hands its leadership to, when `m` is that node's campaign (thesis §3.10): it is about to
+ * lead, though no one knows it yet, so it is the best hint for the reads the leader now fails (contract 16).
+ */
+function campaignOfTransferee<C>(s: S<C>, m: Message<C>): NodeId | null {
+  return m.type === 'RequestVote' && m.transfer && m.from === s.transferee ? m.from : null;
 }
 
 function isFromLeader<C>(m: Message<C>): boolean {
@@ -448,7 +459,13 @@ function stepLeader<C>(s: S<C>, m: Message<C>, out: Output<C>): void {
  * are too stale to win would keep pushing back the timers of the few nodes that could, and elections could
  * livelock (found by the lab suite, seeds 293 and 27). A leader has no election timer armed, so it gets one.
  */
-function becomeFollower<C>(s: S<C>, term: number, leaderId: NodeId | null, out: Output<C>): void {
+function becomeFollower<C>(
+  s: S<C>,
+  term: number,
+  leaderId: NodeId | null,
+  out: Output<C>,
+  likelyLeader: NodeId | null = leaderId,
+): void {
   invariant(term >= s.term, () => `term would go back from ${s.term} to ${term}`);
   if (term > s.term) {
     s.term = term;
@@ -460,7 +477,7 @@ function becomeFollower<C>(s: S<C>, term: number, leaderId: NodeId | null, out: 
     if (s.settings.checkQuorum) out.cancelTimer(CHECK_QUORUM_TIMER);
     if (s.transferee !== null) out.cancelTimer(TRANSFER_TIMER);
     resetElectionTimer(s, out);
-    failReads(s, out);
+    failReads(s, out, likelyLeader);
     endLease(s, false, out);
   }
   s.role = 'follower';

@@ -158,6 +158,24 @@ describe('thesis §6.4 ReadIndex', () => {
     expect(answers(made.step('a', { type: 'receive', message: answer.message }))).toEqual([]);
   });
 
+  it('a read pending when the leader hands over fails naming the target, whose campaign deposed it (§3.10)', () => {
+    const made = cluster();
+    elect(made, 'a');
+    made.propose('a', 'x');
+    settle(made);
+    // A read's round is on its way when the transfer starts; only the TimeoutNow and the campaign it starts
+    // arrive before the read is confirmed.
+    made.step('a', read('r'));
+    made.step('a', { type: 'transferLeadership', to: 'c' });
+    const deliver = (type: Message<string>['type'], to: string) => {
+      const envelope = made.inFlight.find((e) => e.message.type === type && e.message.to === to)!;
+      made.drop(envelope);
+      return answers(made.step(to, { type: 'receive', message: envelope.message }));
+    };
+    deliver('TimeoutNow', 'c');
+    expect(deliver('RequestVote', 'a')).toEqual([{ type: 'readFailed', id: 'r', leaderId: 'c' }]);
+  });
+
   it('a single-node cluster confirms by itself', () => {
     const made = cluster(['a']);
     made.fire('a', 'election');

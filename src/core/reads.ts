@@ -36,6 +36,7 @@ import type { StateDraft } from './draft.js';
 import { current, jointCommitted } from './membership.js';
 import type { Output } from './output.js';
 import { heartbeat, startRound } from './replication.js';
+import type { NodeId } from './types.js';
 
 type S<C> = StateDraft<C>;
 
@@ -125,8 +126,8 @@ export function expireReads<C>(s: S<C>, out: Output<C>): void {
 }
 
 /** Leadership is lost (or never was): every waiting read fails, with the best hint of who leads. */
-export function failReads<C>(s: S<C>, out: Output<C>): void {
-  for (const read of s.pendingReads) out.readFailed(read.id, s.leaderId);
+export function failReads<C>(s: S<C>, out: Output<C>, likelyLeader: NodeId | null = s.leaderId): void {
+  for (const read of s.pendingReads) out.readFailed(read.id, likelyLeader);
   s.pendingReads = [];
 }
 
