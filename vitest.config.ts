@@ -5,5 +5,6 @@ export default defineConfig({
     include: ['src/**/*.test.ts', 'properties/**/*.test.ts', 'test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    globalSetup: ['test/support/run-seeds.ts'],
   },
 });

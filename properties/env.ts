@@ -15,7 +15,11 @@ function integerFrom(name: string): number | undefined {
   return value;
 }
 
-/** One seed per process, so that every property in a run prints (and reproduces with) the same one. */
+/**
+ * One seed per process, so that every property in a run prints (and reproduces with) the same one. A `vitest`
+ * run, whose test files each run in a worker of their own, sets PROPERTY_SEED once for all of them
+ * (test/support/run-seeds.ts).
+ */
 const clockSeed = Date.now() % 2 ** 31;
 
 export function propertySeed(): number {

@@ -98,7 +98,7 @@ function recordRun(seed: number) {
         expect(snapshot(state), 'step mutated its state argument').toEqual(before);
         // Immer's drafts and the hand-made copies of steady replication (draft.ts) alike hand out frozen states.
         expect(Object.isFrozen(next), 'step returned a state that is not frozen').toBe(true);
-        // An outside harness may copy a state to check that step leaves it alone: no function in it.
+        // An outside harness that copies a state (to log it, say) must not meet a function in it.
         structuredClone(next);
         current.get(state.settings.id)!.steps.push({ event, state: snapshot(next), effects });
         return [next, effects];

@@ -274,7 +274,8 @@ export interface Settings {
   readonly maxInflightAppends: number;
   /**
    * The config's own `commandSize`; absent for the default (settings.ts), so that a state holds no function and
-   * stays plain enough to clone (`structuredClone`) as an outside harness may.
+   * `structuredClone` does not throw on it (a clone drops the private fields of the log, configurations and
+   * progress, so it is no state to step).
    */
   readonly commandSize?: (command: unknown) => number;
   readonly preVote: boolean;

@@ -9,11 +9,13 @@ import type { RunOptions, RunReport } from '../../src/check/torture/run.js';
 import { formatSummary } from '../../src/check/torture/summary.js';
 import { UsageError } from '../../src/cli/flags.js';
 
-const runs = vi.hoisted(() => ({ verdicts: [] as string[], calls: 0 }));
+const runs = vi.hoisted(() => ({ verdicts: [] as string[], calls: 0, durations: [] as number[] }));
 
 vi.mock('../../src/check/torture/run.js', () => ({
-  tortureRun: async (options: RunOptions): Promise<RunReport> =>
-    report(runs.verdicts[runs.calls++] ?? 'ok', options),
+  tortureRun: async (options: RunOptions): Promise<RunReport> => {
+    runs.durations.push(options.durationMs);
+    return report(runs.verdicts[runs.calls++] ?? 'ok', options);
+  },
 }));
 
 function report(verdict: string, options: { seed: number; nodes: number }): RunReport {
@@ -73,6 +75,13 @@ describe('pureraft torture: an unknown verdict is not a pass', () => {
     expect(total).toMatch(/1 unknown$/);
     expect(stdout).not.toContain('no failure');
     expect(stdout).toContain('run 1: unknown: evidence in /out/seed-7');
+  });
+
+  it('with --minutes 0, makes one whole run of --run-seconds (it was cut to 10 s)', async () => {
+    runs.durations = [];
+    const { stdout } = await torture(['ok'], '--run-seconds', '20');
+    expect(runs.durations).toEqual([20_000]);
+    expect(stdout).toContain('run 1: seed 7, 3 nodes, 20 s');
   });
 
   it('exits 1 when a run failed, whatever else was unknown; 0 only when every run passed', async () => {

@@ -39,7 +39,8 @@ Faults: ${FAULT_NAMES.join(', ')}.`,
     minutes: {
       type: 'integer',
       placeholder: 'n',
-      description: 'Keep starting runs for this long, 0 or more (0: one run). Default 5.',
+      description:
+        'Keep starting runs for this long, 0 or more (0: one whole run); the last run is cut to the time left, at least 10 s. Default 5.',
     },
     'run-seconds': {
       type: 'integer',
@@ -111,10 +112,8 @@ async function run(
   for (let i = 0; i === 0 || Date.now() < deadline; i++) {
     const seed = (firstSeed + i) % (MAX_SEED + 1);
     const nodes = flags.nodes ?? (i % 2 === 0 ? 3 : 5);
-    const durationMs = Math.min(
-      (flags['run-seconds'] ?? 120) * 1000,
-      Math.max(deadline - Date.now(), 10_000),
-    );
+    const runMs = (flags['run-seconds'] ?? 120) * 1000;
+    const durationMs = flags.minutes === 0 ? runMs : Math.min(runMs, Math.max(deadline - Date.now(), 10_000));
     write(`run ${i + 1}: seed ${seed}, ${nodes} nodes, ${Math.round(durationMs / 1000)} s ...`);
     const report = await tortureRun({
       nodes,

@@ -520,7 +520,8 @@ export class RaftNode<C, R> {
 
   /**
    * Takes a snapshot of everything applied (§7) and resolves with its index once it is durable and the log is
-   * compacted through it. A snapshot already being taken is awaited instead.
+   * compacted through it. A snapshot already being taken is awaited instead. When the core turns it down (see
+   * `#takeSnapshot`), resolves with the index of the snapshot the node has.
    */
   snapshot(): Promise<number> {
     this.#running();
@@ -580,7 +581,8 @@ export class RaftNode<C, R> {
       bytes = ref.bytes;
       if (this.#phase !== 'running') throw new NodeStoppedError();
       this.#stepNow({ type: 'snapshot', index, data: ref });
-      // The core ignores an index at or below a snapshot installed meanwhile: then this data is garbage.
+      // The core ignores an index at or below a snapshot installed meanwhile, and, on a node that joined a
+      // running cluster, one below the first configuration entry it holds: then this data is garbage.
       if (status(this.#state!).snapshotIndex !== index) {
         await writer.abort();
         return status(this.#state!).snapshotIndex;
