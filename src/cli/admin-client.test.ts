@@ -36,6 +36,22 @@ describe('adminCall', () => {
     expect(failure(refused)).toMatch(/^\(401\) this API needs a bearer token/);
   });
 
+  it('says to use https:// when a node closes a plain HTTP request without an answer, as an HTTPS node does', async () => {
+    const server = createServer((socket) => socket.once('data', () => socket.destroy()));
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    try {
+      const { port } = server.address() as { port: number };
+      await expect(
+        adminCall(`127.0.0.1:${port}`, { method: 'GET', path: '/cluster', timeoutMs: 5_000 }),
+      ).rejects.toThrow(
+        /other side closed \(a node that serves HTTPS .* give --node as https:\/\/host:port\)/,
+      );
+    } finally {
+      server.close();
+    }
+  });
+
   it('asks the nodes in turn, skipping one that cannot be reached, and names each when none can', async () => {
     const [nobody, nobodyElse] = await freePorts(2);
     const { leader, followers } = await cluster.roles();

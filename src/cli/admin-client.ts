@@ -87,7 +87,13 @@ export async function adminCall(node: string, call: AdminCall): Promise<AdminAns
             ' (look before asking again: `pureraft member list`, or GET /status)',
         );
       const cause = (error as { cause?: unknown }).cause;
-      const message = `cannot reach ${url}: ${whyUnreachable(error as Error)}`;
+      const why = whyUnreachable(error as Error);
+      // What a node serving HTTPS does to a plain HTTP request: it closes the connection without an answer.
+      const hint =
+        url.startsWith('http://') && /other side closed/.test(why)
+          ? ' (a node that serves HTTPS closes a plain HTTP request so: for a secured cluster, give --node as https://host:port)'
+          : '';
+      const message = `cannot reach ${url}: ${why}${hint}`;
       throw isErrorWithCode(cause) && NOT_DELIVERED.has(cause.code)
         ? new UnreachableError(message)
         : new Error(message);

@@ -62,6 +62,9 @@ describe('pureraft', () => {
       [['certs', '--dir', '/tmp/x', '--nodes', 'a b'], /node id "a b": use letters/],
       // A negative delay restarted a dying node in a tight loop.
       [['cluster', '--restart-after=-1000'], /--restart-after must be 0 \(never\) or more/],
+      // Written with a space, a negative value got parseArgs' "argument is ambiguous" instead.
+      [['cluster', '--restart-after', '-5'], /--restart-after must be 0 \(never\) or more/],
+      [localNodeArgs('--snapshot-bytes', '-1'), /--snapshot-bytes .* must be a positive integer, got -1/],
       // Node fires a timer of 2³¹ ms or more at once: elections every millisecond.
       [localNodeArgs('--election-timeout', '1500000000'), /the election timeout must be .* at most 86400000/],
       // A cluster whose heartbeats come slower than its election timeout holds elections without end.

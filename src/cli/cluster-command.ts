@@ -36,7 +36,7 @@ its own data; one that keeps dying soon after it starts waits twice as long each
 stopped with kill <pid> (SIGTERM) hands leadership over first if it leads, and is started
 again the same way: kill the nodes one after another for a rolling restart. Ctrl-C stops every node at once
 (the terminal's SIGINT reaches each of them; a leader's attempt to hand over to a node that is itself stopping
-ends within an election timeout).
+ends within an election timeout). Ctrl-C again, a second or more later, kills every node at once.
 
 With --tls-dir the nodes authenticate each other with mutual TLS and serve HTTPS, with the certificates in
 that directory (those missing are made, as \`pureraft certs\` does). With --tokens clients must present a bearer
@@ -114,6 +114,14 @@ export const clusterCommand = defineCommand(spec, run);
 type ClusterFlags = FlagValues<typeof spec.flags>;
 
 const MAX_NODES = 15;
+
+/**
+ * A second SIGINT or SIGTERM this soon after the first is the same Ctrl-C again: under `npm start` it reaches
+ * this process from the terminal and once more through the npm and tsx wrappers. Its default action killed
+ * this process before its nodes had stopped, and a leader handing over then crashed writing its log to the
+ * closed pipe, leaving its LOCK behind. A later one is Ctrl-C pressed again: stop now.
+ */
+const REPEAT_IGNORED_MS = 1_000;
 
 function checkPort(name: string, first: number, count: number, usage: string): void {
   if (!(first >= 1 && first + count - 1 <= 65_535)) {
@@ -278,11 +286,31 @@ async function run(flags: ClusterFlags, _positionals: readonly string[], usage: 
   const stopAll = async () => {
     stopping = true;
     for (const timer of restarts) clearTimeout(timer);
-    await Promise.all(nodes.map((node) => node.kill('SIGTERM')));
+    const exits = await Promise.all(nodes.map((node) => node.kill('SIGTERM')));
+    const unclean = exits.flatMap(({ code, signal }, position) =>
+      code === 0 ? [] : [`${nodes[position]!.config.id} (code ${code}, signal ${signal})`],
+    );
+    process.stdout.write(
+      unclean.length === 0
+        ? 'every node stopped (exit code 0)\n'
+        : `stopped; not cleanly: ${unclean.join(', ')}\n`,
+    );
   };
   const interrupted = new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
+    let firstAt: number | undefined;
+    const onSignal = () => {
+      if (firstAt === undefined) {
+        firstAt = Date.now();
+        resolve();
+      } else if (Date.now() - firstAt >= REPEAT_IGNORED_MS) {
+        // Ctrl-C again: now. The nodes' data stays as a crash leaves it, which they recover from.
+        process.stdout.write('stopping now: killing every node\n');
+        for (const node of nodes) node.child.kill('SIGKILL');
+        process.exit(130);
+      }
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
   });
   try {
     await Promise.race([Promise.all(nodes.map((node) => node.serving())), interrupted]);

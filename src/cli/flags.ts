@@ -80,7 +80,7 @@ export function parseFlags<F extends Readonly<Record<string, Flag>>>(
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({
-      args: [...argv],
+      args: joinNegativeValues(argv, spec.flags),
       options: { ...options, help: { type: 'boolean', short: 'h' } },
       allowPositionals: true,
       strict: true,
@@ -100,6 +100,25 @@ export function parseFlags<F extends Readonly<Record<string, Flag>>>(
     flags[name] = flag.type === 'integer' ? integer(name, value as string, help) : value;
   }
   return { help: false, flags: flags as FlagValues<F>, positionals: parsed.positionals };
+}
+
+/**
+ * `--name -5` as `--name=-5` for a flag that takes a value: parseArgs refuses a value that starts with a dash as
+ * "ambiguous", which says nothing of what the flag takes; the flag's own check then does.
+ */
+function joinNegativeValues(argv: readonly string[], flags: Readonly<Record<string, Flag>>): string[] {
+  const joined: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const name = arg.slice(2);
+    const flag = arg.startsWith('--') && Object.hasOwn(flags, name) ? flags[name] : undefined;
+    const next = argv[i + 1];
+    if (flag !== undefined && flag.type !== 'boolean' && next !== undefined && /^-\d/.test(next)) {
+      joined.push(`${arg}=${next}`);
+      i++;
+    } else joined.push(arg);
+  }
+  return joined;
 }
 
 function integer(name: string, text: string, help: string): number {

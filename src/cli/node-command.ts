@@ -137,6 +137,15 @@ type NodeFlags = FlagValues<typeof spec.flags>;
 
 export const nodeCommand = defineCommand(spec, run);
 
+/**
+ * The reader of this process's output may go away first (a supervisor that died): a write to the closed pipe
+ * then fails with EPIPE, and an unhandled stream error would crash the node in the middle of its handover,
+ * leaving its LOCK behind and its clients without the answers they are owed. Its lines are lost; it goes on.
+ */
+function ignoreClosedOutput(): void {
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
+}
+
 function log(id: string): (line: string) => void {
   return (line) => process.stderr.write(`${new Date().toISOString()} ${id} ${line}\n`);
 }
@@ -180,6 +189,7 @@ async function run(flags: NodeFlags, _positionals: readonly string[], usage: str
     throw error;
   }
   const heapGrowth = heapGrowthPercent(flags['heap-growth'], usage);
+  ignoreClosedOutput();
   const write = log(config.id);
   const joining = flags.join === undefined ? undefined : await joinPlan(config, flags.join, write);
   if (joining !== undefined) config = joining.config;

@@ -7,6 +7,8 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
+import { NodeProcess } from '../../src/cli/launcher.js';
+import { localClusterConfigs } from '../../src/kv/test-support.js';
 import { alive, eventually, getJson, type NodeReport } from './harness.js';
 
 const cli = new URL('../../src/cli/main.ts', import.meta.url).pathname;
@@ -136,3 +138,69 @@ it('`npm start` stopped with SIGTERM to npm (a process manager, kill %1) stops e
     await rm(dataDir, { recursive: true, force: true });
   }
 }, 90_000);
+
+it('`npm start` stopped with Ctrl-C (SIGINT to the whole group, as a terminal sends it) stops every node cleanly', async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'pureraft-npm-ctrl-c-'));
+  const base = 10_000 + 20 * Math.floor(Math.random() * 1000);
+  const root = new URL('../..', import.meta.url).pathname;
+  // The launcher got the SIGINT from the terminal and again through npm and tsx; the second killed it before
+  // its nodes had stopped, and the leader, handing over, crashed on writing its log to the closed pipe.
+  const npm = spawn(
+    'npm',
+    ['start', '--', '--raft-port', `${base}`, '--http-port', `${base + 10}`, '--data-dir', dataDir],
+    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+  );
+  let output = '';
+  npm.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  npm.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<void>((resolve) => npm.once('exit', () => resolve()));
+  try {
+    await eventually('the banner', 45_000, async () => {
+      if (npm.exitCode !== null) throw new Error(`npm start exited ${npm.exitCode}:\n${output}`);
+      return output.includes('3 nodes running') ? true : undefined;
+    });
+    const pids = [...output.matchAll(/^ {2}n\d .* pid (\d+)$/gm)].map(([, pid]) => Number(pid));
+    expect(pids).toHaveLength(3);
+    // A leader, so that Ctrl-C finds one to hand over.
+    await eventually('a first write', 10_000, async () => {
+      const write = await fetch(`http://127.0.0.1:${base + 10}/kv/k`, { method: 'PUT', body: 'v' });
+      return write.status === 200 ? true : undefined;
+    });
+    process.kill(-npm.pid!, 'SIGINT');
+    await exited;
+    await eventually('every node to stop', 15_000, async () =>
+      pids.every((pid) => !alive(pid)) ? true : undefined,
+    );
+    // The launcher outlives its nodes and says how they ended.
+    await eventually('the last line', 5_000, async () =>
+      /every node stopped|stopped; not cleanly/.test(output) ? true : undefined,
+    );
+    const report = `\n--- output ---\n${output}`;
+    expect(output, report).toContain('every node stopped (exit code 0)');
+    expect(output, report).not.toMatch(/EPIPE/);
+    for (const id of ['n1', 'n2', 'n3'])
+      expect(await readdir(join(dataDir, id)), report).not.toContain('LOCK');
+  } finally {
+    try {
+      process.kill(-npm.pid!, 'SIGKILL');
+    } catch {}
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}, 90_000);
+
+it('a node whose output pipe closed (its supervisor died) still stops cleanly, not on an unhandled EPIPE', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'pureraft-closed-output-'));
+  try {
+    const [config] = await localClusterConfigs(['solo'], root);
+    const node = new NodeProcess(config!);
+    await node.serving(45_000);
+    // What a supervisor that died leaves: nobody reads the node's stdout and stderr any more.
+    node.child.stdout!.destroy();
+    node.child.stderr!.destroy();
+    const exit = await node.kill('SIGTERM');
+    expect(exit).toEqual({ code: 0, signal: null });
+    expect(await readdir(config!.dataDir)).not.toContain('LOCK');
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+}, 60_000);
