@@ -38,6 +38,7 @@ import {
   DEFAULT_LIMITS,
   HttpError,
   kvCommand,
+  originForm,
   type RequestLimits,
   type Route,
   route,
@@ -261,7 +262,7 @@ export class KvHttpServer {
       if (address === undefined)
         return { status: 503, body: { error: error.message, leader: error.leaderId }, headers: retry };
       const scheme = this.#options.tls === undefined ? 'http' : 'https';
-      const location = `${scheme}://${address}${request.url ?? '/'}`;
+      const location = `${scheme}://${address}${originForm(request.url ?? '/')}`;
       return {
         status: 307,
         body: { error: error.message, leader: error.leaderId, location },

@@ -100,7 +100,20 @@ export const CLUSTER_BODY_LIMIT = 4096;
 const textEncoder = new TextEncoder();
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
-export function route(method: string, url: string, limits: RequestLimits): Route {
+/**
+ * A request target as a path and query (origin form). A server must accept the absolute form too (RFC 9112
+ * §3.2.2: `GET http://host/kv/a`, what a client speaking to a proxy sends): its scheme and authority go.
+ */
+export function originForm(target: string): string {
+  if (target.startsWith('/')) return target;
+  const match = /^https?:\/\/[^/?#]*/i.exec(target);
+  if (match === null) return target;
+  const rest = target.slice(match[0].length);
+  return rest.startsWith('/') ? rest : `/${rest}`;
+}
+
+export function route(method: string, target: string, limits: RequestLimits): Route {
+  const url = originForm(target);
   const queryAt = url.indexOf('?');
   const path = queryAt === -1 ? url : url.slice(0, queryAt);
   const query = queryAt === -1 ? undefined : new URLSearchParams(url.slice(queryAt + 1));
