@@ -78,6 +78,9 @@ describe('pureraft', () => {
         /--trace \/nonexistent\/safety-3n-123.json: ENOENT/,
       ],
       [['viz', '--trace', '/tmp'], /--trace \/tmp: not a file/],
+      // Both were taken without a word: the page then showed nothing.
+      [['viz', '--live', '/nonexistent/traces'], /--live \/nonexistent\/traces: ENOENT/],
+      [['viz', '--status', 'n1=http://127.0.0.1:8001'], /--status .* goes with --live/],
       // The second --peer n2 silently replaced the first.
       [
         localNodeArgs('--peer', 'n2=127.0.0.1:4,127.0.0.1:5', '--peer', 'n2=127.0.0.1:6,127.0.0.1:7'),

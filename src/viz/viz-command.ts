@@ -48,6 +48,17 @@ async function run(
 ): Promise<number> {
   if (flags.live !== undefined && flags.trace !== undefined)
     throw new UsageError('--live and --trace do not go together', usage);
+  if (flags.status !== undefined && flags.live === undefined)
+    throw new UsageError('--status names the nodes of a --live cluster: it goes with --live', usage);
+  if (flags.live !== undefined) {
+    const stats = await stat(flags.live).catch((error: NodeJS.ErrnoException) => error);
+    if (stats instanceof Error)
+      throw new UsageError(
+        `--live ${flags.live}: ${stats.message} (a cluster started with --trace-dir writes there)`,
+        usage,
+      );
+    if (!stats.isDirectory()) throw new UsageError(`--live ${flags.live}: not a directory`, usage);
+  }
   // A trace that cannot be read is said now, not as a 404 in the page.
   for (const path of flags.trace ?? []) {
     const stats = await stat(path).catch((error: NodeJS.ErrnoException) => error);
