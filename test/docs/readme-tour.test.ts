@@ -32,4 +32,13 @@ it("the README's tour shows what the core does", () => {
   ).toEqual(['persist', 'send RequestVote to b', 'send RequestVote to c', 'setTimer']);
   expect(effects[0]).toEqual({ type: 'persist', hardState: { term: 1, votedFor: 'a' } });
   expect(effects[3]).toEqual({ type: 'setTimer', timer: 'election', delay: delays[1] });
+  // The tour's vote (it used a voteFromB it never defined) makes a leader, which then takes the proposal.
+  expect(tour).toContain(
+    "const voteFromB = { type: 'RequestVoteResponse', term: 1, from: 'b', to: 'a', voteGranted: true } as const;",
+  );
+  const voteFromB = { type: 'RequestVoteResponse', term: 1, from: 'b', to: 'a', voteGranted: true } as const;
+  [state] = step(state, { type: 'receive', message: voteFromB });
+  expect(status(state).role).toBe('leader');
+  [state] = step(state, { type: 'propose', command: 'set x=1' });
+  expect(status(state).lastIndex).toBe(2);
 });

@@ -1,4 +1,6 @@
 /** The real runtime: a Raft node driven by a queue of events, over storage, network, timers and a service. */
+export type { Applied, StateMachine } from '../../effects/apply/index.js';
+export { type CommandCodec, jsonCodec } from '../../effects/binary.js';
 export {
   CommandTooLargeError,
   NodeStoppedError,
