@@ -117,9 +117,10 @@ const MAX_NODES = 15;
 
 /**
  * A second SIGINT or SIGTERM this soon after the first is the same Ctrl-C again: under `npm start` it reaches
- * this process from the terminal and once more through the npm and tsx wrappers. Its default action killed
- * this process before its nodes had stopped, and a leader handing over then crashed writing its log to the
- * closed pipe, leaving its LOCK behind. A later one is Ctrl-C pressed again: stop now.
+ * this process from the terminal and once more through npm. Its default action killed this process before its
+ * nodes had stopped, and a leader handing over then crashed writing its log to the closed pipe, leaving its LOCK
+ * behind. A later one is Ctrl-C pressed again: stop now. (`npm start` runs `node --import tsx`, not the tsx
+ * command: that one passes a signal on and kills its child with SIGKILL unless it exits within some 50 ms.)
  */
 const REPEAT_IGNORED_MS = 1_000;
 

@@ -110,6 +110,11 @@ function joinNegativeValues(argv: readonly string[], flags: Readonly<Record<stri
   const joined: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
+    // Past `--` every argument is a positional, taken as it is.
+    if (arg === '--') {
+      joined.push(...argv.slice(i));
+      break;
+    }
     const name = arg.slice(2);
     const flag = arg.startsWith('--') && Object.hasOwn(flags, name) ? flags[name] : undefined;
     const next = argv[i + 1];
