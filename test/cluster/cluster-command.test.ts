@@ -101,12 +101,24 @@ it('starts its nodes, restarts one killed with kill -9 from its own data, and st
   }
 }, 120_000);
 
-it('`npm start` stopped with SIGTERM to npm (a process manager, kill %1) stops every node', async () => {
-  const dataDir = await mkdtemp(join(tmpdir(), 'pureraft-npm-start-'));
+/**
+ * `npm start` on fresh ports and data, in a process group of its own (as a terminal's job), once its banner
+ * shows the three nodes; `run` gets it and their pids. Whatever is left of the group is killed afterwards.
+ */
+async function withNpmStart(
+  prefix: string,
+  run: (npm: {
+    readonly group: number;
+    readonly base: number;
+    readonly dataDir: string;
+    readonly pids: readonly number[];
+    readonly exited: Promise<void>;
+    output(): string;
+  }) => Promise<void>,
+): Promise<void> {
+  const dataDir = await mkdtemp(join(tmpdir(), prefix));
   const base = 10_000 + 20 * Math.floor(Math.random() * 1000);
   const root = new URL('../..', import.meta.url).pathname;
-  // npm ran the script through `sh -c`, which stayed between npm and the cluster and did not pass the signal on:
-  // the cluster and its nodes ran on, orphaned.
   const npm = spawn(
     'npm',
     ['start', '--', '--raft-port', `${base}`, '--http-port', `${base + 10}`, '--data-dir', dataDir],
@@ -123,69 +135,54 @@ it('`npm start` stopped with SIGTERM to npm (a process manager, kill %1) stops e
     });
     const pids = [...output.matchAll(/^ {2}n\d .* pid (\d+)$/gm)].map(([, pid]) => Number(pid));
     expect(pids).toHaveLength(3);
-    npm.kill('SIGTERM');
-    await exited;
-    await eventually('every node to stop', 15_000, async () =>
-      pids.every((pid) => !alive(pid)) ? true : undefined,
-    ).catch((error: Error) => {
-      throw new Error(`${error.message}\n--- output ---\n${output}`);
-    });
+    await run({ group: npm.pid!, base, dataDir, pids, exited, output: () => output });
   } finally {
-    // Whatever is left of the group npm started.
     try {
       process.kill(-npm.pid!, 'SIGKILL');
     } catch {}
     await rm(dataDir, { recursive: true, force: true });
   }
+}
+
+it('`npm start` stopped with SIGTERM to npm (a process manager, kill %1) stops every node', async () => {
+  // npm ran the script through `sh -c`, which stayed between npm and the cluster and did not pass the signal on:
+  // the cluster and its nodes ran on, orphaned.
+  await withNpmStart('pureraft-npm-start-', async ({ group, pids, exited, output }) => {
+    process.kill(group, 'SIGTERM');
+    await exited;
+    await eventually('every node to stop', 15_000, async () =>
+      pids.every((pid) => !alive(pid)) ? true : undefined,
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}\n--- output ---\n${output()}`);
+    });
+  });
 }, 90_000);
 
 it('`npm start` stopped with Ctrl-C (SIGINT to the whole group, as a terminal sends it) stops every node cleanly', async () => {
-  const dataDir = await mkdtemp(join(tmpdir(), 'pureraft-npm-ctrl-c-'));
-  const base = 10_000 + 20 * Math.floor(Math.random() * 1000);
-  const root = new URL('../..', import.meta.url).pathname;
-  // The launcher got the SIGINT from the terminal and again through npm and tsx; the second killed it before
-  // its nodes had stopped, and the leader, handing over, crashed on writing its log to the closed pipe.
-  const npm = spawn(
-    'npm',
-    ['start', '--', '--raft-port', `${base}`, '--http-port', `${base + 10}`, '--data-dir', dataDir],
-    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
-  );
-  let output = '';
-  npm.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  npm.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<void>((resolve) => npm.once('exit', () => resolve()));
-  try {
-    await eventually('the banner', 45_000, async () => {
-      if (npm.exitCode !== null) throw new Error(`npm start exited ${npm.exitCode}:\n${output}`);
-      return output.includes('3 nodes running') ? true : undefined;
-    });
-    const pids = [...output.matchAll(/^ {2}n\d .* pid (\d+)$/gm)].map(([, pid]) => Number(pid));
-    expect(pids).toHaveLength(3);
+  // The launcher got the SIGINT from the terminal and again through npm (and was killed by the tsx command it
+  // ran under); it died before its nodes had stopped, and the leader, handing over, crashed on writing its log
+  // to the closed pipe.
+  await withNpmStart('pureraft-npm-ctrl-c-', async ({ group, base, dataDir, pids, exited, output }) => {
     // A leader, so that Ctrl-C finds one to hand over.
     await eventually('a first write', 10_000, async () => {
       const write = await fetch(`http://127.0.0.1:${base + 10}/kv/k`, { method: 'PUT', body: 'v' });
       return write.status === 200 ? true : undefined;
     });
-    process.kill(-npm.pid!, 'SIGINT');
+    process.kill(-group, 'SIGINT');
     await exited;
     await eventually('every node to stop', 15_000, async () =>
       pids.every((pid) => !alive(pid)) ? true : undefined,
     );
     // The launcher outlives its nodes and says how they ended.
     await eventually('the last line', 5_000, async () =>
-      /every node stopped|stopped; not cleanly/.test(output) ? true : undefined,
+      /every node stopped|stopped; not cleanly/.test(output()) ? true : undefined,
     );
-    const report = `\n--- output ---\n${output}`;
-    expect(output, report).toContain('every node stopped (exit code 0)');
-    expect(output, report).not.toMatch(/EPIPE/);
+    const report = `\n--- output ---\n${output()}`;
+    expect(output(), report).toContain('every node stopped (exit code 0)');
+    expect(output(), report).not.toMatch(/EPIPE/);
     for (const id of ['n1', 'n2', 'n3'])
       expect(await readdir(join(dataDir, id)), report).not.toContain('LOCK');
-  } finally {
-    try {
-      process.kill(-npm.pid!, 'SIGKILL');
-    } catch {}
-    await rm(dataDir, { recursive: true, force: true });
-  }
+  });
 }, 90_000);
 
 it('a node whose output pipe closed (its supervisor died) still stops cleanly, not on an unhandled EPIPE', async () => {
