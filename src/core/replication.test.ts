@@ -330,30 +330,45 @@ describe('flow control', () => {
     }
   });
 
-  it('a lost append is resent once an election timeout of heartbeats saw no progress, and not before', () => {
-    // Election timeout 150..300, heartbeat 50: an election timeout without progress means loss, not a slow link.
+  const entriesSent = (made: ReturnType<typeof cluster>, to: string, deliver: boolean) => {
+    let sent = 0;
+    settle(made, (m) => {
+      if (m.type !== 'AppendEntries' || m.to !== to) return true;
+      sent += m.entries.length;
+      return deliver;
+    });
+    return sent;
+  };
+
+  it('a lost append is sent again on the next heartbeat: the heartbeat is anchored at the last entry sent', () => {
     const made = cluster();
     elect(made, 'a');
     made.propose('a', 'lost');
     settle(made, (m) => !(m.type === 'AppendEntries' && m.to === 'c'));
     expect(status(made.node('c').state!).lastIndex).toBe(1);
-    const entriesSentToC = () => {
-      let sent = 0;
-      settle(made, (m) => {
-        if (m.type === 'AppendEntries' && m.to === 'c') sent += m.entries.length;
-        return true;
-      });
-      return sent;
-    };
-    // The first heartbeat notes where c's match stands; three more without progress mean the append was lost.
-    for (let beat = 1; beat <= 3; beat++) {
-      made.fire('a', 'heartbeat');
-      expect(entriesSentToC(), `heartbeat ${beat} resent entries`).toBe(0);
-    }
+    // c rejects the heartbeat (it lacks entry 2), and the leader's probe after the rejection carries the entry.
     made.fire('a', 'heartbeat');
-    expect(entriesSentToC()).toBe(1);
+    expect(entriesSent(made, 'c', true)).toBe(1);
     expect(status(made.node('c').state!).lastIndex).toBe(2);
     expect(made.node('c').appliedIndex).toBe(2);
+  });
+
+  it('appends to a follower that answers nothing are presumed lost after an election timeout of heartbeats, not before', () => {
+    // Election timeout 150..300, heartbeat 50: an election timeout without progress means loss, not a slow link.
+    const made = cluster();
+    elect(made, 'a');
+    made.propose('a', 'lost');
+    settle(made, (m) => !(m.type === 'AppendEntries' && m.to === 'c'));
+    // The first heartbeat notes where c's match stands; three more without progress mean the appends were lost.
+    for (let beat = 1; beat <= 3; beat++) {
+      made.fire('a', 'heartbeat');
+      expect(entriesSent(made, 'c', false), `heartbeat ${beat} resent entries`).toBe(0);
+      expect(made.node('a').state!.progress.get('c')).toMatchObject({ state: 'replicate', match: 1 });
+    }
+    made.fire('a', 'heartbeat');
+    expect(made.node('a').state!.progress.get('c')).toMatchObject({ state: 'probe', match: 1 });
+    expect(entriesSent(made, 'c', true)).toBe(1);
+    expect(status(made.node('c').state!).lastIndex).toBe(2);
   });
 
   it("a rejection of an index past the leader's log is bad input, dropped", () => {

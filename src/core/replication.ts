@@ -124,16 +124,23 @@ export function heartbeat<C>(s: S<C>, out: Output<C>): void {
 
 /**
  * A new confirmation round: every follower gets a message carrying it at once. Probes are retried; a follower in
- * replicate state gets new entries if there are any, else an empty append anchored at its known match (or the
- * log's base, when the match was compacted away), which carries the commit index; a follower waiting for a
- * snapshot gets the same empty append, so that it keeps hearing from its leader.
+ * replicate state gets new entries if there are any, else an empty append, which carries the commit index.
+ * The empty append is anchored at the last entry sent to the follower, not at its known match: a follower that
+ * lacks it (an append lost on the way) rejects it, and the leader falls back to probing and sends the lost
+ * entries again within this round trip, instead of waiting out a stall of an election timeout (checkStalled).
+ * On a FIFO link (TCP) the append precedes the heartbeat, so one merely slow is never mistaken for lost; where
+ * messages can be reordered, an overtaking heartbeat costs a probe and entries sent twice, nothing worse.
+ * A follower waiting for a snapshot gets an empty append anchored at its match (or the log's base, when the
+ * match was compacted away), so that it keeps hearing from its leader.
  */
 export function startRound<C>(s: S<C>, out: Output<C>): void {
   s.round += 1;
   const tracker = trackerOf(s);
   for (const peer of tracker.ids()) {
     const pr = tracker.edit(peer)!;
-    if (!sendAppend(s, peer, out)) sendAppendFrom(s, peer, Math.max(pr.match, s.log.base.index), [], out);
+    if (sendAppend(s, peer, out)) continue;
+    const lastSent = pr.state === 'replicate' ? pr.next - 1 : pr.match;
+    sendAppendFrom(s, peer, Math.max(lastSent, s.log.base.index), [], out);
   }
 }
 
