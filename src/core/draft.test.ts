@@ -14,7 +14,7 @@ describe('a state changed by hand', () => {
 
   it('is a frozen copy once any field changed, with a new array deep-frozen', () => {
     const fields = Object.keys(base) as (keyof RaftState<string>)[];
-    expect(fields.length).toBe(19);
+    expect(fields.length).toBe(20);
     for (const field of fields) {
       const copy = copyByHand(base) as unknown as Record<string, unknown>;
       const before = base[field];

@@ -41,6 +41,7 @@ export function copyByHand<C>(base: RaftState<C>): StateDraft<C> {
     rng: base.rng,
     votesGranted: base.votesGranted,
     votesRefused: base.votesRefused,
+    candidacyGrants: base.candidacyGrants,
     progress: base.progress,
     transferee: base.transferee,
     round: base.round,
@@ -59,6 +60,7 @@ export function finishByHand<C>(base: RaftState<C>, copy: StateDraft<C>): RaftSt
   const arraysChanged =
     freezeIfNew(next.votesGranted, base.votesGranted) |
     freezeIfNew(next.votesRefused, base.votesRefused) |
+    freezeIfNew(next.candidacyGrants, base.candidacyGrants) |
     freezeIfNew(next.pendingReads, base.pendingReads);
   // Field by field, like the copy (draft.test.ts checks that a change to any field is seen).
   const changed =

@@ -67,3 +67,14 @@ export function tally<C>(s: S<C>, from: NodeId, granted: boolean): VoteResult {
   }
   return jointVoteResult(membership, s.votesGranted, s.votesRefused);
 }
+
+/**
+ * Counts a grant of this term's vote that reached a pre-candidate after its candidacy in this term timed out
+ * (`candidacyGrants`); says whether the grants of that candidacy now make a majority.
+ */
+export function tallyLateGrant<C>(s: S<C>, from: NodeId): boolean {
+  const { membership } = current(s.configs);
+  if (s.candidacyGrants.includes(from) || !isVoter(membership, from)) return false;
+  s.candidacyGrants.push(from);
+  return jointVoteResult(membership, s.candidacyGrants, []) === 'won';
+}

@@ -19,7 +19,9 @@ import {
   settle,
   THESIS,
   timeout,
+  VOTERS5,
   voteRequest,
+  voteResponse,
 } from '../../test/support/core.js';
 import { type Message, type PreVote, status } from './index.js';
 
@@ -90,6 +92,80 @@ describe('thesis §9.6 pre-vote', () => {
     settle(made);
     expect(status(made.node('a').state!)).toMatchObject({ role: 'leader', term: 1 });
     expect(status(made.node('c').state!)).toMatchObject({ role: 'follower', term: 1, leaderId: 'a' });
+  });
+});
+
+describe('votes that arrive after the candidacy timed out (long delays)', () => {
+  // a (5 voters) wins a pre-vote, campaigns in term 4, and its timer fires before any vote comes back: it is a
+  // pre-candidate again, still in term 4 with its vote for itself.
+  const timedOutCandidate = () => {
+    const [asking] = run(follower('a', durable(3), THESIS, VOTERS5), timeout('election'));
+    const [campaigning] = run(
+      asking,
+      receive(preVoteResponse('b', 'a', 4, true)),
+      receive(preVoteResponse('c', 'a', 4, true)),
+    );
+    expect(status(campaigning)).toMatchObject({ role: 'candidate', term: 4, votedFor: 'a' });
+    const [again, effects] = run(campaigning, timeout('election'));
+    expect(sendsOf(effects).map((m) => m.type)).toEqual(['PreVote', 'PreVote', 'PreVote', 'PreVote']);
+    expect(status(again)).toMatchObject({ term: 4, votedFor: 'a' });
+    return again;
+  };
+
+  it('a majority of grants for its term, come late, elect the pre-candidate in that term', () => {
+    const [one] = run(timedOutCandidate(), receive(voteResponse('b', 'a', 4, true)));
+    expect(status(one).role).not.toBe('leader');
+    const [elected, effects] = run(one, receive(voteResponse('c', 'a', 4, true)));
+    expect(status(elected)).toMatchObject({ role: 'leader', term: 4, votedFor: 'a', leaderId: 'a' });
+    expect(ofType(effects, 'persist')).toEqual([
+      { type: 'persist', entries: [{ index: 1, term: 4, kind: 'noop' }] },
+    ]);
+    // Its pre-vote round, still in the air, changes nothing now.
+    const [still] = run(elected, receive(preVoteResponse('d', 'a', 5, true)));
+    expect(status(still)).toMatchObject({ role: 'leader', term: 4 });
+  });
+
+  it('counts each voter once, only grants, and only from voters; a second timeout keeps the count', () => {
+    let [state] = run(
+      timedOutCandidate(),
+      receive(voteResponse('b', 'a', 4, true)),
+      receive(voteResponse('b', 'a', 4, true)),
+      receive(voteResponse('c', 'a', 4, false)),
+      receive(voteResponse('x', 'a', 4, true)),
+    );
+    expect(status(state).role).not.toBe('leader');
+    [state] = run(state, timeout('election'));
+    [state] = run(state, receive(voteResponse('d', 'a', 4, true)));
+    expect(status(state)).toMatchObject({ role: 'leader', term: 4 });
+  });
+
+  it('count for nothing once the node left the candidacy: a leader of its term, or a higher term', () => {
+    const [following] = run(timedOutCandidate(), receive(append('b', 'a', 4, 0, 0)));
+    const [stillFollowing] = run(
+      following,
+      receive(voteResponse('c', 'a', 4, true)),
+      receive(voteResponse('d', 'a', 4, true)),
+      receive(voteResponse('e', 'a', 4, true)),
+    );
+    expect(status(stillFollowing)).toMatchObject({ role: 'follower', term: 4, leaderId: 'b' });
+    const [voted] = run(timedOutCandidate(), receive(voteRequest('b', 'a', 5)));
+    const [after] = run(
+      voted,
+      receive(voteResponse('c', 'a', 5, true)),
+      receive(voteResponse('d', 'a', 5, true)),
+    );
+    expect(status(after)).toMatchObject({ role: 'follower', term: 5 });
+  });
+
+  it('a follower whose timer fired, never a candidate in its term, is elected by no stray grant', () => {
+    const [asking] = run(follower('a', durable(4, [], 'a'), THESIS, VOTERS5), timeout('election'));
+    const [after] = run(
+      asking,
+      receive(voteResponse('b', 'a', 4, true)),
+      receive(voteResponse('c', 'a', 4, true)),
+      receive(voteResponse('d', 'a', 4, true)),
+    );
+    expect(status(after).role).not.toBe('leader');
   });
 });
 

@@ -6,7 +6,14 @@
  */
 import { produce } from 'immer';
 import { copyByHand, finishByHand, type StateDraft } from './draft.js';
-import { ELECTION_TIMER, onPreVote, onRequestVote, resetElectionTimer, tally } from './election.js';
+import {
+  ELECTION_TIMER,
+  onPreVote,
+  onRequestVote,
+  resetElectionTimer,
+  tally,
+  tallyLateGrant,
+} from './election.js';
 import { onAppendEntries, onInstallSnapshot, replyAppend, replySnapshot } from './follower.js';
 import { invariant } from './invariant.js';
 import { RaftLog } from './log.js';
@@ -119,6 +126,7 @@ export function init<C>(config: Config, durable?: Durable<C>): Transition<C> {
     rng: Math.floor(config.seed) >>> 0,
     votesGranted: [],
     votesRefused: [],
+    candidacyGrants: [],
     progress: Tracker.EMPTY,
     transferee: null,
     round: 0,
@@ -410,7 +418,11 @@ function stepCandidate<C>(s: S<C>, m: Message<C>, out: Output<C>): void {
     case 'PreVote':
       return onPreVote(s, m, out);
     case 'RequestVoteResponse':
-      if (s.role === 'candidate' && tally(s, m.from, m.voteGranted) === 'won') becomeLeader(s, out);
+      if (s.role === 'candidate') {
+        if (tally(s, m.from, m.voteGranted) === 'won') becomeLeader(s, out);
+      } else if (m.voteGranted && s.candidacyGrants.length > 0 && tallyLateGrant(s, m.from)) {
+        becomeLeaderLate(s, out);
+      }
       return;
     case 'PreVoteResponse':
       // A grant echoes the term we would campaign in; a refusal of our own term counts as a refusal.
@@ -483,6 +495,7 @@ function becomeFollower<C>(
   s.role = 'follower';
   s.votesGranted = [];
   s.votesRefused = [];
+  forgetCandidacy(s);
   s.progress = Tracker.EMPTY;
   s.transferee = null;
   s.round = 0;
@@ -491,6 +504,9 @@ function becomeFollower<C>(
 /** Thesis §9.6: ask whether an election could be won, without raising the term or persisting anything. */
 function becomePreCandidate<C>(s: S<C>, out: Output<C>): void {
   invariant(s.role !== 'leader', 'a leader does not start elections');
+  // A candidacy in this term that timed out stays open to the grants still on their way (becomeLeaderLate);
+  // a pre-candidate timing out again keeps it too, since its term and its vote have not changed.
+  if (s.role === 'candidate') s.candidacyGrants = s.votesGranted;
   s.role = 'precandidate';
   s.leaderId = null;
   s.votesWithheld = false;
@@ -514,6 +530,7 @@ function becomeCandidate<C>(s: S<C>, transfer: boolean, out: Output<C>): void {
   s.votesWithheld = false;
   s.votesGranted = [];
   s.votesRefused = [];
+  forgetCandidacy(s);
   resetElectionTimer(s, out);
   if (tally(s, s.settings.id, true) === 'won') return becomeLeader(s, out);
   requestVotes(s, 'RequestVote', s.term, transfer, out);
@@ -536,6 +553,26 @@ function requestVotes<C>(
   }
 }
 
+/**
+ * A pre-candidate whose candidacy in this term timed out, and whose votes then arrived all the same: it leads
+ * this term. Under long delays (the lab's long reordering holds replies for up to 2.2 s, several election
+ * timeouts) a majority's grants can all be on their way when the timer fires; ignoring them, the node must win
+ * a pre-vote and then a vote, each within one election timeout, and may not for many rounds. Safe (§5.2, §5.4.1):
+ * each voter grants one vote per term, so no one else can lead this term; this node voted for itself in it and
+ * has changed neither term nor vote since; and its log is the one the voters judged, since anything that could
+ * change it (a leader's append or snapshot, a higher term) would have made it a follower and ended the candidacy.
+ */
+function becomeLeaderLate<C>(s: S<C>, out: Output<C>): void {
+  invariant(s.role === 'precandidate' && s.votedFor === s.settings.id, 'a late vote elects its own candidacy');
+  s.role = 'candidate';
+  becomeLeader(s, out);
+}
+
+/** The node is no longer a (pre-)candidate of the term its candidacy was in: late grants count for nothing. */
+function forgetCandidacy<C>(s: S<C>): void {
+  if (s.candidacyGrants.length > 0) s.candidacyGrants = [];
+}
+
 /** §5.2, §8: a new leader asserts itself at once and appends a no-op of its term to commit what it has. */
 function becomeLeader<C>(s: S<C>, out: Output<C>): void {
   invariant(s.role === 'candidate', 'only a candidate becomes leader');
@@ -543,6 +580,7 @@ function becomeLeader<C>(s: S<C>, out: Output<C>): void {
   s.leaderId = s.settings.id;
   s.votesGranted = [];
   s.votesRefused = [];
+  forgetCandidacy(s);
   s.progress = Tracker.EMPTY;
   s.transferee = null;
   s.round = 0;

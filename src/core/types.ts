@@ -352,6 +352,12 @@ export interface RaftState<C> {
   readonly votesGranted: readonly NodeId[];
   /** Candidate and pre-candidate: the voters that refused. */
   readonly votesRefused: readonly NodeId[];
+  /**
+   * Pre-candidate that was a candidate in this term: the voters that granted it their vote then, so that grants
+   * arriving after its election timer sent it back to a pre-vote still elect it in this term (raft.ts,
+   * `onLateVote`). Empty otherwise.
+   */
+  readonly candidacyGrants: readonly NodeId[];
   /** Leader: flow control per follower and learner (progress.ts: outside immer's drafts). */
   readonly progress: Tracker;
   /** Leader: the target of a leadership transfer in progress (thesis §3.10). */
