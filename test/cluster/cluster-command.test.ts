@@ -13,52 +13,46 @@ import { alive, eventually, getJson, type NodeReport } from './harness.js';
 
 const cli = new URL('../../src/cli/main.ts', import.meta.url).pathname;
 
-it('starts its nodes, restarts one killed with kill -9 from its own data, and stops them all on Ctrl-C', async () => {
-  const dataDir = await mkdtemp(join(tmpdir(), 'pureraft-cluster-'));
-  const traceDir = join(dataDir, 'traces');
-  // Below Linux's ephemeral range (32768 and up), so that no port another test got from the OS collides.
+/**
+ * `pureraft cluster` on fresh ports (below Linux's ephemeral range, 32768 and up, so that no port another test got
+ * from the OS collides) with `flags`, once its banner shows the three nodes, with their pids.
+ */
+async function startCluster(dataDir: string, flags: readonly string[]) {
   const base = 10_000 + 20 * Math.floor(Math.random() * 1000);
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      cli,
-      'cluster',
-      '--raft-port',
-      `${base}`,
-      '--http-port',
-      `${base + 10}`,
-      '--data-dir',
-      dataDir,
-      '--restart-after',
-      '300',
-      '--secret',
-      'test-secret',
-      '--trace-dir',
-      traceDir,
-      '--heap-growth',
-      '30',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const ports = ['--raft-port', `${base}`, '--http-port', `${base + 10}`, '--data-dir', dataDir];
+  const child = spawn(process.execPath, ['--import', 'tsx', cli, 'cluster', ...ports, ...flags], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // Three processes compile their TypeScript as they start: slow on a busy 2-core machine.
+  await eventually('the banner', 45_000, async () => {
+    if (child.exitCode !== null) throw new Error(`pureraft cluster exited ${child.exitCode}`);
+    return output.includes('3 nodes running') ? true : undefined;
+  }).catch((error: Error) => {
+    child.kill('SIGKILL');
+    throw new Error(`${error.message}\n--- output so far ---\n${output}`);
+  });
+  const pids = [...output.matchAll(/^ {2}(n\d) .* pid (\d+)$/gm)].map(([, id, pid]) => ({
+    id: id!,
+    pid: Number(pid),
+  }));
+  expect(pids.map(({ id }) => id)).toEqual(['n1', 'n2', 'n3']);
+  return { child, base, pids, exited, output: () => output };
+}
+
+it('starts its nodes, restarts one killed with kill -9 from its own data, and stops them all on Ctrl-C', async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'pureraft-cluster-'));
+  const traceDir = join(dataDir, 'traces');
+  const flags = ['--restart-after', '300', '--secret', 'test-secret', '--trace-dir', traceDir];
+  const { child, base, pids, exited, output } = await startCluster(dataDir, [
+    ...flags,
+    '--heap-growth',
+    '30',
+  ]);
   try {
-    // Three processes compile their TypeScript as they start: slow on a busy 2-core machine.
-    await eventually('the banner', 45_000, async () => {
-      if (child.exitCode !== null) throw new Error(`pureraft cluster exited ${child.exitCode}:\n${output}`);
-      return output.includes('3 nodes running') ? true : undefined;
-    }).catch((error: Error) => {
-      throw new Error(`${error.message}\n--- output so far ---\n${output}`);
-    });
-    const pids = [...output.matchAll(/^ {2}(n\d) .* pid (\d+)$/gm)].map(([, id, pid]) => ({
-      id: id!,
-      pid: Number(pid),
-    }));
-    expect(pids.map(({ id }) => id)).toEqual(['n1', 'n2', 'n3']);
     // Node flags given to the cluster reach every node.
     for (const { pid } of pids) {
       const args = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
@@ -78,7 +72,7 @@ it('starts its nodes, restarts one killed with kill -9 from its own data, and st
     const victim = pids[1]!;
     process.kill(victim.pid, 'SIGKILL');
     await eventually('the restart', 10_000, async () =>
-      output.includes(`[${victim.id}] restarted as pid`) ? true : undefined,
+      output().includes(`[${victim.id}] restarted as pid`) ? true : undefined,
     );
     const status = await eventually('the restarted node to catch up', 10_000, async () => {
       const report = await getJson<NodeReport>(url(base + 11, '/status'));
@@ -94,8 +88,42 @@ it('starts its nodes, restarts one killed with kill -9 from its own data, and st
     // Each incarnation recorded its own trace: the restarted node did not collide with its first one's file.
     const traces = (await readdir(traceDir)).filter((name) => name.startsWith(`${victim.id}-`));
     expect(traces).toHaveLength(2);
-    expect(output).not.toMatch(/EEXIST/);
+    expect(output()).not.toMatch(/EEXIST/);
   } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}, 120_000);
+
+it('Ctrl-C again within a second is the same Ctrl-C; a second or more later it kills every node at once', async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'pureraft-cluster-kill-'));
+  const { child, pids, exited, output } = await startCluster(dataDir, []);
+  const [held, ...others] = pids;
+  try {
+    // A node that cannot stop (stopped by SIGSTOP: its SIGTERM waits) holds the clean stop up.
+    process.kill(held!.pid, 'SIGSTOP');
+    child.kill('SIGINT');
+    const firstAt = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    child.kill('SIGINT');
+    await eventually('the other nodes to stop', 30_000, async () =>
+      others.every(({ pid }) => !alive(pid)) ? true : undefined,
+    );
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, firstAt + 1_100 - Date.now())));
+    const report = () => `\n--- output ---\n${output()}`;
+    expect(child.exitCode, report()).toBe(null);
+    expect(output(), report()).not.toContain('stopping now');
+    expect(alive(held!.pid)).toBe(true);
+    child.kill('SIGINT');
+    expect(await exited, report()).toBe(130);
+    expect(output(), report()).toContain('stopping now: killing every node');
+    await eventually('the held node to be killed', 5_000, async () => (alive(held!.pid) ? undefined : true));
+  } finally {
+    for (const { pid } of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {}
+    }
     if (child.exitCode === null) child.kill('SIGKILL');
     await rm(dataDir, { recursive: true, force: true });
   }
