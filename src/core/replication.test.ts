@@ -5,6 +5,7 @@ import {
   appendOk,
   appendRejected,
   appendsOf,
+  type Cmd,
   cluster,
   durable,
   elect,
@@ -21,7 +22,7 @@ import {
   timeout,
   VOTERS5,
 } from '../../test/support/core.js';
-import { type AppendEntriesResponse, logOf, status } from './index.js';
+import { type AppendEntriesResponse, type Effect, logOf, status } from './index.js';
 
 const responseOf = (effects: ReturnType<typeof run>[1]) => sendsOf(effects)[0] as AppendEntriesResponse;
 
@@ -369,6 +370,35 @@ describe('flow control', () => {
     expect(made.node('a').state!.progress.get('c')).toMatchObject({ state: 'probe', match: 1 });
     expect(entriesSent(made, 'c', true)).toBe(1);
     expect(status(made.node('c').state!).lastIndex).toBe(2);
+  });
+
+  it('a probe refused at the match, in the round the match was learned, waits for the next round, not a loop', () => {
+    // b acknowledged 3; the no-op (4) and x (5) are in flight to it; a heartbeat (round 1) is anchored at 5.
+    let [state] = run(
+      leader('a', durable(1, entries(1, 1, 1))),
+      receive(appendOk('b', 'a', 2, 3)),
+      propose('x'),
+    );
+    [state] = run(state, timeout('heartbeat'));
+    // The acknowledgement of 4 arrives in round 1; then b, wiped meanwhile, refuses the heartbeat.
+    [state] = run(state, receive(appendOk('b', 'a', 2, 4)));
+    const wiped = (index: number, round: number) =>
+      receive({ ...appendRejected('b', 'a', 2, index, 0, 1), round });
+    let effects: Effect<Cmd>[];
+    [state, effects] = run(state, wiped(5, 1));
+    expect(appendsOf(effects)).toEqual([expect.objectContaining({ to: 'b', prevLogIndex: 4 })]);
+    // The probe at 4 is refused in round 1 too: nothing is sent until the next round.
+    [state, effects] = run(state, wiped(4, 1));
+    expect(appendsOf(effects)).toEqual([]);
+    expect(state.progress.get('b')).toMatchObject({ state: 'probe', match: 4, next: 5 });
+    [state, effects] = run(state, timeout('heartbeat'));
+    expect(appendsOf(effects).filter((m) => m.to === 'b')).toEqual([
+      expect.objectContaining({ prevLogIndex: 4, round: 2 }),
+    ]);
+    // Refused in round 2, after the match was learned: b lost what it acknowledged, and is caught up from 1.
+    [state, effects] = run(state, wiped(4, 2));
+    expect(state.progress.get('b')).toMatchObject({ state: 'probe', match: 0, next: 1 });
+    expect(appendsOf(effects)).toEqual([expect.objectContaining({ to: 'b', prevLogIndex: 0 })]);
   });
 
   it("a rejection of an index past the leader's log is bad input, dropped", () => {

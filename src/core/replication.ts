@@ -164,7 +164,12 @@ export function onAppendResponse<C>(s: S<C>, m: AppendEntriesResponse, out: Outp
   }
   const stale = pr.state === 'probe' ? m.index !== pr.next - 1 : m.index <= pr.match;
   if (stale) return;
-  becomeProbe(trackerOf(s).edit(m.from)!, nextAfterRejection(s, m, pr.match));
+  const next = nextAfterRejection(s, m, pr.match);
+  // A probe refused at the known match, by an answer from the round the match was learned in: stale, or the
+  // follower lost its data (then the next round's probe finds out). Sending the same probe again at once would
+  // only be refused again, round after round of messages until the next heartbeat: wait for it.
+  if (pr.state === 'probe' && next === pr.next) return;
+  becomeProbe(trackerOf(s).edit(m.from)!, next);
   sendAppend(s, m.from, out);
 }
 

@@ -354,8 +354,8 @@ export interface RaftState<C> {
   readonly votesRefused: readonly NodeId[];
   /**
    * Pre-candidate that was a candidate in this term: the voters that granted it their vote then, so that grants
-   * arriving after its election timer sent it back to a pre-vote still elect it in this term (raft.ts,
-   * `onLateVote`). Empty otherwise.
+   * arriving after its election timer sent it back to a pre-vote still elect it in this term (election.ts,
+   * `tallyLateGrant`; raft.ts, `becomeLeaderLate`). Empty otherwise.
    */
   readonly candidacyGrants: readonly NodeId[];
   /** Leader: flow control per follower and learner (progress.ts: outside immer's drafts). */

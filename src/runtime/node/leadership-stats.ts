@@ -69,8 +69,9 @@ export class LeadershipCounter {
       (after.role === 'precandidate' || after.term > before.term)
     )
       counts.preVotesStarted++;
-    // A pre-vote ends lost when its node gives up on it (a leader showed up, a higher term) or starts another.
-    const won = after.role === 'candidate' || after.role === 'leader';
+    // A pre-vote ends lost when its node gives up on it (a leader showed up, a higher term) or starts another,
+    // and when the votes of the candidacy before it, come late, elect the node in its old term (no election).
+    const won = after.role === 'candidate' || (after.role === 'leader' && after.term > before.term);
     if (before.role === 'precandidate' && (electionTimeout || (after.role !== 'precandidate' && !won)))
       counts.preVotesLost++;
     if (
