@@ -563,7 +563,10 @@ function requestVotes<C>(
  * change it (a leader's append or snapshot, a higher term) would have made it a follower and ended the candidacy.
  */
 function becomeLeaderLate<C>(s: S<C>, out: Output<C>): void {
-  invariant(s.role === 'precandidate' && s.votedFor === s.settings.id, 'a late vote elects its own candidacy');
+  invariant(
+    s.role === 'precandidate' && s.votedFor === s.settings.id,
+    'a late vote elects its own candidacy',
+  );
   s.role = 'candidate';
   becomeLeader(s, out);
 }
