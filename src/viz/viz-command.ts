@@ -41,6 +41,20 @@ function watched(entries: readonly string[], usage: string): { id: string; url: 
   });
 }
 
+/** Refuses, as a usage error, a flag's path that is missing or of the wrong kind. */
+async function requirePath(
+  flag: string,
+  path: string,
+  kind: 'file' | 'directory',
+  usage: string,
+  hint = '',
+): Promise<void> {
+  const stats = await stat(path).catch((error: NodeJS.ErrnoException) => error);
+  if (stats instanceof Error) throw new UsageError(`${flag} ${path}: ${stats.message}${hint}`, usage);
+  if (kind === 'file' ? !stats.isFile() : !stats.isDirectory())
+    throw new UsageError(`${flag} ${path}: not a ${kind}`, usage);
+}
+
 async function run(
   flags: FlagValues<typeof spec.flags>,
   _positionals: readonly string[],
@@ -50,21 +64,16 @@ async function run(
     throw new UsageError('--live and --trace do not go together', usage);
   if (flags.status !== undefined && flags.live === undefined)
     throw new UsageError('--status names the nodes of a --live cluster: it goes with --live', usage);
-  if (flags.live !== undefined) {
-    const stats = await stat(flags.live).catch((error: NodeJS.ErrnoException) => error);
-    if (stats instanceof Error)
-      throw new UsageError(
-        `--live ${flags.live}: ${stats.message} (a cluster started with --trace-dir writes there)`,
-        usage,
-      );
-    if (!stats.isDirectory()) throw new UsageError(`--live ${flags.live}: not a directory`, usage);
-  }
-  // A trace that cannot be read is said now, not as a 404 in the page.
-  for (const path of flags.trace ?? []) {
-    const stats = await stat(path).catch((error: NodeJS.ErrnoException) => error);
-    if (stats instanceof Error) throw new UsageError(`--trace ${path}: ${stats.message}`, usage);
-    if (!stats.isFile()) throw new UsageError(`--trace ${path}: not a file`, usage);
-  }
+  // A path that cannot be read is said now, not as a 404 in the page.
+  if (flags.live !== undefined)
+    await requirePath(
+      '--live',
+      flags.live,
+      'directory',
+      usage,
+      ' (a cluster started with --trace-dir writes there)',
+    );
+  for (const path of flags.trace ?? []) await requirePath('--trace', path, 'file', usage);
   const server = await startVizServer({
     ...(flags.port !== undefined && { port: flags.port }),
     ...(flags.trace !== undefined && { traces: flags.trace.map((path) => resolve(path)) }),

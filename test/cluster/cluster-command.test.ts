@@ -2,7 +2,7 @@
  * `pureraft cluster` (what `npm start` runs), as a user meets it: a real process that starts its nodes,
  * prints where they are, brings back a node killed with kill -9, and stops them all on Ctrl-C.
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,26 +13,23 @@ import { alive, eventually, getJson, type NodeReport } from './harness.js';
 
 const cli = new URL('../../src/cli/main.ts', import.meta.url).pathname;
 
-/**
- * `pureraft cluster` on fresh ports (below Linux's ephemeral range, 32768 and up, so that no port another test got
- * from the OS collides) with `flags`, once its banner shows the three nodes, with their pids.
- */
-async function startCluster(dataDir: string, flags: readonly string[]) {
+/** Ports below Linux's ephemeral range (32768 and up), so that no port another test got from the OS collides. */
+function freshPorts(dataDir: string) {
   const base = 10_000 + 20 * Math.floor(Math.random() * 1000);
-  const ports = ['--raft-port', `${base}`, '--http-port', `${base + 10}`, '--data-dir', dataDir];
-  const child = spawn(process.execPath, ['--import', 'tsx', cli, 'cluster', ...ports, ...flags], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  return { base, flags: ['--raft-port', `${base}`, '--http-port', `${base + 10}`, '--data-dir', dataDir] };
+}
+
+/** Gathers `child`'s output until its banner shows the three nodes; then their ids and pids. */
+async function untilServing(child: ChildProcess, name: string) {
   let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   // Three processes compile their TypeScript as they start: slow on a busy 2-core machine.
   await eventually('the banner', 45_000, async () => {
-    if (child.exitCode !== null) throw new Error(`pureraft cluster exited ${child.exitCode}`);
+    if (child.exitCode !== null) throw new Error(`${name} exited ${child.exitCode}`);
     return output.includes('3 nodes running') ? true : undefined;
   }).catch((error: Error) => {
-    child.kill('SIGKILL');
     throw new Error(`${error.message}\n--- output so far ---\n${output}`);
   });
   const pids = [...output.matchAll(/^ {2}(n\d) .* pid (\d+)$/gm)].map(([, id, pid]) => ({
@@ -40,7 +37,20 @@ async function startCluster(dataDir: string, flags: readonly string[]) {
     pid: Number(pid),
   }));
   expect(pids.map(({ id }) => id)).toEqual(['n1', 'n2', 'n3']);
-  return { child, base, pids, exited, output: () => output };
+  return { pids, exited, output: () => output };
+}
+
+/** `pureraft cluster` on fresh ports with `flags`, once its banner shows the three nodes. */
+async function startCluster(dataDir: string, flags: readonly string[]) {
+  const ports = freshPorts(dataDir);
+  const child = spawn(process.execPath, ['--import', 'tsx', cli, 'cluster', ...ports.flags, ...flags], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const serving = await untilServing(child, 'pureraft cluster').catch((error: Error) => {
+    child.kill('SIGKILL');
+    throw error;
+  });
+  return { child, base: ports.base, ...serving };
 }
 
 it('starts its nodes, restarts one killed with kill -9 from its own data, and stops them all on Ctrl-C', async () => {
@@ -140,30 +150,28 @@ async function withNpmStart(
     readonly base: number;
     readonly dataDir: string;
     readonly pids: readonly number[];
-    readonly exited: Promise<void>;
+    readonly exited: Promise<unknown>;
     output(): string;
   }) => Promise<void>,
 ): Promise<void> {
   const dataDir = await mkdtemp(join(tmpdir(), prefix));
-  const base = 10_000 + 20 * Math.floor(Math.random() * 1000);
+  const ports = freshPorts(dataDir);
   const root = new URL('../..', import.meta.url).pathname;
-  const npm = spawn(
-    'npm',
-    ['start', '--', '--raft-port', `${base}`, '--http-port', `${base + 10}`, '--data-dir', dataDir],
-    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
-  );
-  let output = '';
-  npm.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  npm.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<void>((resolve) => npm.once('exit', () => resolve()));
+  const npm = spawn('npm', ['start', '--', ...ports.flags], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   try {
-    await eventually('the banner', 45_000, async () => {
-      if (npm.exitCode !== null) throw new Error(`npm start exited ${npm.exitCode}:\n${output}`);
-      return output.includes('3 nodes running') ? true : undefined;
+    const { pids, exited, output } = await untilServing(npm, 'npm start');
+    await run({
+      group: npm.pid!,
+      base: ports.base,
+      dataDir,
+      pids: pids.map(({ pid }) => pid),
+      exited,
+      output,
     });
-    const pids = [...output.matchAll(/^ {2}n\d .* pid (\d+)$/gm)].map(([, pid]) => Number(pid));
-    expect(pids).toHaveLength(3);
-    await run({ group: npm.pid!, base, dataDir, pids, exited, output: () => output });
   } finally {
     try {
       process.kill(-npm.pid!, 'SIGKILL');
